@@ -1,0 +1,446 @@
+/**
+ * The stack configuration: its types, defaults and validation, in one place.
+ *
+ * Every consumer (the Pulumi program, `npm run plan`, local mode, the CLI, the stamping script,
+ * the policy pack) calls `parseStackConfig` on the raw `Pulumi.<stack>.yaml` values, so a value
+ * is checked once, with one error message, whichever way it is used. The function is pure: it
+ * takes the raw key/value map and returns a fully defaulted `StackConfig` or throws a
+ * `ConfigError` whose lines each name the offending key and what is allowed.
+ */
+import { z } from "zod";
+import { DEFAULT_NAMESPACE } from "./naming";
+
+/** Project config namespace: keys are `aks-inference:<key>` in `Pulumi.<stack>.yaml`. */
+export const CONFIG_NAMESPACE = "aks-inference";
+/** The Azure region comes from the provider's own key, as in every azure-native program. */
+export const LOCATION_KEY = "azure-native:location";
+
+/** Hard limits from the seed. */
+export const MAX_MODELS_PER_DEPLOYMENT = 1000;
+export const MAX_PAYLOAD_MB = 100;
+
+export const CLUSTER_PURPOSES = ["DevTest", "FastProd", "DenseProd"] as const;
+export type ClusterPurpose = (typeof CLUSTER_PURPOSES)[number];
+export const NETWORK_PLUGINS = ["kubenet", "azure"] as const;
+export type NetworkPlugin = (typeof NETWORK_PLUGINS)[number];
+export const EGRESS_MODES = ["loadBalancer", "firewall"] as const;
+export type EgressMode = (typeof EGRESS_MODES)[number];
+export type AuthMode = "key" | "token" | "none";
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid stack config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const dnsLabel = (max: number) =>
+  z
+    .string()
+    .regex(new RegExp(`^[a-z][a-z0-9-]{1,${max - 2}}[a-z0-9]$`), {
+      message: `must be 3-${max} characters of lowercase letters, digits and '-', starting with a letter`,
+    });
+const hostname = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+    message: "must be a fully qualified lowercase DNS name such as 'ml.contoso.com'",
+  });
+const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { message: "must be an IPv4 CIDR such as '10.224.0.0/16'" });
+const subnetId = z
+  .string()
+  .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i, {
+    message: "must be a subnet resource ID: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>",
+  });
+const positiveInt = z.number().int().positive();
+const labels = z.record(z.string(), z.string());
+
+const networkSchema = z
+  .object({
+    /** `kubenet` (default): the stack creates VNet, subnet and route table. `azure`: CNI on an existing subnet. */
+    plugin: z.enum(NETWORK_PLUGINS).default("kubenet"),
+    /** kubenet only: address space of the VNet the stack creates. */
+    vnetAddressSpace: cidr.default("10.224.0.0/12"),
+    /** kubenet only: prefix of the node subnet. */
+    nodeSubnetPrefix: cidr.default("10.224.0.0/16"),
+    /** kubenet only, with firewall egress: prefix of `AzureFirewallSubnet` (at least /26). */
+    firewallSubnetPrefix: cidr.default("10.225.0.0/26"),
+    /** azure (CNI) only, required: resource ID of the existing node subnet. */
+    subnetId: subnetId.optional(),
+    /** azure (CNI) with firewall egress, required: resource ID of the existing `AzureFirewallSubnet`. */
+    firewallSubnetId: subnetId.optional(),
+    /** kubenet only: pod address range. */
+    podCidr: cidr.default("10.244.0.0/16"),
+    serviceCidr: cidr.default("10.0.0.0/16"),
+    dnsServiceIp: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, { message: "must be an IPv4 address" }).default("10.0.0.10"),
+  })
+  .strict();
+
+const poolSchema = z
+  .object({
+    vmSize: z.string().optional(),
+    count: positiveInt.optional(),
+    /** With both minCount and maxCount the pool autoscales nodes (the router never does). */
+    minCount: positiveInt.optional(),
+    maxCount: positiveInt.optional(),
+  })
+  .strict();
+
+const gpuPoolSchema = z
+  .object({
+    /** AKS agent pool name: 1-12 lowercase letters and digits, starting with a letter. */
+    name: z.string().regex(/^[a-z][a-z0-9]{0,11}$/, { message: "must be 1-12 lowercase letters and digits, starting with a letter" }),
+    /** An N-series (GPU) VM size, e.g. Standard_NC6s_v3 or Standard_NC4as_T4_v3. */
+    vmSize: z.string().regex(/^Standard_N[A-Za-z0-9_]+$/, { message: "must be a GPU (N-series) VM size such as 'Standard_NC4as_T4_v3'" }),
+    count: z.number().int().min(0).default(1),
+    minCount: z.number().int().min(0).optional(),
+    maxCount: positiveInt.optional(),
+    /** GPUs per node of this VM size, used to check that GPU services fit. */
+    gpusPerNode: positiveInt.default(1),
+    labels: labels.default({}),
+  })
+  .strict();
+
+const endpointSchema = z
+  .object({
+    /** Scoring endpoint host name; with it no `cloudapp.azure.com` name is created or required. */
+    customDomain: hostname.optional(),
+    /** DNS label of the router's public IP (`<label>.<region>.cloudapp.azure.com`); default: the cluster name. */
+    dnsLabel: dnsLabel(63).optional(),
+    /** Azure DNS zone (in this subscription) to create the custom domain's record in; omit to manage DNS yourself. */
+    dnsZone: z.object({ resourceGroupName: z.string().min(1), zoneName: hostname }).strict().optional(),
+    /**
+     * TLS at the router: an existing Kubernetes TLS Secret in the namespace, or a certificate
+     * and key given as Pulumi secrets (`pulumi config set --secret`).
+     */
+    tls: z
+      .object({
+        secretName: z.string().min(1).optional(),
+        certificate: z.string().min(1).optional(),
+        privateKey: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const dnsSchema = z
+  .object({
+    /** Private DNS zones to create and link to the cluster VNet (kubenet), e.g. `internal.contoso.com`. */
+    privateZones: z.array(hostname).default([]),
+    /** Records to create in those zones. */
+    records: z
+      .array(
+        z
+          .object({
+            zone: hostname,
+            name: z.string().min(1),
+            type: z.enum(["A", "CNAME"]),
+            value: z.string().min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+const tokenIssuerSchema = z
+  .object({
+    /** `builtin`: tokens minted by this project's issuer (no Entra needed). `oidc`: e.g. Microsoft Entra ID. */
+    type: z.enum(["builtin", "oidc"]).default("builtin"),
+    /** oidc: the `iss` tokens must carry. */
+    issuer: z.string().url().optional(),
+    /** oidc: JWKS URL of the signing keys. */
+    jwksUri: z.string().url().optional(),
+    /** `aud` tokens must carry; default: the service name. */
+    audience: z.string().min(1).optional(),
+    /** Region of the workspace/issuer; the seed: token auth depends on it matching the AKS region. */
+    region: z.string().min(1).optional(),
+    /** Lifetime of built-in tokens. */
+    ttlSeconds: positiveInt.default(3600),
+  })
+  .strict();
+
+const routerSchema = z
+  .object({
+    /** Router pods; default 1 for DevTest, 3 otherwise. */
+    replicas: positiveInt.optional(),
+    /** Largest accepted request body in MB (MiB); at most 100, as the seed. */
+    payloadLimitMb: z.number().positive().max(MAX_PAYLOAD_MB, { message: `must be at most ${MAX_PAYLOAD_MB} (the seed's payload limit)` }).default(MAX_PAYLOAD_MB),
+    /** Self-scaling (CPU up, then pods out); default off for DevTest, on otherwise. */
+    selfScaling: z.boolean().optional(),
+    /** Routing time (ms, p95) above which the router scales itself up, then out. */
+    selfScalingLatencyThresholdMs: z.number().positive().default(10),
+    /** Router image; default: built from `router/Dockerfile` and pushed to the stack's ACR. */
+    image: z.string().min(1).optional(),
+  })
+  .strict();
+
+const modelSchema = z.union([
+  z.string().min(1),
+  z.object({ name: z.string().min(1), path: z.string().min(1) }).strict(),
+]);
+
+const environmentSchema = z
+  .object({
+    /** Base image of the environment image (an MCR image, as in the seed). */
+    baseImage: z.string().min(1).optional(),
+    /** A package.json whose dependencies the entry script needs (its lock file next to it counts too). */
+    dependencies: z.string().min(1).optional(),
+    /** A Dockerfile of your own instead of the project's scoring Dockerfile. */
+    dockerfile: z.string().min(1).optional(),
+  })
+  .strict();
+
+const serviceSchema = z
+  .object({
+    name: dnsLabel(32),
+    /** Model files or folders (paths relative to the repository), or `{ name, path }`. */
+    models: z.array(modelSchema).max(MAX_MODELS_PER_DEPLOYMENT, {
+      message: `at most ${MAX_MODELS_PER_DEPLOYMENT} models per deployment (the seed's limit); split the service`,
+    }).default([]),
+    /** Project folder zipped into the package (honoring .amlignore, else .gitignore). */
+    sourceDirectory: z.string().min(1).optional(),
+    /** Entry script inside sourceDirectory exporting init() and run(input); omit for the built-in ONNX handler. */
+    entryScript: z.string().min(1).optional(),
+    environment: environmentSchema.default({}),
+    cpuCores: z.number().positive().default(0.1),
+    memoryGb: z.number().positive().default(0.5),
+    gpuCores: z.number().int().min(0).default(0),
+    /** Name of the GPU pool to run on when gpuCores > 0; default: the first pool. */
+    gpuPool: z.string().optional(),
+    authEnabled: z.boolean().optional(),
+    tokenAuthEnabled: z.boolean().default(false),
+    autoscaleEnabled: z.boolean().optional(),
+    autoscaleMinReplicas: positiveInt.default(1),
+    autoscaleMaxReplicas: positiveInt.default(10),
+    autoscaleTargetUtilization: z.number().int().min(1).max(100).default(70),
+    /** Fixed replica count; only without autoscaling. */
+    numReplicas: positiveInt.optional(),
+    replicaMaxConcurrentRequests: positiveInt.default(1),
+    maxRequestWaitTimeMs: positiveInt.default(500),
+    scoringTimeoutMs: positiveInt.default(60000),
+    collectModelData: z.boolean().default(false),
+  })
+  .strict();
+
+const stackSchema = z
+  .object({
+    location: z.string().min(1, { message: "is required (e.g. 'westeurope')" }),
+    namePrefix: z.string().regex(/^[a-z][a-z0-9]{1,9}$/, { message: "must be 2-10 lowercase letters and digits, starting with a letter" }).default("aksinf"),
+    clusterName: dnsLabel(40).optional(),
+    resourceGroupName: z.string().min(1).max(90).optional(),
+    clusterPurpose: z.enum(CLUSTER_PURPOSES).default("DevTest"),
+    kubernetesVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/, { message: "must be a version such as '1.33'" }).optional(),
+    network: networkSchema.default(networkSchema.parse({})),
+    egress: z.enum(EGRESS_MODES).default("loadBalancer"),
+    systemPool: poolSchema.default({}),
+    gpuPools: z.array(gpuPoolSchema).default([]),
+    /** ACR name (5-50 letters and digits, globally unique); default derived from prefix and stack. */
+    registryName: z.string().regex(/^[a-zA-Z0-9]{5,50}$/, { message: "must be 5-50 letters and digits" }).optional(),
+    /** Storage account name (3-24 lowercase letters and digits, globally unique); default derived. */
+    storageAccountName: z.string().regex(/^[a-z0-9]{3,24}$/, { message: "must be 3-24 lowercase letters and digits" }).optional(),
+    /** Microsoft Defender for Containers; default on except for DevTest. */
+    defender: z.boolean().optional(),
+    namespace: dnsLabel(63).default(DEFAULT_NAMESPACE),
+    endpoint: endpointSchema.default({}),
+    dns: dnsSchema.default({ privateZones: [], records: [] }),
+    tokenIssuer: tokenIssuerSchema.default(tokenIssuerSchema.parse({})),
+    router: routerSchema.default(routerSchema.parse({})),
+    services: z.array(serviceSchema).default([]),
+  })
+  .strict();
+
+type ParsedStack = z.infer<typeof stackSchema>;
+type ParsedService = z.infer<typeof serviceSchema>;
+
+export interface ModelRef {
+  name: string;
+  path: string;
+}
+
+/** A model service with every default applied and auth / replicas resolved. */
+export interface ModelServiceConfig extends Omit<ParsedService, "models" | "authEnabled" | "autoscaleEnabled" | "numReplicas"> {
+  models: ModelRef[];
+  authMode: AuthMode;
+  autoscaleEnabled: boolean;
+  /** Replicas at deploy time: numReplicas without autoscale, else autoscaleMinReplicas. */
+  initialReplicas: number;
+}
+
+export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName" | "resourceGroupName" | "registryName" | "storageAccountName" | "defender" | "router" | "systemPool"> {
+  stack: string;
+  clusterName: string;
+  resourceGroupName: string;
+  registryName: string;
+  storageAccountName: string;
+  defender: boolean;
+  systemPool: { vmSize: string; count: number; minCount?: number; maxCount?: number };
+  router: ParsedStack["router"] & { replicas: number; selfScaling: boolean };
+  services: ModelServiceConfig[];
+}
+
+/** Defaults that depend on the cluster purpose (the seed: dev-test clusters are small). */
+export function purposeDefaults(purpose: ClusterPurpose): { systemVmSize: string; systemCount: number; routerReplicas: number; selfScaling: boolean; defender: boolean } {
+  return purpose === "DevTest"
+    ? { systemVmSize: "Standard_D2s_v5", systemCount: 1, routerReplicas: 1, selfScaling: false, defender: false }
+    : { systemVmSize: "Standard_D4s_v5", systemCount: 3, routerReplicas: 3, selfScaling: true, defender: true };
+}
+
+function modelName(path: string): string {
+  const base = path.replace(/\/+$/, "").split("/").pop() ?? path;
+  return base.replace(/\.[^.]+$/, "").toLowerCase().replace(/[^a-z0-9-]/g, "-");
+}
+
+/** Strips the `aks-inference:` prefix and reads the provider location; other namespaces are ignored. */
+function projectValues(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === LOCATION_KEY) out.location = value;
+    else if (key.startsWith(`${CONFIG_NAMESPACE}:`)) out[key.slice(CONFIG_NAMESPACE.length + 1)] = value;
+  }
+  return out;
+}
+
+/** `services[0].cpuCores` → `aks-inference:services[0].cpuCores`. */
+function keyOf(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return CONFIG_NAMESPACE;
+  if (path[0] === "location") return LOCATION_KEY;
+  let key = `${CONFIG_NAMESPACE}:${String(path[0])}`;
+  for (const p of path.slice(1)) key += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
+  return key;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((k) => `${keyOf([...issue.path, k])}: unknown key (check its spelling against the config reference)`);
+  }
+  if (issue.code === "invalid_value") {
+    return [`${keyOf(issue.path)}: must be one of ${issue.values.map((v) => `'${String(v)}'`).join(", ")}`];
+  }
+  return [`${keyOf(issue.path)}: ${issue.message}`];
+}
+
+/**
+ * Validates and defaults a stack's raw config (`{ "aks-inference:clusterPurpose": "DevTest", ... }`,
+ * object values already parsed from YAML/JSON). Throws ConfigError listing every problem.
+ */
+export function parseStackConfig(raw: Record<string, unknown>, stack: string): StackConfig {
+  const result = stackSchema.safeParse(projectValues(raw));
+  if (!result.success) throw new ConfigError(result.error.issues.flatMap(describeIssue));
+  const c = result.data;
+  const problems: string[] = [];
+  const problem = (path: PropertyKey[], message: string) => problems.push(`${keyOf(path)}: ${message}`);
+  const d = purposeDefaults(c.clusterPurpose);
+
+  if (c.network.plugin === "azure") {
+    if (!c.network.subnetId) problem(["network", "subnetId"], "is required when network.plugin is 'azure' (CNI joins an existing subnet)");
+    if (c.egress === "firewall" && !c.network.firewallSubnetId) {
+      problem(["network", "firewallSubnetId"], "is required when network.plugin is 'azure' and egress is 'firewall' (the existing AzureFirewallSubnet)");
+    }
+  } else {
+    if (c.network.subnetId) problem(["network", "subnetId"], "is only allowed with network.plugin 'azure'; kubenet creates its own subnet");
+    if (c.network.firewallSubnetId) problem(["network", "firewallSubnetId"], "is only allowed with network.plugin 'azure'");
+  }
+  if (c.network.firewallSubnetId && !/\/subnets\/AzureFirewallSubnet$/.test(c.network.firewallSubnetId)) {
+    problem(["network", "firewallSubnetId"], "must name a subnet called 'AzureFirewallSubnet' (Azure Firewall requires it)");
+  }
+  const pool = c.systemPool;
+  if ((pool.minCount === undefined) !== (pool.maxCount === undefined)) problem(["systemPool"], "set both minCount and maxCount, or neither");
+  if (pool.minCount !== undefined && pool.maxCount !== undefined && pool.minCount > pool.maxCount) problem(["systemPool", "minCount"], "must be at most systemPool.maxCount");
+
+  const poolNames = new Set<string>();
+  c.gpuPools.forEach((p, i) => {
+    if (poolNames.has(p.name) || p.name === "system") problem(["gpuPools", i, "name"], `'${p.name}' is used twice (or is 'system'); pool names must be unique`);
+    poolNames.add(p.name);
+    if (p.minCount !== undefined && p.maxCount !== undefined && p.minCount > p.maxCount) problem(["gpuPools", i, "minCount"], "must be at most maxCount");
+  });
+
+  const tls = c.endpoint.tls;
+  if (tls && !tls.secretName && !(tls.certificate && tls.privateKey)) {
+    problem(["endpoint", "tls"], "set secretName, or both certificate and privateKey (as secrets)");
+  }
+  if (c.endpoint.dnsZone && !c.endpoint.customDomain) problem(["endpoint", "dnsZone"], "needs endpoint.customDomain");
+  if (c.endpoint.customDomain && c.endpoint.dnsZone && !c.endpoint.customDomain.endsWith(`.${c.endpoint.dnsZone.zoneName}`)) {
+    problem(["endpoint", "customDomain"], `must be inside endpoint.dnsZone.zoneName '${c.endpoint.dnsZone.zoneName}'`);
+  }
+  c.dns.records.forEach((r, i) => {
+    if (!c.dns.privateZones.includes(r.zone)) problem(["dns", "records", i, "zone"], `'${r.zone}' is not one of dns.privateZones`);
+  });
+  if (c.tokenIssuer.type === "oidc" && (!c.tokenIssuer.issuer || !c.tokenIssuer.jwksUri)) {
+    problem(["tokenIssuer"], "type 'oidc' needs issuer and jwksUri");
+  }
+
+  const names = new Set<string>();
+  const services: ModelServiceConfig[] = c.services.map((s, i) => {
+    if (names.has(s.name)) problem(["services", i, "name"], `'${s.name}' is used twice; service names must be unique`);
+    names.add(s.name);
+    if (s.tokenAuthEnabled && s.authEnabled === true) {
+      problem(["services", i, "tokenAuthEnabled"], "key auth (authEnabled) and token auth cannot both be on; set authEnabled: false");
+    }
+    const authMode: AuthMode = s.tokenAuthEnabled ? "token" : s.authEnabled === false ? "none" : "key";
+    if (s.autoscaleEnabled === true && s.numReplicas !== undefined) {
+      problem(["services", i, "numReplicas"], "cannot be set with autoscaleEnabled: true; use autoscaleMinReplicas/autoscaleMaxReplicas");
+    }
+    const autoscaleEnabled = s.autoscaleEnabled ?? s.numReplicas === undefined;
+    if (s.autoscaleMinReplicas > s.autoscaleMaxReplicas) problem(["services", i, "autoscaleMinReplicas"], "must be at most autoscaleMaxReplicas");
+    if (s.entryScript && !s.sourceDirectory) problem(["services", i, "entryScript"], "needs sourceDirectory (the project folder that contains it)");
+    const models: ModelRef[] = s.models.map((m) => (typeof m === "string" ? { name: modelName(m), path: m } : m));
+    const modelNames = new Set<string>();
+    models.forEach((m, j) => {
+      if (modelNames.has(m.name)) problem(["services", i, "models", j], `model name '${m.name}' is used twice in this service; give one a { name, path }`);
+      modelNames.add(m.name);
+    });
+    if (!s.entryScript && !models.some((m) => m.path.endsWith(".onnx"))) {
+      problem(["services", i, "entryScript"], "is required unless the service has an .onnx model (served by the built-in ONNX handler)");
+    }
+    if (s.gpuCores > 0) {
+      if (c.gpuPools.length === 0) problem(["services", i, "gpuCores"], "needs a GPU pool: add one under gpuPools");
+      const gpuPool = s.gpuPool ?? c.gpuPools[0]?.name;
+      const poolCfg = c.gpuPools.find((p) => p.name === gpuPool);
+      if (c.gpuPools.length > 0 && !poolCfg) problem(["services", i, "gpuPool"], `must be one of ${c.gpuPools.map((p) => `'${p.name}'`).join(", ")}`);
+      if (poolCfg && s.gpuCores > poolCfg.gpusPerNode) problem(["services", i, "gpuCores"], `${s.gpuCores} GPUs do not fit on one '${poolCfg.vmSize}' node (${poolCfg.gpusPerNode} GPUs)`);
+      s.gpuPool = gpuPool;
+    } else if (s.gpuPool) {
+      problem(["services", i, "gpuPool"], "is only allowed with gpuCores > 0");
+    }
+    const { authEnabled: _a, autoscaleEnabled: _b, numReplicas, ...rest } = s;
+    return {
+      ...rest,
+      models,
+      authMode,
+      autoscaleEnabled,
+      initialReplicas: autoscaleEnabled ? s.autoscaleMinReplicas : (numReplicas ?? 1),
+    };
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const clusterName = c.clusterName ?? `${c.namePrefix}-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+  const compact = `${c.namePrefix}${stack}`.toLowerCase().replace(/[^a-z0-9]/g, "");
+  return {
+    ...c,
+    stack,
+    clusterName,
+    resourceGroupName: c.resourceGroupName ?? `rg-${clusterName}`,
+    registryName: c.registryName ?? `${compact}acr`.slice(0, 50).padEnd(5, "0"),
+    storageAccountName: c.storageAccountName ?? `${compact}st`.slice(0, 24).padEnd(3, "0"),
+    defender: c.defender ?? d.defender,
+    systemPool: { ...pool, vmSize: pool.vmSize ?? d.systemVmSize, count: pool.count ?? pool.minCount ?? d.systemCount },
+    router: { ...c.router, replicas: c.router.replicas ?? d.routerReplicas, selfScaling: c.router.selfScaling ?? d.selfScaling },
+    services,
+  };
+}
+
+/** The DNS name clients call: the custom domain, else `<label>.<region>.cloudapp.azure.com`. */
+export function scoringHost(c: Pick<StackConfig, "endpoint" | "clusterName" | "location">): string {
+  return c.endpoint.customDomain ?? `${c.endpoint.dnsLabel ?? c.clusterName}.${c.location}.cloudapp.azure.com`;
+}
+
+/** Whether the router terminates TLS (then the scoring URI is https). */
+export function tlsEnabled(c: Pick<StackConfig, "endpoint">): boolean {
+  return c.endpoint.tls !== undefined;
+}
+
+/** The v1 scoring URI of a service, as existing AML clients call it. */
+export function scoringUri(c: Pick<StackConfig, "endpoint" | "clusterName" | "location">, service: string): string {
+  return `${tlsEnabled(c) ? "https" : "http"}://${scoringHost(c)}/api/v1/service/${service}/score`;
+}

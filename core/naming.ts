@@ -1,0 +1,95 @@
+/**
+ * Names, labels and environment variables shared by the stack (which renders them into
+ * Kubernetes objects), the router (which discovers by them), the scoring server (which reads
+ * them at start), local mode and the CLI. One place, so the four cannot drift apart.
+ */
+
+/** Namespace of the router and model services unless the stack config says otherwise. */
+export const DEFAULT_NAMESPACE = "aks-inference";
+
+/** Label keys put on every object the project renders, and selected on by the router. */
+export const LABELS = {
+  /** `router` or `model`. */
+  role: "aks-inference/role",
+  /** The model service name (on model pods, Services and Deployments). */
+  service: "aks-inference/service",
+  /** Marks Secrets holding a model service's keys (value: the service name). */
+  keysFor: "aks-inference/keys-for",
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+export const ROLE_ROUTER = "router";
+export const ROLE_MODEL = "model";
+export const MANAGED_BY = "aks-inference";
+
+/** Annotation on a model service's Kubernetes Service: JSON of `ServiceRoutingSettings`. */
+export const SETTINGS_ANNOTATION = "aks-inference/settings";
+
+/** Kubernetes Secret holding a model service's two keys. */
+export function keySecretName(service: string): string {
+  return `${service}-keys`;
+}
+/** Data keys inside the key Secret (and fields of the local key file). */
+export const KEY_FIELDS = { primary: "primaryKey", secondary: "secondaryKey" } as const;
+export type KeyName = keyof typeof KEY_FIELDS;
+
+/** Secret holding the built-in token issuer's HS256 signing secret (data key `signingKey`). */
+export const TOKEN_SIGNING_SECRET = "aks-inference-token-signing";
+export const TOKEN_SIGNING_FIELD = "signingKey";
+/** `iss` of tokens minted by the built-in issuer. */
+export const BUILTIN_TOKEN_ISSUER = "aks-inference";
+
+/** Name of the Deployment / Service / Lease of the router. */
+export const ROUTER_NAME = "aks-inference-router";
+/** Lease the router pods elect their autoscaling coordinator with. */
+export const ROUTER_LEASE = "aks-inference-router-autoscaler";
+
+/** Kubernetes object names of one model service (Deployment and Service share it). */
+export function modelDeploymentName(service: string): string {
+  return `model-${service}`;
+}
+
+/** Blob containers the Storage component creates and the runtime uses. */
+export const BLOB_CONTAINERS = {
+  models: "models",
+  packages: "packages",
+  modelData: "modeldata",
+} as const;
+/** Table the Storage component creates for service metadata. */
+export const SERVICE_TABLE = "inferenceservices";
+
+/** Blob name of a project package: `packages/<service>/<hash>.zip`. */
+export function packageBlobName(service: string, packageHash: string): string {
+  return `${service}/${packageHash}.zip`;
+}
+/** Blob prefix of one model's files: `models/<model>/<hash>/`. */
+export function modelBlobPrefix(model: string, contentHash: string): string {
+  return `${model}/${contentHash}/`;
+}
+
+/**
+ * Environment of a scoring replica. The stack sets these on the model Deployment, local mode
+ * on the child process; the scoring server reads nothing else.
+ */
+export const SCORING_ENV = {
+  port: "PORT",
+  service: "AKS_INFERENCE_SERVICE",
+  replicaId: "AKS_INFERENCE_REPLICA_ID",
+  /** Connection string of the storage account (blob service used). Secret. */
+  storageConnectionString: "AKS_INFERENCE_STORAGE_CONNECTION_STRING",
+  /** Blob name in the `packages` container; empty when the service has no project folder. */
+  packageBlob: "AKS_INFERENCE_PACKAGE_BLOB",
+  /** JSON `[{ "name": "...", "prefix": "<model>/<hash>/" }]` in the `models` container. */
+  modelBlobs: "AKS_INFERENCE_MODEL_BLOBS",
+  /** Entry script path inside the package; empty for the built-in ONNX handler. */
+  entryScript: "AKS_INFERENCE_ENTRY_SCRIPT",
+  /** "true" to append inputs/outputs to the `modeldata` container. */
+  collectModelData: "AKS_INFERENCE_COLLECT_MODEL_DATA",
+  /** Where the package and models are unpacked. */
+  workDir: "AKS_INFERENCE_WORK_DIR",
+} as const;
+
+/** Port the scoring server listens on in a container. */
+export const SCORING_PORT = 5001;
+/** Ports of the router container. */
+export const ROUTER_PORTS = { http: 8080, https: 8443 } as const;
