@@ -93,3 +93,35 @@ export const SCORING_ENV = {
 export const SCORING_PORT = 5001;
 /** Ports of the router container. */
 export const ROUTER_PORTS = { http: 8080, https: 8443 } as const;
+
+/**
+ * Environment of the router container (router/main.ts reads it; the Router component and local
+ * mode set it). Keys and signing material are files, so a mounted Secret that changes is re-read.
+ */
+export const ROUTER_ENV = {
+  port: "ROUTER_PORT",
+  tlsPort: "ROUTER_TLS_PORT",
+  tlsCertFile: "ROUTER_TLS_CERT_FILE",
+  tlsKeyFile: "ROUTER_TLS_KEY_FILE",
+  namespace: "ROUTER_NAMESPACE",
+  podName: "ROUTER_POD_NAME",
+  podIp: "ROUTER_POD_IP",
+  maxBodyBytes: "ROUTER_MAX_BODY_BYTES",
+  selfScaling: "ROUTER_SELF_SCALING",
+  selfScalingLatencyMs: "ROUTER_SELF_SCALING_LATENCY_MS",
+  tokenIssuerType: "ROUTER_TOKEN_ISSUER_TYPE",
+  tokenIssuer: "ROUTER_TOKEN_ISSUER",
+  tokenJwksUri: "ROUTER_TOKEN_JWKS_URI",
+  tokenSigningKeyFile: "ROUTER_TOKEN_SIGNING_KEY_FILE",
+  logLevel: "ROUTER_LOG_LEVEL",
+} as const;
+
+/** Annotation on a model Deployment: how many models its container serves (policy: at most 1,000). */
+export const MODEL_COUNT_ANNOTATION = "aks-inference/model-count";
+
+/** Azure tags the stack puts on its resources, read back by the policy pack. */
+export const TAGS = {
+  purpose: "aks-inference-cluster-purpose",
+  stack: "aks-inference-stack",
+  networkPlugin: "aks-inference-network-plugin",
+} as const;
