@@ -124,4 +124,6 @@ export const TAGS = {
   purpose: "aks-inference-cluster-purpose",
   stack: "aks-inference-stack",
   networkPlugin: "aks-inference-network-plugin",
+  /** On the ManagedCluster when some service uses token auth: the token issuer's (workspace) region. */
+  tokenRegion: "aks-inference-token-region",
 } as const;
