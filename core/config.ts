@@ -301,6 +301,17 @@ function projectValues(raw: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/**
+ * Pulumi hands every config value to the program as a string: objects and lists as JSON,
+ * booleans as "true"/"false". Only those are decoded; other strings (e.g. kubernetesVersion
+ * "1.33") stay strings.
+ */
+export function decodeConfigValue(value: string): unknown {
+  if (value === "true" || value === "false") return value === "true";
+  if (/^\s*[[{]/.test(value)) return JSON.parse(value);
+  return value;
+}
+
 /** `services[0].cpuCores` → `aks-inference:services[0].cpuCores`. */
 function keyOf(path: readonly PropertyKey[]): string {
   if (path.length === 0) return CONFIG_NAMESPACE;

@@ -127,3 +127,11 @@ export const TAGS = {
   /** On the ManagedCluster when some service uses token auth: the token issuer's (workspace) region. */
   tokenRegion: "aks-inference-token-region",
 } as const;
+
+/** Node label on every GPU pool's nodes (value: the pool name); GPU model services select on it. */
+export const GPU_POOL_LABEL = "aks-inference/gpu-pool";
+/** Taint on GPU pools: only pods that ask for GPUs (and tolerate it) land there. */
+export const GPU_TAINT = { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" } as const;
+export const GPU_TAINT_STRING = `${GPU_TAINT.key}=${GPU_TAINT.value}:${GPU_TAINT.effect}`;
+/** Extended resource the NVIDIA device plugin advertises. */
+export const GPU_RESOURCE = "nvidia.com/gpu";

@@ -1,0 +1,156 @@
+/**
+ * The AKS cluster: system pool inline (other pools are separate AgentPool resources, because
+ * editing inline pools forces whole-cluster updates), managed identities, RBAC, Defender,
+ * purpose-dependent defaults, and a Kubernetes provider built from the *user* kubeconfig.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as containerservice from "@pulumi/azure-native/containerservice";
+import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
+import * as k8s from "@pulumi/kubernetes";
+import type { ClusterPurpose, NetworkPlugin } from "../core/config";
+import { assignRole } from "./roles";
+
+export interface ClusterArgs {
+  resourceGroupName: pulumi.Input<string>;
+  location: pulumi.Input<string>;
+  subscriptionId: pulumi.Input<string>;
+  clusterName: string;
+  purpose: ClusterPurpose;
+  kubernetesVersion?: string;
+  networkPlugin: NetworkPlugin;
+  nodeSubnetId: pulumi.Input<string>;
+  /** kubenet only. */
+  podCidr: string;
+  serviceCidr: string;
+  dnsServiceIp: string;
+  /** `userDefinedRouting` when egress goes through a firewall (the route table must exist first). */
+  outboundType: "loadBalancer" | "userDefinedRouting";
+  /** Scopes the control-plane identity needs Network Contributor on (route table, subnet, ingress IP group). */
+  networkScopes: pulumi.Input<string>[];
+  systemPool: { vmSize: string; count: number; minCount?: number; maxCount?: number };
+  /** Microsoft Defender for Containers (creates a Log Analytics workspace). */
+  defender: boolean;
+  tags: Record<string, string>;
+  /** Resources that must exist before the cluster (e.g. firewall rules and default route for UDR). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export class Cluster extends pulumi.ComponentResource {
+  readonly cluster: containerservice.ManagedCluster;
+  readonly name: pulumi.Output<string>;
+  /** Object ID of the kubelet identity (ACR pull). */
+  readonly kubeletObjectId: pulumi.Output<string>;
+  /** Principal ID of the control-plane identity. */
+  readonly controlPlanePrincipalId: pulumi.Output<string>;
+  /** User kubeconfig (secret). */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** Provider for everything deployed into the cluster. */
+  readonly provider: k8s.Provider;
+  /** Role assignments the cluster needs before it creates load balancers / routes. */
+  readonly networkRoleAssignments: pulumi.Resource[];
+
+  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aks-inference:cluster:Cluster", name, {}, opts);
+    const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
+
+    // A user-assigned control-plane identity can be granted rights on the route table and
+    // subnet BEFORE the cluster exists; kubenet behind a firewall (UDR) requires exactly that.
+    const identity = new managedidentity.UserAssignedIdentity(`${name}-identity`, { ...common }, { parent: this });
+    this.controlPlanePrincipalId = identity.principalId;
+    this.networkRoleAssignments = args.networkScopes.map((scope, i) =>
+      assignRole(`${name}-network-${i}`, { subscriptionId: args.subscriptionId, role: "networkContributor", principalId: identity.principalId, scope }, { parent: this }),
+    );
+
+    let workspaceId: pulumi.Output<string> | undefined;
+    if (args.defender) {
+      const workspace = new operationalinsights.Workspace(
+        `${name}-logs`,
+        { ...common, sku: { name: "PerGB2018" }, retentionInDays: 30 },
+        { parent: this },
+      );
+      workspaceId = workspace.id;
+    }
+
+    const pool = args.systemPool;
+    const autoscale = pool.minCount !== undefined && pool.maxCount !== undefined;
+    this.cluster = new containerservice.ManagedCluster(
+      name,
+      {
+        ...common,
+        resourceName: args.clusterName,
+        dnsPrefix: args.clusterName,
+        kubernetesVersion: args.kubernetesVersion,
+        enableRBAC: true,
+        identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
+        sku: { name: "Base", tier: args.purpose === "DevTest" ? "Free" : "Standard" },
+        agentPoolProfiles: [
+          {
+            name: "system",
+            mode: "System",
+            type: "VirtualMachineScaleSets",
+            osType: "Linux",
+            osSKU: "AzureLinux",
+            vmSize: pool.vmSize,
+            count: pool.count,
+            enableAutoScaling: autoscale,
+            minCount: autoscale ? pool.minCount : undefined,
+            maxCount: autoscale ? pool.maxCount : undefined,
+            vnetSubnetID: args.nodeSubnetId,
+            // Prod spreads system nodes over zones; DevTest stays small and single-zone.
+            availabilityZones: args.purpose === "DevTest" ? undefined : ["1", "2", "3"],
+          },
+        ],
+        networkProfile: {
+          networkPlugin: args.networkPlugin,
+          podCidr: args.networkPlugin === "kubenet" ? args.podCidr : undefined,
+          serviceCidr: args.serviceCidr,
+          dnsServiceIP: args.dnsServiceIp,
+          loadBalancerSku: "standard",
+          outboundType: args.outboundType,
+        },
+        securityProfile: workspaceId
+          ? { defender: { logAnalyticsWorkspaceResourceId: workspaceId, securityMonitoring: { enabled: true } } }
+          : undefined,
+      },
+      {
+        parent: this,
+        // Without the network rights (and, behind a firewall, the rules and default route) the
+        // cluster's creation fails or its nodes cannot join.
+        dependsOn: [...this.networkRoleAssignments, ...(args.dependsOn ?? [])],
+        // The system pool's node count is the node autoscaler's business once it runs.
+        ignoreChanges: autoscale ? ["agentPoolProfiles[0].count"] : [],
+      },
+    );
+    this.name = this.cluster.name;
+    this.kubeletObjectId = this.cluster.identityProfile.apply((p) => {
+      const objectId = p?.["kubeletidentity"]?.objectId;
+      if (!objectId) throw new Error(`AKS cluster '${args.clusterName}' reported no kubelet identity`);
+      return objectId;
+    });
+
+    // The *user* credentials: admin credentials fail on clusters with local accounts disabled.
+    const creds = containerservice.listManagedClusterUserCredentialsOutput(
+      { resourceGroupName: args.resourceGroupName, resourceName: this.cluster.name },
+      { parent: this },
+    );
+    this.kubeconfig = pulumi.secret(
+      creds.kubeconfigs.apply((k) => {
+        const value = k?.[0]?.value;
+        if (!value) throw new Error(`AKS cluster '${args.clusterName}' returned no kubeconfig`);
+        return Buffer.from(value, "base64").toString("utf8");
+      }),
+    );
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      {
+        kubeconfig: this.kubeconfig,
+        // A destroyed or unreachable cluster must not wedge `pulumi destroy` of its objects.
+        deleteUnreachable: true,
+        enableServerSideApply: true,
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ name: this.name, kubeletObjectId: this.kubeletObjectId, kubeconfig: this.kubeconfig });
+  }
+}

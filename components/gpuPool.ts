@@ -1,0 +1,115 @@
+/**
+ * GPU node pools (separate AgentPool resources) tainted so that only pods asking for GPUs land
+ * there, and the NVIDIA device plugin that advertises `nvidia.com/gpu` on their nodes.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as containerservice from "@pulumi/azure-native/containerservice";
+import * as k8s from "@pulumi/kubernetes";
+import { GPU_POOL_LABEL, GPU_TAINT, GPU_TAINT_STRING, LABELS, MANAGED_BY } from "../core/naming";
+
+export interface GpuPoolArgs {
+  resourceGroupName: pulumi.Input<string>;
+  clusterName: pulumi.Input<string>;
+  /** AKS pool name (1-12 lowercase letters and digits). */
+  poolName: string;
+  /** N-series VM size. */
+  vmSize: string;
+  /** Node count (initial count when autoscaling). Default 1. */
+  count: number;
+  /** Node autoscaler bounds; both or neither. */
+  minCount?: number;
+  maxCount?: number;
+  labels: Record<string, string>;
+  /** CNI/kubenet node subnet (pools must share the cluster's subnet). */
+  vnetSubnetId: pulumi.Input<string>;
+  kubernetesVersion?: string;
+  tags: Record<string, string>;
+}
+
+export class GpuPool extends pulumi.ComponentResource {
+  readonly pool: containerservice.AgentPool;
+
+  constructor(name: string, args: GpuPoolArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aks-inference:cluster:GpuPool", name, {}, opts);
+    const autoscale = args.minCount !== undefined && args.maxCount !== undefined;
+    this.pool = new containerservice.AgentPool(
+      name,
+      {
+        resourceGroupName: args.resourceGroupName,
+        resourceName: args.clusterName,
+        agentPoolName: args.poolName,
+        mode: "User",
+        type: "VirtualMachineScaleSets",
+        osType: "Linux",
+        vmSize: args.vmSize,
+        count: args.count,
+        enableAutoScaling: autoscale,
+        minCount: autoscale ? args.minCount : undefined,
+        maxCount: autoscale ? args.maxCount : undefined,
+        orchestratorVersion: args.kubernetesVersion,
+        vnetSubnetID: args.vnetSubnetId,
+        nodeTaints: [GPU_TAINT_STRING],
+        nodeLabels: { ...args.labels, [GPU_POOL_LABEL]: args.poolName },
+        tags: args.tags,
+      },
+      { parent: this, ignoreChanges: autoscale ? ["count"] : [] },
+    );
+    this.registerOutputs({ poolName: this.pool.name });
+  }
+}
+
+/** Device plugin image from MCR (as the AKS docs use), so no extra registry host is required. */
+export const NVIDIA_DEVICE_PLUGIN_IMAGE = "mcr.microsoft.com/oss/nvidia/k8s-device-plugin:v0.17.0";
+
+export interface NvidiaDevicePluginArgs {
+  provider: k8s.Provider;
+  /** Deploy after these (e.g. the GPU pools). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** One DaemonSet for all GPU pools: it runs on every node that carries `GPU_POOL_LABEL`. */
+export class NvidiaDevicePlugin extends pulumi.ComponentResource {
+  readonly daemonSet: k8s.apps.v1.DaemonSet;
+
+  constructor(name: string, args: NvidiaDevicePluginArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aks-inference:cluster:NvidiaDevicePlugin", name, {}, opts);
+    const labels = { app: "nvidia-device-plugin", [LABELS.managedBy]: MANAGED_BY };
+    this.daemonSet = new k8s.apps.v1.DaemonSet(
+      name,
+      {
+        metadata: { name: "nvidia-device-plugin", namespace: "kube-system", labels },
+        spec: {
+          selector: { matchLabels: { app: "nvidia-device-plugin" } },
+          updateStrategy: { type: "RollingUpdate" },
+          template: {
+            metadata: { labels },
+            spec: {
+              priorityClassName: "system-node-critical",
+              tolerations: [{ key: GPU_TAINT.key, operator: "Exists", effect: GPU_TAINT.effect }],
+              affinity: {
+                nodeAffinity: {
+                  requiredDuringSchedulingIgnoredDuringExecution: {
+                    nodeSelectorTerms: [{ matchExpressions: [{ key: GPU_POOL_LABEL, operator: "Exists" }] }],
+                  },
+                },
+              },
+              containers: [
+                {
+                  name: "nvidia-device-plugin",
+                  image: NVIDIA_DEVICE_PLUGIN_IMAGE,
+                  env: [{ name: "FAIL_ON_INIT_ERROR", value: "false" }],
+                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                  volumeMounts: [{ name: "device-plugin", mountPath: "/var/lib/kubelet/device-plugins" }],
+                  resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+                },
+              ],
+              volumes: [{ name: "device-plugin", hostPath: { path: "/var/lib/kubelet/device-plugins" } }],
+            },
+          },
+        },
+      },
+      { parent: this, provider: args.provider, dependsOn: args.dependsOn },
+    );
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Pulumi entry point: reads this stack's config once, validates it (a bad value stops here with
+ * the key named), and builds the environment.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { decodeConfigValue, parseStackConfig } from "./core/config";
+import { createStack } from "./program";
+
+/** This stack's raw config, decoded from the strings Pulumi hands over. */
+function rawConfig(): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(pulumi.runtime.allConfig()).map(([key, value]) => [key, decodeConfigValue(value)]));
+}
+
+const outputs = createStack(parseStackConfig(rawConfig(), pulumi.getStack()));
+
+export const resourceGroupName = outputs.resourceGroupName;
+export const clusterName = outputs.clusterName;
+export const kubeconfig = outputs.kubeconfig;
+export const registryLoginServer = outputs.registryLoginServer;
+export const storageAccountName = outputs.storageAccountName;
+export const storageConnectionString = outputs.storageConnectionString;
+export const endpointIp = outputs.endpointIp;
+export const endpointFqdn = outputs.endpointFqdn;
+export const scoringHost = outputs.scoringHost;
+export const requiredHosts = outputs.requiredHosts;
+export const firewallPrivateIp = outputs.firewallPrivateIp;
+export const actionRequired = outputs.actionRequired;

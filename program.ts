@@ -1,0 +1,168 @@
+/**
+ * The whole environment of one stack, composed from the components in the order the seed's
+ * connectivity chronology demands: network and egress first, then the cluster, registry and
+ * storage, then what runs in the cluster. `index.ts` calls this with the stack's validated
+ * config; tests and `npm run plan` call it under mocks.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as resources from "@pulumi/azure-native/resources";
+import { scoringHost, type StackConfig } from "./core/config";
+import { TAGS } from "./core/naming";
+import { aksNetworkRules, requiredHostsFor } from "./core/requiredHosts";
+import { Cluster } from "./components/cluster";
+import { Endpoint, PrivateDns } from "./components/dns";
+import { Firewall } from "./components/firewall";
+import { GpuPool, NvidiaDevicePlugin } from "./components/gpuPool";
+import { Network } from "./components/network";
+import { Registry } from "./components/registry";
+import { Storage } from "./components/storage";
+
+/** Azure tags on every resource; the policy pack reads them back from the cluster. */
+export function stackTags(cfg: StackConfig): Record<string, string> {
+  const tokenRegion = cfg.services.some((s) => s.authMode === "token") ? cfg.tokenIssuer.region : undefined;
+  return {
+    [TAGS.stack]: cfg.stack,
+    [TAGS.purpose]: cfg.clusterPurpose,
+    [TAGS.networkPlugin]: cfg.network.plugin,
+    ...(tokenRegion ? { [TAGS.tokenRegion]: tokenRegion } : {}),
+  };
+}
+
+export function createStack(cfg: StackConfig) {
+  const tags = stackTags(cfg);
+  const location = cfg.location;
+  const firewallEgress = cfg.egress === "firewall";
+  const { subscriptionId } = authorization.getClientConfigOutput();
+
+  const group = new resources.ResourceGroup("rg", { resourceGroupName: cfg.resourceGroupName, location, tags });
+  const resourceGroupName = group.name;
+
+  const net = new Network("network", {
+    resourceGroupName,
+    location,
+    plugin: cfg.network.plugin,
+    vnetAddressSpace: cfg.network.vnetAddressSpace,
+    nodeSubnetPrefix: cfg.network.nodeSubnetPrefix,
+    firewallSubnetPrefix: cfg.network.firewallSubnetPrefix,
+    subnetId: cfg.network.subnetId,
+    firewallSubnetId: cfg.network.firewallSubnetId,
+    firewall: firewallEgress,
+    tags,
+  });
+
+  const hosts = requiredHostsFor(cfg);
+  const firewall =
+    firewallEgress && net.firewallSubnetId && net.routeTable
+      ? new Firewall("egress", {
+          resourceGroupName,
+          location,
+          subnetId: net.firewallSubnetId,
+          routeTable: net.routeTable,
+          hosts,
+          networkRules: aksNetworkRules(location),
+          // kubenet: the stack knows the node range; CNI: the existing subnet's range is the user's.
+          sourceAddresses: cfg.network.plugin === "kubenet" ? [cfg.network.nodeSubnetPrefix] : undefined,
+          tags,
+        })
+      : undefined;
+
+  const endpoint = new Endpoint("endpoint", {
+    resourceGroupName,
+    location,
+    dnsLabel: cfg.endpoint.dnsLabel ?? cfg.clusterName,
+    customDomain: cfg.endpoint.customDomain,
+    dnsZone: cfg.endpoint.dnsZone,
+    tags,
+  });
+
+  const cluster = new Cluster("aks", {
+    resourceGroupName,
+    location,
+    subscriptionId,
+    clusterName: cfg.clusterName,
+    purpose: cfg.clusterPurpose,
+    kubernetesVersion: cfg.kubernetesVersion,
+    networkPlugin: cfg.network.plugin,
+    nodeSubnetId: net.nodeSubnetId,
+    podCidr: cfg.network.podCidr,
+    serviceCidr: cfg.network.serviceCidr,
+    dnsServiceIp: cfg.network.dnsServiceIp,
+    outboundType: firewall ? "userDefinedRouting" : "loadBalancer",
+    // The resource group holds our VNet, route table and the endpoint IP; a CNI subnet is the user's.
+    networkScopes: cfg.network.plugin === "azure" ? [group.id, net.nodeSubnetId] : [group.id],
+    systemPool: cfg.systemPool,
+    defender: cfg.defender,
+    tags,
+    // Behind a firewall, nodes can only join once the rules and the default route exist.
+    dependsOn: firewall ? firewall.egressReady : [],
+  });
+
+  const registry = new Registry("acr", {
+    resourceGroupName,
+    location,
+    subscriptionId,
+    registryName: cfg.registryName,
+    sku: cfg.clusterPurpose === "DevTest" ? "Standard" : "Premium",
+    kubeletObjectId: cluster.kubeletObjectId,
+    tags,
+  });
+
+  const storage = new Storage("storage", {
+    resourceGroupName,
+    location,
+    accountName: cfg.storageAccountName,
+    sku: cfg.clusterPurpose === "DevTest" ? "Standard_LRS" : "Standard_ZRS",
+    tags,
+  });
+
+  const gpuPools = cfg.gpuPools.map(
+    (p) =>
+      new GpuPool(`gpu-${p.name}`, {
+        resourceGroupName,
+        clusterName: cluster.name,
+        poolName: p.name,
+        vmSize: p.vmSize,
+        count: p.count,
+        minCount: p.minCount,
+        maxCount: p.maxCount,
+        labels: p.labels,
+        vnetSubnetId: net.nodeSubnetId,
+        kubernetesVersion: cfg.kubernetesVersion,
+        tags,
+      }),
+  );
+  if (gpuPools.length > 0) {
+    new NvidiaDevicePlugin("nvidia-device-plugin", { provider: cluster.provider, dependsOn: gpuPools.map((p) => p.pool) });
+  }
+
+  if (cfg.dns.privateZones.length > 0) {
+    new PrivateDns("private-dns", { resourceGroupName, vnetId: net.vnetId, zones: cfg.dns.privateZones, records: cfg.dns.records, tags });
+  }
+
+  // ---- In-cluster workloads (router and model services) are added below. ----
+
+  return {
+    resourceGroupName,
+    clusterName: cluster.name,
+    kubeconfig: cluster.kubeconfig,
+    registryLoginServer: registry.loginServer,
+    storageAccountName: storage.accountName,
+    storageConnectionString: storage.connectionString,
+    endpointIp: endpoint.ipAddress,
+    endpointFqdn: endpoint.fqdn,
+    scoringHost: scoringHost(cfg),
+    requiredHosts: hosts.map((h) => h.host),
+    firewallPrivateIp: firewall?.privateIp,
+    /**
+     * CNI behind a firewall: the stack does not own the existing subnet, so its owner must
+     * associate it with this route table (the cluster's egress goes through it).
+     */
+    actionRequired:
+      cfg.network.plugin === "azure" && firewall && net.routeTable
+        ? pulumi.interpolate`Associate subnet ${cfg.network.subnetId} with route table ${net.routeTable.id} (az network vnet subnet update --ids <subnet> --route-table <id>)`
+        : undefined,
+  };
+}
+
+export type StackOutputs = ReturnType<typeof createStack>;

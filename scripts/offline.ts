@@ -1,0 +1,204 @@
+/**
+ * Evaluates the stack with no cloud and no Pulumi CLI: `createStack` runs under Pulumi's mocks,
+ * and every resource registration is captured as the engine would see it (type, name, parent,
+ * dependencies, provider, inputs with secrets masked). `npm run plan`, the tests, the policy
+ * check of the example stacks and the stack-scale benchmark all use this one runner.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../core/config";
+import { createStack } from "../program";
+
+export interface PlannedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** URN of the parent (component or stack); undefined for the stack itself. */
+  parentUrn?: string;
+  /** URNs this resource depends on: explicit `dependsOn` and data dependencies of its inputs. */
+  dependencies: string[];
+  /** URN (with `::id`) of the explicit provider, e.g. the cluster's Kubernetes provider. */
+  provider?: string;
+  /** Custom (provider-managed) resource, or a component. */
+  custom: boolean;
+  /** Inputs as sent to the engine: secrets as "[secret]", values unknown before apply as "[unknown]". */
+  inputs: Record<string, unknown>;
+}
+
+export interface OfflineOptions {
+  /**
+   * true: as `pulumi preview` — provider-computed outputs (kubeconfig, IPs, IDs) stay unknown.
+   * false: as `pulumi up` — the mocks invent plausible values for them.
+   */
+  preview: boolean;
+}
+
+export const SECRET = "[secret]";
+export const UNKNOWN = "[unknown]";
+
+// Wire-format markers of Pulumi's RPC layer (see @pulumi/pulumi runtime/rpc).
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e";
+const SIG_ASSET = "c44067f5952c0a294b673a41bacd8c17";
+const SIG_ARCHIVE = "0def7320c3a5731c473e5ecbe6d01bc7";
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+function readable(value: unknown): unknown {
+  if (value === UNKNOWN_VALUE) return UNKNOWN;
+  if (Array.isArray(value)) return value.map(readable);
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    switch (obj[SIG_KEY]) {
+      case SIG_SECRET:
+        return SECRET;
+      case SIG_RESOURCE:
+        return obj.urn;
+      case SIG_ASSET:
+      case SIG_ARCHIVE:
+        return obj.path ?? obj.text ?? "[asset]";
+    }
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, readable(v)]));
+  }
+  return value;
+}
+
+/** A base64 kubeconfig like AKS returns, pointing nowhere. */
+function fakeKubeconfig(cluster: string): string {
+  const yaml = [
+    "apiVersion: v1",
+    "kind: Config",
+    `clusters: [{ name: ${cluster}, cluster: { server: "https://${cluster}-00000000.hcp.westeurope.azmk8s.io:443" } }]`,
+    `contexts: [{ name: ${cluster}, context: { cluster: ${cluster}, user: clusterUser } }]`,
+    `current-context: ${cluster}`,
+    "users: [{ name: clusterUser, user: { token: offline } }]",
+  ].join("\n");
+  return Buffer.from(yaml).toString("base64");
+}
+
+/**
+ * The input that names a resource of each kind, most specific first (a blob container has both
+ * `containerName` and its account's `accountName`; a resource group alone is named by `resourceGroupName`).
+ */
+const NAME_INPUTS = ["containerName", "tableName", "agentPoolName", "subnetName", "relativeRecordSetName", "registryName", "resourceName", "workspaceName", "accountName", "privateZoneName"];
+
+class OfflineMocks implements pulumi.runtime.Mocks {
+  private ip = 10;
+
+  newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+    const inputs = args.inputs as Record<string, unknown>;
+    const nameInputs = args.type === "azure-native:resources:ResourceGroup" ? ["resourceGroupName"] : NAME_INPUTS;
+    const name = nameInputs.map((k) => inputs[k]).find((v): v is string => typeof v === "string") ?? args.name;
+    const state: Record<string, unknown> = { ...inputs, name };
+    switch (args.type) {
+      case "azure-native:containerregistry:Registry":
+        state.loginServer = `${String(inputs.registryName).toLowerCase()}.azurecr.io`;
+        break;
+      case "azure-native:containerservice:ManagedCluster":
+        state.identityProfile = { kubeletidentity: { objectId: "00000000-0000-0000-0000-00000000cafe", clientId: "00000000-0000-0000-0000-00000000c1ed" } };
+        state.fqdn = `${String(inputs.dnsPrefix)}-00000000.hcp.${String(inputs.location)}.azmk8s.io`;
+        break;
+      case "azure-native:managedidentity:UserAssignedIdentity":
+        state.principalId = `00000000-0000-0000-0000-${String(this.ip++).padStart(12, "0")}`;
+        state.clientId = `00000000-0000-0000-0001-${String(this.ip++).padStart(12, "0")}`;
+        break;
+      case "azure-native:network:AzureFirewall":
+        state.ipConfigurations = (inputs.ipConfigurations as Record<string, unknown>[] | undefined)?.map((c) => ({ ...c, privateIPAddress: "10.225.0.4" }));
+        break;
+      case "azure-native:network:PublicIPAddress": {
+        state.ipAddress = `20.50.0.${this.ip++}`;
+        const label = (inputs.dnsSettings as { domainNameLabel?: string } | undefined)?.domainNameLabel;
+        if (label) state.dnsSettings = { domainNameLabel: label, fqdn: `${label}.${String(inputs.location)}.cloudapp.azure.com` };
+        break;
+      }
+    }
+    return { id: `${args.type.split(":").pop()}-${name}-id`, state };
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+    const inputs = args.inputs as Record<string, unknown>;
+    switch (args.token) {
+      case "azure-native:authorization:getClientConfig":
+        return { subscriptionId: "00000000-0000-0000-0000-000000000000", tenantId: "00000000-0000-0000-0000-0000000000aa", clientId: "offline", objectId: "offline" };
+      case "azure-native:containerservice:listManagedClusterUserCredentials":
+        return { kubeconfigs: [{ name: "clusterUser", value: fakeKubeconfig(String(inputs.resourceName)) }] };
+      case "azure-native:storage:listStorageAccountKeys":
+        return { keys: [{ keyName: "key1", value: "b2ZmbGluZS1zdG9yYWdlLWtleQ==", permissions: "FULL" }] };
+      case "azure-native:authorization:getClientToken":
+        return { token: "offline-token" };
+      default:
+        return inputs;
+    }
+  }
+}
+
+/** The parts of the gRPC RegisterResourceRequest the capture reads. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getProvider(): string;
+  getDependenciesList(): string[];
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+type Callback = (err: unknown, response: { getUrn(): string } | undefined) => void;
+interface Monitor {
+  registerResource(req: RegisterRequest, cb: Callback): void;
+}
+
+// Pulumi's runtime state is global: runs must not overlap.
+let running: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `createStack(cfg)` under mocks and returns every resource it registers, in registration
+ * order. Safe to call many times in one process (runs are serialized).
+ */
+export function runOffline(cfg: StackConfig, opts: OfflineOptions): Promise<PlannedResource[]> {
+  const run = running.then(() => evaluate(cfg, opts));
+  running = run.catch(() => undefined);
+  return run;
+}
+
+async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<PlannedResource[]> {
+  await pulumi.runtime.setMocks(new OfflineMocks(), "aks-inference", cfg.stack, opts.preview);
+  const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
+  const original = monitor.registerResource.bind(monitor);
+  const planned: PlannedResource[] = [];
+  const pending: Promise<void>[] = [];
+  monitor.registerResource = (req, cb) => {
+    pending.push(
+      new Promise<void>((resolve) => {
+        original(req, (err, res) => {
+          if (!err && res) {
+            planned.push({
+              urn: res.getUrn(),
+              type: req.getType(),
+              name: req.getName(),
+              parentUrn: req.getParent() || undefined,
+              dependencies: req.getDependenciesList(),
+              provider: req.getProvider() || undefined,
+              custom: req.getCustom(),
+              inputs: readable(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+            });
+          }
+          resolve();
+          cb(err, res);
+        });
+      }),
+    );
+  };
+
+  const outputs = createStack(cfg);
+  // Registration is asynchronous: wait until no new registrations arrive.
+  let seen = -1;
+  while (seen !== pending.length) {
+    seen = pending.length;
+    await Promise.all(pending);
+    await new Promise((r) => setImmediate(r));
+  }
+  if (!opts.preview) {
+    // Surface errors raised while computing outputs (e.g. a missing kubeconfig) as failures.
+    await new Promise<void>((resolve, reject) => pulumi.output(outputs as unknown as pulumi.Input<object>).apply(() => resolve(), reject as never));
+  }
+  return planned;
+}

@@ -1,0 +1,73 @@
+/**
+ * `npm run plan -- <stack> [--json]`: the resource tree `pulumi preview` would show for a stack,
+ * computed offline (no cloud, no Pulumi CLI) from its `Pulumi.<stack>.yaml`.
+ */
+import { Command } from "commander";
+import { runOffline, type PlannedResource } from "./offline";
+import { loadStackOrExit } from "./cli-common";
+
+/** Inputs that say little in a tree (they are the same on every resource). */
+const NOISE = new Set(["resourceGroupName", "location", "tags", "metadata"]);
+
+/** A few scalar inputs that identify a resource, `key=value`. */
+export function keyInputs(r: PlannedResource, max = 5): string {
+  const parts: string[] = [];
+  const visit = (prefix: string, value: unknown, depth: number) => {
+    if (parts.length >= max || value === undefined || value === null) return;
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+      const text = String(value);
+      parts.push(`${prefix}=${text.length > 60 ? `${text.slice(0, 57)}...` : text}`);
+    } else if (Array.isArray(value) && value.every((v) => typeof v === "string") && value.length > 0) {
+      parts.push(`${prefix}=[${value.length > 3 ? `${value.slice(0, 3).join(",")},+${value.length - 3}` : value.join(",")}]`);
+    } else if (typeof value === "object" && !Array.isArray(value) && depth < 2) {
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) visit(`${prefix}.${k}`, v, depth + 1);
+    }
+  };
+  for (const [k, v] of Object.entries(r.inputs)) if (!NOISE.has(k)) visit(k, v, 0);
+  return parts.join(" ");
+}
+
+export function renderTree(resources: PlannedResource[]): string {
+  const byParent = new Map<string | undefined, PlannedResource[]>();
+  const urns = new Set(resources.map((r) => r.urn));
+  for (const r of resources) {
+    const parent = r.parentUrn && urns.has(r.parentUrn) ? r.parentUrn : undefined;
+    byParent.set(parent, [...(byParent.get(parent) ?? []), r]);
+  }
+  const lines: string[] = [];
+  const walk = (parent: string | undefined, indent: string) => {
+    for (const r of byParent.get(parent) ?? []) {
+      const inputs = r.custom ? keyInputs(r) : "";
+      lines.push(`${indent}+ ${r.type}  ${r.name}${inputs ? `  ${inputs}` : ""}`);
+      walk(r.urn, `${indent}    `);
+    }
+  };
+  walk(undefined, "");
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name("plan")
+    .description("Print the resource tree a `pulumi preview` of the stack would show, computed offline.")
+    .argument("<stack>", "stack name: reads Pulumi.<stack>.yaml")
+    .option("--json", "print the resources as JSON")
+    .option("--up", "resolve provider-computed values as after `pulumi up` (default: unknown, as in a preview)")
+    .parse();
+  const [stack] = program.args;
+  const opts = program.opts<{ json?: boolean; up?: boolean }>();
+  const resources = await runOffline(loadStackOrExit(stack), { preview: !opts.up });
+  if (opts.json) {
+    console.log(JSON.stringify(resources, null, 2));
+    return;
+  }
+  console.log(`Stack ${stack}: ${resources.length} resources (${resources.filter((r) => r.custom).length} custom)\n`);
+  console.log(renderTree(resources));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
