@@ -84,7 +84,12 @@ const NAME_INPUTS = ["containerName", "tableName", "agentPoolName", "subnetName"
 class OfflineMocks implements pulumi.runtime.Mocks {
   private ip = 10;
 
-  newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+  constructor(private readonly preview: boolean) {}
+
+  newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+    // A first preview knows none of a new resource's outputs (names, IDs, IPs, kubeconfig):
+    // returning none makes them unknown, so the program is exercised as `pulumi preview` would.
+    if (this.preview) return { id: undefined, state: {} };
     const inputs = args.inputs as Record<string, unknown>;
     const nameInputs = args.type === "azure-native:resources:ResourceGroup" ? ["resourceGroupName"] : NAME_INPUTS;
     const name = nameInputs.map((k) => inputs[k]).find((v): v is string => typeof v === "string") ?? args.name;
@@ -160,7 +165,7 @@ export function runOffline(cfg: StackConfig, opts: OfflineOptions): Promise<Plan
 }
 
 async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<PlannedResource[]> {
-  await pulumi.runtime.setMocks(new OfflineMocks(), "aks-inference", cfg.stack, opts.preview);
+  await pulumi.runtime.setMocks(new OfflineMocks(opts.preview), "aks-inference", cfg.stack, opts.preview);
   const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
   const original = monitor.registerResource.bind(monitor);
   const planned: PlannedResource[] = [];
@@ -198,7 +203,9 @@ async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<Planned
   }
   if (!opts.preview) {
     // Surface errors raised while computing outputs (e.g. a missing kubeconfig) as failures.
-    await new Promise<void>((resolve, reject) => pulumi.output(outputs as unknown as pulumi.Input<object>).apply(() => resolve(), reject as never));
+    // `promise()` is the runtime's own accessor (public `apply` would swallow the rejection).
+    const all = pulumi.output(outputs as unknown as pulumi.Input<object>) as unknown as { promise(): Promise<unknown> };
+    await all.promise();
   }
   return planned;
 }

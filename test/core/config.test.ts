@@ -1,0 +1,138 @@
+import * as assert from "node:assert/strict";
+import { ConfigError, decodeConfigValue, parseStackConfig, scoringUri } from "../../core/config";
+import { rawStack, stackConfig } from "../support/stacks";
+
+/** The problems a config raises, or fails the test if it is accepted. */
+function problems(overrides: Record<string, unknown>, base = "dev"): string[] {
+  try {
+    parseStackConfig({ ...rawStack(base), ...overrides }, base);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.problems;
+  }
+  assert.fail("config was accepted");
+}
+
+const svc = (extra: Record<string, unknown>) => ({ name: "svc-a", models: ["m.onnx"], ...extra });
+
+describe("stack config", () => {
+  it("reads the shipped dev stack with DevTest defaults", () => {
+    const c = stackConfig("dev");
+    assert.equal(c.clusterPurpose, "DevTest");
+    assert.equal(c.network.plugin, "kubenet");
+    assert.equal(c.egress, "loadBalancer");
+    assert.equal(c.systemPool.count, 1);
+    assert.equal(c.router.replicas, 1);
+    assert.equal(c.router.selfScaling, false, "the seed: self-scaling is off on dev-test clusters");
+    assert.equal(c.defender, false);
+    const regressor = c.services.find((s) => s.name === "regressor");
+    assert.equal(regressor?.authMode, "key", "key auth is the default");
+    assert.equal(regressor?.autoscaleEnabled, true);
+    assert.equal(c.services.find((s) => s.name === "echo")?.autoscaleEnabled, false, "numReplicas turns autoscaling off");
+  });
+
+  it("reads the shipped prod stack with FastProd defaults", () => {
+    const c = stackConfig("prod");
+    assert.equal(c.network.plugin, "azure");
+    assert.equal(c.egress, "firewall");
+    assert.equal(c.router.replicas, 3);
+    assert.equal(c.router.selfScaling, true);
+    assert.equal(c.defender, true);
+    assert.equal(c.services.find((s) => s.name === "regressor-gpu")?.authMode, "token");
+    assert.equal(c.services.find((s) => s.name === "regressor-gpu")?.gpuPool, "gput4");
+    assert.equal(scoringUri(c, "regressor"), "https://ml.contoso.com/api/v1/service/regressor/score");
+  });
+
+  it("names the key and the allowed values for an unknown cluster purpose", () => {
+    assert.deepEqual(problems({ "aks-inference:clusterPurpose": "Production" }), [
+      "aks-inference:clusterPurpose: must be one of 'DevTest', 'FastProd', 'DenseProd'",
+    ]);
+  });
+
+  it("requires a subnet ID for Azure CNI", () => {
+    const p = problems({ "aks-inference:network": { plugin: "azure" } });
+    assert.ok(p.some((x) => x.startsWith("aks-inference:network.subnetId: is required")), p.join("\n"));
+  });
+
+  it("rejects a subnet ID with kubenet, which creates its own", () => {
+    const p = problems({ "aks-inference:network": { plugin: "kubenet", subnetId: "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/x" } });
+    assert.ok(p.some((x) => x.startsWith("aks-inference:network.subnetId: is only allowed")), p.join("\n"));
+  });
+
+  it("requires the AzureFirewallSubnet for CNI behind a firewall", () => {
+    const network = { ...(rawStack("prod")["aks-inference:network"] as object), firewallSubnetId: undefined };
+    const p = problems({ "aks-inference:network": network }, "prod");
+    assert.ok(p.some((x) => x.startsWith("aks-inference:network.firewallSubnetId: is required")), p.join("\n"));
+  });
+
+  it("rejects a GPU pool with a non-GPU VM size", () => {
+    const p = problems({ "aks-inference:gpuPools": [{ name: "gpu", vmSize: "Standard_D4s_v5" }] });
+    assert.deepEqual(p, ["aks-inference:gpuPools[0].vmSize: must be a GPU (N-series) VM size such as 'Standard_NC4as_T4_v3'"]);
+  });
+
+  it("refuses more than 1,000 models in one deployment at preview time", () => {
+    const models = Array.from({ length: 1001 }, (_, i) => `m${i}.onnx`);
+    const p = problems({ "aks-inference:services": [svc({ models })] });
+    assert.ok(p.some((x) => x.startsWith("aks-inference:services[0].models: at most 1000 models")), p.join("\n"));
+    assert.doesNotThrow(() => parseStackConfig({ ...rawStack("dev"), "aks-inference:services": [svc({ models: models.slice(0, 1000) })] }, "dev"));
+  });
+
+  it("caps the router payload limit at the seed's 100 MB", () => {
+    const p = problems({ "aks-inference:router": { payloadLimitMb: 101 } });
+    assert.deepEqual(p, ["aks-inference:router.payloadLimitMb: must be at most 100 (the seed's payload limit)"]);
+  });
+
+  it("refuses key and token auth on the same service", () => {
+    const p = problems({ "aks-inference:services": [svc({ authEnabled: true, tokenAuthEnabled: true })] });
+    assert.ok(p.some((x) => x.startsWith("aks-inference:services[0].tokenAuthEnabled")), p.join("\n"));
+  });
+
+  it("turns auth off only when asked", () => {
+    const c = stackConfig("dev", { "aks-inference:services": [svc({ authEnabled: false })] });
+    assert.equal(c.services[0].authMode, "none");
+  });
+
+  it("needs a GPU pool for a service that asks for GPUs", () => {
+    const p = problems({ "aks-inference:services": [svc({ gpuCores: 1 })] });
+    assert.ok(p.some((x) => x.startsWith("aks-inference:services[0].gpuCores: needs a GPU pool")), p.join("\n"));
+  });
+
+  it("rejects numReplicas together with autoscaling", () => {
+    const p = problems({ "aks-inference:services": [svc({ autoscaleEnabled: true, numReplicas: 3 })] });
+    assert.ok(p.some((x) => x.startsWith("aks-inference:services[0].numReplicas")), p.join("\n"));
+  });
+
+  it("rejects an autoscale target over 100 %", () => {
+    const p = problems({ "aks-inference:services": [svc({ autoscaleTargetUtilization: 120 })] });
+    assert.ok(p.some((x) => x.startsWith("aks-inference:services[0].autoscaleTargetUtilization")), p.join("\n"));
+  });
+
+  it("rejects autoscale bounds the wrong way round", () => {
+    const p = problems({ "aks-inference:services": [svc({ autoscaleMinReplicas: 5, autoscaleMaxReplicas: 2 })] });
+    assert.deepEqual(p, ["aks-inference:services[0].autoscaleMinReplicas: must be at most autoscaleMaxReplicas"]);
+  });
+
+  it("needs an entry script unless the service has an ONNX model", () => {
+    const p = problems({ "aks-inference:services": [{ name: "svc-a", models: ["model.pkl"] }] });
+    assert.ok(p.some((x) => x.startsWith("aks-inference:services[0].entryScript: is required")), p.join("\n"));
+  });
+
+  it("names misspelled keys instead of ignoring them", () => {
+    assert.deepEqual(problems({ "aks-inference:clusterPurpse": "DevTest" }), ["aks-inference:clusterPurpse: unknown key (check its spelling against the config reference)"]);
+    const p = problems({ "aks-inference:services": [svc({ cpuCore: 1 })] });
+    assert.deepEqual(p, ["aks-inference:services[0].cpuCore: unknown key (check its spelling against the config reference)"]);
+  });
+
+  it("requires the region", () => {
+    const raw = rawStack("dev");
+    delete raw["azure-native:location"];
+    assert.throws(() => parseStackConfig(raw, "dev"), /azure-native:location/);
+  });
+
+  it("decodes the strings Pulumi hands over without turning versions into numbers", () => {
+    assert.equal(decodeConfigValue("1.33"), "1.33");
+    assert.equal(decodeConfigValue("true"), true);
+    assert.deepEqual(decodeConfigValue('{"plugin":"kubenet"}'), { plugin: "kubenet" });
+    assert.deepEqual(decodeConfigValue("[1,2]"), [1, 2]);
+  });
+});

@@ -1,0 +1,58 @@
+/** Test helpers: the shipped stack files, variations of them, and lookups in an offline run. */
+import * as path from "node:path";
+import { parseStackConfig, type StackConfig } from "../../core/config";
+import { readStackFile, stackFilePath } from "../../core/stackFile";
+import { runOffline, type PlannedResource } from "../../scripts/offline";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** Raw config of a shipped `Pulumi.<stack>.yaml`. */
+export function rawStack(stack: string): Record<string, unknown> {
+  return readStackFile(stackFilePath(stack, REPO_ROOT));
+}
+
+/** A shipped stack with some keys replaced (`{ "aks-inference:egress": "firewall" }`), validated. */
+export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): StackConfig {
+  return parseStackConfig({ ...rawStack(stack), ...overrides }, stack);
+}
+
+export class Plan {
+  constructor(readonly resources: PlannedResource[]) {}
+
+  static async of(cfg: StackConfig, preview = false): Promise<Plan> {
+    return new Plan(await runOffline(cfg, { preview }));
+  }
+
+  all(type: string): PlannedResource[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  one(type: string, name?: string): PlannedResource {
+    const found = this.all(type).filter((r) => name === undefined || r.name === name);
+    if (found.length !== 1) throw new Error(`expected one ${type}${name ? ` '${name}'` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+    return found[0];
+  }
+
+  byUrn(urn: string): PlannedResource | undefined {
+    return this.resources.find((r) => r.urn === urn);
+  }
+
+  /** Whether `r` depends on `on`, directly or through other resources. */
+  dependsOn(r: PlannedResource, on: PlannedResource, seen = new Set<string>()): boolean {
+    for (const urn of r.dependencies) {
+      if (urn === on.urn) return true;
+      if (seen.has(urn)) continue;
+      seen.add(urn);
+      const next = this.byUrn(urn);
+      if (next && this.dependsOn(next, on, seen)) return true;
+    }
+    return false;
+  }
+}
+
+/** Reads a nested input: `input(r, "networkProfile", "outboundType")`. */
+export function input(r: PlannedResource, ...keys: (string | number)[]): unknown {
+  let v: unknown = r.inputs;
+  for (const k of keys) v = v === undefined || v === null ? undefined : (v as Record<string | number, unknown>)[k];
+  return v;
+}
