@@ -1,0 +1,113 @@
+/**
+ * Service authentication, shared by the router (checks), the CLI and local mode (token
+ * minting). Keys: primary and secondary, either accepted, compared in constant time. Tokens:
+ * JWTs verified by signature, issuer, audience and expiry (`jose`), minted by the built-in
+ * issuer (HS256) or by an OIDC issuer such as Microsoft Entra ID (JWKS).
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { BUILTIN_TOKEN_ISSUER } from "./naming";
+
+export interface ServiceKeys {
+  primaryKey: string;
+  secondaryKey: string;
+}
+
+/** A new random key (32 bytes, base64url): what `regen-key` and local mode write. */
+export function generateKey(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/**
+ * Whether `presented` equals either key. Both are always compared (hashing first makes the
+ * lengths equal), so timing says nothing about which key or how much of it matched.
+ */
+export function keyMatches(presented: string, keys: ServiceKeys): boolean {
+  const p = digest(presented);
+  const primary = keys.primaryKey.length > 0 && timingSafeEqual(p, digest(keys.primaryKey));
+  const secondary = keys.secondaryKey.length > 0 && timingSafeEqual(p, digest(keys.secondaryKey));
+  return primary || secondary;
+}
+
+/** The credential of an `Authorization: Bearer <credential>` header, or undefined. */
+export function bearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}
+
+export interface MintedToken {
+  accessToken: string;
+  /** Unix seconds after which the client should get a new token (the seed's `refresh_by`). */
+  refreshBy: number;
+  /** Unix seconds at which the token stops being accepted. */
+  expiresOn: number;
+}
+
+export interface MintOptions {
+  /** HS256 secret of the built-in issuer. */
+  signingKey: string | Uint8Array;
+  /** `aud`: the service (or the configured audience). */
+  audience: string;
+  /** `sub`: who asked for it (for logs). */
+  subject?: string;
+  ttlSeconds?: number;
+  issuer?: string;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+const encodeKey = (k: string | Uint8Array) => (typeof k === "string" ? new TextEncoder().encode(k) : k);
+
+/**
+ * Mints a token of the built-in issuer. `refreshBy` lies halfway through the lifetime so a
+ * client that refreshes then never presents an expired token.
+ */
+export async function mintToken(opts: MintOptions): Promise<MintedToken> {
+  const ttl = opts.ttlSeconds ?? 3600;
+  const iat = Math.floor((opts.now?.() ?? Date.now()) / 1000);
+  const exp = iat + ttl;
+  const accessToken = await new SignJWT({})
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(opts.issuer ?? BUILTIN_TOKEN_ISSUER)
+    .setAudience(opts.audience)
+    .setSubject(opts.subject ?? "aks-inference-cli")
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(encodeKey(opts.signingKey));
+  return { accessToken, refreshBy: iat + Math.floor(ttl / 2), expiresOn: exp };
+}
+
+export type TokenIssuer =
+  | { type: "builtin"; signingKey: () => string | Uint8Array | undefined; issuer?: string }
+  | { type: "oidc"; issuer: string; jwks: JWTVerifyGetKey };
+
+/** An OIDC issuer whose keys come from its JWKS URL (cached and refreshed by `jose`). */
+export function oidcIssuer(issuer: string, jwksUri: string): TokenIssuer {
+  return { type: "oidc", issuer, jwks: createRemoteJWKSet(new URL(jwksUri)) };
+}
+
+export type TokenCheck = { ok: true; subject?: string } | { ok: false; reason: string };
+
+/** Verifies signature, issuer, audience and expiry; the reason is safe to return to callers. */
+export async function verifyToken(token: string, issuer: TokenIssuer, audience: string, now?: () => number): Promise<TokenCheck> {
+  const currentDate = now ? new Date(now()) : undefined;
+  try {
+    if (issuer.type === "builtin") {
+      const key = issuer.signingKey();
+      if (!key) return { ok: false, reason: "token auth is not configured (no signing key)" };
+      const { payload } = await jwtVerify(token, encodeKey(key), { issuer: issuer.issuer ?? BUILTIN_TOKEN_ISSUER, audience, algorithms: ["HS256"], currentDate });
+      return { ok: true, subject: payload.sub };
+    }
+    const { payload } = await jwtVerify(token, issuer.jwks, { issuer: issuer.issuer, audience, currentDate });
+    return { ok: true, subject: payload.sub };
+  } catch (err) {
+    if (err instanceof errors.JWTExpired) return { ok: false, reason: "token expired" };
+    if (err instanceof errors.JWTClaimValidationFailed) return { ok: false, reason: `token ${err.claim} claim is not accepted` };
+    if (err instanceof errors.JWSSignatureVerificationFailed) return { ok: false, reason: "token signature is invalid" };
+    if (err instanceof errors.JOSEError) return { ok: false, reason: "token is malformed or not verifiable" };
+    throw err;
+  }
+}

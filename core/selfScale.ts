@@ -1,0 +1,75 @@
+/**
+ * The router's self-scaling (the seed): scale *up* (more CPU per pod) when routing takes longer
+ * than a threshold, then *out* (more pods) if it still does; scale *down* (less CPU), then *in*
+ * (fewer pods), when CPU use is low. Only within free cluster capacity; off for DevTest.
+ */
+
+export interface SelfScaleLimits {
+  /** CPU cores per router pod: the steps it moves between, e.g. [0.5, 1, 2, 4]. */
+  cpuSteps: number[];
+  minReplicas: number;
+  maxReplicas: number;
+  /** Routing time (ms, p95 of the router's own work) above which it scales up/out. */
+  latencyThresholdMs: number;
+  /** CPU use (fraction of the pod's cores) below which it scales down/in. */
+  lowCpu: number;
+  /** Time between two changes: each one restarts pods, which must settle first. */
+  cooldownMs: number;
+}
+
+export const DEFAULT_SELF_SCALE_LIMITS: SelfScaleLimits = {
+  cpuSteps: [0.5, 1, 2, 4],
+  minReplicas: 2,
+  maxReplicas: 10,
+  latencyThresholdMs: 10,
+  lowCpu: 0.3,
+  cooldownMs: 5 * 60_000,
+};
+
+export interface SelfScaleObservation {
+  enabled: boolean;
+  routingP95Ms: number;
+  /** Average CPU use of the router pods, as a fraction of their cores. */
+  cpuUtilization: number;
+  cpu: number;
+  replicas: number;
+  /** CPU cores the cluster could still schedule. */
+  freeClusterCpu: number;
+  now: number;
+  lastChangeAt?: number;
+}
+
+export type SelfScaleAction = "none" | "up" | "out" | "down" | "in";
+
+export interface SelfScaleDecision {
+  action: SelfScaleAction;
+  cpu: number;
+  replicas: number;
+  reason: string;
+}
+
+export function decideSelfScale(o: SelfScaleObservation, limits: SelfScaleLimits = DEFAULT_SELF_SCALE_LIMITS): SelfScaleDecision {
+  const keep = (reason: string): SelfScaleDecision => ({ action: "none", cpu: o.cpu, replicas: o.replicas, reason });
+  if (!o.enabled) return keep("self-scaling is off (DevTest cluster or disabled in config)");
+  if (o.lastChangeAt !== undefined && o.now - o.lastChangeAt < limits.cooldownMs) return keep("cooling down after the last change");
+  const steps = [...limits.cpuSteps].sort((a, b) => a - b);
+  const idx = steps.findIndex((s) => s >= o.cpu);
+  const next = idx >= 0 && idx + 1 < steps.length ? steps[idx + 1] : undefined;
+  const prev = idx > 0 ? steps[idx - 1] : undefined;
+
+  if (o.routingP95Ms > limits.latencyThresholdMs) {
+    // Up first: more cores per pod, which needs (next - cpu) per pod of free capacity.
+    if (next !== undefined && (next - o.cpu) * o.replicas <= o.freeClusterCpu) {
+      return { action: "up", cpu: next, replicas: o.replicas, reason: `routing p95 ${o.routingP95Ms} ms > ${limits.latencyThresholdMs} ms` };
+    }
+    if (o.replicas < limits.maxReplicas && o.cpu <= o.freeClusterCpu) {
+      return { action: "out", cpu: o.cpu, replicas: o.replicas + 1, reason: `routing p95 ${o.routingP95Ms} ms > ${limits.latencyThresholdMs} ms at ${o.cpu} cores per pod` };
+    }
+    return keep("routing is slow but the cluster has no free capacity (the router never adds nodes)");
+  }
+  if (o.cpuUtilization < limits.lowCpu) {
+    if (prev !== undefined) return { action: "down", cpu: prev, replicas: o.replicas, reason: `CPU ${(o.cpuUtilization * 100).toFixed(0)}% < ${limits.lowCpu * 100}%` };
+    if (o.replicas > limits.minReplicas) return { action: "in", cpu: o.cpu, replicas: o.replicas - 1, reason: `CPU ${(o.cpuUtilization * 100).toFixed(0)}% < ${limits.lowCpu * 100}% at the smallest pod size` };
+  }
+  return keep("within thresholds");
+}

@@ -1,0 +1,93 @@
+/**
+ * Runs the model autoscaler (core/autoscale.ts) for every service with autoscaling on: on the
+ * leader router pod, several times a second, from the load all router pods report, writing
+ * changes through the Scaler. Never an HPA, never beyond the service's min/max.
+ */
+import type { Logger } from "pino";
+import { decide, initialState, type AutoscalerState, type DecisionOptions } from "../core/autoscale";
+import type { ServiceBalancer } from "./balancer";
+import type { RouterMetrics } from "./metrics";
+import type { Coordinator, Scaler, ServiceLoad } from "./types";
+
+export interface AutoscalerOptions extends DecisionOptions {
+  /** How often to decide; 0 disables the timer (tests call `tick()`). Default 250 ms. */
+  intervalMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+export class Autoscaler {
+  private readonly states = new Map<string, AutoscalerState>();
+  private readonly timer?: NodeJS.Timeout;
+  private ticking = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly balancers: ReadonlyMap<string, ServiceBalancer>,
+    private readonly scaler: Scaler,
+    private readonly coordinator: Coordinator,
+    private readonly metrics: RouterMetrics,
+    private readonly log: Logger,
+    private readonly opts: AutoscalerOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    const interval = opts.intervalMs ?? 250;
+    if (interval > 0) {
+      this.timer = setInterval(() => void this.tick(), interval);
+      this.timer.unref();
+    }
+  }
+
+  /** Desired replicas per service as last decided. */
+  desired(service: string): number | undefined {
+    return this.states.get(service)?.desired;
+  }
+
+  localLoad(): Record<string, ServiceLoad> {
+    const out: Record<string, ServiceLoad> = {};
+    for (const [name, b] of this.balancers) out[name] = b.load();
+    return out;
+  }
+
+  /** One round of decisions; overlapping rounds are skipped. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const local = this.localLoad();
+      for (const [name, load] of Object.entries(local)) this.metrics.queued.set({ service: name }, load.queued);
+      if (!this.coordinator.isLeader()) return;
+      const total = await this.coordinator.collect(local);
+      const now = this.now();
+      for (const [name, b] of this.balancers) {
+        const settings = b.settings.autoscale;
+        const ready = b.readyReplicas();
+        this.metrics.replicasReady.set({ service: name }, ready);
+        if (!settings.enabled) continue;
+        const prev = this.states.get(name) ?? initialState(settings, Math.max(ready, settings.minReplicas));
+        const load = total[name] ?? { inFlight: 0, queued: 0 };
+        const d = decide(settings, prev, { readyReplicas: ready, ...load, maxConcurrentPerReplica: b.settings.maxConcurrentRequestsPerReplica }, now, this.opts);
+        this.states.set(name, d.state);
+        this.metrics.utilization.set({ service: name }, Number.isFinite(d.utilization) ? d.utilization : 100);
+        this.metrics.replicasDesired.set({ service: name }, d.state.desired);
+        if (d.change) {
+          this.log.info({ service: name, from: d.change.from, to: d.change.to, reason: d.change.reason }, "autoscale");
+          try {
+            await this.scaler.setReplicas(name, d.change.to);
+          } catch (err) {
+            // Forget the change so the next round tries again.
+            this.states.set(name, prev);
+            this.log.error({ service: name, err: (err as Error).message }, "autoscale: could not set replicas");
+          }
+        }
+      }
+      for (const name of this.states.keys()) if (!this.balancers.has(name)) this.states.delete(name);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

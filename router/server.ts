@@ -1,0 +1,354 @@
+/**
+ * The request router (the azureml-fe equivalent): `startRouter` serves the v1 scoring path and
+ * the Open Inference Protocol v2 paths, authenticates per service, enforces the payload limit,
+ * balances across ready replicas with a bounded queue, autoscales model services, and drains
+ * gracefully. Discovery, keys, scaling and coordination are injected (router/types.ts).
+ */
+import { randomUUID } from "node:crypto";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import pino, { type Logger } from "pino";
+import { bearer, keyMatches, verifyToken, type TokenIssuer } from "../core/auth";
+import { Autoscaler, type AutoscalerOptions } from "./autoscaler";
+import { BalancerError, ServiceBalancer, type ReplicaSlot } from "./balancer";
+import { RouterMetrics } from "./metrics";
+import { BodySource, ForwardError, PayloadTooLargeError, forward, forwardHeaders } from "./proxy";
+import { CallbackScaler, SingleCoordinator } from "./local";
+import type { Coordinator, Discovery, KeyStore, Scaler, ServiceLoad } from "./types";
+
+/** The seed's payload limit: 100 MB. */
+export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
+
+export interface RouterOptions {
+  discovery: Discovery;
+  keys: KeyStore;
+  /** Changes replica counts; default: none (autoscaling decisions are only logged). */
+  scaler?: Scaler;
+  /** Default: this router is the only one. */
+  coordinator?: Coordinator;
+  /** Token issuer for services with token auth. */
+  tokenIssuer?: TokenIssuer;
+  /** Listen address; default 127.0.0.1 and an ephemeral port. */
+  host?: string;
+  port?: number;
+  /** Admin listener (/metrics, /internal/load, probes); default: an ephemeral port on `host`. */
+  adminPort?: number;
+  /** PEM certificate and key: serve HTTPS on `port`. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Largest request body; default 100 MiB. */
+  maxBodyBytes?: number;
+  /** Requests allowed to wait per service before answering 503 at once; default 1,000. */
+  maxQueueLength?: number;
+  autoscale?: AutoscalerOptions;
+  /** Longest time `close()` waits for in-flight requests; default the longest scoring timeout + 5 s. */
+  drainTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface RouterHandle {
+  url: string;
+  port: number;
+  adminUrl: string;
+  metrics: RouterMetrics;
+  autoscaler: Autoscaler;
+  log: Logger;
+  /** Requests in flight and queued per service (what peers report to the leader). */
+  load(): Record<string, ServiceLoad>;
+  /** Readiness off, stop accepting, wait for in-flight requests, close. */
+  close(): Promise<void>;
+}
+
+type Route = { service: string; kind: "score" | "swagger" | "infer" | "modelReady" };
+
+const V1 = "/api/v1/service/";
+const V2 = "/v2/models/";
+
+export function parseRoute(path: string): Route | undefined {
+  if (path.startsWith(V1)) {
+    const rest = path.slice(V1.length);
+    const slash = rest.indexOf("/");
+    if (slash <= 0) return undefined;
+    const tail = rest.slice(slash + 1);
+    const kind = tail === "score" ? "score" : tail === "swagger.json" ? "swagger" : undefined;
+    return kind && { service: rest.slice(0, slash), kind };
+  }
+  if (path.startsWith(V2)) {
+    const rest = path.slice(V2.length);
+    const slash = rest.indexOf("/");
+    if (slash <= 0) return undefined;
+    const tail = rest.slice(slash + 1);
+    const kind = tail === "infer" ? "infer" : tail === "ready" ? "modelReady" : undefined;
+    return kind && { service: rest.slice(0, slash), kind };
+  }
+  return undefined;
+}
+
+const ALLOWED: Record<Route["kind"], string> = { score: "POST", infer: "POST", swagger: "GET", modelReady: "GET" };
+const UPSTREAM_PATH: Record<"score" | "swagger", string> = { score: "/score", swagger: "/swagger.json" };
+
+/** Errors of the connect phase: nothing reached the replica, so another one may take the request. */
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "UND_ERR_DESTROYED"]);
+const MAX_ATTEMPTS = 3;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function sendError(res: http.ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code, message } });
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extra });
+  res.end(body);
+}
+
+export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
+  const log = opts.logger ?? pino({ name: "aks-inference-router", level: process.env.ROUTER_LOG_LEVEL ?? "info" });
+  const metrics = new RouterMetrics();
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const balancers = new Map<string, ServiceBalancer>();
+  const host = opts.host ?? "127.0.0.1";
+  let ready = false;
+  let active = 0;
+
+  const sync = (service: string) => {
+    const view = opts.discovery.services().get(service);
+    const existing = balancers.get(service);
+    if (!view) {
+      if (existing) {
+        balancers.delete(service);
+        void existing.close();
+        log.info({ service }, "service removed");
+      }
+      return;
+    }
+    if (existing) existing.update(view.settings, view.replicas);
+    else {
+      const b = new ServiceBalancer(view.settings, opts.maxQueueLength ?? 1000);
+      b.update(view.settings, view.replicas);
+      balancers.set(service, b);
+      log.info({ service, replicas: view.replicas.length, auth: view.settings.authMode }, "service discovered");
+    }
+  };
+  opts.discovery.onChange(sync);
+  await opts.discovery.ready();
+  for (const name of opts.discovery.services().keys()) sync(name);
+
+  const autoscaler = new Autoscaler(
+    balancers,
+    opts.scaler ?? new CallbackScaler((service, n) => log.warn({ service, replicas: n }, "autoscale decision with no scaler configured")),
+    opts.coordinator ?? new SingleCoordinator(),
+    metrics,
+    log,
+    opts.autoscale,
+  );
+
+  /** Undefined when allowed; else the answer to give. */
+  const authenticate = async (b: ServiceBalancer, header: string | undefined): Promise<{ status: number; code: string; message: string } | undefined> => {
+    const s = b.settings;
+    if (s.authMode === "none") return undefined;
+    const credential = bearer(header);
+    if (!credential) return { status: 401, code: "Unauthorized", message: `service '${s.name}' requires 'Authorization: Bearer <${s.authMode}>'` };
+    if (s.authMode === "key") {
+      const keys = opts.keys.get(s.name);
+      if (!keys) return { status: 401, code: "Unauthorized", message: `service '${s.name}' has no keys yet` };
+      return keyMatches(credential, keys) ? undefined : { status: 401, code: "Unauthorized", message: "invalid key" };
+    }
+    if (!opts.tokenIssuer) return { status: 401, code: "Unauthorized", message: "token auth is not configured on this router" };
+    const check = await verifyToken(credential, opts.tokenIssuer, s.tokenAudience);
+    return check.ok ? undefined : { status: 401, code: "Unauthorized", message: check.reason };
+  };
+
+  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number) => {
+    const upstreamPath = route.kind === "infer" ? `/v2/models/${route.service}/infer` : UPSTREAM_PATH[route.kind === "swagger" ? "swagger" : "score"];
+    const hasBody = req.method === "POST" && (req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined);
+    const headers = forwardHeaders(req, requestId);
+    const tried = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      let slot: ReplicaSlot;
+      try {
+        slot = await b.acquire(tried);
+      } catch (err) {
+        if (!(err instanceof BalancerError)) throw err;
+        const retryAfter = String(Math.max(1, Math.ceil(b.settings.maxQueueWaitMs / 1000)));
+        return sendError(res, err.status, err.code, err.message, { "retry-after": retryAfter });
+      }
+      const acquiredAt = performance.now();
+      const body = hasBody ? new BodySource(req, maxBody) : null;
+      try {
+        await forward(slot.pool, res, {
+          path: upstreamPath,
+          method: req.method === "POST" ? "POST" : "GET",
+          headers,
+          body,
+          timeoutMs: b.settings.scoringTimeoutMs,
+          onResponseHeaders: (status) => {
+            metrics.overhead.observe((acquiredAt - start) / 1000);
+            const extra: Record<string, string> = { "x-ms-request-id": requestId };
+            // azureml-fe's convention: the model's own error status stays visible.
+            if (status >= 400) extra["ms-azureml-model-error-statuscode"] = String(status);
+            return extra;
+          },
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof ForwardError)) throw err;
+        const code = (err.cause as NodeJS.ErrnoException).code ?? "";
+        if (!err.delivered && CONNECT_ERRORS.has(code) && attempt < MAX_ATTEMPTS) {
+          log.warn({ service: route.service, replica: slot.replica.id, code, requestId }, "replica unreachable, retrying on another");
+          tried.add(slot.replica.id);
+          continue;
+        }
+        if (err.cause instanceof PayloadTooLargeError) {
+          return sendError(res, 413, "PayloadTooLarge", `request body exceeds the limit of ${maxBody} bytes`, { connection: "close" });
+        }
+        if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+          return sendError(res, 504, "ScoringTimeout", `service '${route.service}' did not answer within ${b.settings.scoringTimeoutMs} ms`);
+        }
+        if (res.destroyed || req.destroyed) return; // the client went away
+        log.error({ service: route.service, replica: slot.replica.id, code, err: err.message, requestId }, "forwarding failed");
+        return sendError(res, 502, "BadGateway", `replica of service '${route.service}' failed: ${err.delivered ? "the connection broke after the request was sent (not retried: it may have reached the model)" : err.message}`);
+      } finally {
+        b.release(slot);
+      }
+    }
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const start = performance.now();
+    const given = req.headers["x-ms-request-id"] ?? req.headers["x-request-id"];
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader("x-ms-request-id", requestId);
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+
+    switch (path) {
+      case "/healthz":
+      case "/v2/health/live":
+        return sendError(res, 200, "OK", "alive");
+      case "/readyz":
+      case "/v2/health/ready":
+        return ready ? sendError(res, 200, "OK", "ready") : sendError(res, 503, "NotReady", "router is not ready (starting or draining)");
+    }
+    const route = parseRoute(path);
+    if (!route) return sendError(res, 404, "NotFound", `no route for ${path}; scoring is POST /api/v1/service/<service>/score`);
+    const b = balancers.get(route.service);
+    if (!b) return sendError(res, 404, "ServiceNotFound", `service '${route.service}' does not exist`);
+    if (req.method !== ALLOWED[route.kind]) {
+      return sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed here; use ${ALLOWED[route.kind]}`, { allow: ALLOWED[route.kind] });
+    }
+    if (route.kind === "modelReady") {
+      const n = b.readyReplicas();
+      return n > 0 ? sendError(res, 200, "OK", `${n} ready replica(s)`) : sendError(res, 503, "NoReadyReplica", `service '${route.service}' has no ready replica`);
+    }
+    if (route.kind !== "swagger") {
+      const length = req.headers["content-length"];
+      if (length !== undefined && Number(length) > maxBody) {
+        return sendError(res, 413, "PayloadTooLarge", `request body of ${length} bytes exceeds the limit of ${maxBody} bytes`, { connection: "close" });
+      }
+      const denied = await authenticate(b, req.headers.authorization);
+      if (denied) return sendError(res, denied.status, denied.code, denied.message, { "www-authenticate": "Bearer" });
+    }
+    active++;
+    try {
+      await proxy(req, res, b, route, requestId, start);
+    } finally {
+      active--;
+      const status = res.statusCode;
+      metrics.requests.inc({ service: route.service, status: String(status) });
+      metrics.duration.observe({ service: route.service }, (performance.now() - start) / 1000);
+      if (status >= 500) log.warn({ service: route.service, status, requestId, ms: Math.round(performance.now() - start) }, "request failed");
+      else if (log.isLevelEnabled("debug")) log.debug({ service: route.service, status, requestId, ms: Math.round(performance.now() - start) }, "request");
+    }
+  };
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err: (err as Error).message }, "unexpected error");
+      sendError(res, 500, "InternalError", "the router failed to handle the request");
+    });
+  };
+  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : http.createServer(onRequest);
+  // Slow clients: headers must arrive within 10 s; idle keep-alive connections close after 65 s
+  // (longer than common load-balancer idle timeouts, so the LB closes first).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 300_000;
+  server.keepAliveTimeout = 65_000;
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const body = JSON.stringify({ error: { code: status === 400 ? "BadRequest" : status === 431 ? "HeadersTooLarge" : "RequestTimeout", message: `malformed or incomplete request (${err.code ?? "parse error"})` } });
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+
+  const admin = http.createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/metrics") {
+      metrics.registry
+        .metrics()
+        .then((text) => {
+          res.writeHead(200, { "content-type": metrics.registry.contentType });
+          res.end(text);
+        })
+        .catch(() => sendError(res, 500, "InternalError", "metrics unavailable"));
+      return;
+    }
+    if (path === "/internal/load") {
+      const body = JSON.stringify(autoscaler.localLoad());
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(body);
+      return;
+    }
+    if (path === "/healthz") sendError(res, 200, "OK", "alive");
+    else if (path === "/readyz") sendError(res, ready ? 200 : 503, ready ? "OK" : "NotReady", ready ? "ready" : "router is not ready");
+    else sendError(res, 404, "NotFound", `no admin route ${path}`);
+  });
+
+  const listen = (s: http.Server, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      s.once("error", reject);
+      s.listen(port, host, () => resolve((s.address() as AddressInfo).port));
+    });
+  const port = await listen(server, opts.port ?? 0);
+  const adminPort = await listen(admin, opts.adminPort ?? 0);
+  ready = true;
+  const scheme = opts.tls ? "https" : "http";
+  const hostForUrl = host.includes(":") ? `[${host}]` : host;
+  log.info({ port, adminPort, tls: Boolean(opts.tls), services: [...balancers.keys()] }, "router listening");
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      ready = false;
+      autoscaler.close();
+      server.close();
+      server.closeIdleConnections();
+      const longest = Math.max(0, ...[...balancers.values()].map((b) => b.settings.scoringTimeoutMs));
+      const deadline = Date.now() + (opts.drainTimeoutMs ?? longest + 5_000);
+      while (active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      server.closeAllConnections();
+      admin.close();
+      admin.closeAllConnections();
+      await Promise.all([...balancers.values()].map((b) => b.close()));
+      await opts.discovery.close();
+      await opts.keys.close();
+      await opts.coordinator?.close();
+      log.info({ unfinished: active }, "router stopped");
+    })());
+
+  return {
+    url: `${scheme}://${hostForUrl}:${port}`,
+    port,
+    adminUrl: `http://${hostForUrl}:${adminPort}`,
+    metrics,
+    autoscaler,
+    log,
+    load: () => autoscaler.localLoad(),
+    close,
+  };
+}

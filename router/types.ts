@@ -1,0 +1,59 @@
+/**
+ * The router's seams: where services and replicas come from (Discovery), where keys come from
+ * (KeyStore), who changes replica counts (Scaler), and who decides for all router pods
+ * (Coordinator). Each has a local implementation (local mode, tests, benchmarks) and a
+ * Kubernetes one (the cluster).
+ */
+import type { ServiceKeys } from "../core/auth";
+import type { ServiceRoutingSettings } from "../core/routingSettings";
+
+export interface Replica {
+  /** Stable id: pod name, or the local process id. */
+  id: string;
+  /** Base URL of the scoring server, e.g. `http://10.244.1.7:5001`. */
+  url: string;
+}
+
+export interface ServiceView {
+  settings: ServiceRoutingSettings;
+  /** Ready replicas only: the only ones that receive traffic. */
+  replicas: Replica[];
+}
+
+/** Where services and their ready replicas come from. Changes are pushed, never polled. */
+export interface Discovery {
+  /** Current view of every service. */
+  services(): ReadonlyMap<string, ServiceView>;
+  /** Called with the service name whenever its settings or ready replicas change (or it goes). */
+  onChange(listener: (service: string) => void): void;
+  /** Resolves once the initial state is known. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KeyStore {
+  /** The service's keys, or undefined when it has none (yet). */
+  get(service: string): ServiceKeys | undefined;
+  close(): Promise<void>;
+}
+
+/** Writes a service's desired replica count (the Deployment's scale, or the local supervisor). */
+export interface Scaler {
+  setReplicas(service: string, replicas: number): Promise<void>;
+}
+
+/** Load one router pod reports for one service. */
+export interface ServiceLoad {
+  inFlight: number;
+  queued: number;
+}
+
+/**
+ * Several router pods each see part of the traffic; one (the leader) decides. `collect` returns
+ * the load of every pod (including this one) per service.
+ */
+export interface Coordinator {
+  isLeader(): boolean;
+  collect(local: Record<string, ServiceLoad>): Promise<Record<string, ServiceLoad>>;
+  close(): Promise<void>;
+}
