@@ -92,7 +92,7 @@ export const SCORING_ENV = {
 /** Port the scoring server listens on in a container. */
 export const SCORING_PORT = 5001;
 /** Ports of the router container. */
-export const ROUTER_PORTS = { http: 8080, https: 8443 } as const;
+export const ROUTER_PORTS = { http: 8080, https: 8443, admin: 8081 } as const;
 
 /**
  * Environment of the router container (router/main.ts reads it; the Router component and local
@@ -100,7 +100,10 @@ export const ROUTER_PORTS = { http: 8080, https: 8443 } as const;
  */
 export const ROUTER_ENV = {
   port: "ROUTER_PORT",
-  tlsPort: "ROUTER_TLS_PORT",
+  /** Admin listener: /metrics, /internal/load (peers), probes. Not exposed by the LoadBalancer. */
+  adminPort: "ROUTER_ADMIN_PORT",
+  /** Local key files instead of Kubernetes Secrets (local mode). */
+  keysDir: "ROUTER_KEYS_DIR",
   tlsCertFile: "ROUTER_TLS_CERT_FILE",
   tlsKeyFile: "ROUTER_TLS_KEY_FILE",
   namespace: "ROUTER_NAMESPACE",
