@@ -1,0 +1,56 @@
+/**
+ * Uploads a service's project package and models to blob storage (the seed's step 4 source),
+ * idempotently: content-addressed blob names, skipped when already there. Local mode uploads to
+ * Azurite with this; on Azure the stack registers the same blob names as Pulumi resources.
+ */
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import * as path from "node:path";
+import type { ContainerClient } from "@azure/storage-blob";
+import type { ModelServiceConfig } from "../core/config";
+import { modelBlobPrefix, packageBlobName } from "../core/naming";
+import { modelHash, packageProject } from "./project";
+
+export interface UploadedService {
+  /** Blob name in the packages container, or "" without a project folder. */
+  packageBlob: string;
+  models: { name: string; prefix: string }[];
+}
+
+async function uploadIfMissing(container: ContainerClient, name: string, data: Buffer): Promise<boolean> {
+  const blob = container.getBlockBlobClient(name);
+  if (await blob.exists()) return false;
+  await blob.uploadData(data);
+  return true;
+}
+
+/** Files of a model path: the file itself, or every file below the folder (relative names). */
+function modelFiles(modelPath: string): { rel: string; abs: string }[] {
+  if (statSync(modelPath).isFile()) return [{ rel: path.basename(modelPath), abs: modelPath }];
+  const out: { rel: string; abs: string }[] = [];
+  const walk = (rel: string) => {
+    for (const e of readdirSync(path.join(modelPath, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) out.push({ rel: r, abs: path.join(modelPath, r) });
+    }
+  };
+  walk("");
+  return out.sort((a, b) => a.rel.localeCompare(b.rel));
+}
+
+export async function uploadService(svc: ModelServiceConfig, repoRoot: string, containers: { packages: ContainerClient; models: ContainerClient }): Promise<UploadedService> {
+  let packageBlob = "";
+  if (svc.sourceDirectory) {
+    const pkg = await packageProject(path.join(repoRoot, svc.sourceDirectory));
+    packageBlob = packageBlobName(svc.name, pkg.hash);
+    await uploadIfMissing(containers.packages, packageBlob, pkg.zip);
+  }
+  const models = [];
+  for (const m of svc.models) {
+    const abs = path.join(repoRoot, m.path);
+    const prefix = modelBlobPrefix(m.name, modelHash(abs));
+    for (const f of modelFiles(abs)) await uploadIfMissing(containers.models, `${prefix}${f.rel}`, readFileSync(f.abs));
+    models.push({ name: m.name, prefix });
+  }
+  return { packageBlob, models };
+}

@@ -1,0 +1,71 @@
+/**
+ * Writes `samples/models/regressor.onnx`: a real ONNX model (y = x·W + b, 4 features → 1 value)
+ * with known weights, so tests can check the served output exactly. There is no Python here,
+ * so the ModelProto is encoded directly with protobufjs from the ONNX schema's field numbers.
+ *
+ *   npx tsx samples/make-regressor.ts
+ */
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import * as protobuf from "protobufjs";
+
+/** The weights the sample model computes with; tests import them to check outputs. */
+export const REGRESSOR = { weights: [0.5, -1, 2, 0.25], bias: 0.1, inputName: "input", outputName: "output" } as const;
+
+/** The subset of onnx.proto (ONNX IR v8) the model needs. */
+const ONNX_SCHEMA = {
+  nested: {
+    onnx: {
+      nested: {
+        ModelProto: { fields: { irVersion: { type: "int64", id: 1 }, producerName: { type: "string", id: 2 }, producerVersion: { type: "string", id: 3 }, modelVersion: { type: "int64", id: 5 }, docString: { type: "string", id: 6 }, graph: { type: "GraphProto", id: 7 }, opsetImport: { rule: "repeated", type: "OperatorSetIdProto", id: 8 } } },
+        OperatorSetIdProto: { fields: { domain: { type: "string", id: 1 }, version: { type: "int64", id: 2 } } },
+        GraphProto: { fields: { node: { rule: "repeated", type: "NodeProto", id: 1 }, name: { type: "string", id: 2 }, initializer: { rule: "repeated", type: "TensorProto", id: 5 }, input: { rule: "repeated", type: "ValueInfoProto", id: 11 }, output: { rule: "repeated", type: "ValueInfoProto", id: 12 } } },
+        NodeProto: { fields: { input: { rule: "repeated", type: "string", id: 1 }, output: { rule: "repeated", type: "string", id: 2 }, name: { type: "string", id: 3 }, opType: { type: "string", id: 4 } } },
+        TensorProto: { fields: { dims: { rule: "repeated", type: "int64", id: 1 }, dataType: { type: "int32", id: 2 }, floatData: { rule: "repeated", type: "float", id: 4, options: { packed: true } }, name: { type: "string", id: 8 } } },
+        ValueInfoProto: { fields: { name: { type: "string", id: 1 }, type: { type: "TypeProto", id: 2 } } },
+        TypeProto: { fields: { tensorType: { type: "TensorTypeProto", id: 1 } } },
+        TensorTypeProto: { fields: { elemType: { type: "int32", id: 1 }, shape: { type: "TensorShapeProto", id: 2 } } },
+        TensorShapeProto: { fields: { dim: { rule: "repeated", type: "Dimension", id: 1 } } },
+        Dimension: { fields: { dimValue: { type: "int64", id: 1 }, dimParam: { type: "string", id: 2 } } },
+      },
+    },
+  },
+};
+
+const FLOAT = 1;
+
+export function regressorModel(): Uint8Array {
+  const root = protobuf.Root.fromJSON(ONNX_SCHEMA);
+  const Model = root.lookupType("onnx.ModelProto");
+  const tensorType = (dims: ({ dimValue: number } | { dimParam: string })[]) => ({ tensorType: { elemType: FLOAT, shape: { dim: dims } } });
+  const model = {
+    irVersion: 8,
+    producerName: "aks-inference samples",
+    producerVersion: "1",
+    modelVersion: 1,
+    docString: "Linear regressor: output = input · W + b",
+    opsetImport: [{ domain: "", version: 13 }],
+    graph: {
+      name: "regressor",
+      node: [
+        { input: [REGRESSOR.inputName, "W"], output: ["xw"], name: "matmul", opType: "MatMul" },
+        { input: ["xw", "B"], output: [REGRESSOR.outputName], name: "add", opType: "Add" },
+      ],
+      initializer: [
+        { name: "W", dims: [4, 1], dataType: FLOAT, floatData: [...REGRESSOR.weights] },
+        { name: "B", dims: [1], dataType: FLOAT, floatData: [REGRESSOR.bias] },
+      ],
+      input: [{ name: REGRESSOR.inputName, type: tensorType([{ dimParam: "batch" }, { dimValue: 4 }]) }],
+      output: [{ name: REGRESSOR.outputName, type: tensorType([{ dimParam: "batch" }, { dimValue: 1 }]) }],
+    },
+  };
+  const problem = Model.verify(model);
+  if (problem) throw new Error(problem);
+  return Model.encode(Model.fromObject(model)).finish();
+}
+
+if (require.main === module) {
+  const out = path.join(__dirname, "models", "regressor.onnx");
+  writeFileSync(out, regressorModel());
+  console.log(`wrote ${out}`);
+}

@@ -1,0 +1,83 @@
+/**
+ * The seed's deployment steps 4-5 inside the replica: download the project package and the
+ * models from blob storage into the work dir and unpack them, before `init()` runs.
+ */
+import { createWriteStream, mkdirSync } from "node:fs";
+import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { BlobServiceClient } from "@azure/storage-blob";
+import * as yauzl from "yauzl";
+import { BLOB_CONTAINERS } from "../core/naming";
+import type { ModelContext } from "./handlers";
+
+export interface BootstrapInput {
+  connectionString: string;
+  /** Blob in the packages container; "" when the service has no project folder. */
+  packageBlob: string;
+  models: { name: string; prefix: string }[];
+  workDir: string;
+}
+
+export interface Bootstrapped extends ModelContext {
+  /** Where the package was unpacked (the entry script's folder). */
+  projectDir: string;
+}
+
+/** Unzips into `dir`, refusing entries that would land outside it (zip-slip). */
+export async function unzip(zip: Buffer, dir: string): Promise<string[]> {
+  const zipfile = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(zip, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))));
+  const root = path.resolve(dir);
+  const files: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    zipfile.on("entry", (entry: yauzl.Entry) => {
+      const target = path.resolve(root, entry.fileName);
+      if (!target.startsWith(root + path.sep)) return reject(new Error(`package entry '${entry.fileName}' escapes the project folder`));
+      if (entry.fileName.endsWith("/")) {
+        mkdirSync(target, { recursive: true });
+        return zipfile.readEntry();
+      }
+      mkdirSync(path.dirname(target), { recursive: true });
+      zipfile.openReadStream(entry, (err, stream) => {
+        if (err) return reject(err);
+        pipeline(stream, createWriteStream(target)).then(() => {
+          files.push(entry.fileName);
+          zipfile.readEntry();
+        }, reject);
+      });
+    });
+    zipfile.on("end", () => resolve());
+    zipfile.on("error", reject);
+    zipfile.readEntry();
+  });
+  return files;
+}
+
+export async function bootstrap(input: BootstrapInput): Promise<Bootstrapped> {
+  const service = BlobServiceClient.fromConnectionString(input.connectionString);
+  const projectDir = path.join(input.workDir, "project");
+  const modelDir = path.join(input.workDir, "models");
+  mkdirSync(projectDir, { recursive: true });
+  mkdirSync(modelDir, { recursive: true });
+  if (input.packageBlob) {
+    const zip = await service.getContainerClient(BLOB_CONTAINERS.packages).getBlobClient(input.packageBlob).downloadToBuffer();
+    await unzip(zip, projectDir);
+  }
+  const models: Record<string, string> = {};
+  const container = service.getContainerClient(BLOB_CONTAINERS.models);
+  for (const m of input.models) {
+    const target = path.join(modelDir, m.name);
+    const files: string[] = [];
+    for await (const blob of container.listBlobsFlat({ prefix: m.prefix })) {
+      const rel = blob.name.slice(m.prefix.length);
+      const dest = path.resolve(target, rel);
+      if (!dest.startsWith(path.resolve(target) + path.sep)) throw new Error(`model blob '${blob.name}' escapes the model folder`);
+      mkdirSync(path.dirname(dest), { recursive: true });
+      await container.getBlobClient(blob.name).downloadToFile(dest);
+      files.push(dest);
+    }
+    if (files.length === 0) throw new Error(`model '${m.name}' has no files under ${BLOB_CONTAINERS.models}/${m.prefix}`);
+    // A single-file model is addressed by its file, a folder model by its folder.
+    models[m.name] = files.length === 1 ? files[0] : target;
+  }
+  return { projectDir, modelDir, models };
+}

@@ -1,0 +1,242 @@
+/**
+ * What answers a scoring request: the service's entry script (the seed's `init()` / `run(input)`
+ * contract, in JavaScript) or, with no entry script, the built-in ONNX handler that serves
+ * `.onnx` models with onnxruntime-node.
+ */
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import * as ort from "onnxruntime-node";
+
+/** An error whose status code the caller should see (4xx: the caller's fault). */
+export class ScoringError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ModelContext {
+  /** Folder the models were unpacked into (also `AZUREML_MODEL_DIR`, as in AML). */
+  modelDir: string;
+  /** Model name → its path (file or folder). */
+  models: Record<string, string>;
+}
+
+export interface RunContext {
+  requestId: string;
+}
+
+/** OIP v2 tensor. */
+export interface V2Tensor {
+  name: string;
+  shape: number[];
+  datatype: string;
+  data: unknown[];
+}
+
+export interface ScoringHandler {
+  /** Loads the models; called once, before the replica reports ready. */
+  init(): Promise<void>;
+  run(input: unknown, ctx: RunContext): Promise<unknown>;
+  /** Open Inference Protocol v2 `infer`. */
+  infer(body: unknown, ctx: RunContext): Promise<{ outputs: unknown }>;
+  /** OpenAPI document of the service. */
+  swagger(service: string): object;
+}
+
+interface EntryModule {
+  init?: (ctx: ModelContext) => unknown;
+  run?: (input: unknown, ctx: RunContext & ModelContext) => unknown;
+  schema?: { input?: object; output?: object };
+}
+
+function openApi(service: string, input: object, output: object): object {
+  return {
+    openapi: "3.0.3",
+    info: { title: service, version: "1.0" },
+    paths: {
+      [`/api/v1/service/${service}/score`]: {
+        post: {
+          summary: `Score with service '${service}'`,
+          security: [{ bearer: [] }],
+          requestBody: { required: true, content: { "application/json": { schema: input } } },
+          responses: {
+            "200": { description: "Result", content: { "application/json": { schema: output } } },
+            "400": { description: "Invalid input" },
+            "401": { description: "Missing or invalid key/token" },
+            "413": { description: "Payload larger than 100 MB" },
+            "503": { description: "No replica free within the maximum wait" },
+          },
+        },
+      },
+    },
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+  };
+}
+
+/** The seed's entry script: `init()` once, `run(input)` per request. */
+export class EntryScriptHandler implements ScoringHandler {
+  private mod?: EntryModule;
+
+  constructor(
+    private readonly scriptPath: string,
+    private readonly models: ModelContext,
+  ) {}
+
+  async init(): Promise<void> {
+    if (!existsSync(this.scriptPath)) throw new Error(`entry script ${this.scriptPath} not found in the package`);
+    // import() loads CommonJS and ES modules alike.
+    const loaded = (await import(pathToFileURL(this.scriptPath).href)) as EntryModule & { default?: EntryModule };
+    const mod = typeof loaded.run === "function" ? loaded : (loaded.default ?? loaded);
+    if (typeof mod.run !== "function") throw new Error(`entry script ${path.basename(this.scriptPath)} exports no run(input) function`);
+    this.mod = mod;
+    await mod.init?.(this.models);
+  }
+
+  async run(input: unknown, ctx: RunContext): Promise<unknown> {
+    if (!this.mod?.run) throw new ScoringError(503, "the entry script is not initialized");
+    return this.mod.run(input, { ...this.models, ...ctx });
+  }
+
+  async infer(body: unknown, ctx: RunContext): Promise<{ outputs: unknown }> {
+    return { outputs: await this.run(body, ctx) };
+  }
+
+  swagger(service: string): object {
+    return openApi(service, this.mod?.schema?.input ?? { type: "object" }, this.mod?.schema?.output ?? {});
+  }
+}
+
+type NumericArray = Float32Array | Float64Array | Int32Array | BigInt64Array;
+const TYPED: Record<string, (data: number[]) => NumericArray> = {
+  float32: (d) => Float32Array.from(d),
+  float64: (d) => Float64Array.from(d),
+  int32: (d) => Int32Array.from(d),
+  int64: (d) => BigInt64Array.from(d.map((x) => BigInt(Math.trunc(x)))),
+};
+const V2_TYPES: Record<string, string> = { FP32: "float32", FP64: "float64", INT32: "int32", INT64: "int64" };
+const TO_V2: Record<string, string> = Object.fromEntries(Object.entries(V2_TYPES).map(([k, v]) => [v, k]));
+
+/** A nested array's shape and flat values; rejects ragged or non-numeric arrays. */
+export function flatten(value: unknown, name: string): { dims: number[]; data: number[] } {
+  const dims: number[] = [];
+  let level: unknown = value;
+  while (Array.isArray(level)) {
+    dims.push(level.length);
+    level = level[0];
+  }
+  const data: number[] = [];
+  const walk = (v: unknown, depth: number) => {
+    if (depth === dims.length) {
+      if (typeof v !== "number" || !Number.isFinite(v)) throw new ScoringError(400, `input '${name}' must contain only finite numbers`);
+      data.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== dims[depth]) throw new ScoringError(400, `input '${name}' is not a rectangular array (shape ${JSON.stringify(dims)})`);
+    for (const x of v) walk(x, depth + 1);
+  };
+  walk(value, 0);
+  return { dims, data };
+}
+
+function nest(data: ArrayLike<number | bigint>, dims: readonly number[]): unknown {
+  const values = Array.from(data, (x) => (typeof x === "bigint" ? Number(x) : x));
+  const build = (offset: number, depth: number): unknown => {
+    if (depth === dims.length) return values[offset];
+    const stride = dims.slice(depth + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: dims[depth] }, (_, i) => build(offset + i * stride, depth + 1));
+  };
+  return dims.length === 0 ? values[0] : build(0, 0);
+}
+
+/** Serves every `.onnx` model of the service; the first one unless the request names another. */
+export class OnnxHandler implements ScoringHandler {
+  private readonly sessions = new Map<string, ort.InferenceSession>();
+
+  constructor(private readonly models: ModelContext) {}
+
+  async init(): Promise<void> {
+    for (const [name, p] of Object.entries(this.models.models)) {
+      const file = p.endsWith(".onnx") ? p : undefined;
+      if (file) this.sessions.set(name, await ort.InferenceSession.create(file));
+    }
+    if (this.sessions.size === 0) throw new Error("no .onnx model in the service's models (and no entry script)");
+  }
+
+  private session(name?: unknown): [string, ort.InferenceSession] {
+    if (name !== undefined) {
+      const s = typeof name === "string" ? this.sessions.get(name) : undefined;
+      if (!s) throw new ScoringError(400, `unknown model '${String(name)}'; this service has ${[...this.sessions.keys()].join(", ")}`);
+      return [name as string, s];
+    }
+    return this.sessions.entries().next().value as [string, ort.InferenceSession];
+  }
+
+  private inputType(session: ort.InferenceSession, input: string): string {
+    const meta = session.inputMetadata.find((m) => m.name === input);
+    return meta && meta.isTensor ? meta.type : "float32";
+  }
+
+  private tensor(session: ort.InferenceSession, name: string, value: unknown): ort.Tensor {
+    const type = this.inputType(session, name);
+    const make = TYPED[type];
+    if (!make) throw new ScoringError(400, `input '${name}' has type ${type}, which the built-in handler does not serve`);
+    const { dims, data } = flatten(value, name);
+    return new ort.Tensor(type as "float32", make(data) as Float32Array, dims);
+  }
+
+  private async runSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const missing = session.inputNames.filter((n) => !(n in feeds));
+    if (missing.length > 0) throw new ScoringError(400, `missing input(s) ${missing.join(", ")}`);
+    try {
+      return await session.run(feeds);
+    } catch (err) {
+      // onnxruntime rejects shape/type mismatches: the caller sent the wrong tensor.
+      throw new ScoringError(400, `model rejected the input: ${(err as Error).message}`);
+    }
+  }
+
+  /** `{"data": [[...]]}` (the AML samples' form) or `{"inputs": {"<name>": [[...]]}}`, optional `"model"`. */
+  async run(input: unknown): Promise<unknown> {
+    if (!input || typeof input !== "object" || Array.isArray(input)) throw new ScoringError(400, 'expected a JSON object: {"data": [[...]]} or {"inputs": {"<name>": [[...]]}}');
+    const body = input as { data?: unknown; inputs?: Record<string, unknown>; model?: unknown };
+    const [, session] = this.session(body.model);
+    let feeds: Record<string, ort.Tensor>;
+    if (body.inputs && typeof body.inputs === "object") feeds = Object.fromEntries(Object.entries(body.inputs).map(([n, v]) => [n, this.tensor(session, n, v)]));
+    else if (body.data !== undefined) feeds = { [session.inputNames[0]]: this.tensor(session, session.inputNames[0], body.data) };
+    else throw new ScoringError(400, 'expected "data" or "inputs"');
+    const out = await this.runSession(session, feeds);
+    return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, nest(t.data as ArrayLike<number>, t.dims)]));
+  }
+
+  async infer(body: unknown): Promise<{ outputs: V2Tensor[] }> {
+    const inputs = (body as { inputs?: unknown } | null)?.inputs;
+    if (!Array.isArray(inputs)) throw new ScoringError(400, 'expected {"inputs": [{"name", "shape", "datatype", "data"}]}');
+    const [, session] = this.session();
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const t of inputs as V2Tensor[]) {
+      const type = V2_TYPES[t.datatype];
+      if (!type || !TYPED[type]) throw new ScoringError(400, `datatype ${t.datatype} is not served (use ${Object.keys(V2_TYPES).join(", ")})`);
+      const { data } = flatten(t.data, t.name);
+      if (!Array.isArray(t.shape) || data.length !== t.shape.reduce((a, b) => a * b, 1)) throw new ScoringError(400, `input '${t.name}': shape ${JSON.stringify(t.shape)} does not match ${data.length} values`);
+      feeds[t.name] = new ort.Tensor(type as "float32", TYPED[type](data) as Float32Array, t.shape);
+    }
+    const out = await this.runSession(session, feeds);
+    return {
+      outputs: Object.entries(out).map(([name, t]) => ({ name, shape: [...t.dims], datatype: TO_V2[t.type] ?? t.type.toUpperCase(), data: Array.from(t.data as ArrayLike<number | bigint>, (x) => (typeof x === "bigint" ? Number(x) : x)) })),
+    };
+  }
+
+  swagger(service: string): object {
+    const [, session] = this.session();
+    const input = {
+      type: "object",
+      properties: { data: { type: "array", items: {}, description: `tensor for input '${session.inputNames[0]}'` }, inputs: { type: "object", properties: Object.fromEntries(session.inputNames.map((n) => [n, { type: "array", items: {} }])) } },
+    };
+    const output = { type: "object", properties: Object.fromEntries(session.outputNames.map((n) => [n, { type: "array", items: {} }])) };
+    return openApi(service, input, output);
+  }
+}

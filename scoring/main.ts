@@ -1,0 +1,83 @@
+/**
+ * A scoring replica as it runs in its container (or as a local-mode process): reads
+ * `SCORING_ENV`, downloads and unpacks package and models, runs `init()`, serves.
+ * An `init()` failure is final: the reason goes to the log and to the termination message
+ * (Kubernetes shows it as the container's last state), and the process exits with code 3.
+ */
+import { writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { BlobServiceClient } from "@azure/storage-blob";
+import pino from "pino";
+import { BLOB_CONTAINERS, SCORING_ENV, SCORING_PORT } from "../core/naming";
+import { bootstrap } from "./bootstrap";
+import { DataCollector } from "./collector";
+import { EntryScriptHandler, OnnxHandler, type ScoringHandler } from "./handlers";
+import { startScoringServer } from "./server";
+
+/** Exit code of a replica whose init() failed: not worth restarting without a change. */
+export const INIT_FAILED_EXIT_CODE = 3;
+
+function required(key: keyof typeof SCORING_ENV): string {
+  const v = process.env[SCORING_ENV[key]];
+  if (!v) throw new Error(`${SCORING_ENV[key]} is not set`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const service = required("service");
+  const replica = process.env[SCORING_ENV.replicaId] || os.hostname();
+  const log = pino({ name: "aks-inference-scoring", base: { service, replica }, level: process.env.LOG_LEVEL ?? "info" });
+  const connectionString = required("storageConnectionString");
+  const workDir = process.env[SCORING_ENV.workDir] || path.join(os.tmpdir(), `aks-inference-${service}-${replica}`);
+  let models: { name: string; prefix: string }[];
+  try {
+    models = JSON.parse(process.env[SCORING_ENV.modelBlobs] || "[]") as { name: string; prefix: string }[];
+  } catch {
+    throw new Error(`${SCORING_ENV.modelBlobs} is not valid JSON`);
+  }
+  const entryScript = process.env[SCORING_ENV.entryScript] || "";
+  const collector =
+    process.env[SCORING_ENV.collectModelData] === "true"
+      ? new DataCollector(BlobServiceClient.fromConnectionString(connectionString).getContainerClient(BLOB_CONTAINERS.modelData), log)
+      : undefined;
+
+  let server: Awaited<ReturnType<typeof startScoringServer>> | undefined;
+  const fail = (err: Error) => {
+    const message = `init() failed: ${err.message}`;
+    log.fatal({ err: err.message }, message);
+    try {
+      writeFileSync(process.env.TERMINATION_LOG ?? "/dev/termination-log", message);
+    } catch {
+      // Not on Kubernetes: the log line above carries the reason.
+    }
+    process.exit(INIT_FAILED_EXIT_CODE);
+  };
+
+  try {
+    const t = Date.now();
+    const ctx = await bootstrap({ connectionString, packageBlob: process.env[SCORING_ENV.packageBlob] || "", models, workDir });
+    log.info({ ms: Date.now() - t, models: Object.keys(ctx.models), workDir }, "package and models downloaded");
+    process.env.AZUREML_MODEL_DIR = ctx.modelDir;
+    const handler: ScoringHandler = entryScript ? new EntryScriptHandler(path.join(ctx.projectDir, entryScript), ctx) : new OnnxHandler(ctx);
+    server = await startScoringServer({ service, replica, handler, log, collector, host: process.env.HOST ?? "0.0.0.0", port: Number(process.env[SCORING_ENV.port] || SCORING_PORT) });
+    log.info({ port: server.port }, "listening (not ready until init() finishes)");
+    await server.initialize();
+  } catch (err) {
+    return fail(err as Error);
+  }
+
+  const stop = (signal: string) => {
+    log.info({ signal }, "draining");
+    server!.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(JSON.stringify({ level: 60, msg: "scoring server failed to start", err: (err as Error).message }));
+    process.exit(1);
+  });
+}
