@@ -14,6 +14,6 @@ export interface ContainerResources {
 export function containerResources(svc: Pick<ModelServiceConfig, "cpuCores" | "memoryGb" | "gpuCores">): ContainerResources {
   const cpu = `${Math.round(svc.cpuCores * 1000)}m`;
   const memory = `${Math.round(svc.memoryGb * 1024)}Mi`;
-  const gpu = svc.gpuCores > 0 ? { [GPU_RESOURCE]: String(svc.gpuCores) } : {};
+  const gpu: Record<string, string> = svc.gpuCores > 0 ? { [GPU_RESOURCE]: String(svc.gpuCores) } : {};
   return { requests: { cpu, memory, ...gpu }, limits: { cpu, memory, ...gpu } };
 }
