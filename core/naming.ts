@@ -138,3 +138,6 @@ export const GPU_TAINT = { key: "nvidia.com/gpu", value: "present", effect: "NoS
 export const GPU_TAINT_STRING = `${GPU_TAINT.key}=${GPU_TAINT.value}:${GPU_TAINT.effect}`;
 /** Extended resource the NVIDIA device plugin advertises. */
 export const GPU_RESOURCE = "nvidia.com/gpu";
+
+/** Exit code of a scoring replica whose init() failed: restarting it without a change cannot help. */
+export const INIT_FAILED_EXIT_CODE = 3;

@@ -9,14 +9,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import pino from "pino";
-import { BLOB_CONTAINERS, SCORING_ENV, SCORING_PORT } from "../core/naming";
+import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, SCORING_ENV, SCORING_PORT } from "../core/naming";
 import { bootstrap } from "./bootstrap";
 import { DataCollector } from "./collector";
 import { EntryScriptHandler, OnnxHandler, type ScoringHandler } from "./handlers";
 import { startScoringServer } from "./server";
-
-/** Exit code of a replica whose init() failed: not worth restarting without a change. */
-export const INIT_FAILED_EXIT_CODE = 3;
 
 function required(key: keyof typeof SCORING_ENV): string {
   const v = process.env[SCORING_ENV[key]];

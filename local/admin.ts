@@ -1,0 +1,107 @@
+/**
+ * Local mode's control API (loopback only, bearer token from the state file): what the CLI's
+ * local backend calls for state, logs, keys, key regeneration and tokens — the operations the
+ * seed does through the AML SDK.
+ */
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { timingSafeEqual } from "node:crypto";
+import { generateKey, mintToken, type MintedToken, type ServiceKeys } from "../core/auth";
+import type { ModelServiceConfig } from "../core/config";
+import { KEY_FIELDS, type KeyName } from "../core/naming";
+import type { ServiceStatus, Supervisor } from "./supervisor";
+
+export interface AdminDeps {
+  token: string;
+  services: Map<string, ModelServiceConfig>;
+  supervisor: Supervisor;
+  routerUrl: string;
+  keyFile: (service: string) => string;
+  signingKey?: string;
+  tokenTtlSeconds: number;
+}
+
+export interface ServiceDescription extends ServiceStatus {
+  authMode: string;
+  scoringUri: string;
+  swaggerUri: string;
+}
+
+export function readKeys(file: string): ServiceKeys {
+  const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
+  return { primaryKey: raw[KEY_FIELDS.primary], secondaryKey: raw[KEY_FIELDS.secondary] };
+}
+
+/** Writes atomically (rename), so the router never reads half a file. */
+export function writeKeys(file: string, keys: ServiceKeys): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify({ [KEY_FIELDS.primary]: keys.primaryKey, [KEY_FIELDS.secondary]: keys.secondaryKey }), { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+export async function startAdmin(deps: AdminDeps): Promise<{ url: string; close(): Promise<void> }> {
+  const expected = Buffer.from(`Bearer ${deps.token}`);
+  const send = (res: http.ServerResponse, status: number, body: unknown) => {
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    res.writeHead(status, { "content-type": typeof body === "string" ? "text/plain" : "application/json" });
+    res.end(text);
+  };
+  const describe = (svc: ModelServiceConfig): ServiceDescription => ({
+    ...deps.supervisor.status(svc.name),
+    authMode: svc.authMode,
+    scoringUri: `${deps.routerUrl}/api/v1/service/${svc.name}/score`,
+    swaggerUri: `${deps.routerUrl}/api/v1/service/${svc.name}/swagger.json`,
+  });
+
+  const server = http.createServer((req, res) => {
+    const given = Buffer.from(req.headers.authorization ?? "");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return send(res, 401, { error: "admin token required" });
+    const url = new URL(req.url ?? "/", "http://local");
+    const parts = url.pathname.split("/").filter(Boolean);
+    if (parts[0] !== "services") return send(res, 404, { error: `no route ${url.pathname}` });
+    if (parts.length === 1) return send(res, 200, [...deps.services.values()].map(describe));
+    const svc = deps.services.get(parts[1]);
+    if (!svc) return send(res, 404, { error: `service '${parts[1]}' does not exist; services: ${[...deps.services.keys()].join(", ")}` });
+    const action = parts[2] ?? "";
+    if (action === "" && req.method === "GET") return send(res, 200, describe(svc));
+    if (action === "logs" && req.method === "GET") {
+      const tail = Number(url.searchParams.get("tail") ?? "200");
+      let text = "";
+      try {
+        text = readFileSync(deps.supervisor.logFile(svc.name), "utf8");
+      } catch {
+        text = "";
+      }
+      const lines = text.split("\n").filter(Boolean);
+      return send(res, 200, `${lines.slice(-Math.max(1, tail)).join("\n")}\n`);
+    }
+    if (action === "keys" && req.method === "GET") {
+      if (svc.authMode !== "key") return send(res, 400, { error: `service '${svc.name}' uses ${svc.authMode} auth, not keys` });
+      return send(res, 200, readKeys(deps.keyFile(svc.name)));
+    }
+    if (action === "regen-key" && req.method === "POST") {
+      const which = url.searchParams.get("key") as KeyName | null;
+      if (which !== "primary" && which !== "secondary") return send(res, 400, { error: "key must be 'primary' or 'secondary'" });
+      if (svc.authMode !== "key") return send(res, 400, { error: `service '${svc.name}' uses ${svc.authMode} auth, not keys` });
+      const keys = readKeys(deps.keyFile(svc.name));
+      const next = { ...keys, [KEY_FIELDS[which]]: generateKey() };
+      writeKeys(deps.keyFile(svc.name), next);
+      return send(res, 200, next);
+    }
+    if (action === "token" && req.method === "POST") {
+      if (svc.authMode !== "token") return send(res, 400, { error: `service '${svc.name}' uses ${svc.authMode} auth; tokens are for token-auth services` });
+      if (!deps.signingKey) return send(res, 500, { error: "no token signing key" });
+      mintToken({ signingKey: deps.signingKey, audience: svc.name, ttlSeconds: deps.tokenTtlSeconds, subject: "local-cli" }).then(
+        (t: MintedToken) => send(res, 200, t),
+        (err: Error) => send(res, 500, { error: err.message }),
+      );
+      return;
+    }
+    send(res, 405, { error: `${req.method} ${url.pathname} is not supported` });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * Local mode (`npm start`): the services of a stack on this machine, exactly as on the cluster
+ * but with no cloud: Azurite for blob and table storage, the same router (local discovery, a
+ * process supervisor as scaler), the same scoring server as child processes, the same auth,
+ * limits, autoscaling, logs and data collection.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { TableServiceClient } from "@azure/data-tables";
+import { Command } from "commander";
+import pino from "pino";
+import { generateKey } from "../core/auth";
+import { ConfigError, type ModelServiceConfig, type StackConfig } from "../core/config";
+import { BLOB_CONTAINERS, SCORING_ENV, SERVICE_TABLE } from "../core/naming";
+import { routingSettings } from "../core/routingSettings";
+import { loadStack } from "../core/stackFile";
+import { uploadService } from "../packaging/upload";
+import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/local";
+import { startRouter, type RouterHandle } from "../router/server";
+import { startAdmin, writeKeys } from "./admin";
+import { startAzurite } from "./azurite";
+import { DEFAULT_LOCAL_DIR, stateFile, type LocalState } from "./state";
+import { Supervisor } from "./supervisor";
+
+export interface LocalOptions {
+  stack: string;
+  port: number;
+  dir: string;
+  repoRoot: string;
+}
+
+export interface LocalMode {
+  router: RouterHandle;
+  state: LocalState;
+  stop(): Promise<void>;
+}
+
+function ensureKeys(file: string): void {
+  if (!existsSync(file)) writeKeys(file, { primaryKey: generateKey(), secondaryKey: generateKey() });
+}
+
+export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
+  const log = pino({ name: "aks-inference-local", level: process.env.LOG_LEVEL ?? "info" }, pino.destination(2));
+  const cfg: StackConfig = loadStack(opts.stack, opts.repoRoot);
+  const dir = path.resolve(opts.repoRoot, opts.dir);
+  const keysDir = path.join(dir, "keys");
+  mkdirSync(keysDir, { recursive: true, mode: 0o700 });
+
+  const azurite = await startAzurite(path.join(dir, "azurite"));
+  const blob = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  for (const c of Object.values(BLOB_CONTAINERS)) await blob.getContainerClient(c).createIfNotExists();
+  await TableServiceClient.fromConnectionString(azurite.connectionString, { allowInsecureConnection: true }).createTable(SERVICE_TABLE);
+
+  const services = new Map<string, ModelServiceConfig>(cfg.services.map((s) => [s.name, s]));
+  const env = new Map<string, Record<string, string>>();
+  for (const svc of cfg.services) {
+    const uploaded = await uploadService(svc, opts.repoRoot, { packages: blob.getContainerClient(BLOB_CONTAINERS.packages), models: blob.getContainerClient(BLOB_CONTAINERS.models) });
+    env.set(svc.name, {
+      [SCORING_ENV.service]: svc.name,
+      [SCORING_ENV.storageConnectionString]: azurite.connectionString,
+      [SCORING_ENV.packageBlob]: uploaded.packageBlob,
+      [SCORING_ENV.modelBlobs]: JSON.stringify(uploaded.models),
+      [SCORING_ENV.entryScript]: svc.entryScript ?? "",
+      [SCORING_ENV.collectModelData]: String(svc.collectModelData),
+    });
+    if (svc.authMode === "key") ensureKeys(path.join(keysDir, `${svc.name}.json`));
+  }
+  const signingFile = path.join(dir, "token-signing.key");
+  let signingKey: string | undefined;
+  if (cfg.services.some((s) => s.authMode === "token")) {
+    if (!existsSync(signingFile)) writeFileSync(signingFile, randomBytes(32).toString("base64url"), { mode: 0o600 });
+    signingKey = readFileSync(signingFile, "utf8").trim();
+  }
+
+  const discovery = new LocalDiscovery();
+  for (const svc of cfg.services) discovery.upsertService(routingSettings(svc));
+  const supervisor = new Supervisor({ discovery, env: (s) => env.get(s) ?? {}, repoRoot: opts.repoRoot, stateDir: dir, log });
+  const router = await startRouter({
+    discovery,
+    keys: new FileKeyStore(keysDir),
+    scaler: new CallbackScaler((service, n) => supervisor.setReplicas(service, n)),
+    tokenIssuer: signingKey ? { type: "builtin", signingKey: () => signingKey } : undefined,
+    port: opts.port,
+    maxBodyBytes: Math.floor(cfg.router.payloadLimitMb * 1024 * 1024),
+    logger: log.child({ component: "router" }),
+  });
+  for (const svc of cfg.services) void supervisor.setReplicas(svc.name, svc.initialReplicas);
+
+  const adminToken = randomBytes(24).toString("base64url");
+  const admin = await startAdmin({
+    token: adminToken,
+    services,
+    supervisor,
+    routerUrl: router.url,
+    keyFile: (s) => path.join(keysDir, `${s}.json`),
+    signingKey,
+    tokenTtlSeconds: cfg.tokenIssuer.ttlSeconds,
+  });
+  const state: LocalState = { pid: process.pid, stack: opts.stack, routerUrl: router.url, adminUrl: admin.url, adminToken, services: [...services.keys()] };
+  writeFileSync(stateFile(dir), JSON.stringify(state, null, 2), { mode: 0o600 });
+  chmodSync(stateFile(dir), 0o600);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info("stopping: router drains, replicas finish in-flight requests and flush collected data");
+      supervisor.shutdown();
+      await router.close();
+      await supervisor.stopAll();
+      await admin.close();
+      await azurite.stop();
+      rmSync(stateFile(dir), { force: true });
+    })());
+  return { router, state, stop };
+}
+
+function banner(mode: LocalMode, cfg: StackConfig, dir: string): string {
+  const lines = [`aks-inference local mode: stack '${mode.state.stack}', router at ${mode.router.url}`, ""];
+  for (const svc of cfg.services) {
+    const uri = `${mode.router.url}/api/v1/service/${svc.name}/score`;
+    const example = svc.entryScript ? `{"message": "hello"}` : `{"data": [[1, 2, 3, 4]]}`;
+    const auth =
+      svc.authMode === "key"
+        ? ` -H "Authorization: Bearer $(node -p 'require(\\"./${path.join(dir, "keys", `${svc.name}.json`)}\\").primaryKey')"`
+        : svc.authMode === "token"
+          ? ` -H "Authorization: Bearer $(npx aks-inference token ${svc.name} --json | node -p 'JSON.parse(require(\\"fs\\").readFileSync(0)).accessToken')"`
+          : "";
+    lines.push(`  ${svc.name} (${svc.authMode} auth): ${uri}`);
+    lines.push(`    curl -s ${uri}${auth} -H "Content-Type: application/json" -d '${example}'`);
+  }
+  lines.push("", "  npx aks-inference state <service> | logs <service> | keys <service> | wait <service>", "  Ctrl-C stops everything.");
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name("npm start --")
+    .description("Run a stack's model services on this machine: router, scoring replicas and Azurite, no cloud needed.")
+    .option("--stack <name>", "stack whose services to run (Pulumi.<name>.yaml)", "dev")
+    .option("--port <port>", "router port (0: any free port)", "8080")
+    .option("--dir <dir>", "where local state (keys, logs, storage) is kept", DEFAULT_LOCAL_DIR)
+    .parse();
+  const o = program.opts<{ stack: string; port: string; dir: string }>();
+  const repoRoot = path.resolve(__dirname, "..");
+  let mode: LocalMode;
+  try {
+    mode = await startLocal({ stack: o.stack, port: Number(o.port), dir: o.dir, repoRoot });
+  } catch (err) {
+    if (err instanceof ConfigError) console.error(`Pulumi.${o.stack}.yaml: ${err.message}`);
+    else if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") console.error(`port ${o.port} is in use: pass --port <free port> (or 0)`);
+    else console.error(`local mode failed to start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  console.log(banner(mode, loadStack(o.stack, repoRoot), o.dir));
+  const onSignal = () => {
+    mode.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`stop failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  // Ctrl-C reaches the whole process group (and tsx relays signals): stop once, ignore repeats
+  // so a second signal cannot cut the orderly shutdown short.
+  let signalled = false;
+  const once = () => {
+    if (signalled) return;
+    signalled = true;
+    onSignal();
+  };
+  process.on("SIGINT", once);
+  process.on("SIGTERM", once);
+}
+
+if (require.main === module) void main();

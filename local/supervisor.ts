@@ -1,0 +1,239 @@
+/**
+ * Local mode's stand-in for the kubelet and the Deployment controller: starts scoring replicas
+ * as child processes, probes their readiness like Kubernetes does, adds them to the router's
+ * discovery only once ready, removes them from discovery before stopping them (so no request is
+ * lost on scale-down), restarts crashed ones, and reports each service's state.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import type { Logger } from "pino";
+import { INIT_FAILED_EXIT_CODE, SCORING_ENV } from "../core/naming";
+import type { LocalDiscovery } from "../router/local";
+
+export type ReplicaStatus = "starting" | "ready" | "stopping" | "crashed" | "failed";
+export type ServiceState = "Transitioning" | "Healthy" | "Unhealthy" | "Failed";
+
+export interface ReplicaInfo {
+  id: string;
+  url: string;
+  status: ReplicaStatus;
+  startedAt: string;
+  reason?: string;
+}
+
+export interface ServiceStatus {
+  name: string;
+  state: ServiceState;
+  desired: number;
+  ready: number;
+  replicas: ReplicaInfo[];
+  /** Why the service is not Healthy, when known. */
+  reason?: string;
+}
+
+interface Replica extends ReplicaInfo {
+  service: string;
+  child: ChildProcess;
+}
+
+export interface SupervisorOptions {
+  discovery: LocalDiscovery;
+  /** Scoring environment of a service (SCORING_ENV without port and replica id). */
+  env: (service: string) => Record<string, string>;
+  repoRoot: string;
+  /** Where per-service logs, work dirs and termination messages go. */
+  stateDir: string;
+  log: Logger;
+  /** How long a replica may take to become ready. Default 120 s. */
+  startTimeoutMs?: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The state of a service from its replicas: the same rules the CLI applies on a cluster. */
+export function serviceState(desired: number, replicas: Pick<ReplicaInfo, "status" | "reason">[]): { state: ServiceState; reason?: string } {
+  const ready = replicas.filter((r) => r.status === "ready").length;
+  const failed = replicas.find((r) => r.status === "failed");
+  if (failed && ready === 0) return { state: "Failed", reason: failed.reason };
+  if (desired > 0 && ready >= desired) return { state: "Healthy" };
+  if (replicas.some((r) => r.status === "starting")) return { state: "Transitioning", reason: `${ready}/${desired} replicas ready` };
+  const crashed = replicas.find((r) => r.status === "crashed" || r.status === "failed");
+  return { state: "Unhealthy", reason: crashed?.reason ?? `${ready}/${desired} replicas ready` };
+}
+
+export class Supervisor {
+  private readonly replicas = new Map<string, Replica[]>();
+  private readonly desired = new Map<string, number>();
+  private readonly logs = new Map<string, WriteStream>();
+  private readonly locks = new Map<string, Promise<void>>();
+  private seq = 0;
+  private stopped = false;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    mkdirSync(path.join(opts.stateDir, "logs"), { recursive: true });
+  }
+
+  logFile(service: string): string {
+    return path.join(this.opts.stateDir, "logs", `${service}.log`);
+  }
+
+  private logStream(service: string): WriteStream {
+    let s = this.logs.get(service);
+    if (!s) {
+      s = createWriteStream(this.logFile(service), { flags: "a" });
+      this.logs.set(service, s);
+    }
+    return s;
+  }
+
+  status(service: string): ServiceStatus {
+    const replicas = this.replicas.get(service) ?? [];
+    const desired = this.desired.get(service) ?? 0;
+    const infos = replicas.map(({ id, url, status, startedAt, reason }) => ({ id, url, status, startedAt, reason }));
+    return { name: service, desired, ready: infos.filter((r) => r.status === "ready").length, replicas: infos, ...serviceState(desired, infos) };
+  }
+
+  /** The Scaler: converge the service to `n` replicas (serialized per service). */
+  setReplicas(service: string, n: number): Promise<void> {
+    this.desired.set(service, n);
+    const run = (this.locks.get(service) ?? Promise.resolve()).then(() => this.converge(service));
+    this.locks.set(service, run.catch(() => undefined));
+    return run;
+  }
+
+  private async converge(service: string): Promise<void> {
+    if (this.stopped) return;
+    const n = this.desired.get(service) ?? 0;
+    const live = () => (this.replicas.get(service) ?? []).filter((r) => r.status === "starting" || r.status === "ready");
+    // A replica whose init() failed will fail again: start no more until the config changes.
+    if ((this.replicas.get(service) ?? []).some((r) => r.status === "failed")) return;
+    const starts: Promise<void>[] = [];
+    for (let i = live().length; i < n; i++) starts.push(this.start(service));
+    await Promise.all(starts);
+    // Scale down: newest first, starting ones before ready ones.
+    const surplus = live()
+      .sort((a, b) => (a.status === b.status ? b.startedAt.localeCompare(a.startedAt) : a.status === "starting" ? -1 : 1))
+      .slice(0, Math.max(0, live().length - n));
+    await Promise.all(surplus.map((r) => this.stop(r)));
+  }
+
+  private async start(service: string): Promise<void> {
+    const id = `${service}-${++this.seq}`;
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const termination = path.join(this.opts.stateDir, "work", `${id}.termination`);
+    mkdirSync(path.dirname(termination), { recursive: true });
+    const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(this.opts.repoRoot, "scoring", "main.ts")], {
+      cwd: this.opts.repoRoot,
+      env: {
+        ...process.env,
+        ...this.opts.env(service),
+        HOST: "127.0.0.1",
+        [SCORING_ENV.port]: String(port),
+        [SCORING_ENV.replicaId]: id,
+        [SCORING_ENV.workDir]: path.join(this.opts.stateDir, "work", id),
+        TERMINATION_LOG: termination,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const replica: Replica = { id, url, service, child, status: "starting", startedAt: new Date().toISOString() };
+    this.replicas.set(service, [...(this.replicas.get(service) ?? []), replica]);
+    const out = this.logStream(service);
+    child.stdout?.pipe(out, { end: false });
+    child.stderr?.pipe(out, { end: false });
+    child.once("exit", (code, signal) => this.onExit(replica, code, signal, termination));
+    this.opts.log.info({ service, replica: id, port }, "replica starting");
+    await this.probe(replica);
+  }
+
+  /** Polls /readyz like a readiness probe; the replica joins discovery on the first 200. */
+  private async probe(r: Replica): Promise<void> {
+    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 120_000);
+    while (r.status === "starting" && Date.now() < deadline) {
+      try {
+        const res = await fetch(`${r.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+        if (res.status === 200) {
+          r.status = "ready";
+          this.opts.discovery.addReplica(r.service, { id: r.id, url: r.url });
+          this.opts.log.info({ service: r.service, replica: r.id }, "replica ready");
+          return;
+        }
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    if (r.status === "starting") {
+      r.reason = `not ready within ${Math.round((this.opts.startTimeoutMs ?? 120_000) / 1000)} s`;
+      await this.stop(r);
+      r.status = "crashed";
+    }
+  }
+
+  private onExit(r: Replica, code: number | null, signal: NodeJS.Signals | null, termination: string): void {
+    this.opts.discovery.removeReplica(r.service, r.id);
+    if (r.status === "stopping" || this.stopped) {
+      this.remove(r);
+      return;
+    }
+    if (code === INIT_FAILED_EXIT_CODE) {
+      r.status = "failed";
+      r.reason = existsSync(termination) ? readFileSync(termination, "utf8") : "init() failed (see logs)";
+      this.opts.log.error({ service: r.service, replica: r.id, reason: r.reason }, "replica failed");
+      return;
+    }
+    r.status = "crashed";
+    r.reason = `replica ${r.id} exited (${signal ?? `code ${code}`})`;
+    this.opts.log.warn({ service: r.service, replica: r.id, code, signal }, "replica crashed; restarting");
+    // Like a Deployment: replace it (after a pause, so a crash loop does not spin).
+    setTimeout(() => {
+      this.remove(r);
+      if (!this.stopped) void this.setReplicas(r.service, this.desired.get(r.service) ?? 0);
+    }, 1_000).unref();
+  }
+
+  private remove(r: Replica): void {
+    this.replicas.set(r.service, (this.replicas.get(r.service) ?? []).filter((x) => x !== r));
+  }
+
+  /** Out of discovery first (no new requests), then SIGTERM: the replica finishes in-flight work. */
+  private stop(r: Replica): Promise<void> {
+    this.opts.discovery.removeReplica(r.service, r.id);
+    r.status = "stopping";
+    return new Promise<void>((resolve) => {
+      if (r.child.exitCode !== null || r.child.signalCode !== null) {
+        this.remove(r);
+        return resolve();
+      }
+      const kill = setTimeout(() => r.child.kill("SIGKILL"), 70_000);
+      r.child.once("exit", () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      r.child.kill("SIGTERM");
+    });
+  }
+
+  /** No more starts or restarts from now on (shutdown has begun). */
+  shutdown(): void {
+    this.stopped = true;
+  }
+
+  /** Stops every replica (Ctrl-C). */
+  async stopAll(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.replicas.values()].flat().map((r) => this.stop(r)));
+    for (const s of this.logs.values()) s.end();
+  }
+}
