@@ -141,3 +141,6 @@ export const GPU_RESOURCE = "nvidia.com/gpu";
 
 /** Exit code of a scoring replica whose init() failed: restarting it without a change cannot help. */
 export const INIT_FAILED_EXIT_CODE = 3;
+
+/** Annotation on the router's Service: the scoring host clients call (custom domain or cloudapp name). */
+export const ROUTER_HOST_ANNOTATION = "aks-inference/host";

@@ -165,6 +165,8 @@ describe("router: routing", function () {
     });
     await new Promise((r) => setTimeout(r, 150));
     discovery.removeReplica("svc", "b");
+    // Requests dispatched just before the removal may still be on the wire: let them land.
+    await new Promise((r) => setTimeout(r, 100));
     const bHits = b.hits.length;
     await new Promise((r) => setTimeout(r, 300));
     stop = true;

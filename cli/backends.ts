@@ -1,0 +1,172 @@
+/**
+ * Where the CLI's operations go: a running local mode (its admin API) or a cluster (the
+ * Kubernetes API through a kubeconfig). Both answer in the same shapes.
+ */
+import * as k8s from "@kubernetes/client-node";
+import { generateKey, mintToken, type MintedToken, type ServiceKeys } from "../core/auth";
+import {
+  DEFAULT_NAMESPACE,
+  KEY_FIELDS,
+  LABELS,
+  ROUTER_HOST_ANNOTATION,
+  ROUTER_NAME,
+  SETTINGS_ANNOTATION,
+  TOKEN_SIGNING_FIELD,
+  TOKEN_SIGNING_SECRET,
+  keySecretName,
+  modelDeploymentName,
+  type KeyName,
+} from "../core/naming";
+import type { ServiceRoutingSettings } from "../core/routingSettings";
+import type { ServiceDescription } from "../local/admin";
+import type { LocalState } from "../local/state";
+import { serviceState, type ReplicaInfo, type ReplicaStatus } from "../local/supervisor";
+
+export class CliError extends Error {}
+
+export interface Backend {
+  describe(service: string): Promise<ServiceDescription>;
+  logs(service: string, tail: number): Promise<string>;
+  keys(service: string): Promise<ServiceKeys>;
+  regenKey(service: string, key: KeyName): Promise<ServiceKeys>;
+  token(service: string): Promise<MintedToken>;
+}
+
+export class LocalBackend implements Backend {
+  constructor(private readonly state: LocalState) {}
+
+  private async call(path: string, method = "GET"): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.state.adminUrl}${path}`, { method, headers: { authorization: `Bearer ${this.state.adminToken}` } });
+    } catch (err) {
+      throw new CliError(`local mode (pid ${this.state.pid}) does not answer at ${this.state.adminUrl}: ${(err as Error).message}`);
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { error?: string };
+      throw new CliError(body.error ?? `local mode answered ${res.status}`);
+    }
+    return res;
+  }
+  async describe(service: string): Promise<ServiceDescription> {
+    return (await (await this.call(`/services/${encodeURIComponent(service)}`)).json()) as ServiceDescription;
+  }
+  async logs(service: string, tail: number): Promise<string> {
+    return (await this.call(`/services/${encodeURIComponent(service)}/logs?tail=${tail}`)).text();
+  }
+  async keys(service: string): Promise<ServiceKeys> {
+    return (await (await this.call(`/services/${encodeURIComponent(service)}/keys`)).json()) as ServiceKeys;
+  }
+  async regenKey(service: string, key: KeyName): Promise<ServiceKeys> {
+    return (await (await this.call(`/services/${encodeURIComponent(service)}/regen-key?key=${key}`, "POST")).json()) as ServiceKeys;
+  }
+  async token(service: string): Promise<MintedToken> {
+    return (await (await this.call(`/services/${encodeURIComponent(service)}/token`, "POST")).json()) as MintedToken;
+  }
+}
+
+/** A pod's replica status, in local mode's terms. */
+export function podStatus(pod: k8s.V1Pod): { status: ReplicaStatus; reason?: string } {
+  if (pod.metadata?.deletionTimestamp) return { status: "stopping" };
+  const cs = pod.status?.containerStatuses?.[0];
+  const terminated = cs?.lastState?.terminated ?? cs?.state?.terminated;
+  if (terminated?.exitCode === 3) return { status: "failed", reason: terminated.message ?? "init() failed (see logs)" };
+  if (cs?.state?.waiting?.reason === "CrashLoopBackOff" || cs?.state?.waiting?.reason === "ImagePullBackOff" || cs?.state?.waiting?.reason === "ErrImagePull") {
+    return { status: "crashed", reason: `${cs.state.waiting.reason}: ${cs.state.waiting.message ?? terminated?.message ?? ""}`.trim() };
+  }
+  const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+  if (ready) return { status: "ready" };
+  const unschedulable = pod.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+  return { status: "starting", reason: unschedulable ? `unschedulable: ${unschedulable.message ?? ""}` : undefined };
+}
+
+export class KubernetesBackend implements Backend {
+  private readonly core: k8s.CoreV1Api;
+  private readonly apps: k8s.AppsV1Api;
+
+  constructor(
+    kc: k8s.KubeConfig,
+    private readonly namespace = DEFAULT_NAMESPACE,
+  ) {
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.apps = kc.makeApiClient(k8s.AppsV1Api);
+  }
+
+  private async settings(service: string): Promise<ServiceRoutingSettings> {
+    let svc: k8s.V1Service;
+    try {
+      svc = await this.core.readNamespacedService({ name: modelDeploymentName(service), namespace: this.namespace });
+    } catch {
+      throw new CliError(`service '${service}' does not exist in namespace '${this.namespace}'`);
+    }
+    return JSON.parse(svc.metadata?.annotations?.[SETTINGS_ANNOTATION] ?? "{}") as ServiceRoutingSettings;
+  }
+
+  async describe(service: string): Promise<ServiceDescription> {
+    const settings = await this.settings(service);
+    const deployment = await this.apps.readNamespacedDeployment({ name: modelDeploymentName(service), namespace: this.namespace });
+    const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `${LABELS.service}=${service}` });
+    const replicas: ReplicaInfo[] = pods.items.map((p) => ({
+      id: p.metadata?.name ?? "",
+      url: p.status?.podIP ? `http://${p.status.podIP}` : "",
+      startedAt: p.status?.startTime ? new Date(p.status.startTime).toISOString() : "",
+      ...podStatus(p),
+    }));
+    const desired = deployment.spec?.replicas ?? 0;
+    const router = await this.core.readNamespacedService({ name: ROUTER_NAME, namespace: this.namespace }).catch(() => undefined);
+    const ingress = router?.status?.loadBalancer?.ingress?.[0];
+    const host = router?.metadata?.annotations?.[ROUTER_HOST_ANNOTATION] ?? ingress?.hostname ?? ingress?.ip ?? "<pending>";
+    const scheme = router?.spec?.ports?.some((p) => p.port === 443) ? "https" : "http";
+    return {
+      name: service,
+      desired,
+      ready: replicas.filter((r) => r.status === "ready").length,
+      replicas,
+      ...serviceState(desired, replicas),
+      authMode: settings.authMode,
+      scoringUri: `${scheme}://${host}/api/v1/service/${service}/score`,
+      swaggerUri: `${scheme}://${host}/api/v1/service/${service}/swagger.json`,
+    };
+  }
+
+  async logs(service: string, tail: number): Promise<string> {
+    const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `${LABELS.service}=${service}` });
+    if (pods.items.length === 0) throw new CliError(`service '${service}' has no pods`);
+    const parts = await Promise.all(
+      pods.items.map(async (p) => {
+        const name = p.metadata?.name ?? "";
+        const text = await this.core.readNamespacedPodLog({ name, namespace: this.namespace, tailLines: tail }).catch((err: Error) => `(no logs: ${err.message})`);
+        return `==> ${name} <==\n${text}`;
+      }),
+    );
+    return parts.join("\n");
+  }
+
+  async keys(service: string): Promise<ServiceKeys> {
+    const secret = await this.core.readNamespacedSecret({ name: keySecretName(service), namespace: this.namespace }).catch(() => {
+      throw new CliError(`service '${service}' has no key Secret (is it using key auth?)`);
+    });
+    const d = (f: string) => Buffer.from(secret.data?.[f] ?? "", "base64").toString("utf8");
+    return { primaryKey: d(KEY_FIELDS.primary), secondaryKey: d(KEY_FIELDS.secondary) };
+  }
+
+  async regenKey(service: string, key: KeyName): Promise<ServiceKeys> {
+    const current = await this.keys(service);
+    const next = { ...current, [KEY_FIELDS[key]]: generateKey() };
+    await this.core.patchNamespacedSecret(
+      { name: keySecretName(service), namespace: this.namespace, body: { stringData: { [KEY_FIELDS[key]]: next[KEY_FIELDS[key]] } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+    return next;
+  }
+
+  async token(service: string): Promise<MintedToken> {
+    const settings = await this.settings(service);
+    if (settings.authMode !== "token") throw new CliError(`service '${service}' uses ${settings.authMode} auth; tokens are for token-auth services`);
+    const secret = await this.core.readNamespacedSecret({ name: TOKEN_SIGNING_SECRET, namespace: this.namespace }).catch(() => {
+      throw new CliError(`no built-in token issuer in this cluster (Secret ${TOKEN_SIGNING_SECRET}); with an OIDC issuer get tokens from it (e.g. az account get-access-token)`);
+    });
+    const signingKey = Buffer.from(secret.data?.[TOKEN_SIGNING_FIELD] ?? "", "base64").toString("utf8");
+    return mintToken({ signingKey, audience: settings.tokenAudience, subject: "aks-inference-cli" });
+  }
+}

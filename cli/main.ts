@@ -1,0 +1,180 @@
+/**
+ * `aks-inference`: the seed's SDK operations from a shell. Against a running local mode by
+ * default, against a cluster with --kubeconfig (e.g. `pulumi stack output kubeconfig
+ * --show-secrets > kubeconfig`). `--json` on every command for scripts.
+ */
+import * as path from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import { Command, Option } from "commander";
+import { replicasFor } from "../core/autoscale";
+import { DEFAULT_NAMESPACE, type KeyName } from "../core/naming";
+import { requiredHostsFor } from "../core/requiredHosts";
+import { loadStack } from "../core/stackFile";
+import { renderHostsTable } from "../scripts/hosts";
+import { DEFAULT_LOCAL_DIR, readLocalState } from "../local/state";
+import { CliError, KubernetesBackend, LocalBackend, type Backend } from "./backends";
+
+interface GlobalOptions {
+  json?: boolean;
+  kubeconfig?: string;
+  namespace: string;
+  localDir: string;
+}
+
+const program = new Command()
+  .name("aks-inference")
+  .description("Operate model services: state, logs, keys, tokens, scoring URIs, replica sizing.")
+  .option("--json", "machine-readable output")
+  .option("--kubeconfig <file>", "talk to a cluster (default: the running local mode)")
+  .option("--namespace <ns>", "namespace of the model services on the cluster", DEFAULT_NAMESPACE)
+  .option("--local-dir <dir>", "local mode's state folder", DEFAULT_LOCAL_DIR)
+  .showHelpAfterError();
+
+function backend(): Backend {
+  const o = program.opts<GlobalOptions>();
+  if (o.kubeconfig) {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(o.kubeconfig);
+    return new KubernetesBackend(kc, o.namespace);
+  }
+  const state = readLocalState(path.resolve(o.localDir));
+  if (!state) throw new CliError(`no local mode is running (no ${path.join(o.localDir, "state.json")}); start it with \`npm start\`, or pass --kubeconfig for a cluster`);
+  return new LocalBackend(state);
+}
+
+function print(human: string, data: unknown): void {
+  console.log(program.opts<GlobalOptions>().json ? JSON.stringify(data, null, 2) : human);
+}
+
+/** Runs a command; a CliError (or any error) becomes a message and exit code 1, never a stack. */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      const message = err instanceof CliError ? err.message : `error: ${(err as Error).message}`;
+      if (program.opts<GlobalOptions>().json) console.log(JSON.stringify({ error: message }));
+      else console.error(message);
+      process.exitCode = 1;
+    }
+  };
+}
+
+program
+  .command("state <service>")
+  .description("Transitioning, Healthy, Unhealthy or Failed, with replicas and the reason")
+  .action(
+    action(async (service: string) => {
+      const d = await backend().describe(service);
+      print(`${d.name}: ${d.state} (${d.ready}/${d.desired} replicas ready)${d.reason ? ` — ${d.reason}` : ""}`, d);
+      if (d.state === "Failed") process.exitCode = 1;
+    }),
+  );
+
+program
+  .command("wait <service>")
+  .description("Show progress until the service is Healthy; fail with the reason if it cannot get there")
+  .option("--timeout <seconds>", "give up after this long", "300")
+  .action(
+    action(async (service: string, o: { timeout: string }) => {
+      const b = backend();
+      const deadline = Date.now() + Number(o.timeout) * 1000;
+      let last = "";
+      for (;;) {
+        const d = await b.describe(service);
+        const line = `${d.state} ${d.ready}/${d.desired}${d.reason ? ` (${d.reason})` : ""}`;
+        if (line !== last && !program.opts<GlobalOptions>().json) console.error(`${new Date().toISOString()} ${service}: ${line}`);
+        last = line;
+        if (d.state === "Healthy") return print(`${service} is Healthy`, d);
+        if (d.state === "Failed") throw new CliError(`${service} failed: ${d.reason ?? "see \`aks-inference logs ${service}\`"}`);
+        if (Date.now() > deadline) throw new CliError(`${service} is not Healthy after ${o.timeout} s: ${line}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }),
+  );
+
+program
+  .command("logs <service>")
+  .description("The service's replica logs")
+  .option("--tail <lines>", "lines per replica", "200")
+  .action(
+    action(async (service: string, o: { tail: string }) => {
+      const text = await backend().logs(service, Number(o.tail));
+      print(text.trimEnd(), { service, logs: text });
+    }),
+  );
+
+program
+  .command("keys <service>")
+  .description("Primary and secondary key")
+  .action(
+    action(async (service: string) => {
+      const k = await backend().keys(service);
+      print(`primary:   ${k.primaryKey}\nsecondary: ${k.secondaryKey}`, k);
+    }),
+  );
+
+program
+  .command("regen-key <service>")
+  .description("Regenerate one key; the other keeps working")
+  .addOption(new Option("--key <which>", "which key").choices(["primary", "secondary"]).makeOptionMandatory())
+  .action(
+    action(async (service: string, o: { key: KeyName }) => {
+      const k = await backend().regenKey(service, o.key);
+      print(`${o.key} key regenerated\nprimary:   ${k.primaryKey}\nsecondary: ${k.secondaryKey}`, k);
+    }),
+  );
+
+program
+  .command("token <service>")
+  .description("A token for a token-auth service, with the time to refresh it by")
+  .action(
+    action(async (service: string) => {
+      const t = await backend().token(service);
+      print(`${t.accessToken}\nrefresh_by: ${new Date(t.refreshBy * 1000).toISOString()}`, { accessToken: t.accessToken, refreshBy: t.refreshBy, expiresOn: t.expiresOn });
+    }),
+  );
+
+program
+  .command("uri <service>")
+  .description("Scoring URI and swagger URI")
+  .action(
+    action(async (service: string) => {
+      const d = await backend().describe(service);
+      print(`scoring: ${d.scoringUri}\nswagger: ${d.swaggerUri}`, { scoringUri: d.scoringUri, swaggerUri: d.swaggerUri });
+    }),
+  );
+
+program
+  .command("replicas")
+  .description("The seed's sizing formula: replicas = ceil(rps × seconds / target / per-container)")
+  .requiredOption("--rps <n>", "target requests per second")
+  .requiredOption("--seconds <n>", "seconds per request")
+  .option("--target <utilization>", "target utilization, 0.7 or 70", "70")
+  .option("--per-container <n>", "max concurrent requests per container", "1")
+  .action(
+    action(async (o: { rps: string; seconds: string; target: string; perContainer: string }) => {
+      let n: number;
+      try {
+        n = replicasFor({ targetRps: Number(o.rps), requestSeconds: Number(o.seconds), targetUtilization: Number(o.target), maxConcurrentRequestsPerContainer: Number(o.perContainer) });
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      print(String(n), { replicas: n });
+    }),
+  );
+
+program
+  .command("hosts <stack>")
+  .description("The hosts a stack's cluster must resolve and reach (firewall / DNS)")
+  .action(
+    action(async (stack: string) => {
+      const hosts = requiredHostsFor(loadStack(stack));
+      print(renderHostsTable(hosts), hosts);
+    }),
+  );
+
+program.parseAsync().catch((err: unknown) => {
+  console.error((err as Error).message);
+  process.exitCode = 1;
+});

@@ -1,0 +1,158 @@
+/**
+ * Local mode as a user runs it: `npm start`, the CLI against it, scoring the sample model,
+ * auth, key rotation under traffic, autoscaling under load, Ctrl-C, and the collected data.
+ */
+import * as assert from "node:assert/strict";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { BLOB_CONTAINERS } from "../../core/naming";
+import { startAzurite } from "../../local/azurite";
+import { REGRESSOR } from "../../samples/make-regressor";
+import { REPO_ROOT } from "../support/stacks";
+
+const run = promisify(execFile);
+
+describe("local mode (npm start) end to end", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let local: ChildProcess;
+  let routerUrl: string;
+  let exited: Promise<number | null>;
+
+  /** The CLI as a user runs it, with --json. */
+  async function cli(...args: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
+    try {
+      const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, "cli", "bin.js"), "--json", "--local-dir", dir, ...args], { cwd: REPO_ROOT });
+      return { code: 0, json: JSON.parse(stdout) as Record<string, unknown> };
+    } catch (err) {
+      const e = err as { code: number; stdout: string };
+      return { code: e.code, json: JSON.parse(e.stdout) as Record<string, unknown> };
+    }
+  }
+  const score = (key: string | undefined, body: unknown = { data: [[1, 2, 3, 4]] }) =>
+    fetch(`${routerUrl}/api/v1/service/regressor/score`, { method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body) });
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-local-"));
+    local = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), "local/main.ts", "--port", "0", "--dir", dir], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    exited = new Promise((r) => local.once("exit", (code) => r(code)));
+    let out = "";
+    routerUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`local mode did not start: ${out}`)), 60_000);
+      local.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /router at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      local.once("exit", (code) => reject(new Error(`local mode exited (${code}): ${out}`)));
+    });
+    assert.match(out, /curl -s http:\/\/127\.0\.0\.1:\d+\/api\/v1\/service\/regressor\/score/, "the banner shows how to call the service");
+  });
+
+  after(async () => {
+    if (local.exitCode === null) {
+      local.kill("SIGTERM");
+      await exited;
+    }
+  });
+
+  it("becomes Healthy (wait) and serves the model's real output with the primary key", async () => {
+    const waited = await cli("wait", "regressor", "--timeout", "60");
+    assert.equal(waited.code, 0, JSON.stringify(waited.json));
+    assert.equal(waited.json.state, "Healthy");
+    const keys = (await cli("keys", "regressor")).json as { primaryKey: string };
+    const res = await score(keys.primaryKey);
+    assert.equal(res.status, 200);
+    const out = ((await res.json()) as { output: number[][] }).output[0][0];
+    const expected = [1, 2, 3, 4].reduce((s, v, i) => s + v * REGRESSOR.weights[i], REGRESSOR.bias);
+    assert.ok(Math.abs(out - expected) < 1e-5, `${out} != ${expected}`);
+    const uri = (await cli("uri", "regressor")).json;
+    assert.equal(uri.scoringUri, `${routerUrl}/api/v1/service/regressor/score`);
+  });
+
+  it("answers 401 without a key", async () => {
+    const res = await score(undefined);
+    assert.equal(res.status, 401);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, "Unauthorized");
+  });
+
+  it("keeps accepting the primary key while the secondary is regenerated", async () => {
+    const keys = (await cli("keys", "regressor")).json as { primaryKey: string; secondaryKey: string };
+    let stop = false;
+    const statuses: number[] = [];
+    const traffic = (async () => {
+      while (!stop) statuses.push((await score(keys.primaryKey)).status);
+    })();
+    const regen = await cli("regen-key", "regressor", "--key", "secondary");
+    assert.equal(regen.code, 0);
+    assert.notEqual(regen.json.secondaryKey, keys.secondaryKey);
+    assert.equal(regen.json.primaryKey, keys.primaryKey);
+    await new Promise((r) => setTimeout(r, 1_500)); // the router re-reads the key file within a second
+    stop = true;
+    await traffic;
+    assert.deepEqual([...new Set(statuses)], [200]);
+    assert.equal((await score(keys.secondaryKey)).status, 401, "the old secondary key no longer works");
+    assert.equal((await score(String(regen.json.secondaryKey))).status, 200);
+  });
+
+  it("scales the service out under load, as on the cluster", async () => {
+    const key = ((await cli("keys", "regressor")).json as { primaryKey: string }).primaryKey;
+    let stop = false;
+    const clients = Array.from({ length: 8 }, async () => {
+      while (!stop) await (await score(key)).arrayBuffer();
+    });
+    const deadline = Date.now() + 30_000;
+    let desired = 1;
+    while (Date.now() < deadline && desired < 2) {
+      await new Promise((r) => setTimeout(r, 250));
+      desired = Number((await cli("state", "regressor")).json.desired);
+    }
+    stop = true;
+    await Promise.all(clients);
+    assert.ok(desired >= 2, `still ${desired} replica(s) desired under load`);
+    assert.ok(desired <= 4, "never beyond autoscaleMaxReplicas (4)");
+  });
+
+  it("explains errors: unknown service, token for a key service", async () => {
+    const unknown = await cli("state", "nope");
+    assert.equal(unknown.code, 1);
+    assert.match(String(unknown.json.error), /does not exist/);
+    const token = await cli("token", "regressor");
+    assert.equal(token.code, 1);
+    assert.match(String(token.json.error), /uses key auth/);
+    const logs = await cli("logs", "regressor", "--tail", "50");
+    assert.match(String(logs.json.logs), /init\(\) finished: replica ready/);
+  });
+
+  it("stops cleanly on SIGTERM and leaves the collected requests in storage", async () => {
+    const key = ((await cli("keys", "regressor")).json as { primaryKey: string }).primaryKey;
+    const marked = await fetch(`${routerUrl}/api/v1/service/regressor/score`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}`, "x-ms-request-id": "e2e-marker-request" },
+      body: JSON.stringify({ data: [[4, 3, 2, 1]] }),
+    });
+    assert.equal(marked.status, 200);
+    local.kill("SIGTERM");
+    assert.equal(await exited, 0);
+    assert.ok(!existsSync(path.join(dir, "state.json")), "state file removed");
+    const azurite = await startAzurite(path.join(dir, "azurite"));
+    try {
+      const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(BLOB_CONTAINERS.modelData);
+      let found = false;
+      for await (const b of container.listBlobsFlat({ prefix: "regressor/" })) {
+        const text = (await container.getBlobClient(b.name).downloadToBuffer()).toString();
+        if (text.includes('"requestId":"e2e-marker-request"')) found = true;
+      }
+      assert.ok(found, "the last request was flushed to the modeldata container on shutdown");
+    } finally {
+      await azurite.stop();
+    }
+  });
+});

@@ -1,0 +1,186 @@
+/** The scoring server with real entry scripts, the real ONNX model, and a real Azurite. */
+import * as assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { BlobServiceClient } from "@azure/storage-blob";
+import pino from "pino";
+import { parseStackConfig } from "../../core/config";
+import { BLOB_CONTAINERS } from "../../core/naming";
+import { startAzurite, type Azurite } from "../../local/azurite";
+import { uploadService } from "../../packaging/upload";
+import { REGRESSOR } from "../../samples/make-regressor";
+import { bootstrap } from "../../scoring/bootstrap";
+import { DataCollector, recordBlobName } from "../../scoring/collector";
+import { EntryScriptHandler, OnnxHandler, type ScoringHandler } from "../../scoring/handlers";
+import { startScoringServer, type ScoringServer } from "../../scoring/server";
+import { REPO_ROOT, rawStack } from "../support/stacks";
+
+const log = pino({ level: "silent" });
+const MODEL = path.join(REPO_ROOT, "samples", "models", "regressor.onnx");
+const expected = (x: number[]) => x.reduce((s, v, i) => s + v * REGRESSOR.weights[i], REGRESSOR.bias);
+
+async function post(server: ScoringServer, body: unknown, pathName = "/score"): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${server.url}${pathName}`, { method: "POST", headers: { "content-type": "application/json", "x-ms-request-id": "rid-1" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+function script(source: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-entry-"));
+  writeFileSync(path.join(dir, "score.js"), source);
+  return path.join(dir, "score.js");
+}
+
+describe("scoring server", function () {
+  this.timeout(30_000);
+  const servers: ScoringServer[] = [];
+  const start = async (handler: ScoringHandler, collector?: DataCollector) => {
+    const s = await startScoringServer({ service: "svc", replica: "r1", handler, log, collector });
+    servers.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  describe("entry script contract", () => {
+    it("calls init() once and run() per request, and is ready only after init()", async () => {
+      const file = script(`let inits = 0; exports.init = async () => { await new Promise(r => setTimeout(r, 200)); inits++; };
+        exports.run = async (input) => ({ inits, doubled: input.x * 2 });`);
+      const server = await start(new EntryScriptHandler(file, { modelDir: "", models: {} }));
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 503, "not ready before init()");
+      assert.equal((await post(server, { x: 1 })).status, 503);
+      await server.initialize();
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+      assert.deepEqual((await post(server, { x: 21 })).json, { inits: 1, doubled: 42 });
+      assert.deepEqual((await post(server, { x: 1 })).json, { inits: 1, doubled: 2 });
+    });
+
+    it("turns run() errors into JSON 4xx (caller's fault) or 500, and keeps serving", async () => {
+      const file = script(`exports.run = (input) => { if (input.bad) { const e = new Error("bad field"); e.statusCode = 422; throw e; } if (input.boom) throw new Error("kaboom"); return { ok: true }; };`);
+      const server = await start(new EntryScriptHandler(file, { modelDir: "", models: {} }));
+      await server.initialize();
+      const bad = await post(server, { bad: true });
+      assert.equal(bad.status, 422);
+      assert.deepEqual(bad.json, { error: { code: "BadInput", message: "bad field" } });
+      const boom = await post(server, { boom: true });
+      assert.equal(boom.status, 500);
+      assert.match((boom.json.error as { message: string }).message, /run\(\) failed: kaboom/);
+      assert.equal((await post(server, "{not json")).status, 400);
+      assert.deepEqual((await post(server, {})).json, { ok: true });
+    });
+
+    it("reports an init() failure as a failed state with the script's error", async () => {
+      const file = script(`exports.init = () => { throw new Error("model file missing"); }; exports.run = () => 1;`);
+      const server = await start(new EntryScriptHandler(file, { modelDir: "", models: {} }));
+      await assert.rejects(server.initialize(), /model file missing/);
+      assert.equal(server.state(), "failed");
+      const ready = await fetch(`${server.url}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.deepEqual(await ready.json(), { status: "failed" });
+    });
+
+    it("refuses a script without run()", async () => {
+      const server = await start(new EntryScriptHandler(script("exports.init = () => {};"), { modelDir: "", models: {} }));
+      await assert.rejects(server.initialize(), /exports no run\(input\)/);
+    });
+
+    it("serves the sample echo project", async () => {
+      const server = await start(new EntryScriptHandler(path.join(REPO_ROOT, "samples/echo/score.js"), { modelDir: "", models: {} }));
+      await server.initialize();
+      assert.equal((await post(server, { message: "hi" })).json.echo, "hi");
+      assert.equal((await post(server, { nope: 1 })).status, 400);
+      const swagger = (await (await fetch(`${server.url}/swagger.json`)).json()) as { paths: Record<string, unknown> };
+      assert.ok(swagger.paths["/api/v1/service/svc/score"]);
+    });
+  });
+
+  describe("built-in ONNX handler", () => {
+    let server: ScoringServer;
+    beforeEach(async () => {
+      server = await start(new OnnxHandler({ modelDir: path.dirname(MODEL), models: { regressor: MODEL } }));
+      await server.initialize();
+    });
+
+    it("runs the real model on the AML sample form {data: [[...]]}", async () => {
+      const rows = [
+        [1, 2, 3, 4],
+        [0.5, -1, 0, 2],
+      ];
+      const r = await post(server, { data: rows });
+      assert.equal(r.status, 200);
+      const out = r.json[REGRESSOR.outputName] as number[][];
+      rows.forEach((row, i) => assert.ok(Math.abs(out[i][0] - expected(row)) < 1e-5, `${out[i][0]} != ${expected(row)}`));
+    });
+
+    it("accepts named inputs and the Open Inference Protocol v2", async () => {
+      const named = await post(server, { inputs: { input: [[1, 1, 1, 1]] } });
+      assert.ok(Math.abs((named.json.output as number[][])[0][0] - expected([1, 1, 1, 1])) < 1e-5);
+      const v2 = await post(server, { inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }] }, "/v2/models/svc/infer");
+      assert.equal(v2.status, 200);
+      const [t] = v2.json.outputs as { name: string; shape: number[]; datatype: string; data: number[] }[];
+      assert.deepEqual([t.name, t.shape, t.datatype], ["output", [1, 1], "FP32"]);
+      assert.ok(Math.abs(t.data[0] - expected([1, 2, 3, 4])) < 1e-5);
+    });
+
+    it("answers wrong shapes and types 400, not 500", async () => {
+      for (const body of [{ data: [[1, 2, 3]] }, { data: [[1, 2], [3]] }, { data: [["a", 1, 2, 3]] }, { nothing: 1 }, [1, 2]]) {
+        const r = await post(server, body);
+        assert.equal(r.status, 400, JSON.stringify(body));
+      }
+    });
+
+    it("describes the model's inputs and outputs in swagger.json", async () => {
+      const doc = JSON.stringify(await (await fetch(`${server.url}/swagger.json`)).json());
+      assert.match(doc, /input/);
+      assert.match(doc, /"output"/);
+    });
+  });
+
+  describe("with blob storage (Azurite)", function () {
+    this.timeout(60_000);
+    let azurite: Azurite;
+    let blob: BlobServiceClient;
+    before(async () => {
+      azurite = await startAzurite(mkdtempSync(path.join(os.tmpdir(), "aksinf-azurite-")));
+      blob = BlobServiceClient.fromConnectionString(azurite.connectionString);
+      for (const c of Object.values(BLOB_CONTAINERS)) await blob.getContainerClient(c).createIfNotExists();
+    });
+    after(async () => azurite.stop());
+
+    it("downloads and unpacks the package and models a replica needs at start", async () => {
+      const cfg = parseStackConfig(rawStack("dev"), "dev");
+      const echo = cfg.services.find((s) => s.name === "echo")!;
+      const regressor = cfg.services.find((s) => s.name === "regressor")!;
+      const containers = { packages: blob.getContainerClient(BLOB_CONTAINERS.packages), models: blob.getContainerClient(BLOB_CONTAINERS.models) };
+      const up = await uploadService(echo, REPO_ROOT, containers);
+      assert.match(up.packageBlob, /^echo\/[0-9a-f]{16}\.zip$/);
+      assert.deepEqual(await uploadService(echo, REPO_ROOT, containers), up, "idempotent");
+      const models = (await uploadService(regressor, REPO_ROOT, containers)).models;
+      const ctx = await bootstrap({ connectionString: azurite.connectionString, packageBlob: up.packageBlob, models, workDir: mkdtempSync(path.join(os.tmpdir(), "aksinf-work-")) });
+      const server = await start(new OnnxHandler(ctx));
+      await server.initialize();
+      assert.ok(Math.abs(((await post(server, { data: [[1, 2, 3, 4]] })).json.output as number[][])[0][0] - expected([1, 2, 3, 4])) < 1e-5);
+      const entry = await start(new EntryScriptHandler(path.join(ctx.projectDir, "score.js"), ctx));
+      await entry.initialize();
+      assert.match(String((await post(entry, { message: "x" })).json.greeting), /1 models/);
+    });
+
+    it("appends inputs, outputs and request ids to the documented blob layout, flushed on shutdown", async () => {
+      const collector = new DataCollector(blob.getContainerClient(BLOB_CONTAINERS.modelData), log, { flushIntervalMs: 60_000 });
+      const server = await startScoringServer({ service: "collect", replica: "r9", handler: new OnnxHandler({ modelDir: "", models: { regressor: MODEL } }), log, collector });
+      await server.initialize();
+      await post(server, { data: [[1, 2, 3, 4]] });
+      await post(server, { data: [[1, 2, 3]] });
+      await server.close(); // the only flush: the interval is a minute
+      const name = recordBlobName("collect", "r9", new Date());
+      assert.match(name, /^collect\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/r9\.jsonl$/);
+      const text = (await blob.getContainerClient(BLOB_CONTAINERS.modelData).getBlobClient(name).downloadToBuffer()).toString();
+      const records = text.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.equal(records.length, 2);
+      assert.deepEqual([records[0].requestId, records[0].status, records[0].input], ["rid-1", 200, { data: [[1, 2, 3, 4]] }]);
+      assert.ok(Array.isArray((records[0].output as { output: unknown }).output));
+      assert.equal(records[1].status, 400, "rejected requests are collected too");
+    });
+  });
+});
