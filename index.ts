@@ -25,3 +25,8 @@ export const scoringHost = outputs.scoringHost;
 export const requiredHosts = outputs.requiredHosts;
 export const firewallPrivateIp = outputs.firewallPrivateIp;
 export const actionRequired = outputs.actionRequired;
+export const routerImage = outputs.routerImage;
+/** Per service: scoring URI, swagger URI, Deployment name. */
+export const services = outputs.services;
+/** Per key-auth service: primary and secondary key (secret). */
+export const serviceKeys = outputs.serviceKeys;

@@ -6,9 +6,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
+import * as k8s from "@pulumi/kubernetes";
 import * as resources from "@pulumi/azure-native/resources";
-import { scoringHost, type StackConfig } from "./core/config";
-import { TAGS } from "./core/naming";
+import { MAX_PAYLOAD_MB, scoringHost, type StackConfig } from "./core/config";
+import { LABELS, MANAGED_BY, STORAGE_SECRET, TAGS } from "./core/naming";
 import { aksNetworkRules, requiredHostsFor } from "./core/requiredHosts";
 import { Cluster } from "./components/cluster";
 import { Endpoint, PrivateDns } from "./components/dns";
@@ -17,6 +18,16 @@ import { GpuPool, NvidiaDevicePlugin } from "./components/gpuPool";
 import { Network } from "./components/network";
 import { Registry } from "./components/registry";
 import { Storage } from "./components/storage";
+import { Images, exchangeAcrToken, type AcrTokenExchange } from "./components/k8s/images";
+import { ModelService } from "./components/k8s/modelService";
+import { Router } from "./components/k8s/router";
+
+export interface StackDeps {
+  /** Folder with the project folders, models and Dockerfiles (default: this repository). */
+  repoRoot?: string;
+  /** How image pushes get an ACR password (default: the Entra token exchange). */
+  acrToken?: AcrTokenExchange;
+}
 
 /** Azure tags on every resource; the policy pack reads them back from the cluster. */
 export function stackTags(cfg: StackConfig): Record<string, string> {
@@ -29,11 +40,12 @@ export function stackTags(cfg: StackConfig): Record<string, string> {
   };
 }
 
-export function createStack(cfg: StackConfig) {
+export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
+  const repoRoot = deps.repoRoot ?? __dirname;
   const tags = stackTags(cfg);
   const location = cfg.location;
   const firewallEgress = cfg.egress === "firewall";
-  const { subscriptionId } = authorization.getClientConfigOutput();
+  const { subscriptionId, tenantId } = authorization.getClientConfigOutput();
 
   const group = new resources.ResourceGroup("rg", { resourceGroupName: cfg.resourceGroupName, location, tags });
   const resourceGroupName = group.name;
@@ -140,7 +152,67 @@ export function createStack(cfg: StackConfig) {
     new PrivateDns("private-dns", { resourceGroupName, vnetId: net.vnetId, zones: cfg.dns.privateZones, records: cfg.dns.records, tags });
   }
 
-  // ---- In-cluster workloads (router and model services) are added below. ----
+  // ---- In the cluster: images, the router, then the model services (the seed's chronology). ----
+  const armToken = authorization.getClientTokenOutput().token;
+  const exchange = deps.acrToken ?? exchangeAcrToken;
+  const images = new Images("images", {
+    repoRoot,
+    loginServer: registry.loginServer,
+    registryPassword: pulumi.secret(pulumi.all([registry.loginServer, tenantId, armToken]).apply(([server, tenant, token]) => exchange(server, tenant, token))),
+    routerImage: cfg.router.image,
+  });
+  const usesToken = cfg.services.some((s) => s.authMode === "token");
+  const router = new Router(
+    "router",
+    {
+      provider: cluster.provider,
+      namespace: cfg.namespace,
+      image: images.routerImage,
+      purpose: cfg.clusterPurpose,
+      replicas: cfg.router.replicas,
+      maxBodyBytes: Math.floor(Math.min(cfg.router.payloadLimitMb, MAX_PAYLOAD_MB) * 1024 * 1024),
+      selfScaling: cfg.router.selfScaling,
+      selfScalingLatencyMs: cfg.router.selfScalingLatencyThresholdMs,
+      longestScoringTimeoutMs: Math.max(60_000, ...cfg.services.map((s) => s.scoringTimeoutMs)),
+      host: scoringHost(cfg),
+      publicIpName: endpoint.ipName,
+      publicIpResourceGroup: endpoint.resourceGroupName,
+      tls: cfg.endpoint.tls && {
+        secretName: cfg.endpoint.tls.secretName,
+        certificate: cfg.endpoint.tls.certificate && pulumi.secret(cfg.endpoint.tls.certificate),
+        privateKey: cfg.endpoint.tls.privateKey && pulumi.secret(cfg.endpoint.tls.privateKey),
+      },
+      token: !usesToken
+        ? undefined
+        : cfg.tokenIssuer.type === "oidc"
+          ? { type: "oidc", issuer: cfg.tokenIssuer.issuer ?? "", jwksUri: cfg.tokenIssuer.jwksUri ?? "" }
+          : { type: "builtin" },
+      // Egress to the API server, MCR and ACR must exist before the router deploys, and the
+      // AcrPull grant before any image is pulled.
+      dependsOn: [...(firewall?.egressReady ?? []), registry.acrPull],
+    },
+  );
+  const storageSecret = new k8s.core.v1.Secret(
+    "storage-secret",
+    { metadata: { name: STORAGE_SECRET, namespace: router.namespace, labels: { [LABELS.managedBy]: MANAGED_BY } }, stringData: { connectionString: storage.connectionString } },
+    { provider: cluster.provider },
+  );
+  const services = cfg.services.map(
+    (svc) =>
+      new ModelService(`svc-${svc.name}`, {
+        service: svc,
+        stack: cfg,
+        provider: cluster.provider,
+        namespace: router.namespace,
+        image: images.environmentImage(svc),
+        repoRoot,
+        storage,
+        storageSecretName: storageSecret.metadata.name,
+        // Model pods need ACR and blob egress (covered by the firewall rules the router waits
+        // for) and are only reachable once the router watches for them.
+        dependsOn: [router.deployment, storageSecret],
+      }),
+  );
 
   return {
     resourceGroupName,
@@ -154,6 +226,9 @@ export function createStack(cfg: StackConfig) {
     scoringHost: scoringHost(cfg),
     requiredHosts: hosts.map((h) => h.host),
     firewallPrivateIp: firewall?.privateIp,
+    routerImage: images.routerImage,
+    services: Object.fromEntries(services.map((s) => [s.serviceName, { scoringUri: s.scoringUri, swaggerUri: s.swaggerUri, deployment: s.deploymentName }])),
+    serviceKeys: pulumi.secret(pulumi.all(Object.fromEntries(services.filter((s) => s.keys).map((s) => [s.serviceName, s.keys!])))),
     /**
      * CNI behind a firewall: the stack does not own the existing subnet, so its owner must
      * associate it with this route table (the cluster's egress goes through it).

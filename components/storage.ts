@@ -17,14 +17,19 @@ export interface StorageArgs {
 }
 
 export class Storage extends pulumi.ComponentResource {
+  private readonly name: string;
   readonly account: storage.StorageAccount;
   readonly accountName: pulumi.Output<string>;
   /** Connection string for the blob/table clients of router and model pods (secret). */
   readonly connectionString: pulumi.Output<string>;
   readonly containers: Record<keyof typeof BLOB_CONTAINERS, storage.BlobContainer>;
+  private readonly blobs = new Map<string, storage.Blob>();
+  private readonly resourceGroupName: pulumi.Input<string>;
 
   constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aks-inference:storage:Storage", name, {}, opts);
+    this.resourceGroupName = args.resourceGroupName;
+    this.name = name;
     this.account = new storage.StorageAccount(
       name,
       {
@@ -59,5 +64,24 @@ export class Storage extends pulumi.ComponentResource {
       }),
     );
     this.registerOutputs({ accountName: this.accountName, connectionString: this.connectionString });
+  }
+
+  /**
+   * A block blob uploaded from a local file or archive, created once per blob name: blob names
+   * are content-addressed, so services sharing a model share its blob (and removing one
+   * service never deletes what another still uses).
+   */
+  blob(container: keyof typeof BLOB_CONTAINERS, blobName: string, source: pulumi.asset.Asset | pulumi.asset.Archive): storage.Blob {
+    const key = `${BLOB_CONTAINERS[container]}/${blobName}`;
+    let blob = this.blobs.get(key);
+    if (!blob) {
+      blob = new storage.Blob(
+        `${this.name}-${key.replace(/[^A-Za-z0-9.-]/g, "-")}`,
+        { resourceGroupName: this.resourceGroupName, accountName: this.account.name, containerName: this.containers[container].name, blobName, type: "Block", source },
+        { parent: this },
+      );
+      this.blobs.set(key, blob);
+    }
+    return blob;
   }
 }

@@ -144,3 +144,6 @@ export const INIT_FAILED_EXIT_CODE = 3;
 
 /** Annotation on the router's Service: the scoring host clients call (custom domain or cloudapp name). */
 export const ROUTER_HOST_ANNOTATION = "aks-inference/host";
+
+/** Secret (in the services' namespace) with the storage connection string, key `connectionString`. */
+export const STORAGE_SECRET = "aks-inference-storage";

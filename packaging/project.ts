@@ -60,6 +60,21 @@ export async function packageProject(dir: string): Promise<ProjectPackage> {
   return { hash: hashFiles(dir, files).slice(0, 16), files, zip: Buffer.concat(chunks) };
 }
 
+/** Files of a model path: the file itself, or every file below the folder (relative names). */
+export function modelFiles(modelPath: string): { rel: string; abs: string }[] {
+  if (statSync(modelPath).isFile()) return [{ rel: path.basename(modelPath), abs: modelPath }];
+  const out: { rel: string; abs: string }[] = [];
+  const walk = (rel: string) => {
+    for (const e of readdirSync(path.join(modelPath, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) out.push({ rel: r, abs: path.join(modelPath, r) });
+    }
+  };
+  walk("");
+  return out.sort((a, b) => a.rel.localeCompare(b.rel));
+}
+
 /** Content hash of a model file or folder (all files below it). */
 export function modelHash(modelPath: string): string {
   const stat = statSync(modelPath);

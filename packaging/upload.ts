@@ -3,12 +3,12 @@
  * idempotently: content-addressed blob names, skipped when already there. Local mode uploads to
  * Azurite with this; on Azure the stack registers the same blob names as Pulumi resources.
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { ModelServiceConfig } from "../core/config";
 import { modelBlobPrefix, packageBlobName } from "../core/naming";
-import { modelHash, packageProject } from "./project";
+import { modelFiles, modelHash, packageProject } from "./project";
 
 export interface UploadedService {
   /** Blob name in the packages container, or "" without a project folder. */
@@ -21,21 +21,6 @@ async function uploadIfMissing(container: ContainerClient, name: string, data: B
   if (await blob.exists()) return false;
   await blob.uploadData(data);
   return true;
-}
-
-/** Files of a model path: the file itself, or every file below the folder (relative names). */
-function modelFiles(modelPath: string): { rel: string; abs: string }[] {
-  if (statSync(modelPath).isFile()) return [{ rel: path.basename(modelPath), abs: modelPath }];
-  const out: { rel: string; abs: string }[] = [];
-  const walk = (rel: string) => {
-    for (const e of readdirSync(path.join(modelPath, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else if (e.isFile()) out.push({ rel: r, abs: path.join(modelPath, r) });
-    }
-  };
-  walk("");
-  return out.sort((a, b) => a.rel.localeCompare(b.rel));
 }
 
 export async function uploadService(svc: ModelServiceConfig, repoRoot: string, containers: { packages: ContainerClient; models: ContainerClient }): Promise<UploadedService> {

@@ -193,7 +193,8 @@ async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<Planned
     );
   };
 
-  const outputs = createStack(cfg);
+  // No network: the ACR token exchange of image pushes is answered locally.
+  const outputs = createStack(cfg, { acrToken: async () => "offline-acr-token" });
   // Registration is asynchronous: wait until no new registrations arrive.
   let seen = -1;
   while (seen !== pending.length) {

@@ -1,0 +1,174 @@
+/**
+ * One model service on the cluster: its project package and models uploaded to blob storage,
+ * a Deployment of scoring replicas (resources, GPU scheduling, probes, graceful drain), a
+ * Service the router discovers (with the routing settings as an annotation), its keys as a
+ * Secret and as secret outputs. Replicas are the router's to change: never an HPA.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import { scoringUri, type ModelServiceConfig, type StackConfig } from "../../core/config";
+import {
+  GPU_POOL_LABEL,
+  GPU_TAINT,
+  KEY_FIELDS,
+  LABELS,
+  MANAGED_BY,
+  MODEL_COUNT_ANNOTATION,
+  ROLE_MODEL,
+  SCORING_ENV,
+  SCORING_PORT,
+  SETTINGS_ANNOTATION,
+  keySecretName,
+  modelBlobPrefix,
+  modelDeploymentName,
+  packageBlobName,
+} from "../../core/naming";
+import { containerResources } from "../../core/resources";
+import { routingSettings } from "../../core/routingSettings";
+import { hashFiles, modelFiles, modelHash, projectFiles } from "../../packaging/project";
+import type { Storage } from "../storage";
+
+
+export interface ModelServiceArgs {
+  service: ModelServiceConfig;
+  stack: Pick<StackConfig, "endpoint" | "clusterName" | "location" | "tokenIssuer">;
+  provider: k8s.Provider;
+  namespace: pulumi.Input<string>;
+  image: pulumi.Input<string>;
+  repoRoot: string;
+  /** Uploads packages and models (once per content-addressed blob). */
+  storage: Storage;
+  /** Name of the Secret holding the storage connection string (key `connectionString`). */
+  storageSecretName: pulumi.Input<string>;
+  /** The router: model pods are discovered by it, so it deploys first. */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export class ModelService extends pulumi.ComponentResource {
+  readonly serviceName: string;
+  readonly scoringUri: string;
+  readonly swaggerUri: string;
+  readonly deploymentName: string;
+  /** Primary and secondary key (secret), for key auth. */
+  readonly keys?: pulumi.Output<{ primaryKey: string; secondaryKey: string }>;
+
+  constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aks-inference:k8s:ModelService", name, {}, opts);
+    const svc = args.service;
+    this.serviceName = svc.name;
+    const k = { parent: this, provider: args.provider };
+    // Package: the project folder's files (honoring .amlignore/.gitignore), named by content hash,
+    // so an unchanged package is neither re-uploaded nor makes pods restart.
+    const uploads: pulumi.Resource[] = [];
+    let packageBlob = "";
+    if (svc.sourceDirectory) {
+      const dir = path.join(args.repoRoot, svc.sourceDirectory);
+      const files = projectFiles(dir);
+      packageBlob = packageBlobName(svc.name, hashFiles(dir, files).slice(0, 16));
+      const archive = new pulumi.asset.AssetArchive(Object.fromEntries(files.map((f) => [f, new pulumi.asset.FileAsset(path.join(dir, f))])));
+      uploads.push(args.storage.blob("packages", packageBlob, archive));
+    }
+    const models = svc.models.map((m) => {
+      const abs = path.join(args.repoRoot, m.path);
+      const prefix = modelBlobPrefix(m.name, modelHash(abs));
+      for (const f of modelFiles(abs)) uploads.push(args.storage.blob("models", `${prefix}${f.rel}`, new pulumi.asset.FileAsset(f.abs)));
+      return { name: m.name, prefix };
+    });
+
+    const labels = { [LABELS.role]: ROLE_MODEL, [LABELS.service]: svc.name, [LABELS.managedBy]: MANAGED_BY };
+    this.deploymentName = modelDeploymentName(svc.name);
+    const meta = { name: this.deploymentName, namespace: args.namespace, labels };
+
+    if (svc.authMode === "key") {
+      const key = (which: string) => new random.RandomPassword(`${name}-${which}-key`, { length: 43, special: false }, { parent: this }).result;
+      this.keys = pulumi.secret(pulumi.all([key("primary"), key("secondary")]).apply(([primaryKey, secondaryKey]) => ({ primaryKey, secondaryKey })));
+      new k8s.core.v1.Secret(
+        `${name}-keys`,
+        {
+          metadata: { name: keySecretName(svc.name), namespace: args.namespace, labels: { ...labels, [LABELS.keysFor]: svc.name } },
+          stringData: this.keys.apply((keys) => ({ [KEY_FIELDS.primary]: keys.primaryKey, [KEY_FIELDS.secondary]: keys.secondaryKey })),
+        },
+        // `aks-inference regen-key` rotates keys in the Secret: `pulumi up` must not put old ones back.
+        { ...k, ignoreChanges: ["stringData", "data"] },
+      );
+    }
+
+    const gpu = svc.gpuCores > 0;
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+      { name: SCORING_ENV.service, value: svc.name },
+      { name: SCORING_ENV.replicaId, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: SCORING_ENV.port, value: String(SCORING_PORT) },
+      { name: SCORING_ENV.storageConnectionString, valueFrom: { secretKeyRef: { name: args.storageSecretName, key: "connectionString" } } },
+      { name: SCORING_ENV.packageBlob, value: packageBlob },
+      { name: SCORING_ENV.modelBlobs, value: JSON.stringify(models) },
+      { name: SCORING_ENV.entryScript, value: svc.entryScript ?? "" },
+      { name: SCORING_ENV.collectModelData, value: String(svc.collectModelData) },
+      { name: SCORING_ENV.workDir, value: "/work" },
+    ];
+    const probe = (p: string, period: number, failures: number) => ({ httpGet: { path: p, port: SCORING_PORT }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: failures });
+    new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: { ...meta, annotations: { [MODEL_COUNT_ANNOTATION]: String(svc.models.length) } },
+        spec: {
+          replicas: svc.initialReplicas,
+          selector: { matchLabels: { [LABELS.role]: ROLE_MODEL, [LABELS.service]: svc.name } },
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template: {
+            metadata: { labels },
+            spec: {
+              automountServiceAccountToken: false,
+              terminationGracePeriodSeconds: Math.ceil(svc.scoringTimeoutMs / 1000) + 15,
+              securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+              ...(gpu
+                ? {
+                    tolerations: [{ key: GPU_TAINT.key, operator: "Equal", value: GPU_TAINT.value, effect: GPU_TAINT.effect }],
+                    nodeSelector: { [GPU_POOL_LABEL]: svc.gpuPool ?? "" },
+                  }
+                : {}),
+              containers: [
+                {
+                  name: "scoring",
+                  image: args.image,
+                  ports: [{ name: "http", containerPort: SCORING_PORT }],
+                  env,
+                  resources: containerResources(svc),
+                  // Ready only after init(): until then the router sends nothing.
+                  readinessProbe: probe("/readyz", 2, 1),
+                  livenessProbe: { ...probe("/healthz", 10, 3), initialDelaySeconds: 10 },
+                  startupProbe: probe("/healthz", 2, 150),
+                  lifecycle: { preStop: { sleep: { seconds: 5 } } },
+                  terminationMessagePolicy: "FallbackToLogsOnError",
+                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                  volumeMounts: [
+                    { name: "work", mountPath: "/work" },
+                    { name: "tmp", mountPath: "/tmp" },
+                  ],
+                },
+              ],
+              volumes: [
+                { name: "work", emptyDir: {} },
+                { name: "tmp", emptyDir: {} },
+              ],
+            },
+          },
+        },
+      },
+      // The router owns the replica count (autoscaling): `pulumi up` sets it only at creation.
+      { ...k, dependsOn: [...uploads, ...((args.dependsOn as pulumi.Resource[] | undefined) ?? [])], ignoreChanges: svc.autoscaleEnabled ? ["spec.replicas"] : [] },
+    );
+    new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { ...meta, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(routingSettings(svc, args.stack.tokenIssuer.audience)) } },
+        spec: { type: "ClusterIP", selector: { [LABELS.role]: ROLE_MODEL, [LABELS.service]: svc.name }, ports: [{ name: "http", port: SCORING_PORT, targetPort: SCORING_PORT }] },
+      },
+      { ...k, dependsOn: args.dependsOn },
+    );
+    this.scoringUri = scoringUri(args.stack, svc.name);
+    this.swaggerUri = this.scoringUri.replace(/\/score$/, "/swagger.json");
+    this.registerOutputs({ scoringUri: this.scoringUri, swaggerUri: this.swaggerUri, keys: this.keys });
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The request router in the cluster (azureml-fe's place): one per cluster, several pods spread
+ * over nodes, RBAC limited to what it reads and scales, a PodDisruptionBudget, rolling updates
+ * that never drop the last ready pod, a LoadBalancer Service on the stack's static IP, TLS when
+ * configured. Deployed only after the egress it needs exists (the seed's chronology).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import type { ClusterPurpose } from "../../core/config";
+import {
+  LABELS,
+  MANAGED_BY,
+  ROLE_ROUTER,
+  ROUTER_ENV,
+  ROUTER_HOST_ANNOTATION,
+  ROUTER_LEASE,
+  ROUTER_NAME,
+  ROUTER_PORTS,
+  TOKEN_SIGNING_FIELD,
+  TOKEN_SIGNING_SECRET,
+} from "../../core/naming";
+
+export interface RouterArgs {
+  provider: k8s.Provider;
+  namespace: string;
+  image: pulumi.Input<string>;
+  purpose: ClusterPurpose;
+  replicas: number;
+  /** Request body limit in bytes (≤ 100 MiB). */
+  maxBodyBytes: number;
+  selfScaling: boolean;
+  selfScalingLatencyMs: number;
+  /** Longest scoring timeout of any service: in-flight requests get that long to finish on shutdown. */
+  longestScoringTimeoutMs: number;
+  /** The scoring host clients call (custom domain or cloudapp name). */
+  host: string;
+  /** Static public IP of the endpoint and its resource group. */
+  publicIpName: pulumi.Input<string>;
+  publicIpResourceGroup: pulumi.Input<string>;
+  /** TLS: an existing TLS Secret, or certificate and key (secrets) to store in one. */
+  tls?: { secretName?: string; certificate?: pulumi.Input<string>; privateKey?: pulumi.Input<string> };
+  /** Token auth: the built-in issuer (a signing Secret is created) or an OIDC issuer. */
+  token?: { type: "builtin" } | { type: "oidc"; issuer: string; jwksUri: string };
+  /** Resources the router must wait for (firewall rules and default route). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** CPU and memory of router pods by cluster purpose (the seed: dev-test clusters are small). */
+export function routerResources(purpose: ClusterPurpose): { requests: Record<string, string>; limits: Record<string, string> } {
+  return purpose === "DevTest"
+    ? { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "250m", memory: "512Mi" } }
+    : { requests: { cpu: "1", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } };
+}
+
+export class Router extends pulumi.ComponentResource {
+  readonly namespace: pulumi.Output<string>;
+  readonly deployment: k8s.apps.v1.Deployment;
+  readonly service: k8s.core.v1.Service;
+  /** Built-in token signing secret (secret output), when token auth uses the built-in issuer. */
+  readonly tokenSigningKey?: pulumi.Output<string>;
+
+  constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aks-inference:k8s:Router", name, {}, opts);
+    const k = { parent: this, provider: args.provider };
+    const labels = { [LABELS.role]: ROLE_ROUTER, [LABELS.managedBy]: MANAGED_BY, "app.kubernetes.io/name": ROUTER_NAME };
+    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: args.namespace, labels: { [LABELS.managedBy]: MANAGED_BY } } }, { ...k, dependsOn: args.dependsOn });
+    this.namespace = ns.metadata.name;
+    const meta = (n: string) => ({ name: n, namespace: this.namespace, labels });
+
+    const account = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: meta(ROUTER_NAME), automountServiceAccountToken: true }, k);
+    // Only what the router does: watch model Services, their EndpointSlices and key Secrets;
+    // scale model Deployments; hold the coordinator Lease; resize itself (self-scaling).
+    const role = new k8s.rbac.v1.Role(
+      `${name}-role`,
+      {
+        metadata: meta(ROUTER_NAME),
+        rules: [
+          { apiGroups: [""], resources: ["services", "secrets"], verbs: ["get", "list", "watch"] },
+          { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+          { apiGroups: ["apps"], resources: ["deployments/scale"], verbs: ["get", "patch", "update"] },
+          { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+          { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [ROUTER_LEASE], verbs: ["get", "update"] },
+          ...(args.selfScaling ? [{ apiGroups: ["apps"], resources: ["deployments"], resourceNames: [ROUTER_NAME], verbs: ["get", "patch"] }] : []),
+        ],
+      },
+      k,
+    );
+    new k8s.rbac.v1.RoleBinding(
+      `${name}-rolebinding`,
+      { metadata: meta(ROUTER_NAME), roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name }, subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: args.namespace }] },
+      k,
+    );
+    if (args.selfScaling) {
+      // Self-scaling only grows within free cluster capacity: it must see nodes and pod requests.
+      const capacity = new k8s.rbac.v1.ClusterRole(
+        `${name}-capacity`,
+        { metadata: { name: `${ROUTER_NAME}-capacity`, labels }, rules: [{ apiGroups: [""], resources: ["nodes", "pods"], verbs: ["list"] }] },
+        k,
+      );
+      new k8s.rbac.v1.ClusterRoleBinding(
+        `${name}-capacity`,
+        { metadata: { name: `${ROUTER_NAME}-capacity`, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: capacity.metadata.name }, subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: args.namespace }] },
+        k,
+      );
+    }
+
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+      { name: ROUTER_ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: ROUTER_ENV.podName, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: ROUTER_ENV.podIp, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+      { name: ROUTER_ENV.port, value: String(ROUTER_PORTS.http) },
+      { name: ROUTER_ENV.adminPort, value: String(ROUTER_PORTS.admin) },
+      { name: ROUTER_ENV.maxBodyBytes, value: String(args.maxBodyBytes) },
+      { name: ROUTER_ENV.selfScaling, value: String(args.selfScaling) },
+      { name: ROUTER_ENV.selfScalingLatencyMs, value: String(args.selfScalingLatencyMs) },
+    ];
+    const volumes: k8s.types.input.core.v1.Volume[] = [];
+    const mounts: k8s.types.input.core.v1.VolumeMount[] = [];
+
+    if (args.tls) {
+      let secretName: pulumi.Input<string>;
+      if (args.tls.secretName) secretName = args.tls.secretName;
+      else {
+        const tlsSecret = new k8s.core.v1.Secret(
+          `${name}-tls`,
+          { metadata: meta(`${ROUTER_NAME}-tls`), type: "kubernetes.io/tls", stringData: { "tls.crt": pulumi.secret(args.tls.certificate ?? ""), "tls.key": pulumi.secret(args.tls.privateKey ?? "") } },
+          k,
+        );
+        secretName = tlsSecret.metadata.name;
+      }
+      volumes.push({ name: "tls", secret: { secretName } });
+      mounts.push({ name: "tls", mountPath: "/etc/aks-inference/tls", readOnly: true });
+      env.push({ name: ROUTER_ENV.tlsCertFile, value: "/etc/aks-inference/tls/tls.crt" }, { name: ROUTER_ENV.tlsKeyFile, value: "/etc/aks-inference/tls/tls.key" });
+    }
+
+    if (args.token?.type === "builtin") {
+      const signing = new random.RandomPassword(`${name}-token-signing`, { length: 64, special: false }, { parent: this });
+      this.tokenSigningKey = pulumi.secret(signing.result);
+      new k8s.core.v1.Secret(
+        `${name}-token-signing`,
+        { metadata: meta(TOKEN_SIGNING_SECRET), stringData: { [TOKEN_SIGNING_FIELD]: this.tokenSigningKey } },
+        k,
+      );
+      volumes.push({ name: "token-signing", secret: { secretName: TOKEN_SIGNING_SECRET } });
+      mounts.push({ name: "token-signing", mountPath: "/etc/aks-inference/token", readOnly: true });
+      env.push({ name: ROUTER_ENV.tokenIssuerType, value: "builtin" }, { name: ROUTER_ENV.tokenSigningKeyFile, value: `/etc/aks-inference/token/${TOKEN_SIGNING_FIELD}` });
+    } else if (args.token?.type === "oidc") {
+      env.push({ name: ROUTER_ENV.tokenIssuerType, value: "oidc" }, { name: ROUTER_ENV.tokenIssuer, value: args.token.issuer }, { name: ROUTER_ENV.tokenJwksUri, value: args.token.jwksUri });
+    }
+
+    const probe = (p: string, period: number) => ({ httpGet: { path: p, port: ROUTER_PORTS.admin }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: 3 });
+    this.deployment = new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: meta(ROUTER_NAME),
+        spec: {
+          replicas: args.replicas,
+          selector: { matchLabels: { [LABELS.role]: ROLE_ROUTER } },
+          // Surge first, never take a pod away before its replacement is ready.
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template: {
+            metadata: { labels },
+            spec: {
+              serviceAccountName: account.metadata.name,
+              // Drain takes as long as the slowest scoring call, not a fixed 30 s.
+              terminationGracePeriodSeconds: Math.ceil(args.longestScoringTimeoutMs / 1000) + 15,
+              topologySpreadConstraints: [
+                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { [LABELS.role]: ROLE_ROUTER } } },
+              ],
+              securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+              containers: [
+                {
+                  name: "router",
+                  image: args.image,
+                  ports: [
+                    { name: "http", containerPort: ROUTER_PORTS.http },
+                    { name: "admin", containerPort: ROUTER_PORTS.admin },
+                  ],
+                  env,
+                  resources: routerResources(args.purpose),
+                  readinessProbe: probe("/readyz", 2),
+                  livenessProbe: probe("/healthz", 10),
+                  // Readiness drops first; the pause lets load balancers and peers notice
+                  // before the router stops accepting (SIGTERM then drains in-flight requests).
+                  lifecycle: { preStop: { sleep: { seconds: 5 } } },
+                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                  volumeMounts: mounts,
+                },
+              ],
+              volumes,
+            },
+          },
+        },
+      },
+      // Self-scaling changes replicas and CPU at run time: `pulumi up` must not undo it.
+      { ...k, ignoreChanges: args.selfScaling ? ["spec.replicas", "spec.template.spec.containers[0].resources"] : [] },
+    );
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-pdb`,
+      { metadata: meta(ROUTER_NAME), spec: { maxUnavailable: 1, selector: { matchLabels: { [LABELS.role]: ROLE_ROUTER } } } },
+      k,
+    );
+    this.service = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: {
+          ...meta(ROUTER_NAME),
+          annotations: pulumi.all([args.publicIpName, args.publicIpResourceGroup]).apply(([ip, rg]) => ({
+            // Bind to the stack's static IP (with its cloudapp.azure.com label), not a new one.
+            "service.beta.kubernetes.io/azure-pip-name": ip,
+            "service.beta.kubernetes.io/azure-load-balancer-resource-group": rg,
+            [ROUTER_HOST_ANNOTATION]: args.host,
+          })),
+        },
+        spec: {
+          type: "LoadBalancer",
+          externalTrafficPolicy: "Local",
+          selector: { [LABELS.role]: ROLE_ROUTER },
+          ports: [{ name: "http", port: args.tls ? 443 : 80, targetPort: ROUTER_PORTS.http }],
+        },
+      },
+      { ...k, dependsOn: [this.deployment] },
+    );
+    this.registerOutputs({ namespace: this.namespace });
+  }
+}
