@@ -1,0 +1,266 @@
+/**
+ * The guard rails (SPEC.md §8) as pure checks over plain `{ type, name, props }` resources, so
+ * the same code runs in `pulumi preview --policy-pack policies`, in the tests, and over an
+ * offline plan. Each violation says what is wrong and how to fix it. `index.ts` wraps these in
+ * CrossGuard policies (constructing the PolicyPack starts its server, so it lives apart).
+ */
+import { MAX_MODELS_PER_DEPLOYMENT, MAX_PAYLOAD_MB } from "../core/config";
+import {
+  GPU_POOL_LABEL,
+  GPU_RESOURCE,
+  GPU_TAINT,
+  GPU_TAINT_STRING,
+  LABELS,
+  MODEL_COUNT_ANNOTATION,
+  ROLE_MODEL,
+  ROLE_ROUTER,
+  ROUTER_ENV,
+  ROUTER_HOST_ANNOTATION,
+  SETTINGS_ANNOTATION,
+  TAGS,
+} from "../core/naming";
+import { requiredHosts, uncoveredHosts } from "../core/requiredHosts";
+
+export interface Res {
+  type: string;
+  name: string;
+  urn?: string;
+  props: Record<string, unknown>;
+}
+
+export interface Violation {
+  message: string;
+  urn?: string;
+}
+
+export interface Rule {
+  name: string;
+  description: string;
+  enforcementLevel: "mandatory" | "advisory";
+  /** Checks one resource (resource policies). */
+  resource?: (r: Res) => string[];
+  /** Checks the whole stack (stack policies). */
+  stack?: (all: Res[]) => Violation[];
+}
+
+const T = {
+  cluster: "azure-native:containerservice:ManagedCluster",
+  pool: "azure-native:containerservice:AgentPool",
+  registry: "azure-native:containerregistry:Registry",
+  account: "azure-native:storage:StorageAccount",
+  ruleGroup: "azure-native:network:FirewallPolicyRuleCollectionGroup",
+  publicIp: "azure-native:network:PublicIPAddress",
+  deployment: "kubernetes:apps/v1:Deployment",
+  service: "kubernetes:core/v1:Service",
+};
+
+const get = (o: unknown, ...keys: (string | number)[]): unknown => keys.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string | number, unknown>)[k] : undefined), o);
+const labelsOf = (r: Res) => (get(r.props, "metadata", "labels") ?? {}) as Record<string, string>;
+const annotationsOf = (r: Res) => (get(r.props, "metadata", "annotations") ?? {}) as Record<string, string>;
+const isModelDeployment = (r: Res) => r.type === T.deployment && labelsOf(r)[LABELS.role] === ROLE_MODEL;
+const isRouterDeployment = (r: Res) => r.type === T.deployment && labelsOf(r)[LABELS.role] === ROLE_ROUTER;
+
+interface Container {
+  env?: { name: string; value?: string }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+}
+function containers(r: Res): Container[] {
+  return (get(r.props, "spec", "template", "spec", "containers") as Container[] | undefined) ?? [];
+}
+function envValue(r: Res, name: string): string | undefined {
+  for (const c of containers(r)) for (const e of c.env ?? []) if (e.name === name) return e.value;
+  return undefined;
+}
+function clusterOf(all: Res[]): Res | undefined {
+  return all.find((r) => r.type === T.cluster);
+}
+function purposeOf(all: Res[]): string | undefined {
+  const c = clusterOf(all);
+  return c ? ((get(c.props, "tags", TAGS.purpose) as string | undefined) ?? undefined) : undefined;
+}
+const notDevTest = (all: Res[]) => {
+  const p = purposeOf(all);
+  return p !== undefined && p !== "DevTest";
+};
+
+export const rules: Rule[] = [
+  {
+    name: "no-hpa-on-model-deployments",
+    description: "Model services are autoscaled by the router; a HorizontalPodAutoscaler would fight it.",
+    enforcementLevel: "mandatory",
+    stack: (all) => {
+      const models = new Set(all.filter(isModelDeployment).map((d) => String(get(d.props, "metadata", "name"))));
+      return all
+        .filter((r) => /^kubernetes:autoscaling\/v\d+\w*:HorizontalPodAutoscaler$/.test(r.type))
+        .filter((h) => get(h.props, "spec", "scaleTargetRef", "kind") === "Deployment" && (models.has(String(get(h.props, "spec", "scaleTargetRef", "name"))) || String(get(h.props, "spec", "scaleTargetRef", "name")).startsWith("model-")))
+        .map((h) => ({
+          urn: h.urn,
+          message: `HorizontalPodAutoscaler '${h.name}' targets model deployment '${String(get(h.props, "spec", "scaleTargetRef", "name"))}'. The router autoscales model services (autoscaleEnabled/autoscaleMinReplicas/autoscaleMaxReplicas in the service config): remove the HPA.`,
+        }));
+    },
+  },
+  {
+    name: "acr-admin-user-disabled",
+    description: "ACR is used with Entra identities only; the shared admin password stays off.",
+    enforcementLevel: "mandatory",
+    resource: (r) => (r.type === T.registry && r.props.adminUserEnabled === true ? [`Container registry '${r.name}' has the admin user enabled. Set adminUserEnabled: false; the cluster pulls with its kubelet identity (AcrPull).`] : []),
+  },
+  {
+    name: "storage-no-public-blob-access",
+    description: "Models, packages and collected data are never publicly readable.",
+    enforcementLevel: "mandatory",
+    resource: (r) => (r.type === T.account && r.props.allowBlobPublicAccess !== false ? [`Storage account '${r.name}' allows public blob access. Set allowBlobPublicAccess: false.`] : []),
+  },
+  {
+    name: "max-1000-models-per-deployment",
+    description: "One deployment (container) serves at most 1,000 models (the seed's limit).",
+    enforcementLevel: "mandatory",
+    resource: (r) => {
+      if (!isModelDeployment(r)) return [];
+      const n = Number(annotationsOf(r)[MODEL_COUNT_ANNOTATION] ?? 0);
+      return n > MAX_MODELS_PER_DEPLOYMENT ? [`Model deployment '${r.name}' serves ${n} models; the limit is ${MAX_MODELS_PER_DEPLOYMENT} per deployment. Split the service into several.`] : [];
+    },
+  },
+  {
+    name: "payload-limit-at-most-100mb",
+    description: "The router refuses request bodies over 100 MB (the seed's limit).",
+    enforcementLevel: "mandatory",
+    resource: (r) => {
+      if (!isRouterDeployment(r)) return [];
+      const limit = Number(envValue(r, ROUTER_ENV.maxBodyBytes) ?? Number.NaN);
+      const max = MAX_PAYLOAD_MB * 1024 * 1024;
+      if (Number.isNaN(limit)) return [`Router deployment '${r.name}' sets no ${ROUTER_ENV.maxBodyBytes}; set router.payloadLimitMb (at most ${MAX_PAYLOAD_MB}).`];
+      return limit > max ? [`Router deployment '${r.name}' accepts bodies of ${limit} bytes; the limit is ${max} (100 MB). Lower router.payloadLimitMb.`] : [];
+    },
+  },
+  {
+    name: "cni-firewall-covers-required-hosts",
+    description: "With Azure CNI the stack owns egress: the firewall must allow every host the inference cluster needs.",
+    enforcementLevel: "mandatory",
+    stack: (all) => {
+      const cluster = clusterOf(all);
+      if (!cluster || get(cluster.props, "networkProfile", "networkPlugin") !== "azure") return [];
+      const routerService = all.find((r) => r.type === T.service && labelsOf(r)[LABELS.role] === ROLE_ROUTER);
+      const host = routerService ? annotationsOf(routerService)[ROUTER_HOST_ANNOTATION] : undefined;
+      const label = all.map((r) => (r.type === T.publicIp ? (get(r.props, "dnsSettings", "domainNameLabel") as string | undefined) : undefined)).find(Boolean);
+      const required = requiredHosts({
+        clusterName: String(cluster.props.resourceName ?? cluster.name),
+        region: String(cluster.props.location ?? ""),
+        registryName: String(all.find((r) => r.type === T.registry)?.props.registryName ?? ""),
+        storageAccountName: String(all.find((r) => r.type === T.account)?.props.accountName ?? ""),
+        tokenAuth: all.some((r) => r.type === T.service && /"authMode":"token"/.test(annotationsOf(r)[SETTINGS_ANNOTATION] ?? "")) || Boolean(get(cluster.props, "tags", TAGS.tokenRegion)),
+        customDomain: host && !host.endsWith(".cloudapp.azure.com") ? host : undefined,
+        dnsLabel: label,
+        gpu: all.some((r) => r.type === T.pool && ((r.props.nodeTaints as string[] | undefined) ?? []).includes(GPU_TAINT_STRING)),
+      });
+      const appRules = all
+        .filter((r) => r.type === T.ruleGroup)
+        .flatMap((g) => ((g.props.ruleCollections as { rules?: Record<string, unknown>[] }[] | undefined) ?? []).flatMap((c) => c.rules ?? []))
+        .filter((rule) => rule.ruleType === "ApplicationRule");
+      const fqdns = appRules.flatMap((rule) => (rule.targetFqdns as string[] | undefined) ?? []);
+      const tags = appRules.flatMap((rule) => (rule.fqdnTags as string[] | undefined) ?? []);
+      const missing = uncoveredHosts(required, fqdns, tags);
+      if (missing.length === 0) return [];
+      return [
+        {
+          urn: cluster.urn,
+          message: `Azure CNI cluster '${cluster.name}': egress does not allow ${missing.map((h) => `${h.host} (${h.usedBy})`).join(", ")}. Set egress: firewall (the stack then allows exactly the required hosts), or allow them on your own firewall/DNS (\`npm run hosts -- <stack>\` lists them).`,
+        },
+      ];
+    },
+  },
+  {
+    name: "auth-outside-devtest",
+    description: "Scoring endpoints require a key or token unless the cluster is DevTest.",
+    enforcementLevel: "mandatory",
+    stack: (all) => {
+      if (!notDevTest(all)) return [];
+      return all
+        .filter((r) => r.type === T.service && labelsOf(r)[LABELS.role] === ROLE_MODEL)
+        .filter((r) => /"authMode":"none"/.test(annotationsOf(r)[SETTINGS_ANNOTATION] ?? ""))
+        .map((r) => ({ urn: r.urn, message: `Model service '${labelsOf(r)[LABELS.service]}' has auth disabled on a ${purposeOf(all)} cluster. Remove authEnabled: false (key auth) or set tokenAuthEnabled: true.` }));
+    },
+  },
+  {
+    name: "tls-outside-devtest",
+    description: "The router terminates TLS unless the cluster is DevTest.",
+    enforcementLevel: "mandatory",
+    stack: (all) => {
+      if (!notDevTest(all)) return [];
+      return all
+        .filter(isRouterDeployment)
+        .filter((r) => !envValue(r, ROUTER_ENV.tlsCertFile))
+        .map((r) => ({ urn: r.urn, message: `Router '${r.name}' serves plain HTTP on a ${purposeOf(all)} cluster. Configure endpoint.tls (secretName, or certificate and privateKey as secrets).` }));
+    },
+  },
+  {
+    name: "gpu-services-on-tainted-gpu-pools",
+    description: "Model deployments that request GPUs tolerate the GPU taint and select a tainted GPU pool.",
+    enforcementLevel: "mandatory",
+    stack: (all) => {
+      const taintedPools = new Set(
+        all
+          .filter((r) => r.type === T.pool && ((r.props.nodeTaints as string[] | undefined) ?? []).includes(GPU_TAINT_STRING))
+          .map((r) => get(r.props, "nodeLabels", GPU_POOL_LABEL) as string | undefined)
+          .filter((x): x is string => Boolean(x)),
+      );
+      const out: Violation[] = [];
+      for (const d of all.filter(isModelDeployment)) {
+        const wantsGpu = containers(d).some((c) => Number(c.resources?.limits?.[GPU_RESOURCE] ?? c.resources?.requests?.[GPU_RESOURCE] ?? 0) > 0);
+        if (!wantsGpu) continue;
+        const spec = get(d.props, "spec", "template", "spec") as { tolerations?: { key?: string; effect?: string }[]; nodeSelector?: Record<string, string> } | undefined;
+        const tolerates = (spec?.tolerations ?? []).some((t) => t.key === GPU_TAINT.key && (t.effect === undefined || t.effect === GPU_TAINT.effect));
+        const pool = spec?.nodeSelector?.[GPU_POOL_LABEL];
+        if (!tolerates || !pool || !taintedPools.has(pool)) {
+          out.push({
+            urn: d.urn,
+            message: `GPU model deployment '${d.name}' must tolerate ${GPU_TAINT_STRING} and select a GPU pool carrying that taint (nodeSelector ${GPU_POOL_LABEL}); ${!pool ? "it selects none" : !taintedPools.has(pool) ? `pool '${pool}' is not a tainted GPU pool of this stack` : "it lacks the toleration"}. Set gpuPool to one of: ${[...taintedPools].join(", ") || "(no GPU pools: add one under gpuPools)"}.`,
+          });
+        }
+      }
+      return out;
+    },
+  },
+  {
+    name: "token-issuer-region-matches-cluster",
+    description: "Token auth depends on the workspace/issuer region (the seed): keep it in the cluster's region.",
+    enforcementLevel: "advisory",
+    resource: (r) => {
+      if (r.type !== T.cluster) return [];
+      const tokenRegion = get(r.props, "tags", TAGS.tokenRegion) as string | undefined;
+      const norm = (s: string) => s.toLowerCase().replace(/\s+/g, "");
+      return tokenRegion && r.props.location && norm(tokenRegion) !== norm(String(r.props.location))
+        ? [`AKS cluster '${r.name}' is in ${String(r.props.location)} but its token issuer is in ${tokenRegion}. Token auth depends on the issuer's region: deploy both in one region (tokenIssuer.region / azure-native:location).`]
+        : [];
+    },
+  },
+  {
+    name: "defender-outside-devtest",
+    description: "Microsoft Defender for Containers on every cluster that is not DevTest.",
+    enforcementLevel: "advisory",
+    resource: (r) => {
+      if (r.type !== T.cluster) return [];
+      const purpose = get(r.props, "tags", TAGS.purpose);
+      return purpose && purpose !== "DevTest" && !get(r.props, "securityProfile", "defender") ? [`AKS cluster '${r.name}' (${String(purpose)}) has no Defender profile. Set defender: true in the stack config.`] : [];
+    },
+  },
+  {
+    name: "devtest-without-router-self-scaling",
+    description: "Dev-test clusters run the router without self-scaling (the seed).",
+    enforcementLevel: "advisory",
+    stack: (all) =>
+      purposeOf(all) === "DevTest"
+        ? all.filter(isRouterDeployment).filter((r) => envValue(r, ROUTER_ENV.selfScaling) === "true").map((r) => ({ urn: r.urn, message: `Router '${r.name}' self-scales on a DevTest cluster. Set router.selfScaling: false (the default for DevTest).` }))
+        : [],
+  },
+];
+
+/** Every violation of every rule over a stack's resources. */
+export function evaluate(all: Res[]): { rule: Rule; violation: Violation }[] {
+  const out: { rule: Rule; violation: Violation }[] = [];
+  for (const rule of rules) {
+    if (rule.resource) for (const r of all) for (const message of rule.resource(r)) out.push({ rule, violation: { message, urn: r.urn } });
+    if (rule.stack) for (const violation of rule.stack(all)) out.push({ rule, violation });
+  }
+  return out;
+}
