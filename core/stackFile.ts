@@ -14,11 +14,15 @@ export function stackFilePath(stack: string, dir = process.cwd()): string {
   return path.join(dir, `Pulumi.${stack}.yaml`);
 }
 
-/** Raw config of a stack file; encrypted values become `SECRET_PLACEHOLDER`. */
-export function readStackFile(file: string): Record<string, unknown> {
-  const doc: unknown = parse(readFileSync(file, "utf8")) ?? {};
+/** Raw config of a stack file's text; encrypted values become `SECRET_PLACEHOLDER`. */
+export function readStackFileText(text: string): Record<string, unknown> {
+  const doc: unknown = parse(text) ?? {};
   const config = (doc as { config?: Record<string, unknown> }).config ?? {};
   return replaceSecure(config) as Record<string, unknown>;
+}
+
+export function readStackFile(file: string): Record<string, unknown> {
+  return readStackFileText(readFileSync(file, "utf8"));
 }
 
 function replaceSecure(value: unknown): unknown {
