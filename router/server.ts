@@ -42,6 +42,14 @@ export interface RouterOptions {
   /** Requests allowed to wait per service before answering 503 at once; default 1,000. */
   maxQueueLength?: number;
   autoscale?: AutoscalerOptions;
+  /** Time a client has to send its request headers (slow-loris guard); default 10 s. */
+  headersTimeoutMs?: number;
+  /**
+   * On close, how long the router keeps answering (each answer with `Connection: close`) before
+   * it stops listening: clients with idle keep-alive connections move elsewhere instead of
+   * racing a closing socket. Default 1 s.
+   */
+  drainGraceMs?: number;
   /** Longest time `close()` waits for in-flight requests; default the longest scoring timeout + 5 s. */
   drainTimeoutMs?: number;
   logger?: Logger;
@@ -110,6 +118,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const balancers = new Map<string, ServiceBalancer>();
   const host = opts.host ?? "127.0.0.1";
   let ready = false;
+  let draining = false;
   let active = 0;
 
   const sync = (service: string) => {
@@ -206,7 +215,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
         if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
           return sendError(res, 504, "ScoringTimeout", `service '${route.service}' did not answer within ${b.settings.scoringTimeoutMs} ms`);
         }
-        if (res.destroyed || req.destroyed) return; // the client went away
+        if (res.destroyed || req.socket.destroyed) return; // the client went away (req itself is destroyed once fully read)
         log.error({ service: route.service, replica: slot.replica.id, code, err: err.message, requestId }, "forwarding failed");
         return sendError(res, 502, "BadGateway", `replica of service '${route.service}' failed: ${err.delivered ? "the connection broke after the request was sent (not retried: it may have reached the model)" : err.message}`);
       } finally {
@@ -220,6 +229,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     const given = req.headers["x-ms-request-id"] ?? req.headers["x-request-id"];
     const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader("x-ms-request-id", requestId);
+    if (draining) res.setHeader("connection", "close");
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
@@ -270,10 +280,13 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       sendError(res, 500, "InternalError", "the router failed to handle the request");
     });
   };
-  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : http.createServer(onRequest);
-  // Slow clients: headers must arrive within 10 s; idle keep-alive connections close after 65 s
-  // (longer than common load-balancer idle timeouts, so the LB closes first).
-  server.headersTimeout = 10_000;
+  // Slow clients: headers must arrive within 10 s (checked every second, not Node's default 30 s);
+  // idle keep-alive connections close after 65 s (longer than common load-balancer idle
+  // timeouts, so the LB closes first).
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  const serverOptions = { connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))) };
+  const server = opts.tls ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key }, onRequest) : http.createServer(serverOptions, onRequest);
+  server.headersTimeout = headersTimeout;
   server.requestTimeout = 300_000;
   server.keepAliveTimeout = 65_000;
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -325,7 +338,9 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const close = () =>
     (closing ??= (async () => {
       ready = false;
+      draining = true;
       autoscaler.close();
+      await new Promise((r) => setTimeout(r, opts.drainGraceMs ?? 1_000));
       server.close();
       server.closeIdleConnections();
       const longest = Math.max(0, ...[...balancers.values()].map((b) => b.settings.scoringTimeoutMs));

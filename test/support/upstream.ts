@@ -79,7 +79,7 @@ export class MemoryKeyStore implements KeyStore {
 export const quietLogger = () => pino({ level: "silent" });
 
 export async function routerWith(discovery: LocalDiscovery, keys: KeyStore, extra: Partial<RouterOptions> = {}): Promise<RouterHandle> {
-  return startRouter({ discovery, keys, logger: quietLogger(), ...extra });
+  return startRouter({ discovery, keys, logger: quietLogger(), drainGraceMs: 0, ...extra });
 }
 
 export interface Reply {
