@@ -18,22 +18,28 @@ import { routingSettings } from "../core/routingSettings";
 import { loadStack } from "../core/stackFile";
 import { uploadService } from "../packaging/upload";
 import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/local";
+import type { AutoscalerOptions } from "../router/autoscaler";
 import { startRouter, type RouterHandle } from "../router/server";
 import { startAdmin, writeKeys } from "./admin";
 import { startAzurite } from "./azurite";
 import { DEFAULT_LOCAL_DIR, stateFile, type LocalState } from "./state";
-import { Supervisor } from "./supervisor";
+import { Supervisor, type ServiceStatus } from "./supervisor";
 
 export interface LocalOptions {
   stack: string;
   port: number;
   dir: string;
   repoRoot: string;
+  /** A config instead of reading `Pulumi.<stack>.yaml` (benchmarks). */
+  config?: StackConfig;
+  /** Autoscaler timing (benchmarks shorten the scale-down delay). */
+  autoscale?: AutoscalerOptions;
 }
 
 export interface LocalMode {
   router: RouterHandle;
   state: LocalState;
+  status(service: string): ServiceStatus;
   stop(): Promise<void>;
 }
 
@@ -43,7 +49,7 @@ function ensureKeys(file: string): void {
 
 export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   const log = pino({ name: "aks-inference-local", level: process.env.LOG_LEVEL ?? "info" }, pino.destination(2));
-  const cfg: StackConfig = loadStack(opts.stack, opts.repoRoot);
+  const cfg: StackConfig = opts.config ?? loadStack(opts.stack, opts.repoRoot);
   const dir = path.resolve(opts.repoRoot, opts.dir);
   const keysDir = path.join(dir, "keys");
   mkdirSync(keysDir, { recursive: true, mode: 0o700 });
@@ -84,6 +90,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
     tokenIssuer: signingKey ? { type: "builtin", signingKey: () => signingKey } : undefined,
     port: opts.port,
     maxBodyBytes: Math.floor(cfg.router.payloadLimitMb * 1024 * 1024),
+    autoscale: opts.autoscale,
     logger: log.child({ component: "router" }),
   });
   for (const svc of cfg.services) void supervisor.setReplicas(svc.name, svc.initialReplicas);
@@ -113,7 +120,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
       await azurite.stop();
       rmSync(stateFile(dir), { force: true });
     })());
-  return { router, state, stop };
+  return { router, state, status: (service) => supervisor.status(service), stop };
 }
 
 function banner(mode: LocalMode, cfg: StackConfig, dir: string): string {

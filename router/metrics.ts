@@ -23,7 +23,25 @@ export class RouterMetrics {
   readonly utilization = new Gauge({ name: "aksinf_router_utilization_percent", help: "Autoscaler utilization (busy + queued per replica), by service", labelNames: ["service"], registers: [this.registry] });
   readonly queued = new Gauge({ name: "aksinf_router_queued_requests", help: "Requests waiting for a free replica, by service", labelNames: ["service"], registers: [this.registry] });
 
+  private readonly perService = new Map<string, { duration: ReturnType<Histogram["labels"]>; statuses: Map<number, ReturnType<Counter["labels"]>> }>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "aksinf_router_" });
+  }
+
+  /** Records one finished request (label children cached: this runs on every request). */
+  request(service: string, status: number, seconds: number): void {
+    let m = this.perService.get(service);
+    if (!m) {
+      m = { duration: this.duration.labels({ service }), statuses: new Map() };
+      this.perService.set(service, m);
+    }
+    let counter = m.statuses.get(status);
+    if (!counter) {
+      counter = this.requests.labels({ service, status: String(status) });
+      m.statuses.set(status, counter);
+    }
+    counter.inc();
+    m.duration.observe(seconds);
   }
 }

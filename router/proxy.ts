@@ -92,12 +92,15 @@ export class ForwardError extends Error {
 export function forward(
   dispatcher: Dispatcher,
   res: ServerResponse,
-  opts: { path: string; method: Dispatcher.HttpMethod; headers: string[]; body: BodySource | null; timeoutMs: number; onResponseHeaders?: (status: number) => Record<string, string> },
+  opts: { path: string; method: Dispatcher.HttpMethod; headers: string[]; body: BodySource | Buffer | null; timeoutMs: number; onResponseHeaders?: (status: number) => Record<string, string> },
 ): Promise<ForwardResult> {
   return new Promise<ForwardResult>((resolve, reject) => {
     let delivered = false;
     let status = 0;
     let controller: Dispatcher.DispatchController | undefined;
+    // The latest chunk is held back one step so that a one-chunk answer (most scoring answers)
+    // leaves with its headers in a single write, by res.end(chunk).
+    let held: Buffer | undefined;
     const onDrain = () => controller?.resume();
     const onClientGone = () => controller?.abort(new Error("client closed the connection"));
     res.on("drain", onDrain);
@@ -121,18 +124,20 @@ export function forward(
         res.writeHead(statusCode, out);
       },
       onResponseData(c, chunk) {
-        if (!res.write(chunk)) c.pause();
+        if (held && !res.write(held)) c.pause();
+        held = chunk;
       },
       onResponseEnd() {
         done();
-        res.end();
+        res.end(held);
         resolve({ status, delivered: true });
       },
       onResponseError(_c, err) {
         done();
         // A body that failed because the client sent too much: that error, not undici's wrapper.
-        const cause = opts.body?.errored instanceof PayloadTooLargeError ? opts.body.errored : err;
-        reject(new ForwardError(cause, delivered || (opts.body?.started ?? false), res.headersSent));
+        const source = opts.body instanceof BodySource ? opts.body : undefined;
+        const cause = source?.errored instanceof PayloadTooLargeError ? source.errored : err;
+        reject(new ForwardError(cause, delivered || (source?.started ?? false), res.headersSent));
       },
     };
     dispatcher.dispatch(

@@ -99,6 +99,20 @@ const UPSTREAM_PATH: Record<"score" | "swagger", string> = { score: "/score", sw
 /** Errors of the connect phase: nothing reached the replica, so another one may take the request. */
 const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "UND_ERR_DESTROYED"]);
 const MAX_ATTEMPTS = 3;
+/**
+ * Bodies up to this size are read whole before forwarding (like nginx's client body buffer):
+ * one write instead of a stream pipeline per request. Larger bodies are always streamed.
+ */
+const SMALL_BODY_BYTES = 64 * 1024;
+
+function readSmallBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function sendError(res: http.ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
@@ -171,7 +185,10 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
 
   const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number) => {
     const upstreamPath = route.kind === "infer" ? `/v2/models/${route.service}/infer` : UPSTREAM_PATH[route.kind === "swagger" ? "swagger" : "score"];
-    const hasBody = req.method === "POST" && (req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined);
+    const length = req.headers["content-length"];
+    const hasBody = req.method === "POST" && (length !== undefined ? length !== "0" : req.headers["transfer-encoding"] !== undefined);
+    // Content-Length is exact (Node's parser enforces it), so a small declared body can be read whole.
+    const small = hasBody && length !== undefined && Number(length) <= SMALL_BODY_BYTES ? await readSmallBody(req) : undefined;
     const headers = forwardHeaders(req, requestId);
     const tried = new Set<string>();
     for (let attempt = 1; ; attempt++) {
@@ -184,7 +201,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
         return sendError(res, err.status, err.code, err.message, { "retry-after": retryAfter });
       }
       const acquiredAt = performance.now();
-      const body = hasBody ? new BodySource(req, maxBody) : null;
+      const body = small ?? (hasBody ? new BodySource(req, maxBody) : null);
       try {
         await forward(slot.pool, res, {
           path: upstreamPath,
@@ -267,8 +284,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     } finally {
       active--;
       const status = res.statusCode;
-      metrics.requests.inc({ service: route.service, status: String(status) });
-      metrics.duration.observe({ service: route.service }, (performance.now() - start) / 1000);
+      metrics.request(route.service, status, (performance.now() - start) / 1000);
       if (status >= 500) log.warn({ service: route.service, status, requestId, ms: Math.round(performance.now() - start) }, "request failed");
       else if (log.isLevelEnabled("debug")) log.debug({ service: route.service, status, requestId, ms: Math.round(performance.now() - start) }, "request");
     }
