@@ -1,6 +1,8 @@
 /** Shared by the benchmarks: process helpers, wrk parsing, result records. */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import * as net from "node:net";
+import { Readable } from "node:stream";
 
 export interface BenchResult {
   name: string;
@@ -13,14 +15,19 @@ export function have(command: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
+export { freePort } from "../local/ports";
+
+/** A body of `bytes` bytes, produced as it is read (never held whole). */
+export function sizedStream(bytes: number): Readable {
+  const chunk = Buffer.alloc(256 * 1024, 1);
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= bytes) return void this.push(null);
+      const n = Math.min(chunk.length, bytes - sent);
+      sent += n;
+      this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+    },
   });
 }
 
@@ -101,7 +108,7 @@ export function parseWrk(out: string): WrkResult {
 
 export function rssKb(pid: number): number {
   try {
-    const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
     return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   } catch {
     return 0;

@@ -5,24 +5,10 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { Readable } from "node:stream";
 import { request } from "undici";
-import { type BenchResult, pinned, rssKb, stop, waitFor } from "./common";
+import { type BenchResult, pinned, rssKb, sizedStream as body, stop, waitFor } from "./common";
 
 const MB = 1024 * 1024;
-
-function body(bytes: number): Readable {
-  const chunk = Buffer.alloc(256 * 1024, 1);
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent >= bytes) return void this.push(null);
-      const n = Math.min(chunk.length, bytes - sent);
-      sent += n;
-      this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
-    },
-  });
-}
 
 export async function payload(): Promise<BenchResult> {
   const sink = http.createServer((req, res) => {

@@ -6,11 +6,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import type { Logger } from "pino";
 import { INIT_FAILED_EXIT_CODE, SCORING_ENV } from "../core/naming";
 import type { LocalDiscovery } from "../router/local";
+import { freePort } from "./ports";
 
 export type ReplicaStatus = "starting" | "ready" | "stopping" | "crashed" | "failed";
 export type ServiceState = "Transitioning" | "Healthy" | "Unhealthy" | "Failed";
@@ -48,17 +48,6 @@ export interface SupervisorOptions {
   log: Logger;
   /** How long a replica may take to become ready. Default 120 s. */
   startTimeoutMs?: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** The state of a service from its replicas: the same rules the CLI applies on a cluster. */

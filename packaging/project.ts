@@ -77,18 +77,8 @@ export function modelFiles(modelPath: string): { rel: string; abs: string }[] {
 
 /** Content hash of a model file or folder (all files below it). */
 export function modelHash(modelPath: string): string {
-  const stat = statSync(modelPath);
-  if (stat.isFile()) return createHash("sha256").update(readFileSync(modelPath)).digest("hex").slice(0, 16);
-  const files: string[] = [];
-  const walk = (rel: string) => {
-    for (const e of readdirSync(path.join(modelPath, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else if (e.isFile()) files.push(r);
-    }
-  };
-  walk("");
-  return hashFiles(modelPath, files.sort()).slice(0, 16);
+  if (statSync(modelPath).isFile()) return createHash("sha256").update(readFileSync(modelPath)).digest("hex").slice(0, 16);
+  return hashFiles(modelPath, modelFiles(modelPath).map((f) => f.rel)).slice(0, 16);
 }
 
 export interface EnvironmentSpec {

@@ -1,25 +1,12 @@
 /** The payload limit on a real 101 MB stream: 413, and the router's memory stays flat. */
 import * as assert from "node:assert/strict";
-import { Readable } from "node:stream";
 import { request } from "undici";
+import { sizedStream as stream } from "../../bench/common";
 import { LocalDiscovery } from "../../router/local";
 import type { RouterHandle } from "../../router/server";
 import { MemoryKeyStore, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
 
 const MB = 1024 * 1024;
-
-function stream(totalBytes: number): Readable {
-  const chunk = Buffer.alloc(256 * 1024, 7);
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent >= totalBytes) return void this.push(null);
-      const n = Math.min(chunk.length, totalBytes - sent);
-      sent += n;
-      this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
-    },
-  });
-}
 
 describe("router: 100 MB payload limit", function () {
   this.timeout(60_000);
