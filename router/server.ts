@@ -73,21 +73,19 @@ type Route = { service: string; kind: "score" | "swagger" | "infer" | "modelRead
 const V1 = "/api/v1/service/";
 const V2 = "/v2/models/";
 
+/** Route kinds by prefix and the path segment after `<service>/`. */
+const ROUTES: [prefix: string, tails: ReadonlyMap<string, Route["kind"]>][] = [
+  [V1, new Map([["score", "score"], ["swagger.json", "swagger"]])],
+  [V2, new Map([["infer", "infer"], ["ready", "modelReady"]])],
+];
+
 export function parseRoute(path: string): Route | undefined {
-  if (path.startsWith(V1)) {
-    const rest = path.slice(V1.length);
+  for (const [prefix, tails] of ROUTES) {
+    if (!path.startsWith(prefix)) continue;
+    const rest = path.slice(prefix.length);
     const slash = rest.indexOf("/");
     if (slash <= 0) return undefined;
-    const tail = rest.slice(slash + 1);
-    const kind = tail === "score" ? "score" : tail === "swagger.json" ? "swagger" : undefined;
-    return kind && { service: rest.slice(0, slash), kind };
-  }
-  if (path.startsWith(V2)) {
-    const rest = path.slice(V2.length);
-    const slash = rest.indexOf("/");
-    if (slash <= 0) return undefined;
-    const tail = rest.slice(slash + 1);
-    const kind = tail === "infer" ? "infer" : tail === "ready" ? "modelReady" : undefined;
+    const kind = tails.get(rest.slice(slash + 1));
     return kind && { service: rest.slice(0, slash), kind };
   }
   return undefined;

@@ -37,6 +37,7 @@ const corpus: Case[] = [
   { name: "empty bearer", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\nContent-Length: 2\r\n\r\n{}`], status: 401 },
   { name: "basic auth instead of bearer", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dTpw\r\nContent-Length: 2\r\n\r\n{}`], status: 401 },
   { name: "slow loris", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\n`, { pauseMs: 300 }, "X-Slow: 1\r\n", { pauseMs: 400 }, "X-Slower: 1\r\n"], status: 408 },
+  { name: "inherited property name as route", parts: [`POST /api/v1/service/svc/constructor HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`], status: 404 },
   { name: "pipelined good then bad", parts: [`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nNONSENSE\r\n\r\n`], status: 200 },
 ];
 
