@@ -2,7 +2,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as net from "node:net";
+import * as path from "node:path";
 import { Readable } from "node:stream";
+import { buildSync } from "esbuild";
 
 export interface BenchResult {
   name: string;
@@ -29,6 +31,38 @@ export function sizedStream(bytes: number): Readable {
       this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
     },
   });
+}
+
+const bundles = new Map<string, string>();
+
+/**
+ * `entry` bundled the way router/Dockerfile ships the router (esbuild, one file, no tsx at run
+ * time): the benchmarks measure the artifact that runs in the cluster, not a dev loader.
+ */
+export function bundled(entry: string): string {
+  let out = bundles.get(entry);
+  if (!out) {
+    out = path.join(__dirname, ".build", `${path.basename(entry, ".ts")}.js`);
+    buildSync({ entryPoints: [entry], bundle: true, platform: "node", target: "node20", minifySyntax: true, outfile: out, logLevel: "warning" });
+    bundles.set(entry, out);
+  }
+  return out;
+}
+
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** CPU time (user + system, all threads) `pid` has used, in seconds. */
+export function cpuSeconds(pid: number): number {
+  // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** The machine's CPU time counters (/proc/stat), to report how much a VM lost to steal. */
+export function cpuTimes(): { total: number; steal: number } {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
 }
 
 /** Runs `cmd` pinned to `cpus` (taskset) when available. */

@@ -6,7 +6,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { request } from "undici";
-import { type BenchResult, pinned, rssKb, sizedStream as body, stop, waitFor } from "./common";
+import { type BenchResult, bundled, pinned, rssKb, sizedStream as body, stop, waitFor } from "./common";
 
 const MB = 1024 * 1024;
 
@@ -17,7 +17,7 @@ export async function payload(): Promise<BenchResult> {
     req.on("end", () => res.end(JSON.stringify({ bytes: n })));
   });
   await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
-  const router = pinned("0", process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "router-process.ts"), "--upstream", `http://127.0.0.1:${(sink.address() as AddressInfo).port}`]);
+  const router = pinned("0", process.execPath, [bundled(path.join(__dirname, "router-process.ts")), "--upstream", `http://127.0.0.1:${(sink.address() as AddressInfo).port}`]);
   const rows: BenchResult["rows"] = [];
   try {
     const url = `${(await waitFor(router, /READY (http:\/\/\S+)/))[1]}/api/v1/service/bench/score`;

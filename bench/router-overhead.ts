@@ -1,16 +1,22 @@
 /**
  * Router overhead against nginx, in one run on this machine: the same fixed-response upstream
  * (an nginx `return 200`), loaded by wrk directly, through nginx `proxy_pass` (keep-alive
- * upstream) and through our router. Proxy under test pinned to CPU 0, upstream and load
- * generator to CPU 1, so nginx and the router get the same single core.
+ * upstream), through a naive undici proxy (the issue's reference point) and through our router
+ * as it ships (the esbuild bundle of router/Dockerfile). Proxies under test pinned to CPU 0,
+ * upstream and load generator to CPU 1, so nginx and the Node processes get the same single core.
+ *
+ * Shared VMs lose time to steal, which moves requests/s from run to run; so the targets are
+ * measured in interleaved rounds (medians reported), and each proxy's CPU time per request is
+ * reported too: it counts only cycles the process got, so it moves much less than requests/s.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
-import { type BenchResult, freePort, have, parseWrk, pinned, stop, waitFor, waitForPort, type WrkResult } from "./common";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { type BenchResult, bundled, cpuSeconds, cpuTimes, freePort, have, parseWrk, pinned, stop, waitFor, waitForPort, type WrkResult } from "./common";
 
-const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 32;
 
 function nginxConf(dir: string, body: string): string {
@@ -22,18 +28,24 @@ function nginxConf(dir: string, body: string): string {
   return file;
 }
 
-function wrk(url: string, seconds: number): WrkResult {
+function wrk(url: string, seconds: number): WrkResult & { requests: number } {
   const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", path.join(__dirname, "post.lua"), url];
   const r = have("taskset") ? spawnSync("taskset", ["-c", "1", "wrk", ...args], { encoding: "utf8" }) : spawnSync("wrk", args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
-  return parseWrk(r.stdout);
+  return { ...parseWrk(r.stdout), requests: Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0) };
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const TARGETS = ["direct", "nginx", "naive", "router"] as const;
+type Target = (typeof TARGETS)[number];
 
 export async function routerOverhead(): Promise<BenchResult> {
   for (const tool of ["nginx", "wrk"]) if (!have(tool)) throw new Error(`${tool} is missing: apt-get install -y nginx-light wrk`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-bench-"));
   const upstreamPort = await freePort();
   const nginxPort = await freePort();
+  const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
   const upstream = pinned("1", "nginx", ["-c", nginxConf(dir, `  server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"result":[[0.1]]}'; } }`), "-p", dir]);
   const proxy = pinned("0", "nginx", [
     "-c",
@@ -41,38 +53,60 @@ export async function routerOverhead(): Promise<BenchResult> {
     "-p",
     dir,
   ]);
-  const router = pinned("0", process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "router-process.ts"), "--upstream", `http://127.0.0.1:${upstreamPort}`], { env: { ...process.env, NODE_ENV: "production" } });
+  const env = { ...process.env, NODE_ENV: "production" };
+  const naive = pinned("0", process.execPath, [bundled(path.join(__dirname, "naive-proxy.ts")), "--upstream", upstreamUrl], { env });
+  const router = pinned("0", process.execPath, [bundled(path.join(__dirname, "router-process.ts")), "--upstream", upstreamUrl], { env });
   try {
     await waitForPort(upstreamPort);
     await waitForPort(nginxPort);
-    const routerUrl = (await waitFor(router, /READY (http:\/\/\S+)/))[1];
-    const targets: [string, string][] = [
-      ["direct", `http://127.0.0.1:${upstreamPort}/score`],
-      ["nginx", `http://127.0.0.1:${nginxPort}/score`],
-      ["router", `${routerUrl}/api/v1/service/bench/score`],
-    ];
-    const results: Record<string, WrkResult> = {};
-    for (const [name, url] of targets) {
-      wrk(url, 2); // warm-up: JIT, connection pools
-      results[name] = wrk(url, DURATION);
+    const url: Record<Target, string> = {
+      direct: `${upstreamUrl}/score`,
+      nginx: `http://127.0.0.1:${nginxPort}/score`,
+      naive: `${(await waitFor(naive, /READY (http:\/\/\S+)/))[1]}/score`,
+      router: `${(await waitFor(router, /READY (http:\/\/\S+)/))[1]}/api/v1/service/bench/score`,
+    };
+    // The process whose CPU a target's requests cost (direct: the upstream itself).
+    const owner: Record<Target, ChildProcess> = { direct: upstream, nginx: proxy, naive, router };
+    const runs = Object.fromEntries(TARGETS.map((t) => [t, [] as (WrkResult & { cpuUs: number })[]])) as Record<Target, (WrkResult & { cpuUs: number })[]>;
+    for (const t of TARGETS) wrk(url[t], 2); // warm-up: JIT, connection pools
+    const before = cpuTimes();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of TARGETS) {
+        const pid = owner[t].pid!;
+        const cpu0 = cpuSeconds(pid);
+        const r = wrk(url[t], DURATION);
+        runs[t].push({ ...r, cpuUs: ((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, r.requests) });
+      }
     }
-    const added = (t: string) => results[t].p99 - results.direct.p99;
+    const after = cpuTimes();
+    const m = (t: Target, k: "rps" | "p50" | "p99" | "cpuUs") => median(runs[t].map((r) => r[k]));
+    const added = (t: Target) => m(t, "p99") - m("direct", "p99");
     return {
       name: "router overhead",
       rows: [
-        ...(["direct", "nginx", "router"] as const).flatMap((t) => [
-          { metric: `${t}: requests/s`, value: results[t].rps },
-          { metric: `${t}: p50`, value: results[t].p50, unit: "ms" },
-          { metric: `${t}: p99`, value: results[t].p99, unit: "ms" },
-          { metric: `${t}: non-2xx + timeouts`, value: results[t].errors },
+        ...TARGETS.flatMap((t) => [
+          { metric: `${t}: requests/s`, value: m(t, "rps") },
+          { metric: `${t}: p50`, value: m(t, "p50"), unit: "ms" },
+          { metric: `${t}: p99`, value: m(t, "p99"), unit: "ms" },
+          ...(t === "direct" ? [] : [{ metric: `${t}: CPU per request`, value: m(t, "cpuUs"), unit: "µs" }]),
+          { metric: `${t}: non-2xx + timeouts`, value: runs[t].reduce((n, r) => n + r.errors, 0) },
         ]),
-        { metric: "throughput router / nginx", value: results.router.rps / results.nginx.rps, unit: "×" },
+        { metric: "throughput router / nginx", value: m("router", "rps") / m("nginx", "rps"), unit: "×" },
+        { metric: "throughput naive / nginx", value: m("naive", "rps") / m("nginx", "rps"), unit: "×" },
+        { metric: "CPU per request router / nginx", value: m("router", "cpuUs") / m("nginx", "cpuUs"), unit: "×" },
+        { metric: "CPU per request router / naive", value: m("router", "cpuUs") / m("naive", "cpuUs"), unit: "×" },
         { metric: "p99 added: nginx", value: added("nginx"), unit: "ms" },
+        { metric: "p99 added: naive", value: added("naive"), unit: "ms" },
         { metric: "p99 added: router", value: added("router"), unit: "ms" },
+        { metric: "CPU steal during the run", value: (100 * (after.steal - before.steal)) / Math.max(1, after.total - before.total), unit: "%" },
       ],
-      notes: [`wrk -t1 -c${CONNECTIONS} -d${DURATION}s POST 7-byte body; nginx (1 worker) and the router (1 Node process) pinned to CPU 0; upstream nginx and wrk share CPU 1 (${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? "?"}).`],
+      notes: [
+        `wrk -t1 -c${CONNECTIONS}, POST 7-byte body, ${ROUNDS} interleaved rounds of ${DURATION} s per target, medians; nginx (1 worker), the naive proxy and the router (1 Node process each, production bundle) pinned to CPU 0; upstream nginx and wrk share CPU 1 (${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? "?"}).`,
+        "naive: node:http server + undici Pool.request with the request stream as body, answer piped back (no auth, routing, limits or metrics).",
+      ],
     };
   } finally {
-    await Promise.all([stop(router), stop(proxy), stop(upstream)]);
+    await Promise.all([stop(router), stop(naive), stop(proxy), stop(upstream)]);
+    rmSync(dir, { recursive: true, force: true });
   }
 }

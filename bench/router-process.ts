@@ -1,7 +1,7 @@
 /**
  * The router as its own process for benchmarks: one service `bench` (no auth) whose replicas
  * are the upstream URLs given; prints `READY <url>` when listening.
- *   node --require tsx/cjs bench/router-process.ts --port 0 --upstream http://127.0.0.1:9000 [--upstream ...]
+ *   node router-process.js (its esbuild bundle, see bundled() in common.ts) --port 0 --upstream http://127.0.0.1:9000 [--upstream ...]
  */
 import { Command } from "commander";
 import pino from "pino";

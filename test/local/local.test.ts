@@ -4,8 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import * as os from "node:os";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -13,6 +12,7 @@ import { BLOB_CONTAINERS } from "../../core/naming";
 import { startAzurite } from "../../local/azurite";
 import { REGRESSOR } from "../../samples/make-regressor";
 import { REPO_ROOT } from "../support/stacks";
+import { tempDir } from "../support/tmp";
 
 const run = promisify(execFile);
 
@@ -37,7 +37,7 @@ describe("local mode (npm start) end to end", function () {
     fetch(`${routerUrl}/api/v1/service/regressor/score`, { method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body) });
 
   before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-local-"));
+    dir = tempDir("local");
     local = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), "local/main.ts", "--port", "0", "--dir", dir], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
     exited = new Promise((r) => local.once("exit", (code) => r(code)));
     let out = "";

@@ -1,13 +1,13 @@
 import * as assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { environmentHash, environmentKey, modelHash, packageProject, projectFiles } from "../../packaging/project";
 import { unzip } from "../../scoring/bootstrap";
 import { REPO_ROOT } from "../support/stacks";
+import { tempDir } from "../support/tmp";
 
 function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-pkg-"));
+  const dir = tempDir("pkg");
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), content);
@@ -34,7 +34,7 @@ describe("packaging", () => {
   it("packages the shipped sample without its excluded notes", async () => {
     const pkg = await packageProject(path.join(REPO_ROOT, "samples", "echo"));
     assert.deepEqual(pkg.files, [".amlignore", "score.js"]);
-    const out = mkdtempSync(path.join(os.tmpdir(), "aksinf-unzip-"));
+    const out = tempDir("unzip");
     assert.deepEqual((await unzip(pkg.zip, out)).sort(), [".amlignore", "score.js"]);
   });
 

@@ -1,13 +1,13 @@
 /** TLS termination at the router with a certificate from config (here a throw-away self-signed one). */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import * as os from "node:os";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Agent, request } from "undici";
 import { LocalDiscovery } from "../../router/local";
 import type { RouterHandle } from "../../router/server";
 import { MemoryKeyStore, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
+import { tempDir } from "../support/tmp";
 
 describe("router: TLS termination", function () {
   this.timeout(20_000);
@@ -15,7 +15,7 @@ describe("router: TLS termination", function () {
   let upstream: Upstream;
   let cert: string;
   before(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-tls-"));
+    const dir = tempDir("tls");
     execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", path.join(dir, "tls.key"), "-out", path.join(dir, "tls.crt")], { stdio: "ignore" });
     cert = readFileSync(path.join(dir, "tls.crt"), "utf8");
     upstream = await startUpstream("m");

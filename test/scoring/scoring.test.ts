@@ -1,7 +1,6 @@
 /** The scoring server with real entry scripts, the real ONNX model, and a real Azurite. */
 import * as assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import pino from "pino";
@@ -15,6 +14,7 @@ import { DataCollector, recordBlobName } from "../../scoring/collector";
 import { EntryScriptHandler, OnnxHandler, type ScoringHandler } from "../../scoring/handlers";
 import { startScoringServer, type ScoringServer } from "../../scoring/server";
 import { REPO_ROOT, rawStack } from "../support/stacks";
+import { tempDir } from "../support/tmp";
 
 const log = pino({ level: "silent" });
 const MODEL = path.join(REPO_ROOT, "samples", "models", "regressor.onnx");
@@ -26,7 +26,7 @@ async function post(server: ScoringServer, body: unknown, pathName = "/score"): 
 }
 
 function script(source: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-entry-"));
+  const dir = tempDir("entry");
   writeFileSync(path.join(dir, "score.js"), source);
   return path.join(dir, "score.js");
 }
@@ -142,7 +142,7 @@ describe("scoring server", function () {
     let azurite: Azurite;
     let blob: BlobServiceClient;
     before(async () => {
-      azurite = await startAzurite(mkdtempSync(path.join(os.tmpdir(), "aksinf-azurite-")));
+      azurite = await startAzurite(tempDir("azurite"));
       blob = BlobServiceClient.fromConnectionString(azurite.connectionString);
       for (const c of Object.values(BLOB_CONTAINERS)) await blob.getContainerClient(c).createIfNotExists();
     });
@@ -157,7 +157,7 @@ describe("scoring server", function () {
       assert.match(up.packageBlob, /^echo\/[0-9a-f]{16}\.zip$/);
       assert.deepEqual(await uploadService(echo, REPO_ROOT, containers), up, "idempotent");
       const models = (await uploadService(regressor, REPO_ROOT, containers)).models;
-      const ctx = await bootstrap({ connectionString: azurite.connectionString, packageBlob: up.packageBlob, models, workDir: mkdtempSync(path.join(os.tmpdir(), "aksinf-work-")) });
+      const ctx = await bootstrap({ connectionString: azurite.connectionString, packageBlob: up.packageBlob, models, workDir: tempDir("work") });
       const server = await start(new OnnxHandler(ctx));
       await server.initialize();
       assert.ok(Math.abs(((await post(server, { data: [[1, 2, 3, 4]] })).json.output as number[][])[0][0] - expected([1, 2, 3, 4])) < 1e-5);
