@@ -1,0 +1,175 @@
+/**
+ * A small in-memory Kubernetes API server on 127.0.0.1, speaking the parts of the protocol the
+ * router uses: list and watch (chunked JSON event stream, label selectors, resourceVersion) of
+ * namespaced collections, Lease get/create/replace with optimistic concurrency, and merge-patch of
+ * a Deployment's scale subresource. The router's real Kubernetes code (@kubernetes/client-node
+ * informers and API clients) runs against it unchanged; no cluster is needed.
+ */
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+
+type Event = "ADDED" | "MODIFIED" | "DELETED";
+
+interface Watcher {
+  res: http.ServerResponse;
+  selector: string | null;
+}
+
+/** `a=b,c` (equality and existence terms): the forms the router uses. */
+function matches(obj: KubernetesObject, selector: string | null): boolean {
+  if (!selector) return true;
+  const labels = obj.metadata?.labels ?? {};
+  return selector.split(",").every((term) => {
+    const [key, value] = term.split("=");
+    return value === undefined ? key in labels : labels[key] === value;
+  });
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+/** `/api/v1` or `/apis/<group>/<version>`, namespace, resource, optional name and subresource. */
+const RESOURCE_PATH = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/;
+
+const notFound = (res: http.ServerResponse, what: string) => send(res, 404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: `${what} not found` });
+
+export interface ScalePatch {
+  path: string;
+  contentType: string;
+  body: unknown;
+}
+
+export class FakeApiServer {
+  /** collection path → object name → object */
+  private readonly store = new Map<string, Map<string, KubernetesObject>>();
+  private readonly watchers = new Map<string, Set<Watcher>>();
+  private version = 1;
+  readonly scalePatches: ScalePatch[] = [];
+  private server!: http.Server;
+  url = "";
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => this.handle(req, res, Buffer.concat(chunks).toString("utf8")));
+    });
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  /** A kubeconfig for this server, as a router pod would get one. */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "fake", server: this.url, skipTLSVerify: true }],
+      users: [{ name: "router", token: "test-token" }],
+      contexts: [{ name: "fake", cluster: "fake", user: "router" }],
+      currentContext: "fake",
+    });
+    return kc;
+  }
+
+  /** Creates or replaces an object in a collection and tells the watchers. */
+  apply(collection: string, obj: KubernetesObject): void {
+    const items = this.collection(collection);
+    const name = obj.metadata?.name ?? "";
+    const event: Event = items.has(name) ? "MODIFIED" : "ADDED";
+    const stored = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.version) } };
+    items.set(name, stored);
+    this.notify(collection, event, stored);
+  }
+
+  remove(collection: string, name: string): void {
+    const obj = this.collection(collection).get(name);
+    if (!obj) return;
+    this.collection(collection).delete(name);
+    this.notify(collection, "DELETED", { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.version) } });
+  }
+
+  get(collection: string, name: string): KubernetesObject | undefined {
+    return this.collection(collection).get(name);
+  }
+
+  async close(): Promise<void> {
+    for (const set of this.watchers.values()) for (const w of set) w.res.end();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private collection(path: string): Map<string, KubernetesObject> {
+    let items = this.store.get(path);
+    if (!items) this.store.set(path, (items = new Map()));
+    return items;
+  }
+
+  private notify(collection: string, type: Event, object: KubernetesObject): void {
+    for (const w of this.watchers.get(collection) ?? []) if (matches(object, w.selector)) w.res.write(`${JSON.stringify({ type, object })}\n`);
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
+    const url = new URL(req.url ?? "/", this.url);
+    const m = RESOURCE_PATH.exec(url.pathname);
+    if (!m) return notFound(res, url.pathname);
+    const [, group, namespace, resource, name, sub] = m;
+    const collection = `${group}/namespaces/${namespace}/${resource}`;
+    if (!name && req.method === "GET") return url.searchParams.get("watch") === "true" ? this.watch(collection, url, res) : this.list(collection, url, res);
+    if (!name && req.method === "POST") return this.create(collection, JSON.parse(body) as KubernetesObject, res);
+    if (name && !sub && req.method === "GET") return this.getItem(collection, name, res);
+    if (name && !sub && req.method === "PUT") return this.replace(collection, name, JSON.parse(body) as KubernetesObject, res);
+    if (name && sub === "scale" && req.method === "PATCH") {
+      const patch = JSON.parse(body) as { spec?: { replicas?: number } };
+      this.scalePatches.push({ path: url.pathname, contentType: req.headers["content-type"] ?? "", body: patch });
+      return send(res, 200, { kind: "Scale", apiVersion: "autoscaling/v1", metadata: { name, namespace }, spec: { replicas: patch.spec?.replicas } });
+    }
+    send(res, 405, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "MethodNotAllowed", code: 405, message: `${req.method} ${url.pathname} is not served by the fake API server` });
+  }
+
+  private list(path: string, url: URL, res: http.ServerResponse): void {
+    const selector = url.searchParams.get("labelSelector");
+    const items = [...this.collection(path).values()].filter((o) => matches(o, selector));
+    send(res, 200, { kind: "List", apiVersion: "v1", metadata: { resourceVersion: String(this.version) }, items });
+  }
+
+  private watch(path: string, url: URL, res: http.ServerResponse): void {
+    res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+    res.flushHeaders(); // as the API server does: the client's watch call resolves on the headers
+    const watcher: Watcher = { res, selector: url.searchParams.get("labelSelector") };
+    let set = this.watchers.get(path);
+    if (!set) this.watchers.set(path, (set = new Set()));
+    set.add(watcher);
+    res.on("close", () => set.delete(watcher));
+    // Events after the client's resourceVersion were not seen by its list: replay them as ADDED.
+    const since = Number(url.searchParams.get("resourceVersion") ?? 0);
+    for (const o of this.collection(path).values()) {
+      if (Number(o.metadata?.resourceVersion) > since && matches(o, watcher.selector)) res.write(`${JSON.stringify({ type: "ADDED", object: o })}\n`);
+    }
+  }
+
+  private getItem(collection: string, name: string, res: http.ServerResponse): void {
+    const obj = this.collection(collection).get(name);
+    if (!obj) return notFound(res, `${collection}/${name}`);
+    send(res, 200, obj);
+  }
+
+  private create(collection: string, obj: KubernetesObject, res: http.ServerResponse): void {
+    const name = obj.metadata?.name ?? "";
+    if (this.collection(collection).has(name)) return send(res, 409, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "AlreadyExists", code: 409, message: `${name} exists` });
+    this.apply(collection, obj);
+    send(res, 201, this.get(collection, name));
+  }
+
+  private replace(collection: string, name: string, obj: KubernetesObject, res: http.ServerResponse): void {
+    const current = this.collection(collection).get(name);
+    if (!current) return notFound(res, `${collection}/${name}`);
+    if (obj.metadata?.resourceVersion !== current.metadata?.resourceVersion) {
+      return send(res, 409, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Conflict", code: 409, message: "the object has been modified" });
+    }
+    this.apply(collection, obj);
+    send(res, 200, this.get(collection, name));
+  }
+}
