@@ -1,8 +1,8 @@
 /**
  * A small in-memory Kubernetes API server on 127.0.0.1, speaking the parts of the protocol the
  * router uses: list and watch (chunked JSON event stream, label selectors, resourceVersion) of
- * namespaced collections, Lease get/create/replace with optimistic concurrency, and merge-patch of
- * a Deployment's scale subresource. The router's real Kubernetes code (@kubernetes/client-node
+ * namespaced collections, get/create/replace with optimistic concurrency, JSON merge patches
+ * (a Deployment's scale subresource among them) and pod logs. The router's real Kubernetes code (@kubernetes/client-node
  * informers and API clients) runs against it unchanged; no cluster is needed.
  */
 import * as http from "node:http";
@@ -48,6 +48,8 @@ export class FakeApiServer {
   private readonly watchers = new Map<string, Set<Watcher>>();
   private version = 1;
   readonly scalePatches: ScalePatch[] = [];
+  /** Container log text per pod name (`pods/<name>/log`). */
+  readonly logs = new Map<string, string>();
   private server!: http.Server;
   url = "";
 
@@ -75,7 +77,7 @@ export class FakeApiServer {
   }
 
   /** Creates or replaces an object in a collection and tells the watchers. */
-  apply(collection: string, obj: KubernetesObject): void {
+  apply<T extends KubernetesObject>(collection: string, obj: T): void {
     const items = this.collection(collection);
     const name = obj.metadata?.name ?? "";
     const event: Event = items.has(name) ? "MODIFIED" : "ADDED";
@@ -121,12 +123,42 @@ export class FakeApiServer {
     if (!name && req.method === "POST") return this.create(collection, JSON.parse(body) as KubernetesObject, res);
     if (name && !sub && req.method === "GET") return this.getItem(collection, name, res);
     if (name && !sub && req.method === "PUT") return this.replace(collection, name, JSON.parse(body) as KubernetesObject, res);
+    if (name && !sub && req.method === "PATCH") return this.mergePatch(collection, name, JSON.parse(body) as Record<string, unknown>, res);
+    if (name && sub === "log" && req.method === "GET") {
+      const lines = (this.logs.get(name) ?? "").split("\n");
+      const tail = Number(url.searchParams.get("tailLines") ?? lines.length);
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(lines.slice(-tail).join("\n"));
+      return;
+    }
     if (name && sub === "scale" && req.method === "PATCH") {
       const patch = JSON.parse(body) as { spec?: { replicas?: number } };
       this.scalePatches.push({ path: url.pathname, contentType: req.headers["content-type"] ?? "", body: patch });
       return send(res, 200, { kind: "Scale", apiVersion: "autoscaling/v1", metadata: { name, namespace }, spec: { replicas: patch.spec?.replicas } });
     }
     send(res, 405, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "MethodNotAllowed", code: 405, message: `${req.method} ${url.pathname} is not served by the fake API server` });
+  }
+
+  /** JSON merge patch (RFC 7386) of an object; for Secrets, `stringData` lands in `data` as the API server does. */
+  private mergePatch(collection: string, name: string, patch: Record<string, unknown>, res: http.ServerResponse): void {
+    const current = this.collection(collection).get(name);
+    if (!current) return notFound(res, `${collection}/${name}`);
+    const merge = (target: unknown, p: unknown): unknown => {
+      if (typeof p !== "object" || p === null || Array.isArray(p)) return p;
+      const out: Record<string, unknown> = typeof target === "object" && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+      for (const [k, v] of Object.entries(p)) {
+        if (v === null) delete out[k];
+        else out[k] = merge(out[k], v);
+      }
+      return out;
+    };
+    const next = merge(current, patch) as KubernetesObject & { stringData?: Record<string, string>; data?: Record<string, string> };
+    if (next.stringData) {
+      next.data = { ...next.data, ...Object.fromEntries(Object.entries(next.stringData).map(([k, v]) => [k, Buffer.from(v).toString("base64")])) };
+      delete next.stringData;
+    }
+    this.apply(collection, next);
+    send(res, 200, this.get(collection, name));
   }
 
   private list(path: string, url: URL, res: http.ServerResponse): void {

@@ -1,0 +1,107 @@
+/**
+ * The CLI against a cluster, as a user runs it: `aks-inference --kubeconfig <file> ...` with a
+ * kubeconfig for an API server (test/support/fakeApiServer.ts) holding what the stack deploys.
+ */
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import type { V1Pod } from "@kubernetes/client-node";
+import { verifyToken } from "../../core/auth";
+import { DEFAULT_NAMESPACE, KEY_FIELDS, LABELS, ROLE_MODEL, ROUTER_NAME, SETTINGS_ANNOTATION, TOKEN_SIGNING_FIELD, TOKEN_SIGNING_SECRET, keySecretName, modelDeploymentName } from "../../core/naming";
+import { FakeApiServer } from "../support/fakeApiServer";
+import { REPO_ROOT } from "../support/stacks";
+import { tempDir } from "../support/tmp";
+import { settings } from "../support/upstream";
+
+const NS = DEFAULT_NAMESPACE;
+const CORE = `/api/v1/namespaces/${NS}`;
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+const pod = (name: string, service: string, status: V1Pod["status"]): V1Pod => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: NS, labels: { [LABELS.role]: ROLE_MODEL, [LABELS.service]: service } }, status });
+const readyPod = (name: string, service: string) => pod(name, service, { podIP: "10.0.0.1", startTime: new Date("2026-11-25T10:00:00Z"), conditions: [{ type: "Ready", status: "True" }] });
+
+describe("CLI against a cluster (--kubeconfig)", function () {
+  this.timeout(60_000);
+  let api: FakeApiServer;
+  let kubeconfig: string;
+
+  const cli = async (...args: string[]): Promise<{ code: number; json: Record<string, unknown> }> => {
+    const run = promisify(execFile);
+    try {
+      const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, "cli/bin.js"), "--kubeconfig", kubeconfig, "--json", ...args], { cwd: REPO_ROOT });
+      return { code: 0, json: JSON.parse(stdout) as Record<string, unknown> };
+    } catch (err) {
+      const e = err as { code: number; stdout: string };
+      return { code: e.code, json: JSON.parse(e.stdout) as Record<string, unknown> };
+    }
+  };
+
+  before(async () => {
+    api = await new FakeApiServer().start();
+    kubeconfig = path.join(tempDir("kubeconfig"), "kubeconfig");
+    writeFileSync(kubeconfig, api.kubeConfig().exportConfig());
+    const modelService = (name: string, authMode: "key" | "token") => ({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: modelDeploymentName(name), namespace: NS, labels: { [LABELS.role]: ROLE_MODEL, [LABELS.service]: name }, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(settings(name, { authMode })) } },
+    });
+    api.apply(`${CORE}/services`, modelService("a", "key"));
+    api.apply(`${CORE}/services`, modelService("t", "token"));
+    api.apply(`${CORE}/services`, { apiVersion: "v1", kind: "Service", metadata: { name: ROUTER_NAME, namespace: NS }, spec: { ports: [{ port: 80 }] }, status: { loadBalancer: { ingress: [{ ip: "20.1.2.3" }] } } });
+    api.apply(`/apis/apps/v1/namespaces/${NS}/deployments`, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: modelDeploymentName("a"), namespace: NS }, spec: { replicas: 2 } });
+    api.apply(`${CORE}/pods`, readyPod("model-a-1", "a"));
+    // The second replica's entry script failed in init(): exit code 3 with the reason as termination message.
+    api.apply(`${CORE}/pods`, pod("model-a-2", "a", { conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ name: "model", image: "env", imageID: "", ready: false, restartCount: 2, lastState: { terminated: { exitCode: 3, message: "init() failed: model.onnx not found" } } }] }));
+    api.apply(`${CORE}/secrets`, { apiVersion: "v1", kind: "Secret", metadata: { name: keySecretName("a"), namespace: NS }, data: { [KEY_FIELDS.primary]: b64("primary-1"), [KEY_FIELDS.secondary]: b64("secondary-1") } });
+    api.apply(`${CORE}/secrets`, { apiVersion: "v1", kind: "Secret", metadata: { name: TOKEN_SIGNING_SECRET, namespace: NS }, data: { [TOKEN_SIGNING_FIELD]: b64("signing-secret-of-the-cluster") } });
+    api.logs.set("model-a-1", "starting\nloaded 1 model\nready on :5001");
+  });
+  after(() => api.close());
+
+  it("state: reports the replicas' state and the failed replica's reason, then Healthy", async () => {
+    const unhealthy = await cli("state", "a");
+    assert.equal(unhealthy.code, 0);
+    assert.equal(unhealthy.json.state, "Unhealthy");
+    assert.equal(unhealthy.json.ready, 1);
+    assert.equal(unhealthy.json.desired, 2);
+    assert.match(String(unhealthy.json.reason), /model\.onnx not found/);
+    api.apply(`${CORE}/pods`, readyPod("model-a-2", "a"));
+    assert.equal((await cli("state", "a")).json.state, "Healthy");
+  });
+
+  it("uri: the scoring and swagger URIs behind the router's load balancer", async () => {
+    assert.deepEqual((await cli("uri", "a")).json, { scoringUri: "http://20.1.2.3/api/v1/service/a/score", swaggerUri: "http://20.1.2.3/api/v1/service/a/swagger.json" });
+  });
+
+  it("keys and regen-key: the secondary is replaced in the cluster's Secret, the primary stays", async () => {
+    assert.deepEqual((await cli("keys", "a")).json, { primaryKey: "primary-1", secondaryKey: "secondary-1" });
+    const regen = await cli("regen-key", "a", "--key", "secondary");
+    assert.equal(regen.json.primaryKey, "primary-1");
+    assert.notEqual(regen.json.secondaryKey, "secondary-1");
+    assert.deepEqual((await cli("keys", "a")).json, regen.json, "the new key is what the Secret (and so the router) now holds");
+  });
+
+  it("logs: the last lines of each replica", async () => {
+    const logs = await cli("logs", "a", "--tail", "1");
+    assert.match(String(logs.json.logs), /==> model-a-1 <==\nready on :5001/);
+    assert.doesNotMatch(String(logs.json.logs), /loaded 1 model/);
+  });
+
+  it("token: a token the router accepts for a token-auth service, and a clear refusal for a key-auth one", async () => {
+    const t = await cli("token", "t");
+    const check = await verifyToken(String(t.json.accessToken), { type: "builtin", signingKey: () => "signing-secret-of-the-cluster" }, "t");
+    assert.ok(check.ok, "signed with the cluster's signing key, for the service's audience");
+    assert.ok(Number(t.json.refreshBy) > Date.now() / 1000);
+    const refused = await cli("token", "a");
+    assert.equal(refused.code, 1);
+    assert.match(String(refused.json.error), /uses key auth/);
+  });
+
+  it("names a service that does not exist, with exit code 1", async () => {
+    const missing = await cli("state", "nope");
+    assert.equal(missing.code, 1);
+    assert.match(String(missing.json.error), /service 'nope' does not exist in namespace 'aks-inference'/);
+  });
+});
