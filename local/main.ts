@@ -128,11 +128,14 @@ function banner(mode: LocalMode, cfg: StackConfig, dir: string): string {
   for (const svc of cfg.services) {
     const uri = `${mode.router.url}/api/v1/service/${svc.name}/score`;
     const example = svc.entryScript ? `{"message": "hello"}` : `{"data": [[1, 2, 3, 4]]}`;
+    // Printed to be pasted into a POSIX shell as is: inside "$(...)" the single-quoted script
+    // keeps its double quotes (npm test runs these lines through sh).
+    const keyFile = path.join(dir, "keys", `${svc.name}.json`);
     const auth =
       svc.authMode === "key"
-        ? ` -H "Authorization: Bearer $(node -p 'require(\\"./${path.join(dir, "keys", `${svc.name}.json`)}\\").primaryKey')"`
+        ? ` -H "Authorization: Bearer $(node -p 'require("${path.isAbsolute(keyFile) ? keyFile : `./${keyFile}`}").primaryKey')"`
         : svc.authMode === "token"
-          ? ` -H "Authorization: Bearer $(npx aks-inference token ${svc.name} --json | node -p 'JSON.parse(require(\\"fs\\").readFileSync(0)).accessToken')"`
+          ? ` -H "Authorization: Bearer $(npx aks-inference token ${svc.name}${dir === DEFAULT_LOCAL_DIR ? "" : ` --local-dir ${dir}`} --json | node -p 'JSON.parse(require("fs").readFileSync(0)).accessToken')"`
           : "";
     lines.push(`  ${svc.name} (${svc.authMode} auth): ${uri}`);
     lines.push(`    curl -s ${uri}${auth} -H "Content-Type: application/json" -d '${example}'`);

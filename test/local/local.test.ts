@@ -22,6 +22,8 @@ describe("local mode (npm start) end to end", function () {
   let local: ChildProcess;
   let routerUrl: string;
   let exited: Promise<number | null>;
+  /** What `npm start` printed. */
+  let banner = "";
 
   /** The CLI as a user runs it, with --json. */
   async function cli(...args: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
@@ -54,6 +56,7 @@ describe("local mode (npm start) end to end", function () {
       local.once("exit", (code) => reject(new Error(`local mode exited (${code}): ${out}`)));
     });
     assert.match(out, /curl -s http:\/\/127\.0\.0\.1:\d+\/api\/v1\/service\/regressor\/score/, "the banner shows how to call the service");
+    banner = out;
   });
 
   after(async () => {
@@ -75,6 +78,14 @@ describe("local mode (npm start) end to end", function () {
     assert.ok(Math.abs(out - expected) < 1e-5, `${out} != ${expected}`);
     const uri = (await cli("uri", "regressor")).json;
     assert.equal(uri.scoringUri, `${routerUrl}/api/v1/service/regressor/score`);
+  });
+
+  it("prints curl commands that work when pasted into a shell", async () => {
+    const commands = banner.split("\n").filter((l) => l.trim().startsWith("curl "));
+    assert.equal(commands.length, 2, "one per service of the dev stack");
+    const answers = await Promise.all(commands.map(async (c) => JSON.parse((await run("sh", ["-c", c.trim()], { cwd: REPO_ROOT })).stdout) as Record<string, unknown>));
+    assert.ok(Array.isArray(answers[0].output), `regressor: ${JSON.stringify(answers[0])}`);
+    assert.equal(answers[1].echo, "hello");
   });
 
   it("answers 401 without a key", async () => {
