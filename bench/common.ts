@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { Readable } from "node:stream";
-import { buildSync } from "esbuild";
+import { bundleEntry } from "../scripts/bundle";
 
 export interface BenchResult {
   name: string;
@@ -36,14 +36,14 @@ export function sizedStream(bytes: number): Readable {
 const bundles = new Map<string, string>();
 
 /**
- * `entry` bundled the way router/Dockerfile ships the router (esbuild, one file, no tsx at run
+ * `entry` bundled the way the images ship the router (scripts/bundle.ts: one file, no tsx at run
  * time): the benchmarks measure the artifact that runs in the cluster, not a dev loader.
  */
 export function bundled(entry: string): string {
   let out = bundles.get(entry);
   if (!out) {
     out = path.join(__dirname, ".build", `${path.basename(entry, ".ts")}.js`);
-    buildSync({ entryPoints: [entry], bundle: true, platform: "node", target: "node20", minifySyntax: true, outfile: out, logLevel: "warning" });
+    bundleEntry(entry, out);
     bundles.set(entry, out);
   }
   return out;

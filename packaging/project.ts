@@ -116,6 +116,11 @@ export interface ServiceEnvironment {
 
 /** Files of this repository that end up in every environment image (the scoring server). */
 const SERVER_SOURCES = ["scoring", "core"];
+/**
+ * Files both image builds depend on beyond their source folders and Dockerfile: the lock file
+ * (`npm ci` in the build stage) and the bundler settings. A change to either is a new image.
+ */
+export const IMAGE_BUILD_FILES = ["package-lock.json", "scripts/bundle.ts"];
 
 /**
  * The environment key of a service: its environment hash, plus the scoring server's own
@@ -131,6 +136,6 @@ export function environmentKey(env: ServiceEnvironment, repoRoot: string): { has
     dependencies,
     lock: lockPath && existsSync(path.join(repoRoot, lockPath)) ? read(lockPath) : undefined,
   };
-  const server = SERVER_SOURCES.map((d) => hashFiles(path.join(repoRoot, d), projectFiles(path.join(repoRoot, d)))).join("");
+  const server = [...SERVER_SOURCES.map((d) => hashFiles(path.join(repoRoot, d), projectFiles(path.join(repoRoot, d)))), hashFiles(repoRoot, IMAGE_BUILD_FILES)].join("");
   return { hash: environmentHash({ ...spec, dockerfile: `${spec.dockerfile}\0${server}` }), spec };
 }

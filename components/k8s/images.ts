@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { ModelServiceConfig } from "../../core/config";
-import { environmentKey, hashFiles, projectFiles } from "../../packaging/project";
+import { IMAGE_BUILD_FILES, environmentKey, hashFiles, projectFiles } from "../../packaging/project";
 
 /** Username ACR expects with a token from its OAuth2 exchange. */
 export const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000";
@@ -59,11 +59,11 @@ export class Images extends pulumi.ComponentResource {
     this.registerOutputs({ routerImage: this.routerImage });
   }
 
-  /** Content hash of source folders plus the Dockerfile and the lock file. */
+  /** Content hash of source folders plus the Dockerfile, the lock file and the bundler settings. */
   private sourceHash(dirs: string[], dockerfile: string): string {
     const root = this.args.repoRoot;
     const parts = dirs.map((d) => hashFiles(path.join(root, d), projectFiles(path.join(root, d))));
-    parts.push(hashFiles(root, [dockerfile, "package-lock.json"]));
+    parts.push(hashFiles(root, [dockerfile, ...IMAGE_BUILD_FILES]));
     return createHash("sha256").update(parts.join("")).digest("hex").slice(0, 16);
   }
 

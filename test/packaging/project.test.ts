@@ -72,6 +72,18 @@ describe("packaging", () => {
     assert.notEqual(environmentKey({ baseImage: "mcr.microsoft.com/other:1" }, REPO_ROOT).hash, a.hash);
   });
 
+  it("gives a new environment image key when the server, its lock file or its bundler settings change", () => {
+    const repo = project({ "scoring/Dockerfile": "FROM x", "scoring/main.ts": "1", "core/a.ts": "1", "package-lock.json": "{}", "scripts/bundle.ts": "1" });
+    const key = () => environmentKey({}, repo).hash;
+    const before = key();
+    for (const [file, content] of [["scoring/main.ts", "2"], ["core/a.ts", "2"], ["package-lock.json", '{"x":1}'], ["scripts/bundle.ts", "2"]]) {
+      const previous = key();
+      writeFileSync(path.join(repo, file), content);
+      assert.notEqual(key(), previous, `${file} changed`);
+    }
+    assert.notEqual(key(), before);
+  });
+
   it("hashes model files and folders by content", () => {
     const dir = project({ "m/a.bin": "1", "m/sub/b.bin": "2", "single.onnx": "3" });
     const folder = modelHash(path.join(dir, "m"));
