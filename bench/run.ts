@@ -18,6 +18,8 @@ function fmt(v: number | string): string {
 }
 
 async function main(): Promise<void> {
+  // Local mode (the autoscaling benchmark) logs every decision at info: keep the run's output to the results.
+  process.env.LOG_LEVEL ??= "warn";
   const started = Date.now();
   const results: BenchResult[] = [];
   const failures: string[] = [];
