@@ -4,7 +4,7 @@
  * scale-up decision and to a new ready replica, time to scale down after the load stops, and
  * non-2xx answers over the whole run.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseStackConfig } from "../core/config";
@@ -25,7 +25,8 @@ export async function autoscale(): Promise<BenchResult> {
     },
     "bench",
   );
-  const local = await startLocal({ stack: "bench", port: 0, dir: mkdtempSync(path.join(os.tmpdir(), "aksinf-bench-local-")), repoRoot, config, autoscale: { scaleDownDelayMs: SCALE_DOWN_DELAY_MS } });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-bench-local-"));
+  const local = await startLocal({ stack: "bench", port: 0, dir, repoRoot, config, autoscale: { scaleDownDelayMs: SCALE_DOWN_DELAY_MS } });
   const url = `${local.router.url}/api/v1/service/slow/score`;
   const since = (t: number) => (performance.now() - t) / 1000;
   try {
@@ -76,5 +77,6 @@ export async function autoscale(): Promise<BenchResult> {
     };
   } finally {
     await local.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
