@@ -12,6 +12,11 @@ import * as protobuf from "protobufjs";
 /** The weights the sample model computes with; tests import them to check outputs. */
 export const REGRESSOR = { weights: [0.5, -1, 2, 0.25], bias: 0.1, inputName: "input", outputName: "output" } as const;
 
+/** What the sample model answers for one row of 4 features: x·W + b. */
+export function regressorOutput(x: readonly number[]): number {
+  return x.reduce((s, v, i) => s + v * REGRESSOR.weights[i], REGRESSOR.bias);
+}
+
 /** The subset of onnx.proto (ONNX IR v8) the model needs. */
 const ONNX_SCHEMA = {
   nested: {

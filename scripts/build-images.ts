@@ -24,7 +24,7 @@ import { loadStack } from "../core/stackFile";
 import { startAzurite } from "../local/azurite";
 import { freePort } from "../local/ports";
 import { uploadService } from "../packaging/upload";
-import { REGRESSOR } from "../samples/make-regressor";
+import { regressorOutput } from "../samples/make-regressor";
 
 const ROOT = path.resolve(__dirname, "..");
 const HOST_BASE = "aks-inference-base:host";
@@ -120,7 +120,7 @@ async function smokeEnvironment(image: string): Promise<void> {
     const expectations: Record<string, { body: unknown; check: (json: unknown) => boolean }> = {
       regressor: {
         body: { data: [[1, 2, 3, 4]] },
-        check: (json) => Math.abs(Number((json as { output?: number[][] }).output?.[0]?.[0]) - [1, 2, 3, 4].reduce((s, v, i) => s + v * REGRESSOR.weights[i], REGRESSOR.bias)) < 1e-4,
+        check: (json) => Math.abs(Number((json as { output?: number[][] }).output?.[0]?.[0]) - regressorOutput([1, 2, 3, 4])) < 1e-4,
       },
       echo: { body: { message: "from the image" }, check: (json) => (json as { echo?: unknown }).echo === "from the image" },
     };

@@ -13,7 +13,7 @@ import { BLOB_CONTAINERS, SCORING_ENV } from "../../core/naming";
 import { startAzurite, type Azurite } from "../../local/azurite";
 import { freePort } from "../../local/ports";
 import { uploadService } from "../../packaging/upload";
-import { REGRESSOR } from "../../samples/make-regressor";
+import { regressorOutput } from "../../samples/make-regressor";
 import { bundle } from "../../scripts/bundle";
 import { REPO_ROOT, rawStack } from "../support/stacks";
 import { tempDir } from "../support/tmp";
@@ -79,7 +79,7 @@ describe("the images' programs, bundled as shipped", function () {
         assert.ok(ready, `the bundled scoring server never became ready (exit ${child.exitCode}): ${stderr.slice(-1000)}`);
         const res = await fetch(`http://127.0.0.1:${port}/score`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ data: [[1, 2, 3, 4]] }) });
         const out = ((await res.json()) as { output: number[][] }).output[0][0];
-        assert.ok(Math.abs(out - [1, 2, 3, 4].reduce((s, v, i) => s + v * REGRESSOR.weights[i], REGRESSOR.bias)) < 1e-5);
+        assert.ok(Math.abs(out - regressorOutput([1, 2, 3, 4])) < 1e-5);
       } finally {
         child.kill("SIGTERM");
       }

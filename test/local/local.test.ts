@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { BLOB_CONTAINERS } from "../../core/naming";
 import { startAzurite } from "../../local/azurite";
-import { REGRESSOR } from "../../samples/make-regressor";
+import { regressorOutput } from "../../samples/make-regressor";
 import { REPO_ROOT } from "../support/stacks";
 import { tempDir } from "../support/tmp";
 
@@ -74,7 +74,7 @@ describe("local mode (npm start) end to end", function () {
     const res = await score(keys.primaryKey);
     assert.equal(res.status, 200);
     const out = ((await res.json()) as { output: number[][] }).output[0][0];
-    const expected = [1, 2, 3, 4].reduce((s, v, i) => s + v * REGRESSOR.weights[i], REGRESSOR.bias);
+    const expected = regressorOutput([1, 2, 3, 4]);
     assert.ok(Math.abs(out - expected) < 1e-5, `${out} != ${expected}`);
     const uri = (await cli("uri", "regressor")).json;
     assert.equal(uri.scoringUri, `${routerUrl}/api/v1/service/regressor/score`);

@@ -8,7 +8,7 @@ import { parseStackConfig } from "../../core/config";
 import { BLOB_CONTAINERS } from "../../core/naming";
 import { startAzurite, type Azurite } from "../../local/azurite";
 import { uploadService } from "../../packaging/upload";
-import { REGRESSOR } from "../../samples/make-regressor";
+import { REGRESSOR, regressorOutput } from "../../samples/make-regressor";
 import { bootstrap } from "../../scoring/bootstrap";
 import { DataCollector, recordBlobName } from "../../scoring/collector";
 import { EntryScriptHandler, OnnxHandler, type ScoringHandler } from "../../scoring/handlers";
@@ -18,7 +18,6 @@ import { tempDir } from "../support/tmp";
 
 const log = pino({ level: "silent" });
 const MODEL = path.join(REPO_ROOT, "samples", "models", "regressor.onnx");
-const expected = (x: number[]) => x.reduce((s, v, i) => s + v * REGRESSOR.weights[i], REGRESSOR.bias);
 
 async function post(server: ScoringServer, body: unknown, pathName = "/score"): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${server.url}${pathName}`, { method: "POST", headers: { "content-type": "application/json", "x-ms-request-id": "rid-1" }, body: typeof body === "string" ? body : JSON.stringify(body) });
@@ -110,17 +109,17 @@ describe("scoring server", function () {
       const r = await post(server, { data: rows });
       assert.equal(r.status, 200);
       const out = r.json[REGRESSOR.outputName] as number[][];
-      rows.forEach((row, i) => assert.ok(Math.abs(out[i][0] - expected(row)) < 1e-5, `${out[i][0]} != ${expected(row)}`));
+      rows.forEach((row, i) => assert.ok(Math.abs(out[i][0] - regressorOutput(row)) < 1e-5, `${out[i][0]} != ${regressorOutput(row)}`));
     });
 
     it("accepts named inputs and the Open Inference Protocol v2", async () => {
       const named = await post(server, { inputs: { input: [[1, 1, 1, 1]] } });
-      assert.ok(Math.abs((named.json.output as number[][])[0][0] - expected([1, 1, 1, 1])) < 1e-5);
+      assert.ok(Math.abs((named.json.output as number[][])[0][0] - regressorOutput([1, 1, 1, 1])) < 1e-5);
       const v2 = await post(server, { inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }] }, "/v2/models/svc/infer");
       assert.equal(v2.status, 200);
       const [t] = v2.json.outputs as { name: string; shape: number[]; datatype: string; data: number[] }[];
       assert.deepEqual([t.name, t.shape, t.datatype], ["output", [1, 1], "FP32"]);
-      assert.ok(Math.abs(t.data[0] - expected([1, 2, 3, 4])) < 1e-5);
+      assert.ok(Math.abs(t.data[0] - regressorOutput([1, 2, 3, 4])) < 1e-5);
     });
 
     it("answers wrong shapes and types 400, not 500", async () => {
@@ -160,7 +159,7 @@ describe("scoring server", function () {
       const ctx = await bootstrap({ connectionString: azurite.connectionString, packageBlob: up.packageBlob, models, workDir: tempDir("work") });
       const server = await start(new OnnxHandler(ctx));
       await server.initialize();
-      assert.ok(Math.abs(((await post(server, { data: [[1, 2, 3, 4]] })).json.output as number[][])[0][0] - expected([1, 2, 3, 4])) < 1e-5);
+      assert.ok(Math.abs(((await post(server, { data: [[1, 2, 3, 4]] })).json.output as number[][])[0][0] - regressorOutput([1, 2, 3, 4])) < 1e-5);
       const entry = await start(new EntryScriptHandler(path.join(ctx.projectDir, "score.js"), ctx));
       await entry.initialize();
       assert.match(String((await post(entry, { message: "x" })).json.greeting), /1 models/);
