@@ -13,10 +13,10 @@ import { Command } from "commander";
 import pino from "pino";
 import { generateKey } from "../core/auth";
 import { ConfigError, type ModelServiceConfig, type StackConfig } from "../core/config";
-import { BLOB_CONTAINERS, SCORING_ENV, SERVICE_TABLE } from "../core/naming";
+import { BLOB_CONTAINERS, SERVICE_TABLE } from "../core/naming";
 import { routingSettings } from "../core/routingSettings";
 import { loadStack } from "../core/stackFile";
-import { uploadService } from "../packaging/upload";
+import { replicaEnv, uploadService } from "../packaging/upload";
 import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/local";
 import type { AutoscalerOptions } from "../router/autoscaler";
 import { startRouter, type RouterHandle } from "../router/server";
@@ -63,14 +63,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   const env = new Map<string, Record<string, string>>();
   for (const svc of cfg.services) {
     const uploaded = await uploadService(svc, opts.repoRoot, { packages: blob.getContainerClient(BLOB_CONTAINERS.packages), models: blob.getContainerClient(BLOB_CONTAINERS.models) });
-    env.set(svc.name, {
-      [SCORING_ENV.service]: svc.name,
-      [SCORING_ENV.storageConnectionString]: azurite.connectionString,
-      [SCORING_ENV.packageBlob]: uploaded.packageBlob,
-      [SCORING_ENV.modelBlobs]: JSON.stringify(uploaded.models),
-      [SCORING_ENV.entryScript]: svc.entryScript ?? "",
-      [SCORING_ENV.collectModelData]: String(svc.collectModelData),
-    });
+    env.set(svc.name, replicaEnv(svc, uploaded, azurite.connectionString));
     if (svc.authMode === "key") ensureKeys(path.join(keysDir, `${svc.name}.json`));
   }
   const signingFile = path.join(dir, "token-signing.key");

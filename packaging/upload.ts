@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { ModelServiceConfig } from "../core/config";
-import { modelBlobPrefix, packageBlobName } from "../core/naming";
+import { SCORING_ENV, modelBlobPrefix, packageBlobName } from "../core/naming";
 import { modelFiles, modelHash, packageProject } from "./project";
 
 export interface UploadedService {
@@ -38,4 +38,20 @@ export async function uploadService(svc: ModelServiceConfig, repoRoot: string, c
     models.push({ name: m.name, prefix });
   }
   return { packageBlob, models };
+}
+
+/**
+ * What a scoring replica of `svc` needs in its environment to fetch what was uploaded (without
+ * its port, replica id and work folder, which belong to one replica). Local mode, the image
+ * check and the bundle test start replicas with it.
+ */
+export function replicaEnv(svc: ModelServiceConfig, uploaded: UploadedService, connectionString: string): Record<string, string> {
+  return {
+    [SCORING_ENV.service]: svc.name,
+    [SCORING_ENV.storageConnectionString]: connectionString,
+    [SCORING_ENV.packageBlob]: uploaded.packageBlob,
+    [SCORING_ENV.modelBlobs]: JSON.stringify(uploaded.models),
+    [SCORING_ENV.entryScript]: svc.entryScript ?? "",
+    [SCORING_ENV.collectModelData]: String(svc.collectModelData),
+  };
 }

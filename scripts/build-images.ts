@@ -23,7 +23,7 @@ import { BLOB_CONTAINERS, SCORING_ENV } from "../core/naming";
 import { loadStack } from "../core/stackFile";
 import { startAzurite } from "../local/azurite";
 import { freePort } from "../local/ports";
-import { uploadService } from "../packaging/upload";
+import { replicaEnv, uploadService } from "../packaging/upload";
 import { regressorOutput } from "../samples/make-regressor";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -128,13 +128,9 @@ async function smokeEnvironment(image: string): Promise<void> {
       const up = await uploadService(svc, ROOT, { packages: blob.getContainerClient(BLOB_CONTAINERS.packages), models: blob.getContainerClient(BLOB_CONTAINERS.models) });
       const port = await freePort();
       const env = {
+        ...replicaEnv(svc, up, azurite.connectionString),
         [SCORING_ENV.port]: String(port),
-        [SCORING_ENV.service]: svc.name,
         [SCORING_ENV.replicaId]: `${svc.name}-image-check`,
-        [SCORING_ENV.storageConnectionString]: azurite.connectionString,
-        [SCORING_ENV.packageBlob]: up.packageBlob,
-        [SCORING_ENV.modelBlobs]: JSON.stringify(up.models),
-        [SCORING_ENV.entryScript]: svc.entryScript ?? "",
         [SCORING_ENV.collectModelData]: "false",
       };
       // The connection string is a secret: handed over in the environment of `docker run`, not its arguments.

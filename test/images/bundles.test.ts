@@ -12,7 +12,7 @@ import { parseStackConfig } from "../../core/config";
 import { BLOB_CONTAINERS, SCORING_ENV } from "../../core/naming";
 import { startAzurite, type Azurite } from "../../local/azurite";
 import { freePort } from "../../local/ports";
-import { uploadService } from "../../packaging/upload";
+import { replicaEnv, uploadService } from "../../packaging/upload";
 import { regressorOutput } from "../../samples/make-regressor";
 import { bundle } from "../../scripts/bundle";
 import { REPO_ROOT, rawStack } from "../support/stacks";
@@ -52,13 +52,9 @@ describe("the images' programs, bundled as shipped", function () {
       const child = spawn(process.execPath, [file], {
         env: {
           ...process.env,
+          ...replicaEnv(regressor, up, azurite.connectionString),
           [SCORING_ENV.port]: String(port),
-          [SCORING_ENV.service]: "regressor",
           [SCORING_ENV.replicaId]: "bundle-check",
-          [SCORING_ENV.storageConnectionString]: azurite.connectionString,
-          [SCORING_ENV.packageBlob]: up.packageBlob,
-          [SCORING_ENV.modelBlobs]: JSON.stringify(up.models),
-          [SCORING_ENV.entryScript]: "",
           [SCORING_ENV.collectModelData]: "false",
           [SCORING_ENV.workDir]: tempDir("bundle-work"),
         },
