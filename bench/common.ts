@@ -127,6 +127,8 @@ export function toMs(text: string): number {
 }
 
 export interface WrkResult {
+  /** Requests completed in the run. */
+  requests: number;
   rps: number;
   p50: number;
   p99: number;
@@ -137,7 +139,8 @@ export function parseWrk(out: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
   const pct = (p: string) => toMs(new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m").exec(out)?.[1] ?? "");
   const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors:.*?timeout (\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, p50: pct("50"), p99: pct("99"), errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { requests, rps, p50: pct("50"), p99: pct("99"), errors };
 }
 
 export function rssKb(pid: number): number {

@@ -28,17 +28,19 @@ function nginxConf(dir: string, body: string): string {
   return file;
 }
 
-function wrk(url: string, seconds: number): WrkResult & { requests: number } {
+function wrk(url: string, seconds: number): WrkResult {
   const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", path.join(__dirname, "post.lua"), url];
   const r = have("taskset") ? spawnSync("taskset", ["-c", "1", "wrk", ...args], { encoding: "utf8" }) : spawnSync("wrk", args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
-  return { ...parseWrk(r.stdout), requests: Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0) };
+  return parseWrk(r.stdout);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const TARGETS = ["direct", "nginx", "naive", "router"] as const;
 type Target = (typeof TARGETS)[number];
+/** One measured round of a target: wrk's figures and the CPU its process spent per request. */
+type Round = WrkResult & { cpuUs: number };
 
 export async function routerOverhead(): Promise<BenchResult> {
   for (const tool of ["nginx", "wrk"]) if (!have(tool)) throw new Error(`${tool} is missing: apt-get install -y nginx-light wrk`);
@@ -67,7 +69,7 @@ export async function routerOverhead(): Promise<BenchResult> {
     };
     // The process whose CPU a target's requests cost (direct: the upstream itself).
     const owner: Record<Target, ChildProcess> = { direct: upstream, nginx: proxy, naive, router };
-    const runs = Object.fromEntries(TARGETS.map((t) => [t, [] as (WrkResult & { cpuUs: number })[]])) as Record<Target, (WrkResult & { cpuUs: number })[]>;
+    const runs = Object.fromEntries(TARGETS.map((t) => [t, [] as Round[]])) as Record<Target, Round[]>;
     for (const t of TARGETS) wrk(url[t], 2); // warm-up: JIT, connection pools
     const before = cpuTimes();
     for (let round = 0; round < ROUNDS; round++) {

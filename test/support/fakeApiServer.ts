@@ -34,7 +34,9 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
 /** `/api/v1` or `/apis/<group>/<version>`, namespace, resource, optional name and subresource. */
 const RESOURCE_PATH = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/;
 
-const notFound = (res: http.ServerResponse, what: string) => send(res, 404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: `${what} not found` });
+/** A failure as the API server reports it: a `Status` object. */
+const failure = (res: http.ServerResponse, code: number, reason: string, message: string) => send(res, code, { kind: "Status", apiVersion: "v1", status: "Failure", reason, code, message });
+const notFound = (res: http.ServerResponse, what: string) => failure(res, 404, "NotFound", `${what} not found`);
 
 export interface ScalePatch {
   path: string;
@@ -136,7 +138,7 @@ export class FakeApiServer {
       this.scalePatches.push({ path: url.pathname, contentType: req.headers["content-type"] ?? "", body: patch });
       return send(res, 200, { kind: "Scale", apiVersion: "autoscaling/v1", metadata: { name, namespace }, spec: { replicas: patch.spec?.replicas } });
     }
-    send(res, 405, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "MethodNotAllowed", code: 405, message: `${req.method} ${url.pathname} is not served by the fake API server` });
+    failure(res, 405, "MethodNotAllowed", `${req.method} ${url.pathname} is not served by the fake API server`);
   }
 
   /** JSON merge patch (RFC 7386) of an object; for Secrets, `stringData` lands in `data` as the API server does. */
@@ -190,7 +192,7 @@ export class FakeApiServer {
 
   private create(collection: string, obj: KubernetesObject, res: http.ServerResponse): void {
     const name = obj.metadata?.name ?? "";
-    if (this.collection(collection).has(name)) return send(res, 409, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "AlreadyExists", code: 409, message: `${name} exists` });
+    if (this.collection(collection).has(name)) return failure(res, 409, "AlreadyExists", `${name} exists`);
     this.apply(collection, obj);
     send(res, 201, this.get(collection, name));
   }
@@ -199,7 +201,7 @@ export class FakeApiServer {
     const current = this.collection(collection).get(name);
     if (!current) return notFound(res, `${collection}/${name}`);
     if (obj.metadata?.resourceVersion !== current.metadata?.resourceVersion) {
-      return send(res, 409, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Conflict", code: 409, message: "the object has been modified" });
+      return failure(res, 409, "Conflict", "the object has been modified");
     }
     this.apply(collection, obj);
     send(res, 200, this.get(collection, name));
