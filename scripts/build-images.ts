@@ -65,9 +65,10 @@ function buildHostBase(): string {
     put(env, "/usr/bin/env");
     // What node and env link, plus glibc's other runtime libraries: native addons of the images
     // (onnxruntime-node needs librt) expect a whole glibc, as the MCR base has.
-    const glibc = path.dirname(linkedLibraries(node).find((l) => /\/libc\.so/.test(l)) ?? "/lib/x86_64-linux-gnu/libc.so.6");
+    const nodeLibraries = linkedLibraries(node);
+    const glibc = path.dirname(nodeLibraries.find((l) => /\/libc\.so/.test(l)) ?? "/lib/x86_64-linux-gnu/libc.so.6");
     const runtime = ["librt.so.1", "libresolv.so.2", "libutil.so.1"].map((l) => path.join(glibc, l)).filter((l) => existsSync(l));
-    for (const lib of new Set([...linkedLibraries(node), ...linkedLibraries(env), ...runtime])) put(lib);
+    for (const lib of new Set([...nodeLibraries, ...linkedLibraries(env), ...runtime])) put(lib);
     cpSync(npmDir, path.join(rootfs, "usr/lib/node_modules/npm"), { recursive: true, dereference: true });
     symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", path.join(rootfs, "usr/bin/npm"));
     mkdirSync(path.join(rootfs, "bin"), { recursive: true });
