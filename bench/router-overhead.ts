@@ -18,6 +18,8 @@ import { type BenchResult, bundled, cpuSeconds, cpuTimes, freePort, have, parseW
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 32;
+/** azureml-fe's documented capacity (about 5,000 requests/s per 2-vCPU router replica), per core. */
+const AZUREML_FE_RPS_PER_CORE = 2_500;
 
 function nginxConf(dir: string, body: string): string {
   const file = path.join(dir, `nginx-${Math.random().toString(36).slice(2)}.conf`);
@@ -95,6 +97,8 @@ export async function routerOverhead(): Promise<BenchResult> {
         ]),
         { metric: "throughput router / nginx", value: m("router", "rps") / m("nginx", "rps"), unit: "×" },
         { metric: "throughput naive / nginx", value: m("naive", "rps") / m("nginx", "rps"), unit: "×" },
+        { metric: "throughput router / naive", value: m("router", "rps") / m("naive", "rps"), unit: "×" },
+        { metric: "router requests/s per core / azureml-fe's 2,500", value: m("router", "rps") / AZUREML_FE_RPS_PER_CORE, unit: "×" },
         { metric: "CPU per request router / nginx", value: m("router", "cpuUs") / m("nginx", "cpuUs"), unit: "×" },
         { metric: "CPU per request router / naive", value: m("router", "cpuUs") / m("naive", "cpuUs"), unit: "×" },
         { metric: "p99 added: nginx", value: added("nginx"), unit: "ms" },

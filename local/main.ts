@@ -13,10 +13,10 @@ import { Command } from "commander";
 import pino from "pino";
 import { generateKey } from "../core/auth";
 import { ConfigError, type ModelServiceConfig, type StackConfig } from "../core/config";
-import { BLOB_CONTAINERS, SERVICE_TABLE } from "../core/naming";
+import { SERVICE_TABLE } from "../core/naming";
 import { routingSettings } from "../core/routingSettings";
 import { loadStack } from "../core/stackFile";
-import { replicaEnv, uploadService } from "../packaging/upload";
+import { createBlobContainers, replicaEnv, uploadService } from "../packaging/upload";
 import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/local";
 import type { AutoscalerOptions } from "../router/autoscaler";
 import { startRouter, type RouterHandle } from "../router/server";
@@ -56,13 +56,13 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
 
   const azurite = await startAzurite(path.join(dir, "azurite"));
   const blob = BlobServiceClient.fromConnectionString(azurite.connectionString);
-  for (const c of Object.values(BLOB_CONTAINERS)) await blob.getContainerClient(c).createIfNotExists();
+  await createBlobContainers(blob);
   await TableServiceClient.fromConnectionString(azurite.connectionString, { allowInsecureConnection: true }).createTable(SERVICE_TABLE);
 
   const services = new Map<string, ModelServiceConfig>(cfg.services.map((s) => [s.name, s]));
   const env = new Map<string, Record<string, string>>();
   for (const svc of cfg.services) {
-    const uploaded = await uploadService(svc, opts.repoRoot, { packages: blob.getContainerClient(BLOB_CONTAINERS.packages), models: blob.getContainerClient(BLOB_CONTAINERS.models) });
+    const uploaded = await uploadService(svc, opts.repoRoot, blob);
     env.set(svc.name, replicaEnv(svc, uploaded, azurite.connectionString));
     if (svc.authMode === "key") ensureKeys(path.join(keysDir, `${svc.name}.json`));
   }

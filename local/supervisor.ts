@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { INIT_FAILED_EXIT_CODE, SCORING_ENV } from "../core/naming";
 import type { LocalDiscovery } from "../router/local";
 import { freePort } from "./ports";
+import { waitReady } from "./probe";
 
 export type ReplicaStatus = "starting" | "ready" | "stopping" | "crashed" | "failed";
 export type ServiceState = "Transitioning" | "Healthy" | "Unhealthy" | "Failed";
@@ -148,20 +149,12 @@ export class Supervisor {
 
   /** Polls /readyz like a readiness probe; the replica joins discovery on the first 200. */
   private async probe(r: Replica): Promise<void> {
-    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 120_000);
-    while (r.status === "starting" && Date.now() < deadline) {
-      try {
-        const res = await fetch(`${r.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
-        if (res.status === 200) {
-          r.status = "ready";
-          this.opts.discovery.addReplica(r.service, { id: r.id, url: r.url });
-          this.opts.log.info({ service: r.service, replica: r.id }, "replica ready");
-          return;
-        }
-      } catch {
-        // Not listening yet.
-      }
-      await new Promise((res) => setTimeout(res, 100));
+    const ready = await waitReady(`${r.url}/readyz`, { timeoutMs: this.opts.startTimeoutMs ?? 120_000, alive: () => r.status === "starting" });
+    if (ready) {
+      r.status = "ready";
+      this.opts.discovery.addReplica(r.service, { id: r.id, url: r.url });
+      this.opts.log.info({ service: r.service, replica: r.id }, "replica ready");
+      return;
     }
     if (r.status === "starting") {
       r.reason = `not ready within ${Math.round((this.opts.startTimeoutMs ?? 120_000) / 1000)} s`;

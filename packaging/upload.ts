@@ -5,9 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import type { ContainerClient } from "@azure/storage-blob";
+import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import type { ModelServiceConfig } from "../core/config";
-import { SCORING_ENV, modelBlobPrefix, packageBlobName } from "../core/naming";
+import { BLOB_CONTAINERS, SCORING_ENV, modelBlobPrefix, packageBlobName } from "../core/naming";
 import { modelFiles, modelHash, packageProject } from "./project";
 
 export interface UploadedService {
@@ -23,7 +23,13 @@ async function uploadIfMissing(container: ContainerClient, name: string, data: B
   return true;
 }
 
-export async function uploadService(svc: ModelServiceConfig, repoRoot: string, containers: { packages: ContainerClient; models: ContainerClient }): Promise<UploadedService> {
+/** Creates the blob containers that the Storage component creates on Azure (for Azurite). */
+export async function createBlobContainers(blob: BlobServiceClient): Promise<void> {
+  for (const c of Object.values(BLOB_CONTAINERS)) await blob.getContainerClient(c).createIfNotExists();
+}
+
+export async function uploadService(svc: ModelServiceConfig, repoRoot: string, blob: BlobServiceClient): Promise<UploadedService> {
+  const containers = { packages: blob.getContainerClient(BLOB_CONTAINERS.packages), models: blob.getContainerClient(BLOB_CONTAINERS.models) };
   let packageBlob = "";
   if (svc.sourceDirectory) {
     const pkg = await packageProject(path.join(repoRoot, svc.sourceDirectory));

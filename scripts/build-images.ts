@@ -19,11 +19,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { Command } from "commander";
-import { BLOB_CONTAINERS, SCORING_ENV } from "../core/naming";
+import { SCORING_ENV } from "../core/naming";
 import { loadStack } from "../core/stackFile";
 import { startAzurite } from "../local/azurite";
 import { freePort } from "../local/ports";
-import { replicaEnv, uploadService } from "../packaging/upload";
+import { waitReady } from "../local/probe";
+import { createBlobContainers, replicaEnv, uploadService } from "../packaging/upload";
 import { regressorOutput } from "../samples/make-regressor";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -87,19 +88,6 @@ function buildHostBase(): string {
   }
 }
 
-async function waitReady(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const status = await fetch(url).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} not ready within ${timeoutMs} ms`);
-}
-
 /** The router image: its program starts and refuses to run without a cluster, with its message. */
 function smokeRouter(image: string): void {
   const r = spawnSync("docker", ["run", "--rm", image], { encoding: "utf8" });
@@ -116,7 +104,7 @@ async function smokeEnvironment(image: string): Promise<void> {
   const containers: string[] = [];
   try {
     const blob = BlobServiceClient.fromConnectionString(azurite.connectionString);
-    for (const c of Object.values(BLOB_CONTAINERS)) await blob.getContainerClient(c).createIfNotExists();
+    await createBlobContainers(blob);
     const stack = loadStack("dev", ROOT);
     const expectations: Record<string, { body: unknown; check: (json: unknown) => boolean }> = {
       regressor: {
@@ -126,7 +114,7 @@ async function smokeEnvironment(image: string): Promise<void> {
       echo: { body: { message: "from the image" }, check: (json) => (json as { echo?: unknown }).echo === "from the image" },
     };
     for (const svc of stack.services.filter((s) => s.name in expectations)) {
-      const up = await uploadService(svc, ROOT, { packages: blob.getContainerClient(BLOB_CONTAINERS.packages), models: blob.getContainerClient(BLOB_CONTAINERS.models) });
+      const up = await uploadService(svc, ROOT, blob);
       const port = await freePort();
       const env = {
         ...replicaEnv(svc, up, azurite.connectionString),
@@ -137,10 +125,10 @@ async function smokeEnvironment(image: string): Promise<void> {
       // The connection string is a secret: handed over in the environment of `docker run`, not its arguments.
       const id = docker(["run", "-d", "--network", "host", ...Object.keys(env).flatMap((k) => ["-e", k]), image], undefined, env).trim();
       containers.push(id);
-      await waitReady(`http://127.0.0.1:${port}/readyz`, 60_000).catch((err: Error) => {
+      if (!(await waitReady(`http://127.0.0.1:${port}/readyz`, { timeoutMs: 60_000, intervalMs: 250 }))) {
         const logs = spawnSync("docker", ["logs", "--tail", "20", id], { encoding: "utf8" });
-        throw new Error(`environment image, service ${svc.name}: ${err.message}; its log:\n${logs.stdout}${logs.stderr}`);
-      });
+        throw new Error(`environment image, service ${svc.name}: not ready within 60 s; its log:\n${logs.stdout}${logs.stderr}`);
+      }
       const res = await fetch(`http://127.0.0.1:${port}/score`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(expectations[svc.name].body) });
       const json: unknown = await res.json();
       if (res.status !== 200 || !expectations[svc.name].check(json)) throw new Error(`environment image, service ${svc.name}: unexpected answer ${res.status} ${JSON.stringify(json)}`);

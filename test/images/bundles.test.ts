@@ -9,10 +9,11 @@ import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseStackConfig } from "../../core/config";
-import { BLOB_CONTAINERS, SCORING_ENV } from "../../core/naming";
+import { SCORING_ENV } from "../../core/naming";
 import { startAzurite, type Azurite } from "../../local/azurite";
 import { freePort } from "../../local/ports";
-import { replicaEnv, uploadService } from "../../packaging/upload";
+import { waitReady } from "../../local/probe";
+import { createBlobContainers, replicaEnv, uploadService } from "../../packaging/upload";
 import { regressorOutput } from "../../samples/make-regressor";
 import { bundle } from "../../scripts/bundle";
 import { REPO_ROOT, rawStack } from "../support/stacks";
@@ -45,9 +46,9 @@ describe("the images' programs, bundled as shipped", function () {
       const file = path.join(OUT, "scoring.js");
       bundle("scoring", file);
       const blob = BlobServiceClient.fromConnectionString(azurite.connectionString);
-      for (const c of Object.values(BLOB_CONTAINERS)) await blob.getContainerClient(c).createIfNotExists();
+      await createBlobContainers(blob);
       const regressor = parseStackConfig(rawStack("dev"), "dev").services.find((s) => s.name === "regressor")!;
-      const up = await uploadService(regressor, REPO_ROOT, { packages: blob.getContainerClient(BLOB_CONTAINERS.packages), models: blob.getContainerClient(BLOB_CONTAINERS.models) });
+      const up = await uploadService(regressor, REPO_ROOT, blob);
       const port = await freePort();
       const child = spawn(process.execPath, [file], {
         env: {
@@ -63,15 +64,7 @@ describe("the images' programs, bundled as shipped", function () {
       let stderr = "";
       child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
       try {
-        const deadline = Date.now() + 30_000;
-        let ready = false;
-        while (!ready && Date.now() < deadline && child.exitCode === null) {
-          ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          );
-          if (!ready) await new Promise((r) => setTimeout(r, 200));
-        }
+        const ready = await waitReady(`http://127.0.0.1:${port}/readyz`, { timeoutMs: 30_000, alive: () => child.exitCode === null });
         assert.ok(ready, `the bundled scoring server never became ready (exit ${child.exitCode}): ${stderr.slice(-1000)}`);
         const res = await fetch(`http://127.0.0.1:${port}/score`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ data: [[1, 2, 3, 4]] }) });
         const out = ((await res.json()) as { output: number[][] }).output[0][0];

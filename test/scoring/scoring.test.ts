@@ -7,7 +7,7 @@ import pino from "pino";
 import { parseStackConfig } from "../../core/config";
 import { BLOB_CONTAINERS } from "../../core/naming";
 import { startAzurite, type Azurite } from "../../local/azurite";
-import { uploadService } from "../../packaging/upload";
+import { createBlobContainers, uploadService } from "../../packaging/upload";
 import { REGRESSOR, regressorOutput } from "../../samples/make-regressor";
 import { bootstrap } from "../../scoring/bootstrap";
 import { DataCollector, recordBlobName } from "../../scoring/collector";
@@ -143,7 +143,7 @@ describe("scoring server", function () {
     before(async () => {
       azurite = await startAzurite(tempDir("azurite"));
       blob = BlobServiceClient.fromConnectionString(azurite.connectionString);
-      for (const c of Object.values(BLOB_CONTAINERS)) await blob.getContainerClient(c).createIfNotExists();
+      await createBlobContainers(blob);
     });
     after(async () => azurite.stop());
 
@@ -151,11 +151,10 @@ describe("scoring server", function () {
       const cfg = parseStackConfig(rawStack("dev"), "dev");
       const echo = cfg.services.find((s) => s.name === "echo")!;
       const regressor = cfg.services.find((s) => s.name === "regressor")!;
-      const containers = { packages: blob.getContainerClient(BLOB_CONTAINERS.packages), models: blob.getContainerClient(BLOB_CONTAINERS.models) };
-      const up = await uploadService(echo, REPO_ROOT, containers);
+      const up = await uploadService(echo, REPO_ROOT, blob);
       assert.match(up.packageBlob, /^echo\/[0-9a-f]{16}\.zip$/);
-      assert.deepEqual(await uploadService(echo, REPO_ROOT, containers), up, "idempotent");
-      const models = (await uploadService(regressor, REPO_ROOT, containers)).models;
+      assert.deepEqual(await uploadService(echo, REPO_ROOT, blob), up, "idempotent");
+      const models = (await uploadService(regressor, REPO_ROOT, blob)).models;
       const ctx = await bootstrap({ connectionString: azurite.connectionString, packageBlob: up.packageBlob, models, workDir: tempDir("work") });
       const server = await start(new OnnxHandler(ctx));
       await server.initialize();
