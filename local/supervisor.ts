@@ -149,7 +149,8 @@ export class Supervisor {
 
   /** Polls /readyz like a readiness probe; the replica joins discovery on the first 200. */
   private async probe(r: Replica): Promise<void> {
-    const ready = await waitReady(`${r.url}/readyz`, { timeoutMs: this.opts.startTimeoutMs ?? 120_000, alive: () => r.status === "starting" });
+    const timeoutMs = this.opts.startTimeoutMs ?? 120_000;
+    const ready = await waitReady(`${r.url}/readyz`, { timeoutMs, alive: () => r.status === "starting" });
     if (ready) {
       r.status = "ready";
       this.opts.discovery.addReplica(r.service, { id: r.id, url: r.url });
@@ -157,7 +158,7 @@ export class Supervisor {
       return;
     }
     if (r.status === "starting") {
-      r.reason = `not ready within ${Math.round((this.opts.startTimeoutMs ?? 120_000) / 1000)} s`;
+      r.reason = `not ready within ${Math.round(timeoutMs / 1000)} s`;
       await this.stop(r);
       r.status = "crashed";
     }
