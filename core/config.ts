@@ -177,7 +177,14 @@ const routerSchema = z
 
 const modelSchema = z.union([
   z.string().min(1),
-  z.object({ name: z.string().min(1), path: z.string().min(1) }).strict(),
+  z
+    .object({
+      name: z.string().min(1),
+      path: z.string().min(1),
+      /** Registered model version: the `<version>` folder of Azure ML's `azureml-models/<name>/<version>/` layout. */
+      version: positiveInt.default(1),
+    })
+    .strict(),
 ]);
 
 const environmentSchema = z
@@ -256,6 +263,7 @@ type ParsedService = z.infer<typeof serviceSchema>;
 export interface ModelRef {
   name: string;
   path: string;
+  version: number;
 }
 
 /** A model service with every default applied and auth / replicas resolved. */
@@ -395,7 +403,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     const autoscaleEnabled = s.autoscaleEnabled ?? s.numReplicas === undefined;
     if (s.autoscaleMinReplicas > s.autoscaleMaxReplicas) problem(["services", i, "autoscaleMinReplicas"], "must be at most autoscaleMaxReplicas");
     if (s.entryScript && !s.sourceDirectory) problem(["services", i, "entryScript"], "needs sourceDirectory (the project folder that contains it)");
-    const models: ModelRef[] = s.models.map((m) => (typeof m === "string" ? { name: modelName(m), path: m } : m));
+    const models: ModelRef[] = s.models.map((m) => (typeof m === "string" ? { name: modelName(m), path: m, version: 1 } : m));
     const modelNames = new Set<string>();
     models.forEach((m, j) => {
       if (modelNames.has(m.name)) problem(["services", i, "models", j], `model name '${m.name}' is used twice in this service; give one a { name, path }`);

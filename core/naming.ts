@@ -62,6 +62,14 @@ export const SERVICE_TABLE = "inferenceservices";
 export function packageBlobName(service: string, packageHash: string): string {
   return `${service}/${packageHash}.zip`;
 }
+/** Where a replica finds one model's files: `<prefix><file or folder>/...` in the models container. */
+export interface ModelBlobs {
+  name: string;
+  /** Unpacked to `azureml-models/<name>/<version>/`, as Azure ML does. */
+  version: number;
+  prefix: string;
+}
+
 /** Blob prefix of one model's files: `models/<model>/<hash>/`. */
 export function modelBlobPrefix(model: string, contentHash: string): string {
   return `${model}/${contentHash}/`;
@@ -79,7 +87,7 @@ export const SCORING_ENV = {
   storageConnectionString: "AKS_INFERENCE_STORAGE_CONNECTION_STRING",
   /** Blob name in the `packages` container; empty when the service has no project folder. */
   packageBlob: "AKS_INFERENCE_PACKAGE_BLOB",
-  /** JSON `[{ "name": "...", "prefix": "<model>/<hash>/" }]` in the `models` container. */
+  /** JSON `[{ "name": "...", "version": 1, "prefix": "<model>/<hash>/" }]` in the `models` container. */
   modelBlobs: "AKS_INFERENCE_MODEL_BLOBS",
   /** Entry script path inside the package; empty for the built-in ONNX handler. */
   entryScript: "AKS_INFERENCE_ENTRY_SCRIPT",

@@ -30,14 +30,19 @@ export function projectFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** SHA-256 over (path, content hash) pairs: independent of timestamps and zip encoding. */
-export function hashFiles(dir: string, files: string[]): string {
+/** SHA-256 over (name, content hash) pairs: independent of timestamps and zip encoding. */
+function hashEntries(entries: readonly { rel: string; abs: string }[]): string {
   const h = createHash("sha256");
-  for (const f of files) {
-    h.update(f).update("\0");
-    h.update(createHash("sha256").update(readFileSync(path.join(dir, f))).digest()).update("\0");
+  for (const f of entries) {
+    h.update(f.rel).update("\0");
+    h.update(createHash("sha256").update(readFileSync(f.abs)).digest()).update("\0");
   }
   return h.digest("hex");
+}
+
+/** Hash of `files` (relative to `dir`) by name and content. */
+export function hashFiles(dir: string, files: string[]): string {
+  return hashEntries(files.map((rel) => ({ rel, abs: path.join(dir, rel) })));
 }
 
 export interface ProjectPackage {
@@ -60,25 +65,29 @@ export async function packageProject(dir: string): Promise<ProjectPackage> {
   return { hash: hashFiles(dir, files).slice(0, 16), files, zip: Buffer.concat(chunks) };
 }
 
-/** Files of a model path: the file itself, or every file below the folder (relative names). */
+/**
+ * Files of a model path as Azure ML registers them: a file under its own name, a folder with its
+ * own name as the first path segment (`<folder>/<files below it>`), so that a script written for
+ * `os.path.join(AZUREML_MODEL_DIR, "<folder>", ...)` finds them where Azure ML put them.
+ */
 export function modelFiles(modelPath: string): { rel: string; abs: string }[] {
-  if (statSync(modelPath).isFile()) return [{ rel: path.basename(modelPath), abs: modelPath }];
+  const base = path.basename(path.resolve(modelPath));
+  if (statSync(modelPath).isFile()) return [{ rel: base, abs: modelPath }];
   const out: { rel: string; abs: string }[] = [];
   const walk = (rel: string) => {
     for (const e of readdirSync(path.join(modelPath, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(r);
-      else if (e.isFile()) out.push({ rel: r, abs: path.join(modelPath, r) });
+      else if (e.isFile()) out.push({ rel: `${base}/${r}`, abs: path.join(modelPath, r) });
     }
   };
   walk("");
   return out.sort((a, b) => a.rel.localeCompare(b.rel));
 }
 
-/** Content hash of a model file or folder (all files below it). */
+/** Content hash of a model file or folder: its files' names (as laid out) and contents. */
 export function modelHash(modelPath: string): string {
-  if (statSync(modelPath).isFile()) return createHash("sha256").update(readFileSync(modelPath)).digest("hex").slice(0, 16);
-  return hashFiles(modelPath, modelFiles(modelPath).map((f) => f.rel)).slice(0, 16);
+  return hashEntries(modelFiles(modelPath)).slice(0, 16);
 }
 
 export interface EnvironmentSpec {

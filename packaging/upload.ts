@@ -7,13 +7,13 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import type { ModelServiceConfig } from "../core/config";
-import { BLOB_CONTAINERS, SCORING_ENV, modelBlobPrefix, packageBlobName } from "../core/naming";
+import { BLOB_CONTAINERS, SCORING_ENV, modelBlobPrefix, packageBlobName, type ModelBlobs } from "../core/naming";
 import { modelFiles, modelHash, packageProject } from "./project";
 
 export interface UploadedService {
   /** Blob name in the packages container, or "" without a project folder. */
   packageBlob: string;
-  models: { name: string; prefix: string }[];
+  models: ModelBlobs[];
 }
 
 async function uploadIfMissing(container: ContainerClient, name: string, data: Buffer): Promise<boolean> {
@@ -41,7 +41,7 @@ export async function uploadService(svc: ModelServiceConfig, repoRoot: string, b
     const abs = path.join(repoRoot, m.path);
     const prefix = modelBlobPrefix(m.name, modelHash(abs));
     for (const f of modelFiles(abs)) await uploadIfMissing(containers.models, `${prefix}${f.rel}`, readFileSync(f.abs));
-    models.push({ name: m.name, prefix });
+    models.push({ name: m.name, version: m.version, prefix });
   }
   return { packageBlob, models };
 }

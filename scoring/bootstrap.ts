@@ -7,14 +7,14 @@ import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { BlobServiceClient } from "@azure/storage-blob";
 import * as yauzl from "yauzl";
-import { BLOB_CONTAINERS } from "../core/naming";
+import { BLOB_CONTAINERS, type ModelBlobs } from "../core/naming";
 import type { ModelContext } from "./handlers";
 
 export interface BootstrapInput {
   connectionString: string;
   /** Blob in the packages container; "" when the service has no project folder. */
   packageBlob: string;
-  models: { name: string; prefix: string }[];
+  models: ModelBlobs[];
   workDir: string;
 }
 
@@ -52,12 +52,24 @@ export async function unzip(zip: Buffer, dir: string): Promise<string[]> {
   return files;
 }
 
+/** Folder of Azure ML's model layout below the work dir: `azureml-models/<name>/<version>/`. */
+export const MODELS_ROOT = "azureml-models";
+
+/**
+ * `AZUREML_MODEL_DIR` as Azure ML sets it: the model's version folder when the service has one
+ * model (scripts join it with the file name), the `azureml-models` root when it has several
+ * (scripts join `<name>/<version>/<file>`).
+ */
+export function azuremlModelDir(workDir: string, models: readonly Pick<ModelBlobs, "name" | "version">[]): string {
+  const root = path.join(workDir, MODELS_ROOT);
+  return models.length === 1 ? path.join(root, models[0].name, String(models[0].version)) : root;
+}
+
 export async function bootstrap(input: BootstrapInput): Promise<Bootstrapped> {
   const service = BlobServiceClient.fromConnectionString(input.connectionString);
   const projectDir = path.join(input.workDir, "project");
-  const modelDir = path.join(input.workDir, "models");
   mkdirSync(projectDir, { recursive: true });
-  mkdirSync(modelDir, { recursive: true });
+  mkdirSync(path.join(input.workDir, MODELS_ROOT), { recursive: true });
   if (input.packageBlob) {
     const zip = await service.getContainerClient(BLOB_CONTAINERS.packages).getBlobClient(input.packageBlob).downloadToBuffer();
     await unzip(zip, projectDir);
@@ -65,19 +77,19 @@ export async function bootstrap(input: BootstrapInput): Promise<Bootstrapped> {
   const models: Record<string, string> = {};
   const container = service.getContainerClient(BLOB_CONTAINERS.models);
   for (const m of input.models) {
-    const target = path.join(modelDir, m.name);
-    const files: string[] = [];
+    const target = path.join(input.workDir, MODELS_ROOT, m.name, String(m.version));
+    let first: string | undefined;
     for await (const blob of container.listBlobsFlat({ prefix: m.prefix })) {
       const rel = blob.name.slice(m.prefix.length);
       const dest = path.resolve(target, rel);
       if (!dest.startsWith(path.resolve(target) + path.sep)) throw new Error(`model blob '${blob.name}' escapes the model folder`);
       mkdirSync(path.dirname(dest), { recursive: true });
       await container.getBlobClient(blob.name).downloadToFile(dest);
-      files.push(dest);
+      first ??= rel;
     }
-    if (files.length === 0) throw new Error(`model '${m.name}' has no files under ${BLOB_CONTAINERS.models}/${m.prefix}`);
-    // A single-file model is addressed by its file, a folder model by its folder.
-    models[m.name] = files.length === 1 ? files[0] : target;
+    if (first === undefined) throw new Error(`model '${m.name}' has no files under ${BLOB_CONTAINERS.models}/${m.prefix}`);
+    // The model's file, or its folder: the first path segment below the version folder.
+    models[m.name] = path.join(target, first.split("/")[0]);
   }
-  return { projectDir, modelDir, models };
+  return { projectDir, modelDir: azuremlModelDir(input.workDir, input.models), models };
 }

@@ -19,9 +19,9 @@ export class ScoringError extends Error {
 }
 
 export interface ModelContext {
-  /** Folder the models were unpacked into (also `AZUREML_MODEL_DIR`, as in AML). */
+  /** `AZUREML_MODEL_DIR`: the model's version folder with one model, `azureml-models/` with several. */
   modelDir: string;
-  /** Model name → its path (file or folder). */
+  /** Model name → its path (`azureml-models/<name>/<version>/<file or folder>`). */
   models: Record<string, string>;
 }
 

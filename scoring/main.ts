@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import pino from "pino";
-import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, SCORING_ENV, SCORING_PORT } from "../core/naming";
+import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, SCORING_ENV, SCORING_PORT, type ModelBlobs } from "../core/naming";
 import { bootstrap } from "./bootstrap";
 import { DataCollector } from "./collector";
 import { EntryScriptHandler, OnnxHandler, type ScoringHandler } from "./handlers";
@@ -27,9 +27,9 @@ async function main(): Promise<void> {
   const log = pino({ name: "aks-inference-scoring", base: { service, replica }, level: process.env.LOG_LEVEL ?? "info" });
   const connectionString = required("storageConnectionString");
   const workDir = process.env[SCORING_ENV.workDir] || path.join(os.tmpdir(), `aks-inference-${service}-${replica}`);
-  let models: { name: string; prefix: string }[];
+  let models: ModelBlobs[];
   try {
-    models = JSON.parse(process.env[SCORING_ENV.modelBlobs] || "[]") as { name: string; prefix: string }[];
+    models = JSON.parse(process.env[SCORING_ENV.modelBlobs] || "[]") as ModelBlobs[];
   } catch {
     throw new Error(`${SCORING_ENV.modelBlobs} is not valid JSON`);
   }

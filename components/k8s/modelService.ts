@@ -74,7 +74,7 @@ export class ModelService extends pulumi.ComponentResource {
       const abs = path.join(args.repoRoot, m.path);
       const prefix = modelBlobPrefix(m.name, modelHash(abs));
       for (const f of modelFiles(abs)) uploads.push(args.storage.blob("models", `${prefix}${f.rel}`, new pulumi.asset.FileAsset(f.abs)));
-      return { name: m.name, prefix };
+      return { name: m.name, version: m.version, prefix };
     });
 
     const labels = { [LABELS.role]: ROLE_MODEL, [LABELS.service]: svc.name, [LABELS.managedBy]: MANAGED_BY };
