@@ -58,8 +58,23 @@ export class GpuPool extends pulumi.ComponentResource {
   }
 }
 
-/** Device plugin image from MCR (as the AKS docs use), so no extra registry host is required. */
-export const NVIDIA_DEVICE_PLUGIN_IMAGE = "mcr.microsoft.com/oss/nvidia/k8s-device-plugin:v0.17.0";
+/**
+ * NVIDIA device plugin image: NVIDIA's k8s-device-plugin as Microsoft mirrors it on MCR.
+ * Microsoft's own references for v0.17 and later use the `oss/v2/nvidia/` path (not
+ * `oss/nvidia/`); `v0.18.2` is the tag Microsoft's AKS node-image end-to-end test deploys as a
+ * DaemonSet (Azure/AgentBaker, e2e "NvidiaDevicePlugin_Daemonset": "the upstream NVIDIA device plugin image
+ * from MCR"). The AKS doc "Use GPUs for compute-intensive workloads on Azure Kubernetes Service
+ * (AKS)" shows NVIDIA's own `nvcr.io/nvidia/k8s-device-plugin:v0.18.0` with the same DaemonSet
+ * spec; MCR is used instead because it is already on the firewall's allow-list (nvcr.io and its
+ * layer CDN are not).
+ *
+ * Pinned by tag, not digest: no digest of this MCR tag is published in the material available
+ * when this was written (the only digests found were third parties' pulls of nvcr.io tags), and
+ * a digest that was not read from the registry must not be written here. To pin it, run
+ * `docker buildx imagetools inspect mcr.microsoft.com/oss/v2/nvidia/k8s-device-plugin:v0.18.2`
+ * and append `@sha256:<digest>` (the test accepts either form).
+ */
+export const NVIDIA_DEVICE_PLUGIN_IMAGE = "mcr.microsoft.com/oss/v2/nvidia/k8s-device-plugin:v0.18.2";
 
 export interface NvidiaDevicePluginArgs {
   provider: k8s.Provider;
