@@ -189,12 +189,20 @@ const modelSchema = z.union([
 
 const environmentSchema = z
   .object({
-    /** Base image of the environment image (an MCR image, as in the seed). */
+    /** Base image of the environment image; default: an Azure ML base image from MCR (Python) or an MCR Node image (JavaScript). */
     baseImage: z.string().min(1).optional(),
-    /** A package.json whose dependencies the entry script needs (its lock file next to it counts too). */
+    /** JavaScript entry scripts: a package.json whose dependencies the script needs (its lock file next to it counts too). */
     dependencies: z.string().min(1).optional(),
     /** A Dockerfile of your own instead of the project's scoring Dockerfile. */
     dockerfile: z.string().min(1).optional(),
+    /** Python entry scripts: a conda specification (`conda.yml`, Azure ML v1's `CondaDependencies` file). */
+    condaFile: z.string().min(1).optional(),
+    /** Python entry scripts: a pip `requirements.txt` (instead of a conda file). */
+    pipRequirements: z.string().min(1).optional(),
+    /** Python version of the environment image, e.g. '3.11'; default: the conda file's `python=` pin, else 3.11. */
+    pythonVersion: z.string().regex(/^3\.\d{1,2}(\.\d{1,2})?$/, { message: "must be a Python 3 version such as '3.11'" }).optional(),
+    /** Local mode only: the interpreter that runs the script (e.g. '/usr/bin/python3'); default: the first python3 that imports the environment's packages. */
+    python: z.string().min(1).optional(),
   })
   .strict();
 
@@ -207,7 +215,7 @@ const serviceSchema = z
     }).default([]),
     /** Project folder zipped into the package (honoring .amlignore, else .gitignore). */
     sourceDirectory: z.string().min(1).optional(),
-    /** Entry script inside sourceDirectory exporting init() and run(input); omit for the built-in ONNX handler. */
+    /** Entry script inside sourceDirectory: `score.py` (Azure ML's init()/run(raw_data)) or a JavaScript module exporting init() and run(input); omit for the built-in ONNX handler. */
     entryScript: z.string().min(1).optional(),
     environment: environmentSchema.default({}),
     cpuCores: z.number().positive().default(0.1),
@@ -339,6 +347,32 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
   return [`${keyOf(issue.path)}: ${issue.message}`];
 }
 
+/** Whether a service's entry script is Python (served through Python workers). */
+export function isPythonEntryScript(entryScript: string | undefined): boolean {
+  return entryScript !== undefined && entryScript.endsWith(".py");
+}
+
+/** The conda file's `python=3.x` pin, if any (`- python=3.8`, `- python==3.8.10`, `- python 3.8`). */
+export function condaPythonVersion(condaYaml: string): string | undefined {
+  return /^\s*-\s*python\s*(?:={1,2}|\s)\s*(3\.\d{1,2}(?:\.\d{1,2})?)/m.exec(condaYaml)?.[1];
+}
+
+/** Environment keys that do not fit the entry script's language, as [key, message] pairs. */
+function environmentProblems(entryScript: string | undefined, env: z.infer<typeof environmentSchema>): [string, string][] {
+  const out: [string, string][] = [];
+  const python = isPythonEntryScript(entryScript);
+  const pythonOnly = ["condaFile", "pipRequirements", "pythonVersion", "python"] as const;
+  if (!python) {
+    for (const k of pythonOnly) if (env[k] !== undefined) out.push([k, "is only for Python entry scripts (entryScript ending in .py)"]);
+  } else if (env.dependencies !== undefined) {
+    out.push(["dependencies", "is a package.json for JavaScript entry scripts; a Python environment takes condaFile or pipRequirements"]);
+  }
+  if (env.condaFile !== undefined && env.pipRequirements !== undefined) {
+    out.push(["pipRequirements", "cannot be set with condaFile; list pip packages under the conda file's `- pip:` section"]);
+  }
+  return out;
+}
+
 /**
  * Validates and defaults a stack's raw config (`{ "aks-inference:clusterPurpose": "DevTest", ... }`,
  * object values already parsed from YAML/JSON). Throws ConfigError listing every problem.
@@ -403,6 +437,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     const autoscaleEnabled = s.autoscaleEnabled ?? s.numReplicas === undefined;
     if (s.autoscaleMinReplicas > s.autoscaleMaxReplicas) problem(["services", i, "autoscaleMinReplicas"], "must be at most autoscaleMaxReplicas");
     if (s.entryScript && !s.sourceDirectory) problem(["services", i, "entryScript"], "needs sourceDirectory (the project folder that contains it)");
+    environmentProblems(s.entryScript, s.environment).forEach(([key, message]) => problem(["services", i, "environment", key], message));
     const models: ModelRef[] = s.models.map((m) => (typeof m === "string" ? { name: modelName(m), path: m, version: 1 } : m));
     const modelNames = new Set<string>();
     models.forEach((m, j) => {

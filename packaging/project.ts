@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
 import ignore from "ignore";
 import * as yazl from "yazl";
+import { condaPythonVersion, isPythonEntryScript, type ModelServiceConfig } from "../core/config";
 
 /** Files of the project folder to package, relative, sorted, with `/` separators. */
 export function projectFiles(dir: string): string[] {
@@ -91,37 +92,47 @@ export function modelHash(modelPath: string): string {
 }
 
 export interface EnvironmentSpec {
-  /** Base image of the scoring image. */
+  /** Base image of the environment image. */
   baseImage: string;
   /** Dockerfile contents the image is built with. */
   dockerfile: string;
-  /** Dependency manifest (package.json) contents, if any. */
-  dependencies?: string;
-  /** Lock file contents next to the manifest, if any. */
-  lock?: string;
+  /** Other build arguments that change what is installed (Python version, dependency file paths). */
+  args?: Record<string, string>;
+  /** Contents of the dependency files the build installs: package.json and its lock, or the conda / pip file. */
+  files?: string[];
 }
 
 /**
- * The seed's environment hash: what defines the image (base image, Dockerfile, dependency
- * manifest and lock). It tags the image, so an unchanged environment is never rebuilt and
+ * The environment hash: what defines the image (base image, Dockerfile, build arguments,
+ * dependency files). It tags the image, so an unchanged environment is never rebuilt and
  * services with the same environment share one image.
  */
 export function environmentHash(spec: EnvironmentSpec): string {
   const h = createHash("sha256");
-  for (const part of [spec.baseImage, spec.dockerfile, spec.dependencies ?? "", spec.lock ?? ""]) h.update(part).update("\0");
+  const args = Object.entries(spec.args ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
+  for (const part of [spec.baseImage, spec.dockerfile, ...args, "\0files", ...(spec.files ?? [])]) h.update(part).update("\0");
   return h.digest("hex").slice(0, 16);
 }
 
-/** Default base of environment images: an MCR Node image, as the seed's images come from MCR. */
+/** Default base of JavaScript environment images: an MCR Node image. */
 export const DEFAULT_SCORING_BASE_IMAGE = "mcr.microsoft.com/azurelinux/base/nodejs:20";
-/** The project's scoring Dockerfile, used unless a service brings its own. */
+/**
+ * Default bases of Python environment images: Azure ML's own base images on MCR (Ubuntu 22.04
+ * with conda), the ones Azure ML v1 environments were built on; CUDA 11.8 + cuDNN 8 for GPU
+ * services. Pin a dated tag or digest with `environment.baseImage` where reproducible builds matter.
+ */
+export const PYTHON_BASE_IMAGES = {
+  cpu: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04",
+  gpu: "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04",
+} as const;
+/** Python version of an environment whose conda file pins none and whose config names none. */
+export const DEFAULT_PYTHON_VERSION = "3.11";
+/** The project's scoring Dockerfiles, used unless a service brings its own. */
 export const SCORING_DOCKERFILE = "scoring/Dockerfile";
+export const PYTHON_SCORING_DOCKERFILE = "scoring/python.Dockerfile";
 
-export interface ServiceEnvironment {
-  baseImage?: string;
-  dockerfile?: string;
-  dependencies?: string;
-}
+/** What of a service decides its environment image. */
+export type EnvironmentInput = Pick<ModelServiceConfig, "environment" | "entryScript" | "gpuCores">;
 
 /** Files of this repository that end up in every environment image (the scoring server). */
 const SERVER_SOURCES = ["scoring", "core"];
@@ -131,20 +142,57 @@ const SERVER_SOURCES = ["scoring", "core"];
  */
 export const IMAGE_BUILD_FILES = ["package-lock.json", "scripts/bundle.ts"];
 
+export interface EnvironmentBuild {
+  /** Image tag: the environment hash plus the scoring server's own sources. */
+  hash: string;
+  /** Dockerfile path relative to the repository. */
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  spec: EnvironmentSpec;
+}
+
+/** The Python version of a Python environment: config, else the conda file's pin, else the default. */
+function pythonVersion(svc: EnvironmentInput, conda: string | undefined): string {
+  const pinned = conda === undefined ? undefined : condaPythonVersion(conda);
+  const configured = svc.environment.pythonVersion;
+  if (configured && pinned && !pinned.startsWith(configured) && !configured.startsWith(pinned)) {
+    throw new Error(`environment.pythonVersion '${configured}' disagrees with python=${pinned} in ${svc.environment.condaFile}; set one of them`);
+  }
+  return configured ?? pinned ?? DEFAULT_PYTHON_VERSION;
+}
+
 /**
- * The environment key of a service: its environment hash, plus the scoring server's own
- * sources (a new server version is a new image). Paths are relative to `repoRoot`.
+ * How a service's environment image is built and tagged: Python entry scripts on an Azure ML
+ * base with their conda or pip environment, JavaScript ones on a Node image with their
+ * package.json. The tag covers the scoring server's own sources too (a new server version is a
+ * new image); the service's project folder is not part of it (replicas download it at start).
+ * Paths are relative to `repoRoot`.
  */
-export function environmentKey(env: ServiceEnvironment, repoRoot: string): { hash: string; spec: EnvironmentSpec } {
+export function environmentKey(svc: EnvironmentInput, repoRoot: string): EnvironmentBuild {
+  const env = svc.environment;
   const read = (rel: string) => readFileSync(path.join(repoRoot, rel), "utf8");
-  const dependencies = env.dependencies ? read(env.dependencies) : undefined;
-  const lockPath = env.dependencies ? path.join(path.dirname(env.dependencies), "package-lock.json") : undefined;
-  const spec: EnvironmentSpec = {
-    baseImage: env.baseImage ?? DEFAULT_SCORING_BASE_IMAGE,
-    dockerfile: read(env.dockerfile ?? SCORING_DOCKERFILE),
-    dependencies,
-    lock: lockPath && existsSync(path.join(repoRoot, lockPath)) ? read(lockPath) : undefined,
-  };
+  let dockerfile: string;
+  let buildArgs: Record<string, string>;
+  let files: string[];
+  if (isPythonEntryScript(svc.entryScript)) {
+    const depFile = env.condaFile ?? env.pipRequirements;
+    const deps = depFile === undefined ? undefined : read(depFile);
+    dockerfile = env.dockerfile ?? PYTHON_SCORING_DOCKERFILE;
+    buildArgs = {
+      PYTHON_BASE_IMAGE: env.baseImage ?? PYTHON_BASE_IMAGES[svc.gpuCores > 0 ? "gpu" : "cpu"],
+      PYTHON_VERSION: pythonVersion(svc, env.condaFile === undefined ? undefined : deps),
+      ...(env.condaFile ? { CONDA_FILE: env.condaFile } : {}),
+      ...(env.pipRequirements ? { PIP_REQUIREMENTS: env.pipRequirements } : {}),
+    };
+    files = deps === undefined ? [] : [deps];
+  } else {
+    const lockPath = env.dependencies ? path.join(path.dirname(env.dependencies), "package-lock.json") : undefined;
+    dockerfile = env.dockerfile ?? SCORING_DOCKERFILE;
+    buildArgs = { BASE_IMAGE: env.baseImage ?? DEFAULT_SCORING_BASE_IMAGE, ...(env.dependencies ? { DEPENDENCIES: env.dependencies } : {}) };
+    files = env.dependencies ? [read(env.dependencies), lockPath && existsSync(path.join(repoRoot, lockPath)) ? read(lockPath) : ""] : [];
+  }
+  const { PYTHON_BASE_IMAGE, BASE_IMAGE, ...args } = buildArgs;
+  const spec: EnvironmentSpec = { baseImage: PYTHON_BASE_IMAGE ?? BASE_IMAGE, dockerfile: read(dockerfile), args, files };
   const server = [...SERVER_SOURCES.map((d) => hashFiles(path.join(repoRoot, d), projectFiles(path.join(repoRoot, d)))), hashFiles(repoRoot, IMAGE_BUILD_FILES)].join("");
-  return { hash: environmentHash({ ...spec, dockerfile: `${spec.dockerfile}\0${server}` }), spec };
+  return { hash: environmentHash({ ...spec, dockerfile: `${spec.dockerfile}\0${server}` }), dockerfile, buildArgs, spec };
 }

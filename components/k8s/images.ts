@@ -83,12 +83,10 @@ export class Images extends pulumi.ComponentResource {
 
   /** The environment image of a service; services with the same environment share it. */
   environmentImage(svc: ModelServiceConfig): pulumi.Output<string> {
-    const { hash, spec } = environmentKey(svc.environment, this.args.repoRoot);
+    const { hash, dockerfile, buildArgs } = environmentKey(svc, this.args.repoRoot);
     let image = this.environments.get(hash);
     if (!image) {
-      const buildArgs: Record<string, string> = { BASE_IMAGE: spec.baseImage };
-      if (svc.environment.dependencies) buildArgs.DEPENDENCIES = svc.environment.dependencies;
-      image = this.build(`env-${hash}`, "aks-inference-env", hash, svc.environment.dockerfile ?? "scoring/Dockerfile", buildArgs);
+      image = this.build(`env-${hash}`, "aks-inference-env", hash, dockerfile, buildArgs);
       this.environments.set(hash, image);
     }
     return image;

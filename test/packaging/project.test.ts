@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { environmentHash, environmentKey, modelHash, packageProject, projectFiles } from "../../packaging/project";
+import { environmentHash, environmentKey, modelHash, packageProject, projectFiles, type EnvironmentInput } from "../../packaging/project";
 import { unzip } from "../../scoring/bootstrap";
 import { REPO_ROOT } from "../support/stacks";
 import { tempDir } from "../support/tmp";
@@ -56,25 +56,29 @@ describe("packaging", () => {
     assert.notEqual((await packageProject(dir)).hash, before);
   });
 
-  it("keys the environment by base image, Dockerfile and dependencies", () => {
-    const base = { baseImage: "mcr.microsoft.com/azurelinux/base/nodejs:20", dockerfile: "FROM x", dependencies: '{"dependencies":{}}', lock: "{}" };
+  it("hashes an environment by base image, Dockerfile, build arguments and dependency files", () => {
+    const base = { baseImage: "mcr.microsoft.com/azurelinux/base/nodejs:20", dockerfile: "FROM x", args: { DEPENDENCIES: "deps/package.json" }, files: ['{"dependencies":{}}', "{}"] };
     const h = environmentHash(base);
     assert.equal(environmentHash({ ...base }), h, "stable");
     assert.notEqual(environmentHash({ ...base, baseImage: "mcr.microsoft.com/azurelinux/base/nodejs:22" }), h);
     assert.notEqual(environmentHash({ ...base, dockerfile: "FROM y" }), h);
-    assert.notEqual(environmentHash({ ...base, lock: '{"x":1}' }), h);
+    assert.notEqual(environmentHash({ ...base, files: ['{"dependencies":{}}', '{"x":1}'] }), h);
+    assert.notEqual(environmentHash({ ...base, args: { DEPENDENCIES: "other/package.json" } }), h);
   });
 
+  const js = (environment: EnvironmentInput["environment"] = {}): EnvironmentInput => ({ environment, entryScript: "score.js", gpuCores: 0 });
+  const py = (environment: EnvironmentInput["environment"] = {}, gpuCores = 0): EnvironmentInput => ({ environment, entryScript: "score.py", gpuCores });
+
   it("gives services with the same environment the same image key", () => {
-    const a = environmentKey({}, REPO_ROOT);
-    const b = environmentKey({}, REPO_ROOT);
-    assert.equal(a.hash, b.hash);
-    assert.notEqual(environmentKey({ baseImage: "mcr.microsoft.com/other:1" }, REPO_ROOT).hash, a.hash);
+    const a = environmentKey(js(), REPO_ROOT);
+    assert.equal(environmentKey(js(), REPO_ROOT).hash, a.hash);
+    assert.equal(environmentKey({ ...js(), entryScript: undefined }, REPO_ROOT).hash, a.hash, "the ONNX handler runs on the JavaScript image");
+    assert.notEqual(environmentKey(js({ baseImage: "mcr.microsoft.com/other:1" }), REPO_ROOT).hash, a.hash);
   });
 
   it("gives a new environment image key when the server, its lock file or its bundler settings change", () => {
     const repo = project({ "scoring/Dockerfile": "FROM x", "scoring/main.ts": "1", "core/a.ts": "1", "package-lock.json": "{}", "scripts/bundle.ts": "1" });
-    const key = () => environmentKey({}, repo).hash;
+    const key = () => environmentKey(js(), repo).hash;
     const before = key();
     for (const [file, content] of [["scoring/main.ts", "2"], ["core/a.ts", "2"], ["package-lock.json", '{"x":1}'], ["scripts/bundle.ts", "2"]]) {
       const previous = key();
@@ -82,6 +86,55 @@ describe("packaging", () => {
       assert.notEqual(key(), previous, `${file} changed`);
     }
     assert.notEqual(key(), before);
+  });
+
+  describe("Python environments", () => {
+    const repo = () =>
+      project({
+        "scoring/python.Dockerfile": "FROM py",
+        "scoring/main.ts": "1",
+        "core/a.ts": "1",
+        "package-lock.json": "{}",
+        "scripts/bundle.ts": "1",
+        "svc/score.py": "def init(): pass\ndef run(raw_data): return raw_data\n",
+        "svc/conda.yml": "name: project_environment\ndependencies:\n  - python=3.8.10\n  - pip:\n    - azureml-defaults\n  - scikit-learn\n",
+        "svc/requirements.txt": "scikit-learn==1.2.2\n",
+      });
+
+    it("builds on Azure ML's CPU base, or its CUDA base for GPU services, with the conda file's Python", () => {
+      const dir = repo();
+      const cpu = environmentKey(py({ condaFile: "svc/conda.yml" }), dir);
+      assert.equal(cpu.dockerfile, "scoring/python.Dockerfile");
+      assert.deepEqual(cpu.buildArgs, { PYTHON_BASE_IMAGE: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04", PYTHON_VERSION: "3.8.10", CONDA_FILE: "svc/conda.yml" });
+      const gpu = environmentKey(py({ condaFile: "svc/conda.yml" }, 1), dir);
+      assert.equal(gpu.buildArgs.PYTHON_BASE_IMAGE, "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04");
+      assert.notEqual(gpu.hash, cpu.hash);
+      assert.deepEqual(environmentKey(py({ pipRequirements: "svc/requirements.txt", pythonVersion: "3.10" }), dir).buildArgs, {
+        PYTHON_BASE_IMAGE: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04",
+        PYTHON_VERSION: "3.10",
+        PIP_REQUIREMENTS: "svc/requirements.txt",
+      });
+      assert.equal(environmentKey(py(), dir).buildArgs.PYTHON_VERSION, "3.11", "no pin anywhere: the default");
+    });
+
+    it("rebuilds when the conda or pip file changes, never when only score.py does", () => {
+      const dir = repo();
+      const conda = () => environmentKey(py({ condaFile: "svc/conda.yml" }), dir).hash;
+      const pip = () => environmentKey(py({ pipRequirements: "svc/requirements.txt" }), dir).hash;
+      const [c0, p0] = [conda(), pip()];
+      writeFileSync(path.join(dir, "svc/score.py"), "def init(): pass\ndef run(raw_data): return 42\n");
+      assert.equal(conda(), c0, "a new score.py is downloaded at start, not built in");
+      assert.equal(pip(), p0);
+      writeFileSync(path.join(dir, "svc/conda.yml"), "dependencies:\n  - python=3.8.10\n  - scikit-learn=1.0\n");
+      assert.notEqual(conda(), c0);
+      writeFileSync(path.join(dir, "svc/requirements.txt"), "scikit-learn==1.3.0\n");
+      assert.notEqual(pip(), p0);
+    });
+
+    it("refuses a Python version that disagrees with the conda file's pin", () => {
+      assert.throws(() => environmentKey(py({ condaFile: "svc/conda.yml", pythonVersion: "3.11" }), repo()), /pythonVersion '3.11' disagrees with python=3.8.10 in svc\/conda.yml/);
+      assert.equal(environmentKey(py({ condaFile: "svc/conda.yml", pythonVersion: "3.8" }), repo()).buildArgs.PYTHON_VERSION, "3.8");
+    });
   });
 
   it("hashes model files and folders by content", () => {
