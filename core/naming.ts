@@ -95,6 +95,8 @@ export const SCORING_ENV = {
   collectModelData: "AKS_INFERENCE_COLLECT_MODEL_DATA",
   /** Where the package and models are unpacked. */
   workDir: "AKS_INFERENCE_WORK_DIR",
+  /** Python entry scripts: the interpreter of the service's environment (the image sets it; local mode picks one). */
+  python: "AKS_INFERENCE_PYTHON",
 } as const;
 
 /** Port the scoring server listens on in a container. */
