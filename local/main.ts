@@ -12,8 +12,8 @@ import { TableServiceClient } from "@azure/data-tables";
 import { Command } from "commander";
 import pino from "pino";
 import { generateKey } from "../core/auth";
-import { ConfigError, type ModelServiceConfig, type StackConfig } from "../core/config";
-import { SERVICE_TABLE } from "../core/naming";
+import { ConfigError, isPythonEntryScript, type ModelServiceConfig, type StackConfig } from "../core/config";
+import { SCORING_ENV, SERVICE_TABLE } from "../core/naming";
 import { routingSettings } from "../core/routingSettings";
 import { loadStack } from "../core/stackFile";
 import { createBlobContainers, replicaEnv, uploadService } from "../packaging/upload";
@@ -22,6 +22,8 @@ import type { AutoscalerOptions } from "../router/autoscaler";
 import { startRouter, type RouterHandle } from "../router/server";
 import { startAdmin, writeKeys } from "./admin";
 import { startAzurite } from "./azurite";
+import { prepareSamples } from "../samples/prepare";
+import { chooseInterpreter, environmentNeeds } from "./python";
 import { DEFAULT_LOCAL_DIR, stateFile, type LocalState } from "./state";
 import { Supervisor, type ServiceStatus } from "./supervisor";
 
@@ -61,9 +63,20 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
 
   const services = new Map<string, ModelServiceConfig>(cfg.services.map((s) => [s.name, s]));
   const env = new Map<string, Record<string, string>>();
+  // Python services need an interpreter that sees their environment; one that has none fails
+  // alone, with the missing module and the install command, and the others start as usual.
+  const cannotStart = new Map<string, string>();
+  for (const problem of prepareSamples(opts.repoRoot)) log.warn(problem);
   for (const svc of cfg.services) {
     const uploaded = await uploadService(svc, opts.repoRoot, blob);
-    env.set(svc.name, replicaEnv(svc, uploaded, azurite.connectionString));
+    const replica = replicaEnv(svc, uploaded, azurite.connectionString);
+    if (isPythonEntryScript(svc.entryScript)) {
+      const needs = environmentNeeds(svc.environment, opts.repoRoot);
+      const choice = chooseInterpreter(needs.modules, { configured: svc.environment.python, install: needs.install });
+      if ("error" in choice) cannotStart.set(svc.name, choice.error);
+      else replica[SCORING_ENV.python] = choice.python;
+    }
+    env.set(svc.name, replica);
     if (svc.authMode === "key") ensureKeys(path.join(keysDir, `${svc.name}.json`));
   }
   const signingFile = path.join(dir, "token-signing.key");
@@ -76,6 +89,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   const discovery = new LocalDiscovery();
   for (const svc of cfg.services) discovery.upsertService(routingSettings(svc));
   const supervisor = new Supervisor({ discovery, env: (s) => env.get(s) ?? {}, repoRoot: opts.repoRoot, stateDir: dir, log });
+  for (const [service, reason] of cannotStart) supervisor.fail(service, reason);
   const router = await startRouter({
     discovery,
     keys: new FileKeyStore(keysDir),
@@ -116,11 +130,18 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   return { router, state, status: (service) => supervisor.status(service), stop };
 }
 
-function banner(mode: LocalMode, cfg: StackConfig, dir: string): string {
+/** The example body the banner's curl sends: the project's `sample-request.json`, else a default per handler. */
+function sampleRequest(svc: ModelServiceConfig, repoRoot: string): string {
+  const file = svc.sourceDirectory ? path.join(repoRoot, svc.sourceDirectory, "sample-request.json") : undefined;
+  if (file && existsSync(file)) return JSON.stringify(JSON.parse(readFileSync(file, "utf8")));
+  return svc.entryScript ? `{"message": "hello"}` : `{"data": [[1, 2, 3, 4]]}`;
+}
+
+function banner(mode: LocalMode, cfg: StackConfig, dir: string, repoRoot: string): string {
   const lines = [`aks-inference local mode: stack '${mode.state.stack}', router at ${mode.router.url}`, ""];
   for (const svc of cfg.services) {
     const uri = `${mode.router.url}/api/v1/service/${svc.name}/score`;
-    const example = svc.entryScript ? `{"message": "hello"}` : `{"data": [[1, 2, 3, 4]]}`;
+    const example = sampleRequest(svc, repoRoot);
     // Printed to be pasted into a POSIX shell as is: inside "$(...)" the single-quoted script
     // keeps its double quotes (npm test runs these lines through sh).
     const keyFile = path.join(dir, "keys", `${svc.name}.json`);
@@ -156,7 +177,7 @@ async function main(): Promise<void> {
     else console.error(`local mode failed to start: ${(err as Error).message}`);
     process.exit(1);
   }
-  console.log(banner(mode, loadStack(o.stack, repoRoot), o.dir));
+  console.log(banner(mode, loadStack(o.stack, repoRoot), o.dir, repoRoot));
   const onSignal = () => {
     mode.stop().then(
       () => process.exit(0),

@@ -67,6 +67,8 @@ export class Supervisor {
   private readonly desired = new Map<string, number>();
   private readonly logs = new Map<string, WriteStream>();
   private readonly locks = new Map<string, Promise<void>>();
+  /** Services that cannot start at all (e.g. no interpreter for their environment), with the reason. */
+  private readonly unstartable = new Map<string, string>();
   private seq = 0;
   private stopped = false;
 
@@ -87,9 +89,21 @@ export class Supervisor {
     return s;
   }
 
+  /**
+   * Marks a service as unable to start: it is `Failed` with `reason` (also written to its log,
+   * where `logs` shows it) and gets no replicas; the other services are not affected.
+   */
+  fail(service: string, reason: string): void {
+    this.unstartable.set(service, reason);
+    this.logStream(service).write(`${JSON.stringify({ level: 50, time: Date.now(), service, msg: "service cannot start", reason })}\n`);
+    this.opts.log.error({ service, reason }, "service cannot start");
+  }
+
   status(service: string): ServiceStatus {
     const replicas = this.replicas.get(service) ?? [];
     const desired = this.desired.get(service) ?? 0;
+    const unstartable = this.unstartable.get(service);
+    if (unstartable !== undefined) return { name: service, desired, ready: 0, replicas: [], state: "Failed", reason: unstartable };
     const infos = replicas.map(({ id, url, status, startedAt, reason }) => ({ id, url, status, startedAt, reason }));
     return { name: service, desired, ready: infos.filter((r) => r.status === "ready").length, replicas: infos, ...serviceState(desired, infos) };
   }
@@ -103,7 +117,7 @@ export class Supervisor {
   }
 
   private async converge(service: string): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.unstartable.has(service)) return;
     const n = this.desired.get(service) ?? 0;
     const live = () => (this.replicas.get(service) ?? []).filter((r) => r.status === "starting" || r.status === "ready");
     // A replica whose init() failed will fail again: start no more until the config changes.

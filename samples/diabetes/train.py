@@ -1,0 +1,18 @@
+"""Trains the sample's model: ridge regression on scikit-learn's bundled diabetes data (no
+download), saved with joblib as model/sklearn_regression_model.pkl, the file score.py loads.
+Run with a Python that has scikit-learn and joblib: `python3 samples/diabetes/train.py [out]`.
+Pickles are tied to the scikit-learn version that wrote them, so the model is trained on the
+machine that serves it instead of being committed."""
+import os
+import sys
+
+import joblib
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import Ridge
+
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "model", "sklearn_regression_model.pkl")
+X, y = load_diabetes(return_X_y=True)
+model = Ridge(alpha=0.1).fit(X, y)
+os.makedirs(os.path.dirname(out), exist_ok=True)
+joblib.dump(model, out)
+print(f"wrote {out}")
