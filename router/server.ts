@@ -91,7 +91,11 @@ export function parseRoute(path: string): Route | undefined {
   return undefined;
 }
 
-const ALLOWED: Record<Route["kind"], string> = { score: "POST", infer: "POST", swagger: "GET", modelReady: "GET" };
+/**
+ * Methods per route. Scoring takes GET too: Azure ML's scoring server calls `run()` for a GET
+ * (with the query parameters), and `@rawhttp` scripts answer GETs themselves.
+ */
+const ALLOWED: Record<Route["kind"], readonly string[]> = { score: ["POST", "GET"], infer: ["POST"], swagger: ["GET"], modelReady: ["GET"] };
 const UPSTREAM_PATH: Record<"score" | "swagger", string> = { score: "/score", swagger: "/swagger.json" };
 
 /** Errors of the connect phase: nothing reached the replica, so another one may take the request. */
@@ -181,8 +185,9 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     return check.ok ? undefined : { status: 401, code: "Unauthorized", message: check.reason };
   };
 
-  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number) => {
-    const upstreamPath = route.kind === "infer" ? `/v2/models/${route.service}/infer` : UPSTREAM_PATH[route.kind === "swagger" ? "swagger" : "score"];
+  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number, query: string) => {
+    // The query string reaches the model (GET scoring parameters, swagger.json?version=3).
+    const upstreamPath = (route.kind === "infer" ? `/v2/models/${route.service}/infer` : UPSTREAM_PATH[route.kind === "swagger" ? "swagger" : "score"]) + query;
     const length = req.headers["content-length"];
     const hasBody = req.method === "POST" && (length !== undefined ? length !== "0" : req.headers["transfer-encoding"] !== undefined);
     // Content-Length is exact (Node's parser enforces it), so a small declared body can be read whole.
@@ -261,8 +266,9 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     if (!route) return sendError(res, 404, "NotFound", `no route for ${path}; scoring is POST /api/v1/service/<service>/score`);
     const b = balancers.get(route.service);
     if (!b) return sendError(res, 404, "ServiceNotFound", `service '${route.service}' does not exist`);
-    if (req.method !== ALLOWED[route.kind]) {
-      return sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed here; use ${ALLOWED[route.kind]}`, { allow: ALLOWED[route.kind] });
+    const allowed = ALLOWED[route.kind];
+    if (!allowed.includes(req.method ?? "")) {
+      return sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed here; use ${allowed.join(" or ")}`, { allow: allowed.join(", ") });
     }
     if (route.kind === "modelReady") {
       const n = b.readyReplicas();
@@ -278,7 +284,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     }
     active++;
     try {
-      await proxy(req, res, b, route, requestId, start);
+      await proxy(req, res, b, route, requestId, start, q < 0 ? "" : url.slice(q));
     } finally {
       active--;
       const status = res.statusCode;

@@ -101,9 +101,19 @@ describe("router: routing", function () {
     assert.equal(unknown.status, 404);
     assert.equal(unknown.json.error!.code, "ServiceNotFound");
     assert.equal((await call(`${router.url}/api/v2/whatever`)).status, 404);
-    const wrong = await call(score(), { method: "GET", body: undefined, key: "primary-key" });
+    const wrong = await call(score(), { method: "DELETE", body: undefined, key: "primary-key" });
     assert.equal(wrong.status, 405);
-    assert.equal(wrong.headers.allow, "POST");
+    assert.equal(wrong.headers.allow, "POST, GET");
+    assert.equal((await call(`${router.url}/v2/models/svc/infer`, { method: "GET", body: undefined, key: "primary-key" })).headers.allow, "POST");
+  });
+
+  it("forwards scoring GETs with their query string (Azure ML passes them to run()), authenticated like POSTs", async () => {
+    const r = await call(`${score()}?sepal=5.1&petal=1.4`, { method: "GET", body: undefined, key: "primary-key" });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.path, "/score?sepal=5.1&petal=1.4");
+    assert.equal((await call(`${score()}?x=1`, { method: "GET", body: undefined })).status, 401);
+    const swagger = await call(`${router.url}/api/v1/service/svc/swagger.json?version=3`, { method: "GET", body: undefined });
+    assert.equal(swagger.json.path, "/swagger.json?version=3");
   });
 
   it("keeps the model's error status visible", async () => {
