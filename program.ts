@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as k8s from "@pulumi/kubernetes";
 import * as resources from "@pulumi/azure-native/resources";
-import { MAX_PAYLOAD_MB, scoringHost, type StackConfig } from "./core/config";
+import { MAX_PAYLOAD_MB, registrySku, scoringHost, type StackConfig } from "./core/config";
 import { LABELS, MANAGED_BY, STORAGE_SECRET, TAGS } from "./core/naming";
 import { aksNetworkRules, requiredHostsFor } from "./core/requiredHosts";
 import { Cluster } from "./components/cluster";
@@ -115,7 +115,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     location,
     subscriptionId,
     registryName: cfg.registryName,
-    sku: cfg.clusterPurpose === "DevTest" ? "Standard" : "Premium",
+    sku: registrySku(cfg.clusterPurpose),
     kubeletObjectId: cluster.kubeletObjectId,
     tags,
   });

@@ -109,14 +109,27 @@ const endpointSchema = z
     /** Azure DNS zone (in this subscription) to create the custom domain's record in; omit to manage DNS yourself. */
     dnsZone: z.object({ resourceGroupName: z.string().min(1), zoneName: hostname }).strict().optional(),
     /**
-     * TLS at the router: an existing Kubernetes TLS Secret in the namespace, or a certificate
-     * and key given as Pulumi secrets (`pulumi config set --secret`).
+     * TLS at the router: a certificate in Azure Key Vault (read by the AKS Key Vault secrets
+     * provider), or a certificate and key given as Pulumi secrets (`pulumi config set --secret`),
+     * which the stack stores in a Kubernetes TLS Secret.
      */
     tls: z
       .object({
+        /** Refused with an explanation (see parseStackConfig): the stack cannot know it exists. */
         secretName: z.string().min(1).optional(),
         certificate: z.string().min(1).optional(),
         privateKey: z.string().min(1).optional(),
+        keyVault: z
+          .object({
+            /** Key Vault name (3-24 letters, digits and '-'); the vault uses Azure RBAC authorization. */
+            name: z.string().regex(/^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, { message: "must be a Key Vault name: 3-24 letters, digits and '-', starting with a letter" }),
+            /** Resource group of the vault (its subscription is the stack's). */
+            resourceGroupName: z.string().min(1).max(90),
+            /** Key Vault certificate (PEM or PKCS#12) with the private key: the router reads it as one PEM bundle. */
+            certificateName: z.string().regex(/^[a-zA-Z0-9-]{1,127}$/, { message: "must be 1-127 letters, digits and '-'" }),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
@@ -238,6 +251,16 @@ const serviceSchema = z
   })
   .strict();
 
+const requiredHostsSchema = z
+  .object({
+    /**
+     * Also allow `api.azureml.ms` and `ingest-vienna<region>.kusto.windows.net`: hosts Microsoft's
+     * own router (azureml-fe) calls, which this project's router does not. Default off.
+     */
+    azureMlCompat: z.boolean().default(false),
+  })
+  .strict();
+
 const stackSchema = z
   .object({
     location: z.string().min(1, { message: "is required (e.g. 'westeurope')" }),
@@ -262,6 +285,7 @@ const stackSchema = z
     tokenIssuer: tokenIssuerSchema.default(tokenIssuerSchema.parse({})),
     router: routerSchema.default(routerSchema.parse({})),
     services: z.array(serviceSchema).default([]),
+    requiredHosts: requiredHostsSchema.default(requiredHostsSchema.parse({})),
   })
   .strict();
 
@@ -409,8 +433,19 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
   });
 
   const tls = c.endpoint.tls;
-  if (tls && !tls.secretName && !(tls.certificate && tls.privateKey)) {
-    problem(["endpoint", "tls"], "set secretName, or both certificate and privateKey (as secrets)");
+  if (tls?.secretName) {
+    // The router's namespace is created by this stack in the same run, so a Secret created by
+    // hand cannot exist before the first `pulumi up`, and the first preview has no cluster to
+    // look it up in: the router pods would wait for it forever. Refused rather than half-checked.
+    problem(
+      ["endpoint", "tls", "secretName"],
+      "is not supported: the stack creates the router's namespace, so a Secret it does not create cannot exist when the router starts. Use endpoint.tls.keyVault (certificate in Azure Key Vault) or certificate and privateKey (pulumi config set --secret --path)",
+    );
+  } else if (tls) {
+    const fromConfig = Boolean(tls.certificate) || Boolean(tls.privateKey);
+    if (fromConfig && tls.keyVault) problem(["endpoint", "tls"], "set keyVault, or certificate and privateKey, not both");
+    else if (fromConfig && !(tls.certificate && tls.privateKey)) problem(["endpoint", "tls"], "certificate and privateKey go together (both as secrets)");
+    else if (!fromConfig && !tls.keyVault) problem(["endpoint", "tls"], "set keyVault { name, resourceGroupName, certificateName }, or certificate and privateKey (as secrets)");
   }
   if (c.endpoint.dnsZone && !c.endpoint.customDomain) problem(["endpoint", "dnsZone"], "needs endpoint.customDomain");
   if (c.endpoint.customDomain && c.endpoint.dnsZone && !c.endpoint.customDomain.endsWith(`.${c.endpoint.dnsZone.zoneName}`)) {
@@ -482,6 +517,14 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     router: { ...c.router, replicas: c.router.replicas ?? d.routerReplicas, selfScaling: c.router.selfScaling ?? d.selfScaling },
     services,
   };
+}
+
+/**
+ * ACR SKU by cluster purpose: Premium outside DevTest, for its dedicated data endpoint (image
+ * layers from `<registry>.<region>.data.azurecr.io` instead of any `*.blob.core.windows.net`).
+ */
+export function registrySku(purpose: ClusterPurpose): "Standard" | "Premium" {
+  return purpose === "DevTest" ? "Standard" : "Premium";
 }
 
 /** The DNS name clients call: the custom domain, else `<label>.<region>.cloudapp.azure.com`. */

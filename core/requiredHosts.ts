@@ -3,7 +3,7 @@
  * plus what AKS itself and the GPU pools need behind a firewall. One source of truth: the
  * firewall rules, `npm run hosts`, the docs and the policy pack all read it.
  */
-import type { StackConfig } from "./config";
+import { registrySku, type StackConfig } from "./config";
 
 /** When in the seed's connectivity chronology a host is first needed. */
 export type Phase =
@@ -24,7 +24,12 @@ export interface RequiredHost {
   /** Application protocol and port a firewall must allow. */
   protocol: "Https" | "Http";
   port: number;
-  source: "seed" | "aks" | "gpu";
+  /**
+   * seed: what the inference services themselves call; aks: what the AzureKubernetesService FQDN
+   * tag covers; gpu: GPU node setup; addon: cluster add-ons this stack turns on (Defender);
+   * azureml: calls of Microsoft's azureml-fe, allowed only with `requiredHosts.azureMlCompat`.
+   */
+  source: "seed" | "aks" | "gpu" | "addon" | "azureml";
 }
 
 export interface RequiredHostsInput {
@@ -32,8 +37,22 @@ export interface RequiredHostsInput {
   region: string;
   registryName: string;
   storageAccountName: string;
-  /** Some service uses token auth (then `api.azureml.ms` is needed). */
+  /**
+   * Premium registry with `dataEndpointEnabled`: layers come from its own data endpoint
+   * `<registry>.<region>.data.azurecr.io`. Otherwise from ACR's storage accounts, whose names are
+   * not known in advance (`*.blob.core.windows.net`).
+   */
+  registryDataEndpoint: boolean;
+  /** Some service uses token auth. */
   tokenAuth: boolean;
+  /** With token auth by an OIDC issuer: where the router fetches the signing keys. */
+  jwksUri?: string;
+  /** Microsoft Defender for Containers is on (its agents report to Log Analytics). */
+  defender: boolean;
+  /** TLS certificate read from this Key Vault by the Secrets Store CSI driver. */
+  keyVaultName?: string;
+  /** Also the hosts Microsoft's azureml-fe calls (`requiredHosts.azureMlCompat`). */
+  azureMlCompat: boolean;
   /** With a custom domain no `cloudapp.azure.com` name is needed. */
   customDomain?: string;
   dnsLabel?: string;
@@ -78,9 +97,17 @@ export function aksNetworkRules(region: string): NetworkRule[] {
   ];
 }
 
+/** Hosts of Microsoft's azureml-fe that this project's router never calls (kept only for `azureMlCompat`). */
+export const AZUREML_FE_ONLY =
+  "Only Microsoft's router (azureml-fe) calls these; this project's router does not: it validates tokens itself and sends no telemetry to Microsoft";
+
+/** Microsoft docs the hosts come from, named in messages. */
+export const OUTBOUND_RULES_DOC = "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters";
+
 /** The required hosts of one stack, in chronological order. */
 export function requiredHosts(input: RequiredHostsInput): RequiredHost[] {
   const region = input.region.toLowerCase().replace(/\s+/g, "");
+  const registry = input.registryName.toLowerCase();
   const https = { protocol: "Https" as const, port: 443 };
   const hosts: RequiredHost[] = [
     {
@@ -102,17 +129,30 @@ export function requiredHosts(input: RequiredHostsInput): RequiredHost[] {
       ...https,
     },
   ];
-  if (input.tokenAuth) {
-    hosts.push({ host: "api.azureml.ms", usedBy: "Microsoft Entra authentication", phase: "router-running", why: "a service uses token auth", source: "seed", ...https });
+  if (input.keyVaultName) {
+    hosts.push({
+      host: `${input.keyVaultName.toLowerCase()}.vault.azure.net`,
+      usedBy: "Azure Key Vault (TLS certificate)",
+      phase: "router-deploy",
+      why: "the Secrets Store CSI driver reads the router's certificate before the router pods start",
+      source: "seed",
+      ...https,
+    });
   }
-  hosts.push({
-    host: `ingest-vienna${region}.kusto.windows.net`,
-    usedBy: "Kusto telemetry ingestion",
-    phase: "router-running",
-    why: "telemetry upload (as azureml-fe)",
-    source: "seed",
-    ...https,
-  });
+  if (input.tokenAuth && input.jwksUri) {
+    hosts.push({
+      host: new URL(input.jwksUri).hostname.toLowerCase(),
+      usedBy: "token issuer (JWKS)",
+      phase: "router-running",
+      why: "the router fetches the issuer's signing keys to validate tokens (it never calls the issuer URL itself: `iss` is compared, not fetched)",
+      source: "seed",
+      ...https,
+    });
+  }
+  if (input.azureMlCompat) {
+    if (input.tokenAuth) hosts.push({ host: "api.azureml.ms", usedBy: "Azure Machine Learning token service", phase: "router-running", why: AZUREML_FE_ONLY, source: "azureml", ...https });
+    hosts.push({ host: `ingest-vienna${region}.kusto.windows.net`, usedBy: "Kusto telemetry ingestion", phase: "router-running", why: AZUREML_FE_ONLY, source: "azureml", ...https });
+  }
   if (!input.customDomain) {
     hosts.push({
       host: `${input.dnsLabel ?? input.clusterName}.${region}.cloudapp.azure.com`,
@@ -123,12 +163,30 @@ export function requiredHosts(input: RequiredHostsInput): RequiredHost[] {
       ...https,
     });
   }
+  hosts.push({ host: `${registry}.azurecr.io`, usedBy: "Azure Container Registry (ACR)", phase: "model-deploy", why: "model environment images (registry API)", source: "seed", ...https });
   hosts.push(
-    { host: `${input.registryName.toLowerCase()}.azurecr.io`, usedBy: "Azure Container Registry (ACR)", phase: "model-deploy", why: "model environment images", source: "seed", ...https },
-    { host: `${input.storageAccountName}.blob.core.windows.net`, usedBy: "Azure Storage (blob)", phase: "model-deploy", why: "project packages and models; model data collection", source: "seed", ...https },
+    input.registryDataEndpoint
+      ? { host: `${registry}.${region}.data.azurecr.io`, usedBy: "ACR data endpoint", phase: "model-deploy", why: "image layers, from the registry's dedicated data endpoint (Premium, dataEndpointEnabled)", source: "seed", ...https }
+      : {
+          host: "*.blob.core.windows.net",
+          usedBy: "ACR layer storage",
+          phase: "model-deploy",
+          why: "image layers of a registry without a dedicated data endpoint come from ACR-owned storage accounts with unpredictable names (a Premium registry narrows this to <registry>.<region>.data.azurecr.io)",
+          source: "seed",
+          ...https,
+        },
   );
+  hosts.push({ host: `${input.storageAccountName}.blob.core.windows.net`, usedBy: "Azure Storage (blob)", phase: "model-deploy", why: "project packages and models; model data collection", source: "seed", ...https });
   for (const host of AKS_HOSTS.filter((h) => !hosts.some((x) => x.host === h))) {
     hosts.push({ host, usedBy: "AKS", phase: "cluster", why: `covered by the ${AKS_FQDN_TAG} FQDN tag`, source: "aks", ...https });
+  }
+  if (input.defender) {
+    for (const [host, why] of [
+      ["*.ods.opinsights.azure.com", "Defender uploads security events to Log Analytics"],
+      ["*.oms.opinsights.azure.com", "Defender authenticates with the Log Analytics workspace"],
+    ] as const) {
+      hosts.push({ host, usedBy: "Microsoft Defender for Containers", phase: "cluster", why, source: "addon", ...https });
+    }
   }
   if (input.gpu) {
     for (const [host, why] of [
@@ -149,7 +207,12 @@ export function requiredHostsInputFor(cfg: StackConfig): RequiredHostsInput {
     region: cfg.location,
     registryName: cfg.registryName,
     storageAccountName: cfg.storageAccountName,
+    registryDataEndpoint: registrySku(cfg.clusterPurpose) === "Premium",
     tokenAuth: cfg.services.some((s) => s.authMode === "token"),
+    jwksUri: cfg.tokenIssuer.type === "oidc" ? cfg.tokenIssuer.jwksUri : undefined,
+    defender: cfg.defender,
+    keyVaultName: cfg.endpoint.tls?.keyVault?.name,
+    azureMlCompat: cfg.requiredHosts.azureMlCompat,
     customDomain: cfg.endpoint.customDomain,
     dnsLabel: cfg.endpoint.dnsLabel,
     gpu: cfg.gpuPools.length > 0,

@@ -52,6 +52,7 @@ const T = {
   publicIp: "azure-native:network:PublicIPAddress",
   deployment: "kubernetes:apps/v1:Deployment",
   service: "kubernetes:core/v1:Service",
+  secretProviderClass: "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
 };
 
 const get = (o: unknown, ...keys: (string | number)[]): unknown => keys.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string | number, unknown>)[k] : undefined), o);
@@ -148,6 +149,12 @@ export const rules: Rule[] = [
         region: String(cluster.props.location ?? ""),
         registryName: String(all.find((r) => r.type === T.registry)?.props.registryName ?? ""),
         storageAccountName: String(all.find((r) => r.type === T.account)?.props.accountName ?? ""),
+        registryDataEndpoint: all.find((r) => r.type === T.registry)?.props.dataEndpointEnabled === true,
+        jwksUri: all.filter(isRouterDeployment).map((r) => envValue(r, ROUTER_ENV.tokenJwksUri)).find(Boolean),
+        defender: Boolean(get(cluster.props, "securityProfile", "defender")),
+        keyVaultName: all.map((r) => (r.type === T.secretProviderClass ? (get(r.props, "spec", "parameters", "keyvaultName") as string | undefined) : undefined)).find(Boolean),
+        // Hosts only Microsoft's azureml-fe calls are never required by this stack's router.
+        azureMlCompat: false,
         tokenAuth: all.some((r) => r.type === T.service && /"authMode":"token"/.test(annotationsOf(r)[SETTINGS_ANNOTATION] ?? "")) || Boolean(get(cluster.props, "tags", TAGS.tokenRegion)),
         customDomain: host && !host.endsWith(".cloudapp.azure.com") ? host : undefined,
         dnsLabel: label,

@@ -1,6 +1,6 @@
 /** `npm run hosts -- <stack> [--json]`: the hosts the stack's cluster must resolve and reach. */
 import { Command } from "commander";
-import { aksNetworkRules, requiredHostsFor, type RequiredHost } from "../core/requiredHosts";
+import { AZUREML_FE_ONLY, aksNetworkRules, requiredHosts, requiredHostsInputFor, type RequiredHost } from "../core/requiredHosts";
 import { loadStackOrExit } from "./cli-common";
 
 export function renderHostsTable(hosts: RequiredHost[]): string {
@@ -9,6 +9,11 @@ export function renderHostsTable(hosts: RequiredHost[]): string {
   const widths = header.map((_, i) => Math.max(header[i].length, ...rows.slice(0).map((r) => (i < 4 ? r[i].length : 0))));
   const line = (r: string[]) => r.map((c, i) => (i < 4 ? c.padEnd(widths[i]) : c)).join("  ");
   return [line(header), ...rows.map(line)].join("\n");
+}
+
+/** The hosts Microsoft's azureml-fe would call that this stack leaves out (none with `azureMlCompat`). */
+export function withheldAzureMlHosts(input: Parameters<typeof requiredHosts>[0]): RequiredHost[] {
+  return input.azureMlCompat ? [] : requiredHosts({ ...input, azureMlCompat: true }).filter((h) => h.source === "azureml");
 }
 
 function main(): void {
@@ -20,13 +25,18 @@ function main(): void {
     .parse();
   const [stack] = program.args;
   const cfg = loadStackOrExit(stack);
-  const hosts = requiredHostsFor(cfg);
+  const input = requiredHostsInputFor(cfg);
+  const hosts = requiredHosts(input);
+  const withheld = withheldAzureMlHosts(input);
   const networkRules = aksNetworkRules(cfg.location);
   if (program.opts<{ json?: boolean }>().json) {
-    console.log(JSON.stringify({ hosts, networkRules }, null, 2));
+    console.log(JSON.stringify({ hosts, withheld, networkRules }, null, 2));
     return;
   }
   console.log(renderHostsTable(hosts));
+  if (withheld.length > 0) {
+    console.log(`\nNot allowed: ${withheld.map((h) => h.host).join(", ")}. ${AZUREML_FE_ONLY}. Set aks-inference:requiredHosts.azureMlCompat: true to allow them anyway.`);
+  }
   console.log("\nNetwork rules (behind a firewall):");
   for (const r of networkRules) console.log(`  ${r.protocols.join("/")} ${r.ports.join(",")} -> ${r.destination}  (${r.why})`);
 }

@@ -1,14 +1,41 @@
 import * as assert from "node:assert/strict";
-import { PHASE_ORDER, fqdnCovers, requiredHosts, uncoveredHosts, type RequiredHostsInput } from "../../core/requiredHosts";
+import { PHASE_ORDER, fqdnCovers, requiredHosts, requiredHostsFor, uncoveredHosts, type RequiredHostsInput } from "../../core/requiredHosts";
+import { withheldAzureMlHosts } from "../../scripts/hosts";
+import { stackConfig } from "../support/stacks";
 
 const base: RequiredHostsInput = {
   clusterName: "aksinf-dev",
   region: "westeurope",
   registryName: "myAcr01",
   storageAccountName: "mystore01",
+  registryDataEndpoint: false,
   tokenAuth: false,
+  defender: false,
+  azureMlCompat: false,
   gpu: false,
 };
+/** Prod: Premium ACR (data endpoint), Defender, GPU pool, custom domain, Entra token issuer, Key Vault TLS. */
+const PROD_HOSTS = [
+  "mcr-0001.mcr-msedge.net",
+  "management.azure.com",
+  "packages.microsoft.com",
+  "acs-mirror.azureedge.net",
+  "packages.aks.azure.com",
+  "*.ods.opinsights.azure.com",
+  "*.oms.opinsights.azure.com",
+  "nvidia.github.io",
+  "us.download.nvidia.com",
+  "download.docker.com",
+  "*.hcp.westeurope.azmk8s.io",
+  "mcr.microsoft.com",
+  "*.data.mcr.microsoft.com",
+  "kv-contoso-certs.vault.azure.net",
+  "aksinfprodst.table.core.windows.net",
+  "login.microsoftonline.com", // the JWKS host of the Entra token issuer
+  "aksinfprodacr.azurecr.io",
+  "aksinfprodacr.westeurope.data.azurecr.io",
+  "aksinfprodst.blob.core.windows.net",
+];
 const names = (input: RequiredHostsInput) => requiredHosts(input).map((h) => h.host);
 
 describe("required hosts", () => {
@@ -20,16 +47,63 @@ describe("required hosts", () => {
       "myacr01.azurecr.io",
       "mystore01.table.core.windows.net",
       "mystore01.blob.core.windows.net",
-      "ingest-viennawesteurope.kusto.windows.net",
       "aksinf-dev.westeurope.cloudapp.azure.com",
     ]) {
       assert.ok(hosts.includes(h), `${h} missing from ${hosts.join(", ")}`);
     }
   });
 
-  it("needs api.azureml.ms only with token auth", () => {
-    assert.ok(!names(base).includes("api.azureml.ms"));
-    assert.ok(names({ ...base, tokenAuth: true }).includes("api.azureml.ms"));
+  it("allows azureml-fe's own hosts (api.azureml.ms, Kusto telemetry) only with requiredHosts.azureMlCompat", () => {
+    const compatHosts = ["api.azureml.ms", "ingest-viennawesteurope.kusto.windows.net"];
+    assert.deepEqual(names({ ...base, tokenAuth: true }).filter((h) => compatHosts.includes(h)), [], "this router calls neither");
+    assert.deepEqual(names({ ...base, tokenAuth: true, azureMlCompat: true }).filter((h) => compatHosts.includes(h)), compatHosts);
+    assert.deepEqual(names({ ...base, azureMlCompat: true }).filter((h) => compatHosts.includes(h)), ["ingest-viennawesteurope.kusto.windows.net"], "api.azureml.ms only served token auth");
+    const why = requiredHosts({ ...base, tokenAuth: true, azureMlCompat: true }).find((h) => h.host === "api.azureml.ms")!;
+    assert.equal(why.source, "azureml");
+    assert.match(why.why, /azureml-fe.*this project's router does not/);
+    // `npm run hosts` names what it leaves out and why.
+    assert.deepEqual(withheldAzureMlHosts({ ...base, tokenAuth: true }).map((h) => h.host), compatHosts);
+    assert.deepEqual(withheldAzureMlHosts({ ...base, tokenAuth: true, azureMlCompat: true }), []);
+  });
+
+  it("takes ACR layers from the registry's data endpoint when it has one, else from any blob account", () => {
+    assert.ok(names({ ...base, registryDataEndpoint: true }).includes("myacr01.westeurope.data.azurecr.io"));
+    assert.ok(!names({ ...base, registryDataEndpoint: true }).includes("*.blob.core.windows.net"), "a data endpoint narrows the wildcard away");
+    assert.ok(names(base).includes("*.blob.core.windows.net"));
+    assert.ok(!names(base).some((h) => h.endsWith(".data.azurecr.io")));
+  });
+
+  it("adds Defender's Log Analytics hosts only when Defender is on", () => {
+    const defenderHosts = ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com"];
+    assert.ok(defenderHosts.every((h) => !names(base).includes(h)));
+    assert.ok(defenderHosts.every((h) => names({ ...base, defender: true }).includes(h)));
+  });
+
+  it("adds the OIDC issuer's JWKS host with token auth, and the Key Vault the TLS certificate comes from", () => {
+    const oidc = { ...base, tokenAuth: true, jwksUri: "https://Keys.Example.org/tenant/discovery/v2.0/keys" };
+    assert.ok(names(oidc).includes("keys.example.org"));
+    assert.ok(!names({ ...oidc, tokenAuth: false }).includes("keys.example.org"), "no token auth, no key fetch");
+    assert.ok(names({ ...base, keyVaultName: "kv-Certs" }).includes("kv-certs.vault.azure.net"));
+  });
+
+  it("lists exactly these hosts for the shipped dev and prod stacks", () => {
+    assert.deepEqual(requiredHostsFor(stackConfig("dev")).map((h) => h.host), [
+      "mcr-0001.mcr-msedge.net",
+      "management.azure.com",
+      "login.microsoftonline.com",
+      "packages.microsoft.com",
+      "acs-mirror.azureedge.net",
+      "packages.aks.azure.com",
+      "*.hcp.westeurope.azmk8s.io",
+      "mcr.microsoft.com",
+      "*.data.mcr.microsoft.com",
+      "aksinfdevst.table.core.windows.net",
+      "aksinf-dev.westeurope.cloudapp.azure.com",
+      "aksinfdevacr.azurecr.io",
+      "*.blob.core.windows.net",
+      "aksinfdevst.blob.core.windows.net",
+    ]);
+    assert.deepEqual(requiredHostsFor(stackConfig("prod")).map((h) => h.host), PROD_HOSTS);
   });
 
   it("needs no cloudapp.azure.com name with a custom domain", () => {
@@ -48,7 +122,7 @@ describe("required hosts", () => {
   });
 
   it("is ordered by the seed's connectivity chronology", () => {
-    const phases = requiredHosts({ ...base, tokenAuth: true, gpu: true }).map((h) => PHASE_ORDER.indexOf(h.phase));
+    const phases = requiredHosts({ ...base, tokenAuth: true, gpu: true, defender: true, azureMlCompat: true, keyVaultName: "kv", jwksUri: "https://k.example.org/keys" }).map((h) => PHASE_ORDER.indexOf(h.phase));
     assert.deepEqual(phases, [...phases].sort((a, b) => a - b));
     const byHost = new Map(requiredHosts(base).map((h) => [h.host, h.phase]));
     assert.equal(byHost.get("mcr.microsoft.com"), "router-deploy", "router images come from MCR before the router deploys");

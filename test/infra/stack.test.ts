@@ -110,7 +110,8 @@ describe("infrastructure stack", function () {
       const requiredNames = new Set(required.map((h) => h.host));
       assert.deepEqual(fqdns.filter((f) => !requiredNames.has(f)), [], "allowed FQDNs that no required host explains");
       assert.deepEqual(tags, ["AzureKubernetesService"]);
-      for (const h of ["api.azureml.ms", "nvidia.github.io", "packages.aks.azure.com"]) {
+      assert.ok(!fqdns.includes("api.azureml.ms"), "azureml-fe's token service: not called by this router, not allowed without requiredHosts.azureMlCompat");
+      for (const h of ["login.microsoftonline.com", "nvidia.github.io", "packages.aks.azure.com"]) {
         assert.ok(fqdns.includes(h) || required.find((r) => r.host === h)?.source === "aks", `${h} not allowed`);
       }
       assert.ok(!fqdns.some((f) => f.endsWith("cloudapp.azure.com")), "custom domain: no cloudapp.azure.com entry");
