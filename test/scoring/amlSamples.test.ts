@@ -1,0 +1,236 @@
+/**
+ * Azure ML v1 entry-script samples (test/fixtures/aml/<name>/, each with SOURCE.md naming the
+ * upstream script) served through the scoring server and the Python bridge, with their models
+ * trained by the fixture's train.py and laid out as Azure ML lays them out. Every answer is compared
+ * with what Microsoft's scoring server (azureml-inference-server-http 1.5.x) answers for the same
+ * request; test/fixtures/aml/EXPECTED.md gives the reasoning for each expected answer.
+ */
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync } from "node:fs";
+import * as path from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import pino from "pino";
+import { MODELS_ROOT, azuremlModelDir } from "../../scoring/bootstrap";
+import { PythonHandler } from "../../scoring/pythonHandler";
+import { startScoringServer, type ScoringServer } from "../../scoring/server";
+import { REPO_ROOT } from "../support/stacks";
+import { tempDir } from "../support/tmp";
+
+const PYTHON = "/usr/bin/python3";
+const FIXTURES = path.join(REPO_ROOT, "test", "fixtures", "aml");
+const log = pino({ level: "silent" });
+
+interface CaseRequest {
+  method: string;
+  /** Default `/score`; `${key}` is replaced by the URL-encoded JSON of the trained inputs' `key`. */
+  path?: string;
+  headers?: Record<string, string>;
+  /** Body text; `${key}` is replaced by the JSON of the trained inputs' `key`. */
+  body?: string;
+  bodyBase64?: string;
+  /** A file train.py wrote, sent as the body. */
+  bodyFile?: string;
+  /** A multipart/form-data upload of a file train.py wrote. */
+  multipart?: { field: string; file: string; contentType: string };
+}
+
+interface CaseExpect {
+  status: number;
+  /** Exact body text. */
+  body?: string;
+  /** Exact body text, from the expected.json train.py wrote (computed with the trained model). */
+  bodyExpected?: string;
+  bodyBase64?: string;
+  /** The JSON body contains this (objects compared key by key, arrays and scalars exactly). */
+  jsonSubset?: unknown;
+  /** Top-level JSON values matching these patterns. */
+  jsonPatterns?: Record<string, string>;
+  /** Exact header values (names case-insensitive). */
+  headers?: Record<string, string>;
+  headerPatterns?: Record<string, string>;
+  headersPresent?: string[];
+  headersAbsent?: string[];
+}
+
+interface Fixture {
+  name: string;
+  dir: string;
+  skip?: string;
+  models: { name: string; version: number }[];
+  /** The replica must fail in init(), with a reason containing this text. */
+  initFailure?: string;
+  cases: { name: string; request: CaseRequest; expect: CaseExpect }[];
+}
+
+function fixtures(): Fixture[] {
+  return readdirSync(FIXTURES, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => ({ name: d.name, dir: path.join(FIXTURES, d.name), ...(JSON.parse(readFileSync(path.join(FIXTURES, d.name, "cases.json"), "utf8")) as Omit<Fixture, "name" | "dir">) }));
+}
+
+/** What the Debian interpreter lacks for the samples, or undefined when it has everything. */
+function missingPython(): string | undefined {
+  if (!existsSync(PYTHON)) return `${PYTHON} is not installed`;
+  const probe = spawnSync(PYTHON, ["-c", "import sklearn, joblib, numpy, pandas, PIL"], { encoding: "utf8" });
+  return probe.status === 0 ? undefined : `${PYTHON} cannot import the samples' packages (apt-get install python3-sklearn python3-pandas python3-pil): ${probe.stderr.trim().split("\n").pop()}`;
+}
+
+interface Served {
+  server: ScoringServer;
+  trained: string;
+  inputs: Record<string, unknown>;
+  expected: Record<string, string>;
+  initError?: Error;
+}
+
+/**
+ * The fixture as Azure ML runs it: the project folder (a copy, so nothing is written into the
+ * repository) as AML_APP_ROOT, each model at azureml-models/<name>/<version>/<file or folder>.
+ */
+async function serve(f: Fixture): Promise<Served> {
+  const work = tempDir(`aml-${f.name}`);
+  const appRoot = path.join(work, "project");
+  cpSync(f.dir, appRoot, { recursive: true });
+  const trained = path.join(work, "trained");
+  mkdirSync(trained);
+  if (existsSync(path.join(appRoot, "train.py"))) {
+    const run = spawnSync(PYTHON, ["train.py", trained], { cwd: appRoot, encoding: "utf8", env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" } });
+    assert.equal(run.status, 0, `${f.name}/train.py failed:\n${run.stderr}`);
+  }
+  const models: Record<string, string> = {};
+  for (const m of f.models) {
+    const target = path.join(work, MODELS_ROOT, m.name, String(m.version));
+    mkdirSync(target, { recursive: true });
+    const entries = readdirSync(path.join(trained, m.name));
+    for (const e of entries) renameSync(path.join(trained, m.name, e), path.join(target, e));
+    models[m.name] = path.join(target, entries[0]);
+  }
+  mkdirSync(path.join(work, MODELS_ROOT), { recursive: true });
+  const handler = new PythonHandler({
+    python: PYTHON,
+    appRoot,
+    entryScript: "score.py",
+    models: { modelDir: azuremlModelDir(work, f.models), models },
+    modelsRoot: path.join(work, MODELS_ROOT),
+    service: f.name,
+    workers: 1,
+    scoringTimeoutMs: 30_000,
+    log,
+  });
+  const server = await startScoringServer({ service: f.name, replica: "r1", handler, log });
+  const read = (file: string) => (existsSync(path.join(trained, file)) ? (JSON.parse(readFileSync(path.join(trained, file), "utf8")) as Record<string, never>) : {});
+  const served: Served = { server, trained, inputs: read("inputs.json"), expected: read("expected.json") };
+  try {
+    await server.initialize();
+  } catch (err) {
+    served.initError = err as Error;
+  }
+  return served;
+}
+
+function fill(template: string, inputs: Record<string, unknown>, encode: (s: string) => string): string {
+  return template.replace(/\$\{(\w+)\}/g, (_, key: string) => {
+    if (!(key in inputs)) throw new Error(`no trained input '${key}'`);
+    return encode(JSON.stringify(inputs[key]));
+  });
+}
+
+async function send(s: Served, r: CaseRequest): Promise<Response> {
+  const url = `${s.server.url}${fill(r.path ?? "/score", s.inputs, encodeURIComponent)}`;
+  let body: BodyInit | undefined;
+  if (r.body !== undefined) body = fill(r.body, s.inputs, (x) => x);
+  else if (r.bodyBase64 !== undefined) body = Buffer.from(r.bodyBase64, "base64");
+  else if (r.bodyFile) body = readFileSync(path.join(s.trained, r.bodyFile));
+  else if (r.multipart) {
+    const form = new FormData();
+    form.append(r.multipart.field, new Blob([readFileSync(path.join(s.trained, r.multipart.file))], { type: r.multipart.contentType }), r.multipart.file);
+    body = form;
+  }
+  return fetch(url, { method: r.method, headers: r.headers, body });
+}
+
+/** `actual` holds everything in `expected` (objects key by key; arrays and scalars exactly). */
+function contains(actual: unknown, expected: unknown): boolean {
+  if (expected && typeof expected === "object" && !Array.isArray(expected)) {
+    if (!actual || typeof actual !== "object" || Array.isArray(actual)) return false;
+    return Object.entries(expected).every(([k, v]) => contains((actual as Record<string, unknown>)[k], v));
+  }
+  return isDeepStrictEqual(actual, expected);
+}
+
+/** Every difference between the answer and the upstream one, so a failure lists them all. */
+async function differences(res: Response, e: CaseExpect, expected: Record<string, string>): Promise<string[]> {
+  const diffs: string[] = [];
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const text = bytes.toString("utf8");
+  if (res.status !== e.status) diffs.push(`status ${res.status}, upstream ${e.status}`);
+  const body = e.bodyExpected !== undefined ? expected[e.bodyExpected] : e.body;
+  if (body !== undefined && text !== body) diffs.push(`body ${JSON.stringify(text)}, upstream ${JSON.stringify(body)}`);
+  if (e.bodyBase64 !== undefined && !bytes.equals(Buffer.from(e.bodyBase64, "base64"))) diffs.push(`body (base64) ${bytes.toString("base64")}, upstream ${e.bodyBase64}`);
+  if (e.jsonSubset !== undefined || e.jsonPatterns) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      diffs.push(`body is not JSON: ${text.slice(0, 200)}`);
+    }
+    if (json !== undefined && e.jsonSubset !== undefined && !contains(json, e.jsonSubset)) diffs.push(`JSON body ${text.slice(0, 600)} lacks ${JSON.stringify(e.jsonSubset)}`);
+    for (const [k, p] of Object.entries(e.jsonPatterns ?? {})) {
+      const v = (json as Record<string, unknown> | undefined)?.[k];
+      if (!new RegExp(p).test(String(v))) diffs.push(`JSON ${k}=${JSON.stringify(v)}, upstream matches /${p}/`);
+    }
+  }
+  for (const [h, v] of Object.entries(e.headers ?? {})) if (res.headers.get(h) !== v) diffs.push(`header ${h}: ${JSON.stringify(res.headers.get(h))}, upstream ${JSON.stringify(v)}`);
+  for (const [h, p] of Object.entries(e.headerPatterns ?? {})) if (!new RegExp(p).test(res.headers.get(h) ?? "")) diffs.push(`header ${h}: ${JSON.stringify(res.headers.get(h))}, upstream matches /${p}/`);
+  for (const h of e.headersPresent ?? []) if (!res.headers.has(h)) diffs.push(`header ${h} missing, upstream sends it`);
+  for (const h of e.headersAbsent ?? []) if (res.headers.has(h)) diffs.push(`header ${h}: ${JSON.stringify(res.headers.get(h))}, upstream sends none`);
+  return diffs;
+}
+
+describe("Azure ML v1 entry-script samples answer as Azure ML's scoring server does", function () {
+  this.timeout(120_000);
+  const missing = missingPython();
+
+  for (const f of fixtures()) {
+    describe(f.name, () => {
+      const skip = f.skip ?? missing;
+      if (skip) {
+        // Visible in the report as a pending test carrying its reason.
+        it(`skipped: ${skip}`, function () {
+          this.skip();
+        });
+        return;
+      }
+      let served: Served;
+      before(async () => {
+        served = await serve(f);
+      });
+      after(async () => {
+        await served?.server.close();
+      });
+
+      if (f.initFailure) {
+        it("fails init() with the Python traceback as the replica's reason", () => {
+          assert.ok(served.initError, "init() succeeded");
+          assert.match(served.initError.message, /Traceback \(most recent call last\)/);
+          assert.ok(served.initError.message.includes(f.initFailure!), served.initError.message);
+          assert.equal(served.server.state(), "failed");
+        });
+      } else {
+        it("runs init() and reports ready", async () => {
+          assert.equal(served.initError, undefined, served.initError?.message);
+          assert.equal((await fetch(`${served.server.url}/readyz`)).status, 200);
+        });
+      }
+
+      for (const c of f.cases) {
+        it(c.name, async () => {
+          const res = await send(served, c.request);
+          const diffs = await differences(res, c.expect, served.expected);
+          if (diffs.length) assert.fail(`${c.request.method} ${c.request.path ?? "/score"} differs from upstream:\n  ${diffs.join("\n  ")}`);
+        });
+      }
+    });
+  }
+});
