@@ -97,6 +97,10 @@ export const SCORING_ENV = {
   workDir: "AKS_INFERENCE_WORK_DIR",
   /** Python entry scripts: the interpreter of the service's environment (the image sets it; local mode picks one). */
   python: "AKS_INFERENCE_PYTHON",
+  /** Python entry scripts: worker processes, one request each at a time (the service's replicaMaxConcurrentRequests). */
+  workers: "AKS_INFERENCE_WORKERS",
+  /** Python entry scripts: a run() longer than this (ms) has its worker killed and restarted (scoringTimeoutMs). */
+  scoringTimeoutMs: "AKS_INFERENCE_SCORING_TIMEOUT_MS",
 } as const;
 
 /** Port the scoring server listens on in a container. */

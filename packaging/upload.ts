@@ -59,5 +59,7 @@ export function replicaEnv(svc: ModelServiceConfig, uploaded: UploadedService, c
     [SCORING_ENV.modelBlobs]: JSON.stringify(uploaded.models),
     [SCORING_ENV.entryScript]: svc.entryScript ?? "",
     [SCORING_ENV.collectModelData]: String(svc.collectModelData),
+    [SCORING_ENV.workers]: String(svc.replicaMaxConcurrentRequests),
+    [SCORING_ENV.scoringTimeoutMs]: String(svc.scoringTimeoutMs),
   };
 }

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import * as ort from "onnxruntime-node";
+import type { FullResponse } from "../core/amlScoring";
 
 /** An error whose status code the caller should see (4xx: the caller's fault). */
 export class ScoringError extends Error {
@@ -45,6 +46,41 @@ export interface ScoringHandler {
   infer(body: unknown, ctx: RunContext): Promise<{ outputs: unknown }>;
   /** OpenAPI document of the service. */
   swagger(service: string): object;
+}
+
+/** One HTTP request to `/score`, as a handler that answers whole exchanges receives it. */
+export interface ScoreRequest {
+  method: string;
+  path: string;
+  /** Raw query string, without `?`. */
+  query: string;
+  /** Header pairs as received (names in the caller's case, repeats kept). */
+  headers: [string, string][];
+  /** The body as the socket delivered it: chunks, never concatenated. */
+  body: Buffer[];
+  bodyLength: number;
+}
+
+export type { FullResponse };
+
+/**
+ * A handler that answers whole HTTP exchanges itself (Python entry scripts, with the contract of
+ * Azure ML's scoring server): its status, headers and body are sent as they are.
+ */
+export interface HttpHandler {
+  readonly kind: "http";
+  /** Runs `init()`; called once, before the replica reports ready. */
+  init(): Promise<void>;
+  score(req: ScoreRequest): Promise<FullResponse>;
+  /** `GET /swagger.json?version=`. */
+  swagger(version: string | undefined): FullResponse;
+  /** False while part of it is being restarted: readiness follows it. */
+  healthy(): boolean;
+  close(): Promise<void>;
+}
+
+export function isHttpHandler(h: ScoringHandler | HttpHandler): h is HttpHandler {
+  return (h as HttpHandler).kind === "http";
 }
 
 interface EntryModule {

@@ -10,9 +10,10 @@ import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import pino from "pino";
 import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, SCORING_ENV, SCORING_PORT, type ModelBlobs } from "../core/naming";
-import { bootstrap } from "./bootstrap";
+import { MODELS_ROOT, bootstrap } from "./bootstrap";
 import { DataCollector } from "./collector";
-import { EntryScriptHandler, OnnxHandler, type ScoringHandler } from "./handlers";
+import { EntryScriptHandler, OnnxHandler, type HttpHandler, type ScoringHandler } from "./handlers";
+import { PythonHandler, pythonSettings } from "./pythonHandler";
 import { startScoringServer } from "./server";
 
 function required(key: keyof typeof SCORING_ENV): string {
@@ -56,7 +57,12 @@ async function main(): Promise<void> {
     const ctx = await bootstrap({ connectionString, packageBlob: process.env[SCORING_ENV.packageBlob] || "", models, workDir });
     log.info({ ms: Date.now() - t, models: Object.keys(ctx.models), workDir }, "package and models downloaded");
     process.env.AZUREML_MODEL_DIR = ctx.modelDir;
-    const handler: ScoringHandler = entryScript ? new EntryScriptHandler(path.join(ctx.projectDir, entryScript), ctx) : new OnnxHandler(ctx);
+    // A Python entry script is served by Python workers with Azure ML's scoring contract.
+    const handler: ScoringHandler | HttpHandler = entryScript.endsWith(".py")
+      ? new PythonHandler({ ...pythonSettings(process.env), appRoot: ctx.projectDir, entryScript, models: ctx, modelsRoot: path.join(workDir, MODELS_ROOT), service, log, onFatal: fail })
+      : entryScript
+        ? new EntryScriptHandler(path.join(ctx.projectDir, entryScript), ctx)
+        : new OnnxHandler(ctx);
     server = await startScoringServer({ service, replica, handler, log, collector, host: process.env.HOST ?? "0.0.0.0", port: Number(process.env[SCORING_ENV.port] || SCORING_PORT) });
     log.info({ port: server.port }, "listening (not ready until init() finishes)");
     await server.initialize();

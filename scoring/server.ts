@@ -2,12 +2,16 @@
  * The scoring server of one replica: `POST /score` (v1), `POST /v2/models/<service>/infer`,
  * `GET /swagger.json`, liveness `/healthz` and readiness `/readyz` (only after `init()`).
  * Errors from the handler become JSON 4xx/5xx answers; nothing a request does can crash it.
+ * A handler that answers whole exchanges (Python scripts) has its answers sent as they are, and
+ * the server's own errors for it take the form Azure ML's scoring server gives them.
  */
+import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { INTERNAL_ERROR_MESSAGE, METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE, amlErrorResponse, requestIdHeaders, type FullResponse } from "../core/amlScoring";
 import type { DataCollector } from "./collector";
-import { ScoringError, type ScoringHandler } from "./handlers";
+import { ScoringError, isHttpHandler, type HttpHandler, type ScoringHandler } from "./handlers";
 
 /** The router refuses more than 100 MB; the replica keeps a matching guard of its own. */
 export const MAX_BODY_BYTES = 100 * 1024 * 1024;
@@ -17,7 +21,7 @@ export type ReplicaState = "starting" | "ready" | "failed" | "draining";
 export interface ScoringServerOptions {
   service: string;
   replica: string;
-  handler: ScoringHandler;
+  handler: ScoringHandler | HttpHandler;
   log: Logger;
   collector?: DataCollector;
   host?: string;
@@ -40,7 +44,23 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
 }
 const error = (res: http.ServerResponse, status: number, code: string, message: string) => send(res, status, { error: { code, message } });
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
+/** Sends a whole answer; the body chunks are written as they are (no concatenation). */
+function sendFull(res: http.ServerResponse, answer: FullResponse, extra: [string, string][] = []): void {
+  const length = answer.body.reduce((n, b) => n + b.length, 0);
+  const flat: string[] = [];
+  for (const [k, v] of [...answer.headers, ...extra]) if (k.toLowerCase() !== "content-length") flat.push(k, v);
+  flat.push("Content-Length", String(length));
+  res.writeHead(answer.status, flat);
+  for (const chunk of answer.body) res.write(chunk);
+  res.end();
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const { chunks } = await readChunks(req);
+  return Buffer.concat(chunks);
+}
+
+function readChunks(req: http.IncomingMessage): Promise<{ chunks: Buffer[]; size: number }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -53,7 +73,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("end", () => resolve({ chunks, size }));
     req.on("error", reject);
   });
 }
@@ -77,7 +97,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
   let active = 0;
   const { log, handler, service } = opts;
 
-  const score = async (req: http.IncomingMessage, res: http.ServerResponse, kind: "v1" | "v2") => {
+  const score = async (handler: ScoringHandler, req: http.IncomingMessage, res: http.ServerResponse, kind: "v1" | "v2") => {
     const requestId = String(req.headers["x-ms-request-id"] ?? req.headers["x-request-id"] ?? "");
     const started = Date.now();
     let input: unknown;
@@ -101,10 +121,57 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     }
   };
 
+  /** A Python service's request, answered with the routes and errors of Azure ML's scoring server. */
+  const serveHttp = async (h: HttpHandler, req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string | undefined) => {
+    const ids = requestIdHeaders((name) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(",") : v;
+    }, randomUUID);
+    const answer = (a: FullResponse) => sendFull(res, a, ids.headers);
+    if (ids.error) return answer(ids.error);
+    if (path === "/score") {
+      if (!["GET", "POST", "OPTIONS"].includes(req.method ?? "")) {
+        return answer({ ...amlErrorResponse(405, METHOD_NOT_ALLOWED_MESSAGE), headers: [...amlErrorResponse(405, "").headers, ["Allow", "GET, OPTIONS, POST"]] });
+      }
+      if (state !== "ready") return answer(amlErrorResponse(503, `replica is ${state}`));
+      const started = Date.now();
+      const { chunks, size } = await readChunks(req);
+      const pairs: [string, string][] = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) pairs.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+      const out = await h.score({ method: req.method ?? "GET", path, query: query ?? "", headers: pairs, body: chunks, bodyLength: size });
+      answer(out);
+      const requestId = ids.headers[0]?.[1] ?? "";
+      log.debug({ requestId, status: out.status, ms: Date.now() - started }, "scored");
+      if (out.status >= 500) log.warn({ requestId, status: out.status }, "scoring answered an error");
+      if (opts.collector) {
+        const text = (b: Buffer[]) => Buffer.concat(b).toString("utf8");
+        opts.collector.collect({ time: new Date(started).toISOString(), requestId, service, replica: opts.replica, status: out.status, input: text(chunks), output: text(out.body) });
+      }
+      return;
+    }
+    if (req.method !== "GET") return answer({ ...amlErrorResponse(405, METHOD_NOT_ALLOWED_MESSAGE), headers: [...amlErrorResponse(405, "").headers, ["Allow", "GET, HEAD, OPTIONS"]] });
+    if (state !== "ready") return answer(amlErrorResponse(503, `replica is ${state}`));
+    if (path === "/swagger.json") return answer(h.swagger(new URLSearchParams(query ?? "").get("version") ?? undefined));
+    // The upstream server's health route.
+    if (path === "/") return answer({ status: 200, headers: [["Content-Type", "text/html; charset=utf-8"]], body: [Buffer.from("Healthy")] });
+    return answer(amlErrorResponse(404, NOT_FOUND_MESSAGE));
+  };
+
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const [path, query] = (req.url ?? "/").split(/\?(.*)/s, 2);
+    const ready = () => state === "ready" && (!isHttpHandler(handler) || handler.healthy());
     if (path === "/healthz") return send(res, 200, { status: "alive", state });
-    if (path === "/readyz") return state === "ready" ? send(res, 200, { status: "ready" }) : send(res, 503, { status: state });
+    if (path === "/readyz") return ready() ? send(res, 200, { status: "ready" }) : send(res, 503, { status: state === "ready" ? "restarting" : state });
+    if (isHttpHandler(handler)) {
+      active++;
+      serveHttp(handler, req, res, path, query)
+        .catch((err: unknown) => {
+          log.error({ err: (err as Error).message }, "unexpected scoring error");
+          if (!res.headersSent) sendFull(res, amlErrorResponse(err instanceof ScoringError ? err.statusCode : 500, err instanceof ScoringError ? err.message : INTERNAL_ERROR_MESSAGE));
+        })
+        .finally(() => active--);
+      return;
+    }
     if (path === "/swagger.json") {
       if (state !== "ready") return error(res, 503, "NotReady", `replica is ${state}`);
       return send(res, 200, handler.swagger(service));
@@ -118,7 +185,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     }
     if (state !== "ready") return error(res, 503, "NotReady", `replica is ${state}`);
     active++;
-    score(req, res, kind)
+    score(handler, req, res, kind)
       .catch((err: unknown) => {
         log.error({ err: (err as Error).message }, "unexpected scoring error");
         if (!res.headersSent) error(res, 500, "InternalError", "the scoring server failed");
@@ -153,6 +220,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       const deadline = Date.now() + 60_000;
       while (active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       server.closeAllConnections();
+      if (isHttpHandler(handler)) await handler.close();
       await opts.collector?.close();
     },
   };

@@ -1,0 +1,1 @@
+"""Stand-in for `azureml.contrib.services`: `aml_request` (rawhttp, AMLRequest) and `aml_response` (AMLResponse)."""

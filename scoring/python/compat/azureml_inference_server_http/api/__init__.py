@@ -1,0 +1,1 @@
+"""Script-facing API of the stand-in: the same objects as azureml.contrib.services."""
