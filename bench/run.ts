@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { autoscale } from "./autoscale";
 import type { BenchResult } from "./common";
 import { payload } from "./payload";
+import { pythonBridge } from "./python-bridge";
 import { routerOverhead } from "./router-overhead";
 import { stackScale } from "./stack-scale";
 
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   for (const [name, run] of [
     ["router overhead", routerOverhead],
     ["payload", payload],
+    ["python bridge", pythonBridge],
     ["autoscale", autoscale],
     ["stack scale", stackScale],
   ] as const) {
