@@ -8,6 +8,7 @@
  * `ConfigError` whose lines each name the offending key and what is allowed.
  */
 import { z } from "zod";
+import { cidrsOverlap, usableInSubnet } from "./azureRules";
 import { DEFAULT_NAMESPACE } from "./naming";
 
 /** Project config namespace: keys are `aks-inference:<key>` in `Pulumi.<stack>.yaml`. */
@@ -51,6 +52,11 @@ const subnetId = z
   .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i, {
     message: "must be a subnet resource ID: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>",
   });
+const resourceId = (type: string, example: string) =>
+  z.string().regex(new RegExp(`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Network/${type}/[^/]+$`, "i"), {
+    message: `must be a ${example} resource ID: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/${type}/<name>`,
+  });
+const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, { message: "must be an IPv4 address" });
 const positiveInt = z.number().int().positive();
 const labels = z.record(z.string(), z.string());
 
@@ -66,12 +72,42 @@ const networkSchema = z
     firewallSubnetPrefix: cidr.default("10.225.0.0/26"),
     /** azure (CNI) only, required: resource ID of the existing node subnet. */
     subnetId: subnetId.optional(),
-    /** azure (CNI) with firewall egress, required: resource ID of the existing `AzureFirewallSubnet`. */
+    /**
+     * azure (CNI) with a firewall this stack creates: resource ID of the existing
+     * `AzureFirewallSubnet`; the firewall is created in that VNet's resource group (Azure requires it).
+     */
     firewallSubnetId: subnetId.optional(),
-    /** kubenet only: pod address range. */
+    /**
+     * azure (CNI) with firewall egress, required: the existing route table the network team has
+     * associated with `subnetId`. With a hub firewall it already sends 0.0.0.0/0 to
+     * `firewall.privateIp`; with the stack's own firewall, the stack adds that route. Checked
+     * during `pulumi preview` before the cluster is created.
+     */
+    routeTableId: resourceId("routeTables", "route table").optional(),
+    /** Pod address range: kubenet, and Azure CNI Overlay (CNI clusters use overlay); outside the VNet. */
     podCidr: cidr.default("10.244.0.0/16"),
     serviceCidr: cidr.default("10.0.0.0/16"),
-    dnsServiceIp: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, { message: "must be an IPv4 address" }).default("10.0.0.10"),
+    dnsServiceIp: ipv4.default("10.0.0.10"),
+  })
+  .strict();
+
+/**
+ * Egress firewall (with `egress: firewall`). Either the hub's existing firewall — `policyId`,
+ * `privateIp`, `publicIp`: the stack only adds its rule collection group to that policy — or,
+ * without `policyId`, a firewall the stack creates in the VNet's resource group.
+ */
+const firewallSchema = z
+  .object({
+    /** Existing (hub) firewall: resource ID of its firewall policy; the stack adds a rule collection group to it. */
+    policyId: resourceId("firewallPolicies", "firewall policy").optional(),
+    /** Existing firewall: its private IP (the route table's 0.0.0.0/0 next hop, checked during preview). */
+    privateIp: ipv4.optional(),
+    /** Existing firewall: the public IP its DNAT rule for the scoring endpoint listens on (the custom domain points here). */
+    publicIp: ipv4.optional(),
+    /** Priority of the stack's rule collection group (100-65000): in a shared hub policy it must not collide with other groups. */
+    priority: z.number().int().min(100).max(65000).default(400),
+    /** Stack-created firewall: number of public IPs (SNAT ports scale with them); default 1 for DevTest, 20 otherwise (Microsoft's production minimum). */
+    publicIpCount: z.number().int().min(1).max(250).optional(),
   })
   .strict();
 
@@ -108,6 +144,12 @@ const endpointSchema = z
     dnsLabel: dnsLabel(63).optional(),
     /** Azure DNS zone (in this subscription) to create the custom domain's record in; omit to manage DNS yourself. */
     dnsZone: z.object({ resourceGroupName: z.string().min(1), zoneName: hostname }).strict().optional(),
+    /**
+     * With firewall egress, required: the fixed private IP of the router's internal load balancer,
+     * in the node subnet. The firewall DNATs its public IP to it, so it must be known before the
+     * Service exists.
+     */
+    internalIp: ipv4.optional(),
     /**
      * TLS at the router: a certificate in Azure Key Vault (read by the AKS Key Vault secrets
      * provider), or a certificate and key given as Pulumi secrets (`pulumi config set --secret`),
@@ -271,6 +313,7 @@ const stackSchema = z
     kubernetesVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/, { message: "must be a version such as '1.33'" }).optional(),
     network: networkSchema.default(networkSchema.parse({})),
     egress: z.enum(EGRESS_MODES).default("loadBalancer"),
+    firewall: firewallSchema.optional(),
     systemPool: poolSchema.default({}),
     gpuPools: z.array(gpuPoolSchema).default([]),
     /** ACR name (5-50 letters and digits, globally unique); default derived from prefix and stack. */
@@ -307,8 +350,18 @@ export interface ModelServiceConfig extends Omit<ParsedService, "models" | "auth
   initialReplicas: number;
 }
 
-export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName" | "resourceGroupName" | "registryName" | "storageAccountName" | "defender" | "router" | "systemPool"> {
+/**
+ * The egress firewall, resolved: the hub's (the stack adds a rule collection group to its policy)
+ * or one the stack creates in the resource group of the VNet holding its AzureFirewallSubnet.
+ */
+export type FirewallConfig =
+  | { kind: "hub"; policyId: string; privateIp: string; publicIp: string; priority: number }
+  | { kind: "created"; publicIpCount: number; priority: number };
+
+export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName" | "resourceGroupName" | "registryName" | "storageAccountName" | "defender" | "router" | "systemPool" | "firewall"> {
   stack: string;
+  /** With egress 'firewall'. */
+  firewall?: FirewallConfig;
   clusterName: string;
   resourceGroupName: string;
   registryName: string;
@@ -320,10 +373,12 @@ export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName
 }
 
 /** Defaults that depend on the cluster purpose (the seed: dev-test clusters are small). */
-export function purposeDefaults(purpose: ClusterPurpose): { systemVmSize: string; systemCount: number; routerReplicas: number; selfScaling: boolean; defender: boolean } {
+export function purposeDefaults(purpose: ClusterPurpose): { systemVmSize: string; systemCount: number; routerReplicas: number; selfScaling: boolean; defender: boolean; firewallPublicIps: number } {
+  // Firewall public IPs: Microsoft's AKS firewall guide sets 20 as the production minimum
+  // against SNAT port exhaustion; a dev-test cluster's few outbound flows fit one.
   return purpose === "DevTest"
-    ? { systemVmSize: "Standard_D2s_v5", systemCount: 1, routerReplicas: 1, selfScaling: false, defender: false }
-    : { systemVmSize: "Standard_D4s_v5", systemCount: 3, routerReplicas: 3, selfScaling: true, defender: true };
+    ? { systemVmSize: "Standard_D2s_v5", systemCount: 1, routerReplicas: 1, selfScaling: false, defender: false, firewallPublicIps: 1 }
+    : { systemVmSize: "Standard_D4s_v5", systemCount: 3, routerReplicas: 3, selfScaling: true, defender: true, firewallPublicIps: 20 };
 }
 
 function modelName(path: string): string {
@@ -411,15 +466,46 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
 
   if (c.network.plugin === "azure") {
     if (!c.network.subnetId) problem(["network", "subnetId"], "is required when network.plugin is 'azure' (CNI joins an existing subnet)");
-    if (c.egress === "firewall" && !c.network.firewallSubnetId) {
-      problem(["network", "firewallSubnetId"], "is required when network.plugin is 'azure' and egress is 'firewall' (the existing AzureFirewallSubnet)");
+    if (c.egress === "firewall") {
+      if (!c.network.routeTableId) {
+        problem(["network", "routeTableId"], "is required when network.plugin is 'azure' and egress is 'firewall': the existing route table the network team associated with network.subnetId");
+      }
+      if (!c.firewall?.policyId && !c.network.firewallSubnetId) {
+        problem(["firewall", "policyId"], "or network.firewallSubnetId is required when network.plugin is 'azure' and egress is 'firewall': the hub's firewall policy, or the AzureFirewallSubnet for a firewall this stack creates");
+      }
+    } else if (c.network.routeTableId) {
+      problem(["network", "routeTableId"], "is only allowed with egress 'firewall' (load-balancer egress needs no route table)");
     }
   } else {
     if (c.network.subnetId) problem(["network", "subnetId"], "is only allowed with network.plugin 'azure'; kubenet creates its own subnet");
     if (c.network.firewallSubnetId) problem(["network", "firewallSubnetId"], "is only allowed with network.plugin 'azure'");
+    if (c.network.routeTableId) problem(["network", "routeTableId"], "is only allowed with network.plugin 'azure'; kubenet creates its own route table");
+    if (c.firewall?.policyId) problem(["firewall", "policyId"], "needs network.plugin 'azure': kubenet's VNet is created by this stack and not peered with a hub");
   }
   if (c.network.firewallSubnetId && !/\/subnets\/AzureFirewallSubnet$/.test(c.network.firewallSubnetId)) {
     problem(["network", "firewallSubnetId"], "must name a subnet called 'AzureFirewallSubnet' (Azure Firewall requires it)");
+  }
+  if (c.firewall && c.egress !== "firewall") problem(["firewall"], "is only allowed with egress 'firewall'");
+  if (c.firewall?.policyId) {
+    if (c.network.firewallSubnetId) problem(["network", "firewallSubnetId"], "cannot be set with firewall.policyId: use the hub's firewall, or create one, not both");
+    if (!c.firewall.privateIp) problem(["firewall", "privateIp"], "is required with firewall.policyId: the hub firewall's private IP, the next hop of the route table's 0.0.0.0/0 route");
+    if (!c.firewall.publicIp) problem(["firewall", "publicIp"], "is required with firewall.policyId: the hub firewall's public IP that DNATs to the router");
+    if (c.firewall.publicIpCount !== undefined) problem(["firewall", "publicIpCount"], "applies to a firewall this stack creates, not to the hub's (firewall.policyId)");
+    if (!c.endpoint.customDomain) problem(["endpoint", "customDomain"], "is required with a hub firewall (firewall.policyId): its public IP carries no cloudapp.azure.com name of this stack");
+  } else if (c.firewall?.privateIp || c.firewall?.publicIp) {
+    problem(["firewall", c.firewall.privateIp ? "privateIp" : "publicIp"], "only applies with firewall.policyId (an existing hub firewall); a stack-created firewall's IPs come from Azure");
+  }
+  if (c.egress === "firewall") {
+    if (!c.endpoint.internalIp) {
+      problem(["endpoint", "internalIp"], "is required with egress 'firewall': the router's internal load balancer IP in the node subnet, the target of the firewall's DNAT rule");
+    } else if (c.network.plugin === "kubenet" && !usableInSubnet(c.network.nodeSubnetPrefix, c.endpoint.internalIp)) {
+      problem(["endpoint", "internalIp"], `must be a usable address of network.nodeSubnetPrefix ${c.network.nodeSubnetPrefix} (Azure reserves the first four and the last)`);
+    }
+  } else if (c.endpoint.internalIp) {
+    problem(["endpoint", "internalIp"], "is only used with egress 'firewall' (the router is then reached through the firewall's DNAT)");
+  }
+  if (c.network.plugin === "kubenet" && cidrsOverlap(c.network.podCidr, c.network.vnetAddressSpace)) {
+    problem(["network", "podCidr"], `must not overlap network.vnetAddressSpace ${c.network.vnetAddressSpace}`);
   }
   const pool = c.systemPool;
   if ((pool.minCount === undefined) !== (pool.maxCount === undefined)) problem(["systemPool"], "set both minCount and maxCount, or neither");
@@ -513,6 +599,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     registryName: c.registryName ?? `${compact}acr`.slice(0, 50).padEnd(5, "0"),
     storageAccountName: c.storageAccountName ?? `${compact}st`.slice(0, 24).padEnd(3, "0"),
     defender: c.defender ?? d.defender,
+    firewall: resolveFirewall(c),
     systemPool: { ...pool, vmSize: pool.vmSize ?? d.systemVmSize, count: pool.count ?? pool.minCount ?? d.systemCount },
     router: { ...c.router, replicas: c.router.replicas ?? d.routerReplicas, selfScaling: c.router.selfScaling ?? d.selfScaling },
     services,
@@ -525,6 +612,13 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
  */
 export function registrySku(purpose: ClusterPurpose): "Standard" | "Premium" {
   return purpose === "DevTest" ? "Standard" : "Premium";
+}
+
+function resolveFirewall(c: ParsedStack): FirewallConfig | undefined {
+  if (c.egress !== "firewall") return undefined;
+  const f = firewallSchema.parse(c.firewall ?? {});
+  if (f.policyId && f.privateIp && f.publicIp) return { kind: "hub", policyId: f.policyId, privateIp: f.privateIp, publicIp: f.publicIp, priority: f.priority };
+  return { kind: "created", publicIpCount: f.publicIpCount ?? purposeDefaults(c.clusterPurpose).firewallPublicIps, priority: f.priority };
 }
 
 /** The DNS name clients call: the custom domain, else `<label>.<region>.cloudapp.azure.com`. */

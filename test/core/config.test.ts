@@ -59,10 +59,77 @@ describe("stack config", () => {
     assert.ok(p.some((x) => x.startsWith("aks-inference:network.subnetId: is only allowed")), p.join("\n"));
   });
 
-  it("requires the AzureFirewallSubnet for CNI behind a firewall", () => {
-    const network = { ...(rawStack("prod")["aks-inference:network"] as object), firewallSubnetId: undefined };
-    const p = problems({ "aks-inference:network": network }, "prod");
-    assert.ok(p.some((x) => x.startsWith("aks-inference:network.firewallSubnetId: is required")), p.join("\n"));
+  describe("egress firewall: the hub's, or one the stack creates in the VNet's resource group", () => {
+    const prodNetwork = () => rawStack("prod")["aks-inference:network"] as Record<string, unknown>;
+    const prodFirewall = () => rawStack("prod")["aks-inference:firewall"] as Record<string, unknown>;
+    const fwSubnet = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-prod/providers/Microsoft.Network/virtualNetworks/vnet-prod/subnets/AzureFirewallSubnet";
+
+    it("reads the shipped prod stack as a hub firewall", () => {
+      const c = stackConfig("prod");
+      assert.deepEqual(c.firewall, {
+        kind: "hub",
+        policyId: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub-prod/providers/Microsoft.Network/firewallPolicies/fwp-hub-prod",
+        privateIp: "10.0.1.4",
+        publicIp: "203.0.113.10",
+        priority: 400,
+      });
+      assert.equal(c.endpoint.internalIp, "10.240.0.200");
+      assert.equal(stackConfig("dev").firewall, undefined, "load-balancer egress has no firewall");
+    });
+
+    it("needs either the hub's policy or an AzureFirewallSubnet, naming both keys", () => {
+      const p = problems({ "aks-inference:network": { ...prodNetwork(), firewallSubnetId: undefined }, "aks-inference:firewall": undefined }, "prod");
+      assert.ok(p.includes("aks-inference:firewall.policyId: or network.firewallSubnetId is required when network.plugin is 'azure' and egress is 'firewall': the hub's firewall policy, or the AzureFirewallSubnet for a firewall this stack creates"), p.join("\n"));
+    });
+
+    it("refuses both at once", () => {
+      const p = problems({ "aks-inference:network": { ...prodNetwork(), firewallSubnetId: fwSubnet } }, "prod");
+      assert.deepEqual(p, ["aks-inference:network.firewallSubnetId: cannot be set with firewall.policyId: use the hub's firewall, or create one, not both"]);
+    });
+
+    it("needs the hub firewall's private and public IPs", () => {
+      const p = problems({ "aks-inference:firewall": { policyId: prodFirewall().policyId } }, "prod");
+      assert.ok(p.some((x) => x.startsWith("aks-inference:firewall.privateIp: is required with firewall.policyId")), p.join("\n"));
+      assert.ok(p.some((x) => x.startsWith("aks-inference:firewall.publicIp: is required with firewall.policyId")), p.join("\n"));
+    });
+
+    it("creates the firewall with 20 public IPs outside DevTest, 1 for DevTest, or as configured", () => {
+      const created = { "aks-inference:network": { ...prodNetwork(), firewallSubnetId: fwSubnet }, "aks-inference:firewall": undefined };
+      assert.deepEqual(stackConfig("prod", created).firewall, { kind: "created", publicIpCount: 20, priority: 400 });
+      assert.deepEqual(stackConfig("prod", { ...created, "aks-inference:firewall": { publicIpCount: 4 } }).firewall, { kind: "created", publicIpCount: 4, priority: 400 });
+      const kubenet = stackConfig("dev", { "aks-inference:egress": "firewall", "aks-inference:endpoint": { internalIp: "10.224.0.200" } });
+      assert.deepEqual(kubenet.firewall, { kind: "created", publicIpCount: 1, priority: 400 });
+    });
+
+    it("requires the existing route table for CNI behind a firewall", () => {
+      const p = problems({ "aks-inference:network": { ...prodNetwork(), routeTableId: undefined } }, "prod");
+      assert.ok(p.some((x) => x.startsWith("aks-inference:network.routeTableId: is required when network.plugin is 'azure' and egress is 'firewall'")), p.join("\n"));
+      const bad = problems({ "aks-inference:network": { ...prodNetwork(), routeTableId: "rt-aks-prod" } }, "prod");
+      assert.ok(bad[0].startsWith("aks-inference:network.routeTableId: must be a route table resource ID"), bad.join("\n"));
+    });
+
+    it("requires the router's internal IP inside the node subnet", () => {
+      const p = problems({ "aks-inference:endpoint": { customDomain: "ml.contoso.com", tls: { secretName: "tls" } } }, "prod");
+      assert.ok(p.some((x) => x.startsWith("aks-inference:endpoint.internalIp: is required with egress 'firewall'")), p.join("\n"));
+      const outside = problems({ "aks-inference:egress": "firewall", "aks-inference:endpoint": { internalIp: "10.1.0.5" } });
+      assert.deepEqual(outside, ["aks-inference:endpoint.internalIp: must be a usable address of network.nodeSubnetPrefix 10.224.0.0/16 (Azure reserves the first four and the last)"]);
+      const reserved = problems({ "aks-inference:egress": "firewall", "aks-inference:endpoint": { internalIp: "10.224.0.3" } });
+      assert.equal(reserved.length, 1);
+    });
+
+    it("refuses a hub firewall for kubenet and without a custom domain", () => {
+      const p = problems({ "aks-inference:egress": "firewall", "aks-inference:firewall": prodFirewall(), "aks-inference:endpoint": { internalIp: "10.224.0.200" } });
+      assert.ok(p.some((x) => x.startsWith("aks-inference:firewall.policyId: needs network.plugin 'azure'")), p.join("\n"));
+      assert.ok(p.some((x) => x.startsWith("aks-inference:endpoint.customDomain: is required with a hub firewall")), p.join("\n"));
+    });
+
+    it("refuses firewall settings without firewall egress", () => {
+      assert.deepEqual(problems({ "aks-inference:firewall": { publicIpCount: 2 } }), ["aks-inference:firewall: is only allowed with egress 'firewall'"]);
+    });
+  });
+
+  it("keeps the pod CIDR outside the kubenet VNet", () => {
+    assert.deepEqual(problems({ "aks-inference:network": { plugin: "kubenet", podCidr: "10.230.0.0/16" } }), ["aks-inference:network.podCidr: must not overlap network.vnetAddressSpace 10.224.0.0/12"]);
   });
 
   it("rejects a GPU pool with a non-GPU VM size", () => {
