@@ -1,6 +1,7 @@
 /**
- * Name resolution: the router's static public IP with its `cloudapp.azure.com` label, the
- * custom domain's record in an Azure DNS zone, and private DNS zones linked to the cluster VNet.
+ * Name resolution: the scoring endpoint's public IP (the router's own, with its
+ * `cloudapp.azure.com` label, or the firewall's that DNATs to the router), the custom domain's
+ * record in an Azure DNS zone, and private DNS zones linked to the cluster VNet.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
@@ -10,8 +11,13 @@ import * as privatedns from "@pulumi/azure-native/privatedns";
 export interface EndpointArgs {
   resourceGroupName: pulumi.Input<string>;
   location: pulumi.Input<string>;
-  /** DNS label: `<label>.<region>.cloudapp.azure.com`. */
-  dnsLabel: string;
+  /**
+   * Where clients connect. `publicIp`: the stack creates a static public IP with the label
+   * `<label>.<region>.cloudapp.azure.com` and the router's public load balancer binds to it.
+   * `firewall`: the firewall's public IP, DNATed to the router's internal load balancer (its
+   * resource when the stack created it, so DNS can alias it; else only its address).
+   */
+  entry: { kind: "publicIp"; dnsLabel: string } | { kind: "firewall"; address: pulumi.Input<string>; publicIp?: network.PublicIPAddress };
   /** Custom domain of the scoring endpoint, e.g. `ml.contoso.com`. */
   customDomain?: string;
   /** Azure DNS zone to create the custom domain's A record in; omit to manage DNS yourself. */
@@ -19,35 +25,41 @@ export interface EndpointArgs {
   tags: Record<string, string>;
 }
 
-/** The scoring endpoint's address: the LoadBalancer Service of the router binds to this IP. */
+/** The scoring endpoint's public address and its names. */
 export class Endpoint extends pulumi.ComponentResource {
-  readonly publicIp: network.PublicIPAddress;
+  /** The public IP clients reach (created here, or the firewall's). */
+  readonly publicIp?: network.PublicIPAddress;
   readonly ipAddress: pulumi.Output<string>;
-  readonly ipName: pulumi.Output<string>;
+  /** Name of the IP the router's public load balancer binds to (public entry only). */
+  readonly ipName?: pulumi.Output<string>;
   /** The resource group the IP lives in (the Service's `azure-load-balancer-resource-group`). */
   readonly resourceGroupName: pulumi.Output<string>;
-  /** `<label>.<region>.cloudapp.azure.com`, as Azure assigned it. */
+  /** `<label>.<region>.cloudapp.azure.com`, as Azure assigned it (empty without a label). */
   readonly fqdn: pulumi.Output<string>;
 
   constructor(name: string, args: EndpointArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aks-inference:dns:Endpoint", name, {}, opts);
-    this.publicIp = new network.PublicIPAddress(
-      name,
-      {
-        resourceGroupName: args.resourceGroupName,
-        location: args.location,
-        sku: { name: "Standard", tier: "Regional" },
-        publicIPAllocationMethod: "Static",
-        publicIPAddressVersion: "IPv4",
-        dnsSettings: { domainNameLabel: args.dnsLabel },
-        tags: args.tags,
-      },
-      { parent: this },
-    );
-    this.ipAddress = this.publicIp.ipAddress.apply((ip) => ip ?? "");
-    this.ipName = this.publicIp.name;
     this.resourceGroupName = pulumi.output(args.resourceGroupName);
-    this.fqdn = this.publicIp.dnsSettings.apply((d) => d?.fqdn ?? "");
+    if (args.entry.kind === "publicIp") {
+      this.publicIp = new network.PublicIPAddress(
+        name,
+        {
+          resourceGroupName: args.resourceGroupName,
+          location: args.location,
+          sku: { name: "Standard", tier: "Regional" },
+          publicIPAllocationMethod: "Static",
+          publicIPAddressVersion: "IPv4",
+          dnsSettings: { domainNameLabel: args.entry.dnsLabel },
+          tags: args.tags,
+        },
+        { parent: this },
+      );
+      this.ipName = this.publicIp.name;
+    } else {
+      this.publicIp = args.entry.publicIp;
+    }
+    this.ipAddress = this.publicIp ? this.publicIp.ipAddress.apply((ip) => ip ?? "") : pulumi.output(args.entry.kind === "firewall" ? args.entry.address : "");
+    this.fqdn = this.publicIp ? this.publicIp.dnsSettings.apply((d) => d?.fqdn ?? "") : pulumi.output("");
     if (args.customDomain && args.dnsZone) {
       const relative = args.customDomain.slice(0, -(args.dnsZone.zoneName.length + 1));
       new dns.RecordSet(
@@ -58,8 +70,8 @@ export class Endpoint extends pulumi.ComponentResource {
           relativeRecordSetName: relative,
           recordType: "A",
           ttl: 300,
-          // An alias record follows the IP if it ever changes.
-          targetResource: { id: this.publicIp.id },
+          // An alias record follows the IP if it ever changes; a hub firewall's IP is only known by address.
+          ...(this.publicIp ? { targetResource: { id: this.publicIp.id } } : { aRecords: [{ ipv4Address: this.ipAddress }] }),
         },
         { parent: this },
       );

@@ -1,92 +1,124 @@
 /**
- * Egress through Azure Firewall: a firewall policy (DNS proxy on) whose rule collection groups
- * allow exactly the stack's required hosts (core/requiredHosts.ts) and AKS's network rules, and
- * a default route sending 0.0.0.0/0 to the firewall's private IP (`outboundType:
- * userDefinedRouting` on the cluster).
+ * Egress (and the scoring endpoint's ingress) through Azure Firewall, as Microsoft's "Limit
+ * network traffic with Azure Firewall in AKS" builds it: 0.0.0.0/0 from the node subnet to the
+ * firewall's private IP, FQDN application rules for exactly the required hosts
+ * (core/requiredHosts.ts), the few network rules AKS needs, and a DNAT rule from the firewall's
+ * public IP to the router's internal load balancer.
+ *
+ * Two shapes, chosen by config:
+ *  - `hub`: the network team's existing firewall. The stack only adds its own rule collection
+ *    group to that firewall policy (in the policy's resource group) and creates no firewall.
+ *  - `created`: the stack creates policy, public IPs and firewall in the resource group of the
+ *    VNet holding the AzureFirewallSubnet (Azure refuses a firewall in another group), and writes
+ *    the default route into the node subnet's route table.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
+import { parseTopLevelId } from "../core/azureRules";
+import type { FirewallConfig } from "../core/config";
 import { AKS_FQDN_TAG, type NetworkRule, type RequiredHost } from "../core/requiredHosts";
+import type { RouteTableRef } from "./network";
 
 export interface FirewallArgs {
-  resourceGroupName: pulumi.Input<string>;
+  config: FirewallConfig;
   location: pulumi.Input<string>;
-  /** The AzureFirewallSubnet. */
-  subnetId: pulumi.Input<string>;
-  /** The node subnet's route table; the default route is added to it as a separate Route. */
-  routeTable: network.RouteTable;
+  /** Name of the stack's rule collection group (unique within a shared hub policy). */
+  ruleCollectionGroupName: string;
   /** Hosts to allow (FQDN application rules, HTTPS). */
   hosts: RequiredHost[];
   /** Network rules AKS needs (tunnel, NTP). */
   networkRules: NetworkRule[];
-  /** Node address ranges allowed as sources; default `*` (CNI: the existing subnet's range is not known to the stack). */
-  sourceAddresses?: string[];
-  /** Firewall SKU tier; default `Standard` (needed for DNS proxy and FQDN tags). */
+  /** Node address ranges allowed as sources (the node subnet's range). */
+  sourceAddresses: pulumi.Input<string[]>;
+  /** DNAT from the firewall's public IP to the router's internal load balancer. */
+  dnat: { internalIp: string; ports: number[] };
+  /** created: resource group of the firewall subnet's VNet. */
+  resourceGroupName?: pulumi.Input<string>;
+  /** created: the AzureFirewallSubnet. */
+  subnetId?: pulumi.Input<string>;
+  /** created: the private IP the firewall is expected to take (VNet DNS already points at it). */
+  expectedPrivateIp?: string;
+  /** created: the node subnet's route table; the default route is added to it as a separate Route. */
+  routeTable?: RouteTableRef;
+  /** created: name of that default route (the preflight recognises it as the stack's own). */
+  defaultRouteName?: string;
+  /** created: availability zones of the cluster's nodes; the firewall and its IPs span them too. */
+  zones: string[];
+  /** created: `cloudapp.azure.com` label on the first public IP (the scoring endpoint without a custom domain). */
+  dnsLabel?: string;
+  /** created: firewall SKU tier; default `Standard` (needed for DNS proxy and FQDN tags). */
   tier?: "Standard" | "Premium";
   tags: Record<string, string>;
 }
 
 export class Firewall extends pulumi.ComponentResource {
   readonly privateIp: pulumi.Output<string>;
+  /** The public IP the DNAT rule listens on (the scoring endpoint's address). */
   readonly publicIp: pulumi.Output<string>;
+  /** created: that public IP's resource (DNS alias records target it). */
+  readonly publicIpResource?: network.PublicIPAddress;
   readonly policyId: pulumi.Output<string>;
   /**
    * What must exist before anything in the cluster needs egress (the seed's chronology: DNS and
-   * egress to the API server and MCR before the router deploys): the rule collection groups and
-   * the default route.
+   * egress to the API server and MCR before the router deploys): the rules and, for a created
+   * firewall, the firewall and the default route.
    */
   readonly egressReady: pulumi.Resource[];
 
   constructor(name: string, args: FirewallArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aks-inference:egress:Firewall", name, {}, opts);
-    const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
-    const sources = args.sourceAddresses ?? ["*"];
+    const cfg = args.config;
+    const sources = args.sourceAddresses;
 
-    const pip = new network.PublicIPAddress(
-      `${name}-pip`,
-      { ...common, sku: { name: "Standard", tier: "Regional" }, publicIPAllocationMethod: "Static", publicIPAddressVersion: "IPv4" },
-      { parent: this },
-    );
-    const policy = new network.FirewallPolicy(
-      `${name}-policy`,
-      {
-        ...common,
-        sku: { tier: args.tier ?? "Standard" },
-        // DNS proxy lets FQDN network rules and the nodes resolve through the firewall.
-        dnsSettings: { enableProxy: true },
-        threatIntelMode: "Alert",
-      },
-      { parent: this },
-    );
+    let policyName: pulumi.Input<string>;
+    let policyGroup: pulumi.Input<string>;
+    let policy: network.FirewallPolicy | undefined;
+    const pips: network.PublicIPAddress[] = [];
+    if (cfg.kind === "hub") {
+      const ref = parseTopLevelId(cfg.policyId, "firewallPolicies");
+      policyName = ref.name;
+      policyGroup = ref.resourceGroupName;
+      this.policyId = pulumi.output(cfg.policyId);
+      this.publicIp = pulumi.output(cfg.publicIp);
+    } else {
+      if (!args.resourceGroupName || !args.subnetId || !args.routeTable) throw new Error(`Firewall '${name}': a created firewall needs resourceGroupName, subnetId and routeTable`);
+      const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
+      const zones = args.zones.length > 0 ? args.zones : undefined;
+      for (let i = 0; i < cfg.publicIpCount; i++) {
+        pips.push(
+          new network.PublicIPAddress(
+            `${name}-pip-${i}`,
+            {
+              ...common,
+              sku: { name: "Standard", tier: "Regional" },
+              publicIPAllocationMethod: "Static",
+              publicIPAddressVersion: "IPv4",
+              zones,
+              dnsSettings: i === 0 && args.dnsLabel ? { domainNameLabel: args.dnsLabel } : undefined,
+            },
+            { parent: this },
+          ),
+        );
+      }
+      this.publicIpResource = pips[0];
+      this.publicIp = pips[0].ipAddress.apply((ip) => ip ?? "");
+      policy = new network.FirewallPolicy(
+        `${name}-policy`,
+        {
+          ...common,
+          sku: { tier: args.tier ?? "Standard" },
+          // The VNet's DNS servers point at the firewall (kubenet: set by the stack; CNI: by the
+          // network team, warned about in preview), so nodes and FQDN filtering resolve alike.
+          dnsSettings: { enableProxy: true },
+          threatIntelMode: "Alert",
+        },
+        { parent: this },
+      );
+      policyName = policy.name;
+      policyGroup = args.resourceGroupName;
+      this.policyId = policy.id;
+    }
 
-    // Rule collection groups are written one after another: Azure rejects concurrent updates
-    // to one firewall policy.
-    const networkGroup = new network.FirewallPolicyRuleCollectionGroup(
-      `${name}-aks-network`,
-      {
-        resourceGroupName: args.resourceGroupName,
-        firewallPolicyName: policy.name,
-        priority: 200,
-        ruleCollections: [
-          {
-            ruleCollectionType: "FirewallPolicyFilterRuleCollection",
-            name: "aks-network",
-            priority: 200,
-            action: { type: "Allow" },
-            rules: args.networkRules.map((r) => ({
-              ruleType: "NetworkRule" as const,
-              name: r.name,
-              description: r.why,
-              ipProtocols: r.protocols,
-              sourceAddresses: sources,
-              destinationAddresses: [r.destination],
-              destinationPorts: r.ports,
-            })),
-          },
-        ],
-      },
-      { parent: this },
-    );
     const bySource = (source: RequiredHost["source"]) => args.hosts.filter((h) => h.source === source);
     const appRule = (ruleName: string, hosts: RequiredHost[]) => ({
       ruleType: "ApplicationRule" as const,
@@ -109,66 +141,111 @@ export class Firewall extends pulumi.ComponentResource {
         fqdnTags: [AKS_FQDN_TAG],
       },
       appRule("inference-hosts", bySource("seed")),
-      // GPU node setup, cluster add-ons (Defender) and, only when asked for, azureml-fe's hosts.
-      ...(["gpu", "addon", "azureml"] as const).filter((s) => bySource(s).length > 0).map((s) => appRule(`${s}-hosts`, bySource(s))),
+      ...(bySource("gpu").length > 0 ? [appRule("gpu-hosts", bySource("gpu"))] : []),
     ];
-    const appGroup = new network.FirewallPolicyRuleCollectionGroup(
-      `${name}-inference-app`,
+    // One group holds the stack's DNAT, network and application collections: a shared hub
+    // policy gets one entry per stack, and Azure never sees two concurrent writes to the policy.
+    const group = new network.FirewallPolicyRuleCollectionGroup(
+      `${name}-rules`,
       {
-        resourceGroupName: args.resourceGroupName,
-        firewallPolicyName: policy.name,
-        priority: 300,
+        resourceGroupName: policyGroup,
+        firewallPolicyName: policyName,
+        ruleCollectionGroupName: args.ruleCollectionGroupName,
+        priority: cfg.priority,
         ruleCollections: [
+          {
+            ruleCollectionType: "FirewallPolicyNatRuleCollection",
+            name: "router-ingress",
+            priority: 100,
+            action: { type: "DNAT" },
+            rules: args.dnat.ports.map((port) => ({
+              ruleType: "NatRule" as const,
+              name: `router-${port}`,
+              description: "scoring endpoint: the firewall's public IP to the router's internal load balancer",
+              ipProtocols: ["TCP"],
+              sourceAddresses: ["*"],
+              destinationAddresses: [this.publicIp],
+              destinationPorts: [String(port)],
+              translatedAddress: args.dnat.internalIp,
+              translatedPort: String(port),
+            })),
+          },
+          {
+            ruleCollectionType: "FirewallPolicyFilterRuleCollection",
+            name: "aks-network",
+            priority: 200,
+            action: { type: "Allow" },
+            rules: args.networkRules.map((r) => ({
+              ruleType: "NetworkRule" as const,
+              name: r.name,
+              description: r.why,
+              ipProtocols: r.protocols,
+              sourceAddresses: sources,
+              destinationAddresses: [r.destination],
+              destinationPorts: r.ports,
+            })),
+          },
           { ruleCollectionType: "FirewallPolicyFilterRuleCollection", name: "inference-app", priority: 300, action: { type: "Allow" }, rules: appRules },
         ],
       },
-      { parent: this, dependsOn: [networkGroup] },
-    );
-
-    const firewall = new network.AzureFirewall(
-      name,
-      {
-        ...common,
-        sku: { name: "AZFW_VNet", tier: args.tier ?? "Standard" },
-        firewallPolicy: { id: policy.id },
-        ipConfigurations: [{ name: "ipconfig", subnet: { id: args.subnetId }, publicIPAddress: { id: pip.id } }],
-      },
-      // The policy is attached at creation; wait for its rules so the firewall never runs with half of them.
-      { parent: this, dependsOn: [appGroup] },
-    );
-    this.privateIp = firewall.ipConfigurations.apply((c) => {
-      const ip = c?.[0]?.privateIPAddress;
-      if (!ip) throw new Error(`Azure Firewall '${name}' reported no private IP`);
-      return ip;
-    });
-    this.publicIp = pip.ipAddress.apply((ip) => ip ?? "");
-    this.policyId = policy.id;
-
-    // Our routes are separate resources: AKS (kubenet) writes pod routes into the same table.
-    const defaultRoute = new network.Route(
-      `${name}-default`,
-      {
-        resourceGroupName: args.resourceGroupName,
-        routeTableName: args.routeTable.name,
-        addressPrefix: "0.0.0.0/0",
-        nextHopType: "VirtualAppliance",
-        nextHopIpAddress: this.privateIp,
-      },
       { parent: this },
     );
-    // Replies to traffic that came in through the firewall's public IP go straight out, not
-    // back through the firewall (asymmetric routing would drop them).
-    const returnRoute = new network.Route(
-      `${name}-internet`,
-      {
-        resourceGroupName: args.resourceGroupName,
-        routeTableName: args.routeTable.name,
-        addressPrefix: pip.ipAddress.apply((ip) => `${ip ?? "0.0.0.0"}/32`),
-        nextHopType: "Internet",
-      },
-      { parent: this, dependsOn: [defaultRoute] },
-    );
-    this.egressReady = [networkGroup, appGroup, firewall, defaultRoute, returnRoute];
+
+    if (cfg.kind === "hub") {
+      this.privateIp = pulumi.output(cfg.privateIp);
+      this.egressReady = [group];
+    } else {
+      const firewall = new network.AzureFirewall(
+        name,
+        {
+          resourceGroupName: args.resourceGroupName!,
+          location: args.location,
+          tags: args.tags,
+          sku: { name: "AZFW_VNet", tier: args.tier ?? "Standard" },
+          zones: args.zones.length > 0 ? args.zones : undefined,
+          firewallPolicy: { id: policy!.id },
+          // Only the first IP configuration names the subnet; the others add public IPs (SNAT ports).
+          ipConfigurations: pips.map((pip, i) => ({ name: `ipconfig-${i}`, subnet: i === 0 ? { id: args.subnetId! } : undefined, publicIPAddress: { id: pip.id } })),
+        },
+        // The policy is attached at creation; wait for its rules so the firewall never runs with half of them.
+        { parent: this, dependsOn: [group] },
+      );
+      this.privateIp = firewall.ipConfigurations.apply((c) => {
+        const ip = c?.[0]?.privateIPAddress;
+        if (!ip) throw new Error(`Azure Firewall '${name}' reported no private IP`);
+        if (args.expectedPrivateIp && ip !== args.expectedPrivateIp) {
+          throw new Error(`Azure Firewall '${name}' took private IP ${ip}, but the VNet's DNS servers point at ${args.expectedPrivateIp} (the 4th address of AzureFirewallSubnet): is another device in that subnet?`);
+        }
+        return ip;
+      });
+
+      // Our routes are separate resources: AKS (kubenet) writes pod routes into the same table,
+      // and an existing (CNI) table is the network team's.
+      const defaultRoute = new network.Route(
+        `${name}-default`,
+        {
+          resourceGroupName: args.routeTable!.resourceGroupName,
+          routeTableName: args.routeTable!.name,
+          routeName: args.defaultRouteName,
+          addressPrefix: "0.0.0.0/0",
+          nextHopType: "VirtualAppliance",
+          nextHopIpAddress: this.privateIp,
+        },
+        { parent: this },
+      );
+      // As in Microsoft's tutorial: the firewall's own public IP is reached directly.
+      const returnRoute = new network.Route(
+        `${name}-internet`,
+        {
+          resourceGroupName: args.routeTable!.resourceGroupName,
+          routeTableName: args.routeTable!.name,
+          addressPrefix: this.publicIp.apply((ip) => `${ip || "0.0.0.0"}/32`),
+          nextHopType: "Internet",
+        },
+        { parent: this, dependsOn: [defaultRoute] },
+      );
+      this.egressReady = [group, firewall, defaultRoute, returnRoute];
+    }
     this.registerOutputs({ privateIp: this.privateIp, publicIp: this.publicIp, policyId: this.policyId });
   }
 }

@@ -1,11 +1,22 @@
 /**
  * The cluster network. kubenet: the stack creates VNet, node subnet and route table (and the
- * AzureFirewallSubnet when egress goes through a firewall). azure (CNI): the cluster joins an
- * existing subnet from config; the stack creates no VNet.
+ * AzureFirewallSubnet when egress goes through a firewall). azure (CNI Overlay): the cluster
+ * joins an existing subnet from config; the stack creates no VNet, and with firewall egress it
+ * reads the subnet, its route table and the VNet during `pulumi preview` and stops before the
+ * cluster is created if Azure would refuse it (no route table, no default route to the firewall).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
-import type { NetworkPlugin } from "../core/config";
+import {
+  checkInternalIp,
+  checkPodCidr,
+  checkUdrSubnet,
+  checkVnetDns,
+  firewallPrivateIpOf,
+  parseSubnetId,
+  parseTopLevelId,
+} from "../core/azureRules";
+import type { FirewallConfig, NetworkPlugin } from "../core/config";
 
 export interface NetworkArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -18,32 +29,58 @@ export interface NetworkArgs {
   nodeSubnetPrefix: string;
   /** kubenet with a firewall: AzureFirewallSubnet prefix (default `10.225.0.0/26`). */
   firewallSubnetPrefix: string;
+  /** Pod CIDR (kubenet and CNI Overlay): checked against the existing subnet's range. */
+  podCidr: string;
   /** azure: the existing node subnet. */
   subnetId?: string;
-  /** azure with a firewall: the existing AzureFirewallSubnet. */
+  /** azure with a stack-created firewall: the existing AzureFirewallSubnet. */
   firewallSubnetId?: string;
-  /** Whether egress goes through Azure Firewall (creates the firewall subnet and route table). */
-  firewall: boolean;
+  /** azure with firewall egress: the existing route table associated with `subnetId`. */
+  routeTableId?: string;
+  /** The egress firewall, when egress goes through one. */
+  firewall?: FirewallConfig;
+  /** With firewall egress: the router's internal load balancer IP (must lie in the node subnet). */
+  internalIp?: string;
+  /** Name of the default route the stack writes into the route table (stack-created firewall). */
+  defaultRouteName: string;
   tags: Record<string, string>;
 }
 
-/** `/subscriptions/.../virtualNetworks/<vnet>/subnets/<subnet>` → the VNet's ID. */
-export function vnetIdOfSubnet(subnetId: string): string {
-  return subnetId.replace(/\/subnets\/[^/]+$/i, "");
+/** Where the default route to the firewall lives. */
+export interface RouteTableRef {
+  id: pulumi.Output<string>;
+  name: pulumi.Input<string>;
+  resourceGroupName: pulumi.Input<string>;
+}
+
+/** Raised during preview (or up) when the existing network would make Azure refuse the cluster. */
+export class PreflightError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Preflight refused the stack before creating the cluster (read-only lookups of the existing network):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "PreflightError";
+  }
 }
 
 export class Network extends pulumi.ComponentResource {
-  /** Node subnet the cluster's pools join. */
+  /**
+   * Node subnet the cluster's pools join. For an existing subnet behind a firewall this output
+   * resolves only once the preflight lookups passed, so the cluster cannot be created before.
+   */
   readonly nodeSubnetId: pulumi.Output<string>;
+  /** Address range of the node subnet (firewall rule sources). */
+  readonly nodeAddressPrefix: pulumi.Output<string>;
   /** VNet of the cluster (created, or the existing one's ID). */
   readonly vnetId: pulumi.Output<string>;
-  /** AzureFirewallSubnet, when egress goes through a firewall. */
+  /** AzureFirewallSubnet of a firewall the stack creates. */
   readonly firewallSubnetId?: pulumi.Output<string>;
-  /**
-   * Route table for the node subnet. kubenet: always (AKS writes pod routes into it). CNI with a
-   * firewall: created here, but the existing subnet must be associated with it by its owner.
-   */
-  readonly routeTable?: network.RouteTable;
+  /** Resource group of a stack-created firewall: the one of its subnet's VNet (Azure requires it). */
+  readonly firewallResourceGroupName?: pulumi.Input<string>;
+  /** The private IP a stack-created firewall will take (the 4th address of its subnet), when known from config. */
+  readonly expectedFirewallPrivateIp?: string;
+  /** Route table of the node subnet: created (kubenet) or the existing one from config (CNI). */
+  readonly routeTable?: RouteTableRef;
+  /** The route table resource, when the stack owns it (kubenet). */
+  readonly routeTableResource?: network.RouteTable;
   /** The VNet, when the stack owns it (kubenet). */
   readonly vnet?: network.VirtualNetwork;
 
@@ -51,31 +88,33 @@ export class Network extends pulumi.ComponentResource {
     super("aks-inference:network:Network", name, {}, opts);
     const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
 
-    if (args.plugin === "kubenet" || args.firewall) {
+    if (args.plugin === "kubenet") {
       // No inline routes: AKS adds its own pod routes to this table (kubenet), and our default
       // route is a separate Route resource, so neither side shows as drift in `pulumi preview`.
-      this.routeTable = new network.RouteTable(`${name}-rt`, { ...common }, { parent: this, ignoreChanges: ["routes"] });
-    }
-
-    if (args.plugin === "kubenet") {
+      const table = new network.RouteTable(`${name}-rt`, { ...common }, { parent: this, ignoreChanges: ["routes"] });
+      this.routeTableResource = table;
+      this.routeTable = { id: table.id, name: table.name, resourceGroupName: args.resourceGroupName };
+      if (args.firewall) this.expectedFirewallPrivateIp = firewallPrivateIpOf(args.firewallSubnetPrefix);
       // Subnets are separate resources so later edits do not replace the VNet; the VNet itself
       // ignores its inline `subnets` for the same reason.
       this.vnet = new network.VirtualNetwork(
         `${name}-vnet`,
-        { ...common, addressSpace: { addressPrefixes: [args.vnetAddressSpace] } },
+        {
+          ...common,
+          addressSpace: { addressPrefixes: [args.vnetAddressSpace] },
+          // The firewall's DNS proxy answers for the VNet, so nodes and the firewall's FQDN
+          // filtering resolve names identically. Its IP is known before it exists.
+          dhcpOptions: this.expectedFirewallPrivateIp ? { dnsServers: [this.expectedFirewallPrivateIp] } : undefined,
+        },
         { parent: this, ignoreChanges: ["subnets"] },
       );
       const nodeSubnet = new network.Subnet(
         `${name}-nodes`,
-        {
-          resourceGroupName: args.resourceGroupName,
-          virtualNetworkName: this.vnet.name,
-          addressPrefix: args.nodeSubnetPrefix,
-          routeTable: { id: this.routeTable!.id },
-        },
+        { resourceGroupName: args.resourceGroupName, virtualNetworkName: this.vnet.name, addressPrefix: args.nodeSubnetPrefix, routeTable: { id: table.id } },
         { parent: this },
       );
       this.nodeSubnetId = nodeSubnet.id;
+      this.nodeAddressPrefix = pulumi.output(args.nodeSubnetPrefix);
       this.vnetId = this.vnet.id;
       if (args.firewall) {
         const fwSubnet = new network.Subnet(
@@ -91,14 +130,64 @@ export class Network extends pulumi.ComponentResource {
           { parent: this, dependsOn: [nodeSubnet] },
         );
         this.firewallSubnetId = fwSubnet.id;
+        this.firewallResourceGroupName = args.resourceGroupName;
       }
     } else {
       if (!args.subnetId) throw new Error("Network: subnetId is required for network plugin 'azure'");
-      this.nodeSubnetId = pulumi.output(args.subnetId);
-      this.vnetId = pulumi.output(vnetIdOfSubnet(args.subnetId));
-      if (args.firewall) {
-        if (!args.firewallSubnetId) throw new Error("Network: firewallSubnetId is required for network plugin 'azure' with a firewall");
-        this.firewallSubnetId = pulumi.output(args.firewallSubnetId);
+      const subnetRef = parseSubnetId(args.subnetId);
+      this.vnetId = pulumi.output(args.subnetId.replace(/\/subnets\/[^/]+$/i, ""));
+      // Read-only: the subnet is the network team's. Its range is the firewall rules' source.
+      const subnet = network.getSubnetOutput(subnetRef, { parent: this });
+      this.nodeAddressPrefix = subnet.apply((s) => s.addressPrefix ?? s.addressPrefixes?.[0] ?? "");
+      if (!args.firewall) {
+        this.nodeSubnetId = pulumi.output(args.subnetId);
+      } else {
+        if (!args.routeTableId) throw new Error("Network: routeTableId is required for network plugin 'azure' with a firewall");
+        const rt = parseTopLevelId(args.routeTableId, "routeTables");
+        this.routeTable = { id: pulumi.output(args.routeTableId), name: rt.name, resourceGroupName: rt.resourceGroupName };
+        if (args.firewall.kind === "created") {
+          if (!args.firewallSubnetId) throw new Error("Network: firewallSubnetId is required for a firewall created by the stack");
+          this.firewallSubnetId = pulumi.output(args.firewallSubnetId);
+          this.firewallResourceGroupName = parseSubnetId(args.firewallSubnetId).resourceGroupName;
+        }
+        const table = network.getRouteTableOutput({ resourceGroupName: rt.resourceGroupName, routeTableName: rt.name }, { parent: this });
+        const subnetId = args.subnetId;
+        const routeTableId = args.routeTableId;
+        const firewall = args.firewall;
+        const preflight = pulumi.all([subnet, table]).apply(([s, t]) => {
+          const addressPrefix = s.addressPrefix ?? s.addressPrefixes?.[0];
+          const problems = [
+            ...checkUdrSubnet(
+              {
+                subnetId,
+                routeTableId: s.routeTable?.id,
+                addressPrefix,
+                routes: (t.routes ?? []).map((r) => ({ name: r.name, addressPrefix: r.addressPrefix, nextHopType: r.nextHopType, nextHopIpAddress: r.nextHopIpAddress })),
+              },
+              firewall.kind === "hub" ? { routeTableId, firewallPrivateIp: firewall.privateIp } : { routeTableId, ownDefaultRouteName: args.defaultRouteName },
+            ),
+            ...(args.internalIp ? checkInternalIp({ subnetId, addressPrefix }, args.internalIp) : []),
+            ...(addressPrefix ? checkPodCidr({ resource: subnetRef.subnetName, networkPlugin: "azure", networkPluginMode: "overlay", podCidr: args.podCidr, nodeSubnetPrefix: addressPrefix }) : []),
+          ];
+          if (problems.length > 0) throw new PreflightError(problems);
+          return subnetId;
+        });
+        this.nodeSubnetId = preflight;
+
+        if (firewall.kind === "created" && args.firewallSubnetId) {
+          // The stack turns the firewall's DNS proxy on; the VNet's DNS servers are the network
+          // team's. They can only point at the firewall once it exists, so this is a warning,
+          // not a stop: the first `up` creates the firewall, then they switch the VNet over.
+          const fwSubnet = network.getSubnetOutput(parseSubnetId(args.firewallSubnetId), { parent: this });
+          const vnet = network.getVirtualNetworkOutput({ resourceGroupName: subnetRef.resourceGroupName, virtualNetworkName: subnetRef.virtualNetworkName }, { parent: this });
+          pulumi.all([fwSubnet, vnet]).apply(([f, v]) => {
+            const prefix = f.addressPrefix ?? f.addressPrefixes?.[0];
+            if (!prefix) return;
+            for (const w of checkVnetDns({ vnet: subnetRef.virtualNetworkName, dnsServers: v.dhcpOptions?.dnsServers ?? [], firewallPrivateIp: firewallPrivateIpOf(prefix) })) {
+              void pulumi.log.warn(w, this);
+            }
+          });
+        }
       }
     }
     this.registerOutputs({ nodeSubnetId: this.nodeSubnetId, vnetId: this.vnetId, firewallSubnetId: this.firewallSubnetId, routeTableId: this.routeTable?.id });

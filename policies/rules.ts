@@ -20,6 +20,23 @@ import {
   TAGS,
 } from "../core/naming";
 import { requiredHosts, uncoveredHosts } from "../core/requiredHosts";
+import {
+  AZURE_RULES,
+  checkApiServerFqdn,
+  checkFirewallGroup,
+  checkFirewallZones,
+  checkNetworkContributorScope,
+  checkNetworkRules,
+  checkPodCidr,
+  checkRoleAssignmentName,
+  checkServiceBehindFirewall,
+  checkVnetDns,
+  firewallPrivateIpOf,
+  parseResourceId,
+  violation,
+  type AzureRule,
+  type DnatRuleFacts,
+} from "../core/azureRules";
 
 export interface Res {
   type: string;
@@ -50,6 +67,13 @@ const T = {
   account: "azure-native:storage:StorageAccount",
   ruleGroup: "azure-native:network:FirewallPolicyRuleCollectionGroup",
   publicIp: "azure-native:network:PublicIPAddress",
+  firewall: "azure-native:network:AzureFirewall",
+  firewallPolicy: "azure-native:network:FirewallPolicy",
+  vnet: "azure-native:network:VirtualNetwork",
+  subnet: "azure-native:network:Subnet",
+  routeTable: "azure-native:network:RouteTable",
+  route: "azure-native:network:Route",
+  roleAssignment: "azure-native:authorization:RoleAssignment",
   deployment: "kubernetes:apps/v1:Deployment",
   service: "kubernetes:core/v1:Service",
   secretProviderClass: "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
@@ -84,7 +108,166 @@ const notDevTest = (all: Res[]) => {
   return p !== undefined && p !== "DevTest";
 };
 
+/** Values Pulumi does not know yet (first preview) arrive as undefined or this marker (offline plan). */
+const known = (v: unknown): v is string => typeof v === "string" && v !== "" && v !== "[unknown]";
+const isUdrCluster = (r: Res) => r.type === T.cluster && get(r.props, "networkProfile", "outboundType") === "userDefinedRouting";
+const NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+
+interface RuleCollection {
+  ruleCollectionType?: string;
+  rules?: Record<string, unknown>[];
+}
+const collectionsOf = (g: Res) => (g.props.ruleCollections as RuleCollection[] | undefined) ?? [];
+const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+
+/** A policy for one of Azure's own rules (core/azureRules.ts): its name, and its Microsoft doc in the description. */
+const azureRule = (rule: AzureRule, check: Pick<Rule, "resource" | "stack">, enforcementLevel: Rule["enforcementLevel"] = "mandatory"): Rule => ({
+  name: rule.id,
+  description: `${rule.summary} (Microsoft: "${rule.doc.title}")`,
+  enforcementLevel,
+  ...check,
+});
+
+/** Azure's rules for the network, checked on the evaluated stack (facts only Azure knows are checked by the preview lookups). */
+const azureRules: Rule[] = [
+  azureRule(AZURE_RULES.firewallGroup, {
+    resource: (r) => {
+      if (r.type !== T.firewall) return [];
+      const subnetId = get(r.props, "ipConfigurations", 0, "subnet", "id");
+      const group = r.props.resourceGroupName;
+      // A subnet the stack creates in the same run has no ID yet: it is created in the firewall's own group.
+      return known(subnetId) && known(group) && parseResourceId(subnetId) ? checkFirewallGroup({ resource: r.name, resourceGroupName: group, subnetId }) : [];
+    },
+  }),
+  azureRule(AZURE_RULES.udrRoute, {
+    // Stack-owned subnets only: an existing subnet's route table is read during `pulumi preview`
+    // (components/network.ts, network.getSubnetOutput) and the cluster waits for that check.
+    stack: (all) => {
+      const cluster = all.find(isUdrCluster);
+      const subnets = all.filter((r) => r.type === T.subnet && r.props.subnetName !== "AzureFirewallSubnet");
+      if (!cluster || subnets.length === 0) return [];
+      const out: Violation[] = [];
+      for (const s of subnets.filter((x) => !get(x.props, "routeTable", "id"))) {
+        out.push({ urn: s.urn, message: violation(AZURE_RULES.udrRoute, `Subnet '${s.name}'`, "has no route table while the cluster uses outboundType userDefinedRouting; associate the route table holding 0.0.0.0/0 → the firewall") });
+      }
+      const hasDefault = all.some((r) => r.type === T.route && r.props.addressPrefix === "0.0.0.0/0" && r.props.nextHopType === "VirtualAppliance");
+      if (!hasDefault) {
+        out.push({ urn: cluster.urn, message: violation(AZURE_RULES.udrRoute, `AKS cluster '${cluster.name}'`, "uses outboundType userDefinedRouting but no route sends 0.0.0.0/0 to a VirtualAppliance (the firewall): nodes cannot bootstrap") });
+      }
+      return out;
+    },
+  }),
+  azureRule(AZURE_RULES.internalLb, {
+    stack: (all) => {
+      if (!all.some(isUdrCluster)) return [];
+      const dnat: DnatRuleFacts[] = all
+        .filter((r) => r.type === T.ruleGroup)
+        .flatMap(collectionsOf)
+        .filter((c) => c.ruleCollectionType === "FirewallPolicyNatRuleCollection")
+        .flatMap((c) => c.rules ?? [])
+        .map((r) => ({
+          name: String(r.name ?? ""),
+          destinationAddresses: strings(r.destinationAddresses),
+          destinationPorts: strings(r.destinationPorts),
+          translatedAddress: r.translatedAddress as string | undefined,
+          translatedPort: r.translatedPort as string | undefined,
+        }));
+      return all
+        .filter((r) => r.type === T.service && get(r.props, "spec", "type") === "LoadBalancer")
+        .flatMap((r) =>
+          checkServiceBehindFirewall(
+            { resource: r.name, annotations: annotationsOf(r), ports: ((get(r.props, "spec", "ports") as { port?: number }[] | undefined) ?? []).map((p) => Number(p.port)) },
+            dnat,
+          ).map((message) => ({ urn: r.urn, message })),
+        );
+    },
+  }),
+  azureRule(AZURE_RULES.noBroadNetworkRules, {
+    resource: (r) =>
+      r.type !== T.ruleGroup
+        ? []
+        : checkNetworkRules(
+            r.name,
+            collectionsOf(r)
+              .flatMap((c) => c.rules ?? [])
+              .filter((x) => x.ruleType === "NetworkRule")
+              .map((x) => ({ name: String(x.name ?? ""), protocols: strings(x.ipProtocols), destinations: [...strings(x.destinationAddresses), ...strings(x.destinationFqdns)], ports: strings(x.destinationPorts) })),
+          ),
+  }),
+  azureRule(AZURE_RULES.apiServerFqdn, {
+    stack: (all) =>
+      all.some(isUdrCluster)
+        ? all
+            .filter(isRouterDeployment)
+            .flatMap((d) => checkApiServerFqdn({ resource: d.name, podAnnotations: (get(d.props, "spec", "template", "metadata", "annotations") ?? {}) as Record<string, string> }).map((message) => ({ urn: d.urn, message })))
+        : [],
+  }),
+  azureRule(AZURE_RULES.leastPrivilege, {
+    resource: (r) => {
+      if (r.type !== T.roleAssignment || !String(r.props.roleDefinitionId ?? "").endsWith(NETWORK_CONTRIBUTOR)) return [];
+      return known(r.props.scope) ? checkNetworkContributorScope({ resource: r.name, scope: r.props.scope }) : [];
+    },
+  }),
+  azureRule(AZURE_RULES.deterministicRoleName, {
+    resource: (r) => {
+      if (r.type !== T.roleAssignment) return [];
+      const { scope, roleDefinitionId, principalId, roleAssignmentName } = r.props;
+      if (roleAssignmentName === undefined) return checkRoleAssignmentName({ resource: r.name, scope: "", roleDefinitionId: "", principalId: "" });
+      // Names derived from values a first preview does not know yet are checked once they are.
+      return known(scope) && known(roleDefinitionId) && known(principalId) && known(roleAssignmentName)
+        ? checkRoleAssignmentName({ resource: r.name, scope, roleDefinitionId, principalId, roleAssignmentName })
+        : [];
+    },
+  }),
+  azureRule(AZURE_RULES.podCidr, {
+    resource: (r) =>
+      r.type !== T.cluster
+        ? []
+        : checkPodCidr({
+            resource: r.name,
+            networkPlugin: String(get(r.props, "networkProfile", "networkPlugin") ?? "kubenet"),
+            networkPluginMode: get(r.props, "networkProfile", "networkPluginMode") as string | undefined,
+            podCidr: get(r.props, "networkProfile", "podCidr") as string | undefined,
+          }),
+  }),
+  azureRule(AZURE_RULES.dnsProxy, {
+    // The VNet the stack creates (kubenet); an existing VNet's DNS is the network team's, warned about in preview.
+    stack: (all) => {
+      const proxy = all.some((r) => r.type === T.firewallPolicy && get(r.props, "dnsSettings", "enableProxy") === true);
+      const fwSubnet = all.find((r) => r.type === T.subnet && r.props.subnetName === "AzureFirewallSubnet");
+      if (!proxy || !fwSubnet || !known(fwSubnet.props.addressPrefix)) return [];
+      const ip = firewallPrivateIpOf(fwSubnet.props.addressPrefix);
+      return all
+        .filter((r) => r.type === T.vnet)
+        .flatMap((v) => checkVnetDns({ vnet: v.name, dnsServers: strings(get(v.props, "dhcpOptions", "dnsServers")), firewallPrivateIp: ip }).map((message) => ({ urn: v.urn, message })));
+    },
+  }),
+  azureRule(
+    AZURE_RULES.firewallZones,
+    {
+      stack: (all) => {
+        const cluster = clusterOf(all);
+        if (!cluster) return [];
+        const clusterZones = strings(get(cluster.props, "agentPoolProfiles", 0, "availabilityZones"));
+        return all
+          .filter((r) => r.type === T.firewall)
+          .flatMap((f) =>
+            checkFirewallZones({
+              resource: f.name,
+              clusterZones,
+              firewallZones: strings(f.props.zones),
+              publicIpCount: ((f.props.ipConfigurations as unknown[] | undefined) ?? []).length,
+              production: notDevTest(all),
+            }).map((message) => ({ urn: f.urn, message })),
+          );
+      },
+    },
+    "advisory",
+  ),
+];
+
 export const rules: Rule[] = [
+  ...azureRules,
   {
     name: "no-hpa-on-model-deployments",
     description: "Model services are autoscaled by the router; a HorizontalPodAutoscaler would fight it.",

@@ -30,6 +30,62 @@ export interface OfflineOptions {
    * false: as `pulumi up` — the mocks invent plausible values for them.
    */
   preview: boolean;
+  /** Receives the token of every function the program invokes (e.g. to prove it never lists storage keys). */
+  onInvoke?: (token: string) => void;
+  /**
+   * What Azure answers about resources the stack does not own (the preflight's read-only
+   * lookups of an existing subnet, route table and VNet). Default: `documentedNetwork(cfg)`.
+   */
+  existing?: ExistingNetwork;
+}
+
+export interface ExistingRoute {
+  name: string;
+  addressPrefix: string;
+  nextHopType: string;
+  nextHopIpAddress?: string;
+}
+
+/** Existing network resources by resource ID (case-insensitive), as Azure would return them. */
+export interface ExistingNetwork {
+  subnets: Record<string, { addressPrefix: string; routeTableId?: string }>;
+  routeTables: Record<string, { routes: ExistingRoute[] }>;
+  virtualNetworks: Record<string, { dnsServers: string[] }>;
+}
+
+/**
+ * The existing network as the network team is asked to provide it for this config ("Deploying
+ * behind a hub firewall" in the README): the subnet associated with `network.routeTableId`, whose
+ * 0.0.0.0/0 leads to the hub firewall (a stack-created firewall adds that route itself), with a
+ * range holding `endpoint.internalIp`. A real preview reads Azure instead.
+ */
+export function documentedNetwork(cfg: StackConfig): ExistingNetwork {
+  const out: ExistingNetwork = { subnets: {}, routeTables: {}, virtualNetworks: {} };
+  const { subnetId, routeTableId, firewallSubnetId } = cfg.network;
+  if (!subnetId) return out;
+  const ip = cfg.endpoint.internalIp?.split(".");
+  const addressPrefix = ip ? `${ip[0]}.${ip[1]}.${ip[2]}.0/24` : "10.240.0.0/24";
+  out.subnets[subnetId.toLowerCase()] = { addressPrefix, routeTableId };
+  const hub = cfg.firewall?.kind === "hub" ? cfg.firewall : undefined;
+  if (routeTableId) {
+    out.routeTables[routeTableId.toLowerCase()] = {
+      routes: hub ? [{ name: "default-to-hub-firewall", addressPrefix: "0.0.0.0/0", nextHopType: "VirtualAppliance", nextHopIpAddress: hub.privateIp }] : [],
+    };
+  }
+  if (firewallSubnetId) out.subnets[firewallSubnetId.toLowerCase()] = { addressPrefix: "10.225.0.0/26" };
+  out.virtualNetworks[subnetId.replace(/\/subnets\/[^/]+$/i, "").toLowerCase()] = { dnsServers: hub ? [hub.privateIp] : firewallSubnetId ? ["10.225.0.4"] : [] };
+  return out;
+}
+
+/** The entry whose resource ID ends with `tail` (the subscription is the deployer's). */
+function find<T>(entries: Record<string, T>, tail: string): [string, T | undefined] {
+  const key = Object.keys(entries).find((k) => k.endsWith(tail.toLowerCase()));
+  return key ? [key, entries[key]] : [tail, undefined];
+}
+
+/** The error Azure answers a GET of a resource that does not exist with. */
+function notFound(kind: string, id: string): Error {
+  return new Error(`ResourceNotFound: the ${kind} '${id}' was not found`);
 }
 
 export const SECRET = "[secret]";
@@ -84,7 +140,10 @@ const NAME_INPUTS = ["containerName", "tableName", "agentPoolName", "subnetName"
 class OfflineMocks implements pulumi.runtime.Mocks {
   private ip = 10;
 
-  constructor(private readonly preview: boolean) {}
+  constructor(
+    private readonly preview: boolean,
+    private readonly existing: ExistingNetwork,
+  ) {}
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
     // A first preview knows none of a new resource's outputs (names, IDs, IPs, kubeconfig):
@@ -101,6 +160,9 @@ class OfflineMocks implements pulumi.runtime.Mocks {
       case "azure-native:containerservice:ManagedCluster":
         state.identityProfile = { kubeletidentity: { objectId: "00000000-0000-0000-0000-00000000cafe", clientId: "00000000-0000-0000-0000-00000000c1ed" } };
         state.fqdn = `${String(inputs.dnsPrefix)}-00000000.hcp.${String(inputs.location)}.azmk8s.io`;
+        if ((inputs.oidcIssuerProfile as { enabled?: boolean } | undefined)?.enabled) {
+          state.oidcIssuerProfile = { enabled: true, issuerURL: `https://${String(inputs.location)}.oic.prod-aks.azure.com/00000000-0000-0000-0000-0000000000aa/00000000-0000-0000-0000-00000000001c/` };
+        }
         break;
       case "azure-native:managedidentity:UserAssignedIdentity":
         state.principalId = `00000000-0000-0000-0000-${String(this.ip++).padStart(12, "0")}`;
@@ -126,10 +188,23 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         return { subscriptionId: "00000000-0000-0000-0000-000000000000", tenantId: "00000000-0000-0000-0000-0000000000aa", clientId: "offline", objectId: "offline" };
       case "azure-native:containerservice:listManagedClusterUserCredentials":
         return { kubeconfigs: [{ name: "clusterUser", value: fakeKubeconfig(String(inputs.resourceName)) }] };
-      case "azure-native:storage:listStorageAccountKeys":
-        return { keys: [{ keyName: "key1", value: "b2ZmbGluZS1zdG9yYWdlLWtleQ==", permissions: "FULL" }] };
       case "azure-native:authorization:getClientToken":
         return { token: "offline-token" };
+      case "azure-native:network:getSubnet": {
+        const [id, subnet] = find(this.existing.subnets, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${String(inputs.virtualNetworkName)}/subnets/${String(inputs.subnetName)}`);
+        if (!subnet) throw notFound("subnet", id);
+        return { id, name: inputs.subnetName, addressPrefix: subnet.addressPrefix, routeTable: subnet.routeTableId ? { id: subnet.routeTableId } : undefined };
+      }
+      case "azure-native:network:getRouteTable": {
+        const [id, table] = find(this.existing.routeTables, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/routeTables/${String(inputs.routeTableName)}`);
+        if (!table) throw notFound("route table", id);
+        return { id, name: inputs.routeTableName, routes: table.routes };
+      }
+      case "azure-native:network:getVirtualNetwork": {
+        const [id, vnet] = find(this.existing.virtualNetworks, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${String(inputs.virtualNetworkName)}`);
+        if (!vnet) throw notFound("virtual network", id);
+        return { id, name: inputs.virtualNetworkName, dhcpOptions: { dnsServers: vnet.dnsServers } };
+      }
       default:
         return inputs;
     }
@@ -149,6 +224,7 @@ interface RegisterRequest {
 type Callback = (err: unknown, response: { getUrn(): string } | undefined) => void;
 interface Monitor {
   registerResource(req: RegisterRequest, cb: Callback): void;
+  invoke(req: { getTok(): string }, cb: (err: unknown, response: unknown) => void): void;
 }
 
 // Pulumi's runtime state is global: runs must not overlap.
@@ -165,9 +241,17 @@ export function runOffline(cfg: StackConfig, opts: OfflineOptions): Promise<Plan
 }
 
 async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<PlannedResource[]> {
-  await pulumi.runtime.setMocks(new OfflineMocks(opts.preview), "aks-inference", cfg.stack, opts.preview);
+  await pulumi.runtime.setMocks(new OfflineMocks(opts.preview, opts.existing ?? documentedNetwork(cfg)), "aks-inference", cfg.stack, opts.preview);
   const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
   const original = monitor.registerResource.bind(monitor);
+  if (opts.onInvoke) {
+    const onInvoke = opts.onInvoke;
+    const invoke = monitor.invoke.bind(monitor);
+    monitor.invoke = (req, cb) => {
+      onInvoke(req.getTok());
+      invoke(req, cb);
+    };
+  }
   const planned: PlannedResource[] = [];
   const pending: Promise<void>[] = [];
   monitor.registerResource = (req, cb) => {
