@@ -130,8 +130,9 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     const answer = (a: FullResponse) => sendFull(res, a, ids.headers);
     if (ids.error) return answer(ids.error);
     if (path === "/score") {
-      if (!["GET", "POST", "OPTIONS"].includes(req.method ?? "")) {
-        return answer({ ...amlErrorResponse(405, METHOD_NOT_ALLOWED_MESSAGE), headers: [...amlErrorResponse(405, "").headers, ["Allow", "GET, OPTIONS, POST"]] });
+      // Werkzeug routes HEAD with GET: it reaches run() (a plain or schema run() refuses it).
+      if (!["GET", "HEAD", "POST", "OPTIONS"].includes(req.method ?? "")) {
+        return answer({ ...amlErrorResponse(405, METHOD_NOT_ALLOWED_MESSAGE), headers: [...amlErrorResponse(405, "").headers, ["Allow", "GET, HEAD, OPTIONS, POST"]] });
       }
       if (state !== "ready") return answer(amlErrorResponse(503, `replica is ${state}`));
       const started = Date.now();
@@ -149,7 +150,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       }
       return;
     }
-    if (req.method !== "GET") return answer({ ...amlErrorResponse(405, METHOD_NOT_ALLOWED_MESSAGE), headers: [...amlErrorResponse(405, "").headers, ["Allow", "GET, HEAD, OPTIONS"]] });
+    if (req.method !== "GET" && req.method !== "HEAD") return answer({ ...amlErrorResponse(405, METHOD_NOT_ALLOWED_MESSAGE), headers: [...amlErrorResponse(405, "").headers, ["Allow", "GET, HEAD, OPTIONS"]] });
     if (state !== "ready") return answer(amlErrorResponse(503, `replica is ${state}`));
     if (path === "/swagger.json") return answer(h.swagger(new URLSearchParams(query ?? "").get("version") ?? undefined));
     // The upstream server's health route.

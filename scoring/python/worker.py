@@ -225,6 +225,9 @@ class TextParser:
             return {self.name: json.dumps(get_parameters(req))}
         if req.method != "POST":
             raise UnsupportedMethod(req.method)
+        # Flask's request.data: a form body is parsed into request.form/files and data is empty.
+        if mimetype_of(headers) in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            return {self.name: ""}
         try:
             return {self.name: str(req.body, "utf-8")}
         except UnicodeDecodeError as ex:

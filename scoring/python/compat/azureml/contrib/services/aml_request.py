@@ -4,10 +4,17 @@ Stand-in for `azureml.contrib.services.aml_request` (aks-inference compatibility
 `@rawhttp` on run() asks the server to pass the HTTP request itself instead of the body text, as
 azureml-inference-server-http does: the decorator only sets a module flag. `AMLRequest` offers the
 parts of Flask's Request that score scripts use: method, headers, args, path, full_path, url,
-query_string, data / get_data(), json / get_json(), is_json, mimetype, content_type.
+query_string, data / get_data(), json / get_json(), is_json, mimetype, content_type, and the
+parsed forms `form` and `files` (multipart/form-data, application/x-www-form-urlencoded).
 """
+import io
 import json
+import shutil
+from email import policy
+from email.parser import BytesParser
 from urllib.parse import parse_qsl
+
+FORM_MIMETYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 _rawHttpRequested = False
 
@@ -129,6 +136,38 @@ class Args:
         return f"Args({self._pairs!r})"
 
 
+class FileStorage:
+    """An uploaded file of a multipart form (Werkzeug's FileStorage: a readable stream with a name)."""
+
+    def __init__(self, data, filename=None, name=None, content_type=None, headers=()):
+        self.stream = io.BytesIO(data)
+        self.filename = filename
+        self.name = name
+        self.content_type = content_type
+        self.headers = Headers(headers)
+
+    @property
+    def mimetype(self):
+        return (self.content_type or "").split(";")[0].strip().lower()
+
+    def save(self, dst, buffer_size=16384):
+        if isinstance(dst, str):
+            with open(dst, "wb") as f:
+                shutil.copyfileobj(self.stream, f, buffer_size)
+        else:
+            shutil.copyfileobj(self.stream, dst, buffer_size)
+
+    def __getattr__(self, name):
+        # read(), seek(), tell() ... as on the stream, so PIL.Image.open(upload) works.
+        return getattr(self.stream, name)
+
+    def __iter__(self):
+        return iter(self.stream)
+
+    def __repr__(self):
+        return f"<FileStorage: {self.filename!r} ({self.content_type!r})>"
+
+
 class AMLRequest:
     """The HTTP request a @rawhttp run() receives."""
 
@@ -141,6 +180,7 @@ class AMLRequest:
         self.args = Args(parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True))
         self.host = self.headers.get("Host", host)
         self.scheme = "http"
+        self._forms = None
 
     @classmethod
     def _from_worker(cls, req, headers):
@@ -177,12 +217,39 @@ class AMLRequest:
         return mt == "application/json" or (mt.startswith("application/") and mt.endswith("+json"))
 
     def get_data(self, cache=True, as_text=False, parse_form_data=False):
-        data = bytes(self._body)
+        # Werkzeug: once a form body is parsed into form/files, the raw data is gone.
+        data = b"" if (parse_form_data or self._forms is not None) and self.mimetype in FORM_MIMETYPES else bytes(self._body)
         return data.decode("utf-8", "replace") if as_text else data
 
     @property
     def data(self):
-        return self.get_data()
+        return self.get_data(parse_form_data=True)
+
+    def _parse_forms(self):
+        if self._forms is None:
+            form, files = [], []
+            if self.mimetype == "application/x-www-form-urlencoded":
+                form = parse_qsl(bytes(self._body).decode("utf-8", "replace"), keep_blank_values=True)
+            elif self.mimetype == "multipart/form-data":
+                head = f"Content-Type: {self.content_type}\r\n\r\n".encode("latin-1")
+                message = BytesParser(policy=policy.HTTP).parsebytes(head + bytes(self._body))
+                for part in message.iter_parts() if message.is_multipart() else ():
+                    name = part.get_param("name", header="content-disposition")
+                    payload = part.get_payload(decode=True) or b""
+                    if part.get_filename() is not None:
+                        files.append((name, FileStorage(payload, part.get_filename(), name, part.get_content_type(), part.items())))
+                    else:
+                        form.append((name, payload.decode(part.get_content_charset() or "utf-8", "replace")))
+            self._forms = (Args(form), Args(files))
+        return self._forms
+
+    @property
+    def form(self):
+        return self._parse_forms()[0]
+
+    @property
+    def files(self):
+        return self._parse_forms()[1]
 
     def get_json(self, force=False, silent=False, cache=True):
         if not (force or self.is_json):
