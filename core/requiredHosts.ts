@@ -87,12 +87,16 @@ export interface NetworkRule {
   why: string;
 }
 
-/** Network rules AKS needs behind a firewall (tunnel to the API server, NTP, API over 443). */
+/**
+ * Network rules AKS needs behind a firewall (tunnel to the API server, NTP). No TCP 443 to
+ * `AzureCloud.<region>`: network rules match before application rules, so it would open every
+ * Azure IP of the region past the FQDN allow-list; pods reach the API server by its
+ * `*.hcp.<region>.azmk8s.io` name instead (core/azureRules.ts).
+ */
 export function aksNetworkRules(region: string): NetworkRule[] {
   return [
     { name: "aks-tunnel-udp", protocols: ["UDP"], destination: `AzureCloud.${region}`, ports: ["1194"], why: "tunnelled node-to-API-server traffic (konnectivity/OpenVPN)" },
     { name: "aks-tunnel-tcp", protocols: ["TCP"], destination: `AzureCloud.${region}`, ports: ["9000"], why: "tunnelled node-to-API-server traffic (tunnelfront)" },
-    { name: "aks-apiserver", protocols: ["TCP"], destination: `AzureCloud.${region}`, ports: ["443"], why: "API server for pods that reach it by IP" },
     { name: "ntp", protocols: ["UDP"], destination: "*", ports: ["123"], why: "node time synchronisation (NTP)" },
   ];
 }
