@@ -140,7 +140,6 @@ class Worker {
     (this.proc.stdio[4] as Readable).on("data", (c: Buffer) => reader.push(c));
     // A write to a worker that just died fails with EPIPE; its exit handler answers the request.
     (this.proc.stdio[3] as Writable).on("error", () => undefined);
-    this.proc.on("error", () => undefined);
     for (const [stream, fd] of [["stdout", 1], ["stderr", 2]] as const) {
       createInterface({ input: this.proc.stdio[fd] as Readable, crlfDelay: Infinity }).on("line", (line) => {
         if (fd === 2) {
@@ -196,6 +195,8 @@ export class PythonHandler implements HttpHandler {
       const w = new Worker(index, this.opts, this.env(), (worker, frame) => this.onFrame(worker, frame, resolve, reject));
       this.workers[index] = w;
       w.proc.once("exit", (code, signal) => this.onExit(w, code, signal, reject));
+      // A missing interpreter emits "error" and never "exit".
+      w.proc.once("error", (err) => reject(new Error(`cannot start the Python interpreter '${this.opts.python}' (${SCORING_ENV.python}): ${err.message}`)));
     });
   }
 
