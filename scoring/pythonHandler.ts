@@ -52,6 +52,9 @@ interface Frame {
   body: Buffer[];
 }
 
+/** Headers are small JSON (swagger documents are the largest); anything bigger is not our protocol. */
+const MAX_HEADER_BYTES = 64 * 1024 * 1024;
+
 /** Splits the byte stream of fd 4 into frames; bodies stay slices of the chunks received. */
 export class FrameReader {
   private chunks: Buffer[] = [];
@@ -68,6 +71,7 @@ export class FrameReader {
       if (this.headerLength < 0) {
         if (this.buffered < 4) return;
         this.headerLength = Buffer.concat(this.take(4)).readUInt32BE(0);
+        if (this.headerLength > MAX_HEADER_BYTES) throw new Error(`frame header of ${this.headerLength} bytes: not the worker's protocol`);
       }
       if (!this.header) {
         if (this.buffered < this.headerLength) return;
@@ -137,7 +141,15 @@ class Worker {
       stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
     });
     const reader = new FrameReader((f) => onFrame(this, f));
-    (this.proc.stdio[4] as Readable).on("data", (c: Buffer) => reader.push(c));
+    (this.proc.stdio[4] as Readable).on("data", (c: Buffer) => {
+      try {
+        reader.push(c);
+      } catch (err) {
+        // Only the worker writes fd 4; garbage there means user code wrote to it. Treated as a crash.
+        opts.log.error({ worker: index, err: (err as Error).message }, "python worker broke the protocol: killing it");
+        this.proc.kill("SIGKILL");
+      }
+    });
     // A write to a worker that just died fails with EPIPE; its exit handler answers the request.
     (this.proc.stdio[3] as Writable).on("error", () => undefined);
     for (const [stream, fd] of [["stdout", 1], ["stderr", 2]] as const) {

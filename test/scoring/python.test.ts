@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
-import { PythonHandler, pythonSettings, type PythonHandlerOptions } from "../../scoring/pythonHandler";
+import { FrameReader, PythonHandler, pythonSettings, type PythonHandlerOptions } from "../../scoring/pythonHandler";
 import { startScoringServer, type ScoringServer } from "../../scoring/server";
 import { tempDir } from "../support/tmp";
 
@@ -46,6 +46,24 @@ function project(files: Record<string, string>): { appRoot: string; modelsRoot: 
   }
   return { appRoot, modelsRoot, modelDir };
 }
+
+describe("Python bridge framing", () => {
+  it("reassembles frames split anywhere, keeping bodies as slices of the received chunks", () => {
+    const frame = (header: object, body: Buffer) => {
+      const json = Buffer.from(JSON.stringify({ ...header, size: body.length }));
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(json.length);
+      return Buffer.concat([len, json, body]);
+    };
+    const stream = Buffer.concat([frame({ op: "a" }, Buffer.from("hello")), frame({ op: "b" }, Buffer.alloc(0)), frame({ op: "c" }, Buffer.from([0, 255, 10]))]);
+    for (const step of [1, 3, 7, stream.length]) {
+      const got: string[] = [];
+      const reader = new FrameReader((f) => got.push(`${String(f.header.op)}:${Buffer.concat(f.body).toString("hex")}`));
+      for (let i = 0; i < stream.length; i += step) reader.push(stream.subarray(i, i + step));
+      assert.deepEqual(got, ["a:68656c6c6f", "b:", "c:00ff0a"], `chunks of ${step} bytes`);
+    }
+  });
+});
 
 describe("Python entry scripts (Azure ML scoring contract)", function () {
   this.timeout(60_000);
@@ -344,6 +362,13 @@ def run(request):
       assert.notDeepEqual(handler.pids(), before);
       assert.equal((await call(server, { method: "POST", body: "ok" })).status, 200);
       assert.equal(readFileSync(path.join(dirs.appRoot, "inits.log"), "utf8"), "xxx", "init() ran once per worker and once more on restart");
+    });
+
+    it("treats a script writing on the protocol's fd as a crash: 502 for that request, worker restarted", async () => {
+      const { server } = await serve({ "score.py": "import os\ndef init(): pass\ndef run(d):\n    if d == 'scribble':\n        os.write(4, b'\\xff\\xff\\xff\\xffgarbage')\n    return 'ok'\n" });
+      assert.equal((await call(server, { method: "POST", body: "scribble" })).status, 502);
+      for (let i = 0; i < 100 && (await fetch(`${server.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await call(server, { method: "POST", body: "x" })).text, '"ok"');
     });
 
     it("kills and restarts a worker whose run() passes the scoring timeout, answering upstream's timeout 500", async () => {
