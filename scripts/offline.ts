@@ -277,15 +277,26 @@ async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<Planned
     );
   };
 
-  // No network: the ACR token exchange of image pushes is answered locally.
-  const outputs = createStack(cfg, { acrToken: async () => "offline-acr-token" });
-  // Registration is asynchronous: wait until no new registrations arrive.
-  let seen = -1;
-  while (seen !== pending.length) {
-    seen = pending.length;
-    await Promise.all(pending);
-    await new Promise((r) => setImmediate(r));
+  // A value that fails while a resource's inputs are computed (the preflight's refusal of an
+  // existing subnet, say) fails `pulumi preview` with its message; here it fails the run.
+  const failures: unknown[] = [];
+  const onRejection = (reason: unknown) => failures.push(reason);
+  process.on("unhandledRejection", onRejection);
+  let outputs: ReturnType<typeof createStack>;
+  try {
+    // No network: the ACR token exchange of image pushes is answered locally.
+    outputs = createStack(cfg, { acrToken: async () => "offline-acr-token" });
+    // Registration is asynchronous: wait until no new registrations arrive.
+    let seen = -1;
+    while (seen !== pending.length) {
+      seen = pending.length;
+      await Promise.all(pending);
+      await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    process.off("unhandledRejection", onRejection);
   }
+  if (failures.length > 0) throw failures[0];
   if (!opts.preview) {
     // Surface errors raised while computing outputs (e.g. a missing kubeconfig) as failures.
     // `promise()` is the runtime's own accessor (public `apply` would swallow the rejection).

@@ -5,7 +5,8 @@
 import * as assert from "node:assert/strict";
 import { GPU_POOL_LABEL, GPU_TAINT_STRING, TAGS } from "../../core/naming";
 import { requiredHostsFor, uncoveredHosts } from "../../core/requiredHosts";
-import { SECRET } from "../../scripts/offline";
+import { roleAssignmentNameFor } from "../../core/azureRules";
+import { SECRET, documentedNetwork, type ExistingNetwork } from "../../scripts/offline";
 import { renderTree } from "../../scripts/plan";
 import { Plan, input, rawStack, stackConfig } from "../support/stacks";
 
@@ -16,6 +17,10 @@ const T = {
   routeTable: "azure-native:network:RouteTable",
   route: "azure-native:network:Route",
   firewall: "azure-native:network:AzureFirewall",
+  firewallPolicy: "azure-native:network:FirewallPolicy",
+  publicIp: "azure-native:network:PublicIPAddress",
+  service: "kubernetes:core/v1:Service",
+  deployment: "kubernetes:apps/v1:Deployment",
   ruleGroup: "azure-native:network:FirewallPolicyRuleCollectionGroup",
   registry: "azure-native:containerregistry:Registry",
   role: "azure-native:authorization:RoleAssignment",
@@ -27,13 +32,19 @@ const T = {
   k8sProvider: "pulumi:providers:kubernetes",
 };
 
-interface Rule {
-  ruleType: string;
-  targetFqdns?: string[];
-  fqdnTags?: string[];
+const NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+
+interface Collection {
+  ruleCollectionType: string;
+  name: string;
+  priority: number;
+  rules: Record<string, unknown>[];
 }
-function firewallRules(plan: Plan): Rule[] {
-  return plan.all(T.ruleGroup).flatMap((g) => (input(g, "ruleCollections") as { rules: Rule[] }[]).flatMap((c) => c.rules));
+function collections(plan: Plan): Collection[] {
+  return plan.all(T.ruleGroup).flatMap((g) => input(g, "ruleCollections") as Collection[]);
+}
+function rulesOf(plan: Plan, collection: string): Record<string, unknown>[] {
+  return collections(plan).find((c) => c.name === collection)?.rules ?? [];
 }
 
 describe("infrastructure stack", function () {
@@ -72,63 +83,108 @@ describe("infrastructure stack", function () {
       const cluster = dev.one(T.cluster);
       assert.equal(input(cluster, "agentPoolProfiles", 0, "count"), 1);
       assert.equal(input(cluster, "agentPoolProfiles", 0, "mode"), "System");
-      assert.equal(input(cluster, "securityProfile"), undefined);
+      assert.equal(input(cluster, "securityProfile", "defender"), undefined);
       assert.equal(input(cluster, "enableRBAC"), true);
       assert.equal(input(cluster, "identity", "type"), "UserAssigned");
       assert.equal(input(cluster, "tags", TAGS.purpose), "DevTest");
     });
   });
 
-  describe("Azure CNI behind a firewall (prod)", () => {
+  describe("Azure CNI Overlay behind the hub's firewall (prod)", () => {
     const prodCfg = () => stackConfig("prod");
+    const SUB = "/subscriptions/00000000-0000-0000-0000-000000000000";
+    const subnetId = `${SUB}/resourceGroups/rg-network-prod/providers/Microsoft.Network/virtualNetworks/vnet-prod/subnets/snet-aks`;
+    const routeTableId = `${SUB}/resourceGroups/rg-network-prod/providers/Microsoft.Network/routeTables/rt-aks-prod`;
+    /** The documented subnet's range (the /24 holding endpoint.internalIp). */
+    const nodes = ["10.240.0.0/24"];
 
-    it("joins the configured subnet and creates no VNet", () => {
-      assert.equal(prod.all(T.vnet).length, 0);
-      assert.equal(prod.all(T.subnet).length, 0);
+    it("joins the configured subnet as CNI Overlay and creates no VNet, route table, route or firewall", () => {
+      for (const t of [T.vnet, T.subnet, T.routeTable, T.route, T.firewall, T.firewallPolicy]) assert.equal(prod.all(t).length, 0, t);
       const cluster = prod.one(T.cluster);
       assert.equal(input(cluster, "networkProfile", "networkPlugin"), "azure");
-      assert.equal(input(cluster, "agentPoolProfiles", 0, "vnetSubnetID"), prodCfg().network.subnetId);
+      assert.equal(input(cluster, "networkProfile", "networkPluginMode"), "overlay");
+      assert.equal(input(cluster, "networkProfile", "podCidr"), "10.244.0.0/16", "overlay pods: outside the VNet");
+      assert.equal(input(cluster, "networkProfile", "outboundType"), "userDefinedRouting");
+      assert.equal(input(cluster, "agentPoolProfiles", 0, "vnetSubnetID"), subnetId);
     });
 
-    it("routes 0.0.0.0/0 through the firewall's private IP with user-defined routing", () => {
-      assert.equal(input(prod.one(T.cluster), "networkProfile", "outboundType"), "userDefinedRouting");
-      const defaultRoute = prod.all(T.route).find((r) => input(r, "addressPrefix") === "0.0.0.0/0");
-      assert.ok(defaultRoute, "no default route");
-      assert.equal(input(defaultRoute, "nextHopType"), "VirtualAppliance");
-      assert.equal(input(defaultRoute, "nextHopIpAddress"), "10.225.0.4", "the firewall's private IP");
-      assert.equal(input(defaultRoute, "routeTableName"), prod.one(T.routeTable).name);
-      const firewall = prod.one(T.firewall);
-      assert.equal(input(firewall, "ipConfigurations", 0, "subnet", "id"), prodCfg().network.firewallSubnetId);
+    it("adds one rule collection group to the hub's policy, in the policy's resource group", () => {
+      const group = prod.one(T.ruleGroup);
+      assert.equal(input(group, "resourceGroupName"), "rg-hub-prod");
+      assert.equal(input(group, "firewallPolicyName"), "fwp-hub-prod");
+      assert.equal(input(group, "ruleCollectionGroupName"), "aks-inference-aksinf-prod");
+      assert.equal(input(group, "priority"), 400);
+      assert.deepEqual(collections(prod).map((c) => `${c.ruleCollectionType}:${c.name}:${c.priority}`), [
+        "FirewallPolicyNatRuleCollection:router-ingress:100",
+        "FirewallPolicyFilterRuleCollection:aks-network:200",
+        "FirewallPolicyFilterRuleCollection:inference-app:300",
+      ]);
+      assert.ok(prod.dependsOn(prod.one(T.cluster), group), "the cluster waits for its egress rules");
     });
 
-    it("allows every required host of the stack, and nothing unrelated", () => {
-      const rules = firewallRules(prod);
-      const fqdns = rules.flatMap((r) => r.targetFqdns ?? []);
-      const tags = rules.flatMap((r) => r.fqdnTags ?? []);
+    it("DNATs the hub firewall's public IP:443 to the router's internal load balancer", () => {
+      assert.deepEqual(rulesOf(prod, "router-ingress"), [
+        {
+          ruleType: "NatRule",
+          name: "router-443",
+          description: "scoring endpoint: the firewall's public IP to the router's internal load balancer",
+          ipProtocols: ["TCP"],
+          sourceAddresses: ["*"],
+          destinationAddresses: ["203.0.113.10"],
+          destinationPorts: ["443"],
+          translatedAddress: "10.240.0.200",
+          translatedPort: "443",
+        },
+      ]);
+    });
+
+    it("opens only the AKS tunnel and NTP network rules, from the node subnet", () => {
+      const rules = rulesOf(prod, "aks-network").map((r) => ({ name: r.name, protocols: r.ipProtocols, sources: r.sourceAddresses, destinations: r.destinationAddresses, ports: r.destinationPorts }));
+      assert.deepEqual(rules, [
+        { name: "aks-tunnel-udp", protocols: ["UDP"], sources: nodes, destinations: ["AzureCloud.westeurope"], ports: ["1194"] },
+        { name: "aks-tunnel-tcp", protocols: ["TCP"], sources: nodes, destinations: ["AzureCloud.westeurope"], ports: ["9000"] },
+        { name: "ntp", protocols: ["UDP"], sources: nodes, destinations: ["*"], ports: ["123"] },
+      ]);
+    });
+
+    it("allows every required host by FQDN from the node subnet, and nothing unrelated", () => {
+      const rules = rulesOf(prod, "inference-app");
+      assert.deepEqual(rules.map((r) => r.name), ["aks-fqdn-tag", "inference-hosts", "gpu-hosts", "addon-hosts"]);
+      for (const r of rules) assert.deepEqual(r.sourceAddresses, nodes, `${String(r.name)} sources`);
+      assert.deepEqual(rules[0].fqdnTags, ["AzureKubernetesService"]);
       const required = requiredHostsFor(prodCfg());
-      assert.deepEqual(uncoveredHosts(required, fqdns, tags).map((h) => h.host), []);
-      const requiredNames = new Set(required.map((h) => h.host));
-      assert.deepEqual(fqdns.filter((f) => !requiredNames.has(f)), [], "allowed FQDNs that no required host explains");
-      assert.deepEqual(tags, ["AzureKubernetesService"]);
-      assert.ok(!fqdns.includes("api.azureml.ms"), "azureml-fe's token service: not called by this router, not allowed without requiredHosts.azureMlCompat");
-      for (const h of ["login.microsoftonline.com", "nvidia.github.io", "packages.aks.azure.com"]) {
-        assert.ok(fqdns.includes(h) || required.find((r) => r.host === h)?.source === "aks", `${h} not allowed`);
-      }
+      assert.deepEqual(rules[1].targetFqdns, required.filter((h) => h.source === "seed").map((h) => h.host));
+      assert.deepEqual(rules[2].targetFqdns, required.filter((h) => h.source === "gpu").map((h) => h.host));
+      assert.deepEqual(rules[3].targetFqdns, required.filter((h) => h.source === "addon").map((h) => h.host));
+      const fqdns = rules.flatMap((r) => (r.targetFqdns as string[] | undefined) ?? []);
+      assert.deepEqual(uncoveredHosts(required, fqdns, ["AzureKubernetesService"]).map((h) => h.host), []);
+      assert.ok(fqdns.includes("*.hcp.westeurope.azmk8s.io"), "the API server by name");
       assert.ok(!fqdns.some((f) => f.endsWith("cloudapp.azure.com")), "custom domain: no cloudapp.azure.com entry");
     });
 
-    it("opens the AKS tunnel and NTP network rules", () => {
-      const rules = firewallRules(prod).filter((r) => r.ruleType === "NetworkRule") as unknown as { destinationPorts: string[]; ipProtocols: string[] }[];
-      const ports = rules.map((r) => `${r.ipProtocols.join("/")}:${r.destinationPorts.join(",")}`);
-      assert.deepEqual(ports.sort(), ["TCP:443", "TCP:9000", "UDP:1194", "UDP:123"]);
+    it("exposes the router on an internal load balancer with a fixed IP, and reaches the API server by FQDN", () => {
+      const svc = prod.one(T.service, "router-service");
+      assert.equal(input(svc, "spec", "type"), "LoadBalancer");
+      const annotations = input(svc, "metadata", "annotations") as Record<string, string>;
+      assert.equal(annotations["service.beta.kubernetes.io/azure-load-balancer-internal"], "true");
+      assert.equal(annotations["service.beta.kubernetes.io/azure-load-balancer-ipv4"], "10.240.0.200");
+      assert.equal(annotations["service.beta.kubernetes.io/azure-pip-name"], undefined, "no public IP");
+      assert.equal(input(prod.one(T.deployment, "router-deployment"), "spec", "template", "metadata", "annotations", "kubernetes.azure.com/set-kube-service-host-fqdn"), "true");
+      assert.equal(prod.all(T.publicIp).length, 0, "the hub firewall's IP is the only public entry");
     });
 
-    it("creates rule collection groups one after another, before the cluster", () => {
-      const [first, second] = prod.all(T.ruleGroup);
-      assert.ok(prod.dependsOn(second, first), "the second group must wait for the first");
+    it("grants Network Contributor on the subnet and the route table only, under deterministic names", () => {
+      const grants = prod.all(T.role).filter((r) => String(input(r, "roleDefinitionId")).endsWith(NETWORK_CONTRIBUTOR));
+      assert.deepEqual(grants.map((g) => [g.name, input(g, "scope")]).sort(), [
+        ["aks-network-route-table", routeTableId],
+        ["aks-network-subnet", subnetId],
+      ]);
+      for (const g of prod.all(T.role)) {
+        const name = roleAssignmentNameFor(String(input(g, "scope")), String(input(g, "roleDefinitionId")), String(input(g, "principalId")));
+        assert.equal(input(g, "roleAssignmentName"), name, `${g.name}: UUID v5 of scope, role and principal`);
+      }
       const cluster = prod.one(T.cluster);
-      for (const g of prod.all(T.ruleGroup)) assert.ok(prod.dependsOn(cluster, g), `cluster does not wait for ${g.name}`);
-      assert.ok(prod.dependsOn(cluster, prod.all(T.route)[0]), "cluster does not wait for the default route");
+      for (const g of grants) assert.ok(prod.dependsOn(cluster, g), `cluster does not wait for ${g.name}`);
     });
 
     it("enables Defender and tags the cluster for the policy pack", () => {
@@ -138,32 +194,151 @@ describe("infrastructure stack", function () {
       assert.equal(input(cluster, "tags", TAGS.networkPlugin), "azure");
       assert.equal(input(cluster, "tags", TAGS.tokenRegion), "westeurope");
     });
+
+    it("points the custom domain's record at the hub firewall's public IP", async () => {
+      const endpoint = { ...(rawStack("prod")["aks-inference:endpoint"] as object), dnsZone: { resourceGroupName: "rg-dns", zoneName: "contoso.com" } };
+      const withZone = await Plan.of(stackConfig("prod", { "aks-inference:endpoint": endpoint }));
+      const record = withZone.one("azure-native:dns:RecordSet");
+      assert.equal(input(record, "relativeRecordSetName"), "ml");
+      assert.deepEqual(input(record, "aRecords"), [{ ipv4Address: "203.0.113.10" }]);
+    });
+  });
+
+  describe("preflight: the existing subnet is read during preview, before the cluster is created", () => {
+    const cfg = () => stackConfig("prod");
+    const refused = async (existing: ExistingNetwork, pattern: RegExp, config = cfg()) => {
+      await assert.rejects(Plan.of(config, true, existing), (err: Error) => {
+        assert.match(err.message, /Preflight refused the stack before creating the cluster/);
+        assert.match(err.message, pattern);
+        return true;
+      });
+    };
+    const tableOf = (n: ExistingNetwork) => Object.values(n.routeTables)[0];
+    const subnetOf = (n: ExistingNetwork) => Object.values(n.subnets)[0];
+
+    it("passes with the subnet as the network team provides it (preview and up)", async () => {
+      const preview = await Plan.of(cfg(), true, documentedNetwork(cfg()));
+      assert.equal(preview.all(T.cluster).length, 1);
+      assert.equal(input(preview.one(T.cluster), "agentPoolProfiles", 0, "vnetSubnetID"), cfg().network.subnetId);
+    });
+
+    it("refuses a subnet without a route table, naming the subnet, the rule and the Microsoft doc", async () => {
+      const existing = documentedNetwork(cfg());
+      subnetOf(existing).routeTableId = undefined;
+      await refused(existing, /Subnet '[^']+\/subnets\/snet-aks': has no route table.*network\.routeTableId.*\(rule udr-subnet-routes-to-firewall; Microsoft: "Customize cluster egress with outbound types in Azure Kubernetes Service \(AKS\)"/s);
+    });
+
+    it("refuses a subnet associated with another route table", async () => {
+      const existing = documentedNetwork(cfg());
+      subnetOf(existing).routeTableId = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-prod/providers/Microsoft.Network/routeTables/rt-other";
+      await refused(existing, /is associated with route table '[^']+rt-other', not network\.routeTableId/);
+    });
+
+    it("refuses a route table whose 0.0.0.0/0 does not lead to the hub firewall", async () => {
+      const existing = documentedNetwork(cfg());
+      tableOf(existing).routes = [{ name: "default", addressPrefix: "0.0.0.0/0", nextHopType: "Internet" }];
+      await refused(existing, /Route table '[^']+rt-aks-prod': sends 0\.0\.0\.0\/0 to Internet, not to the firewall's private IP 10\.0\.1\.4 \(firewall\.privateIp\)/);
+      tableOf(existing).routes = [];
+      await refused(existing, /has no 0\.0\.0\.0\/0 route/);
+    });
+
+    it("refuses an internal IP outside the subnet and a pod CIDR overlapping it", async () => {
+      const existing = documentedNetwork(cfg());
+      subnetOf(existing).addressPrefix = "10.244.8.0/24";
+      await refused(existing, /endpoint\.internalIp 10\.240\.0\.200 is not a usable address of its range 10\.244\.8\.0\/24.*pod CIDR '10\.244\.0\.0\/16' overlaps the node subnet/s);
+    });
+  });
+
+  describe("Azure CNI with a firewall the stack creates", () => {
+    let plan: Plan;
+    const fwSubnet = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-prod/providers/Microsoft.Network/virtualNetworks/vnet-prod/subnets/AzureFirewallSubnet";
+    const created = () =>
+      stackConfig("prod", {
+        "aks-inference:network": { ...(rawStack("prod")["aks-inference:network"] as object), firewallSubnetId: fwSubnet },
+        "aks-inference:firewall": { publicIpCount: 3 },
+      });
+    before(async () => {
+      plan = await Plan.of(created());
+    });
+
+    it("creates the firewall, its policy and public IPs in the VNet's resource group, zone-redundant like the cluster", () => {
+      const firewall = plan.one(T.firewall);
+      assert.equal(input(firewall, "resourceGroupName"), "rg-network-prod", "Azure refuses a firewall outside its subnet's VNet group");
+      assert.deepEqual(input(firewall, "zones"), ["1", "2", "3"]);
+      assert.equal(input(firewall, "ipConfigurations", 0, "subnet", "id"), fwSubnet);
+      assert.equal((input(firewall, "ipConfigurations") as unknown[]).length, 3);
+      assert.equal(input(firewall, "ipConfigurations", 1, "subnet"), undefined, "only the first IP configuration names the subnet");
+      const pips = plan.all(T.publicIp);
+      assert.equal(pips.length, 3);
+      for (const p of pips) {
+        assert.equal(input(p, "resourceGroupName"), "rg-network-prod");
+        assert.deepEqual(input(p, "zones"), ["1", "2", "3"]);
+      }
+      assert.equal(input(plan.one(T.firewallPolicy), "resourceGroupName"), "rg-network-prod");
+      assert.equal(input(plan.one(T.ruleGroup), "resourceGroupName"), "rg-network-prod");
+    });
+
+    it("writes the default route into the network team's route table", () => {
+      const route = plan.all(T.route).find((r) => input(r, "addressPrefix") === "0.0.0.0/0");
+      assert.ok(route);
+      assert.equal(input(route, "resourceGroupName"), "rg-network-prod");
+      assert.equal(input(route, "routeTableName"), "rt-aks-prod");
+      assert.equal(input(route, "routeName"), "aksinf-prod-to-firewall");
+      assert.equal(input(route, "nextHopIpAddress"), "10.225.0.4");
+      assert.ok(plan.dependsOn(plan.one(T.cluster), route));
+    });
+
+    it("refuses an existing default route the stack's own would conflict with", async () => {
+      const existing = documentedNetwork(created());
+      Object.values(existing.routeTables)[0].routes = [{ name: "legacy-nva", addressPrefix: "0.0.0.0/0", nextHopType: "VirtualAppliance", nextHopIpAddress: "10.9.9.9" }];
+      await assert.rejects(Plan.of(created(), true, existing), /already has a 0\.0\.0\.0\/0 route 'legacy-nva'/);
+    });
   });
 
   describe("kubenet behind a firewall", () => {
     let plan: Plan;
     before(async () => {
-      plan = await Plan.of(stackConfig("dev", { "aks-inference:egress": "firewall" }));
+      plan = await Plan.of(stackConfig("dev", { "aks-inference:egress": "firewall", "aks-inference:endpoint": { internalIp: "10.224.0.200" } }));
     });
 
-    it("creates the AzureFirewallSubnet and keeps routes as separate resources", () => {
+    it("creates the AzureFirewallSubnet, the firewall in the VNet's (the stack's) group, and routes as separate resources", () => {
       assert.ok(plan.all(T.subnet).some((s) => input(s, "subnetName") === "AzureFirewallSubnet"));
+      assert.equal(input(plan.one(T.firewall), "resourceGroupName"), "rg-aksinf-dev");
+      assert.equal(input(plan.one(T.firewall), "zones"), undefined, "DevTest nodes are not zonal");
       assert.equal(input(plan.one(T.routeTable), "routes"), undefined);
-      assert.equal(plan.all(T.route).length, 2);
+      const routes = plan.all(T.route).map((r) => [input(r, "addressPrefix"), input(r, "nextHopType"), input(r, "nextHopIpAddress")]);
+      const pip = String(input(plan.one(T.firewall), "ipConfigurations", 0, "publicIPAddress", "id"));
+      assert.match(pip, /^PublicIPAddress-egress-pip-0-id$/);
+      assert.deepEqual(routes[0], ["0.0.0.0/0", "VirtualAppliance", "10.225.0.4"]);
+      assert.equal(routes[1][1], "Internet");
       assert.equal(input(plan.one(T.cluster), "networkProfile", "outboundType"), "userDefinedRouting");
     });
 
-    it("grants the control-plane identity rights on the route table's group before the cluster", () => {
+    it("points the VNet's DNS at the firewall's DNS proxy", () => {
+      assert.equal(input(plan.one(T.firewallPolicy), "dnsSettings", "enableProxy"), true);
+      assert.deepEqual(input(plan.one(T.vnet), "dhcpOptions", "dnsServers"), ["10.225.0.4"]);
+    });
+
+    it("gives the firewall's public IP the cloudapp label and DNATs port 80 to the router", () => {
+      const pip = plan.one(T.publicIp);
+      assert.equal(input(pip, "dnsSettings", "domainNameLabel"), "aksinf-dev");
+      const [dnat] = rulesOf(plan, "router-ingress");
+      assert.deepEqual([dnat.destinationPorts, dnat.translatedAddress, dnat.translatedPort], [["80"], "10.224.0.200", "80"]);
+      assert.match(String((dnat.destinationAddresses as string[])[0]), /^20\.50\.0\.\d+$/, "the firewall's public IP");
+    });
+
+    it("grants the control-plane identity rights on the subnet and route table before the cluster", () => {
       const cluster = plan.one(T.cluster);
-      const grant = plan.all(T.role).find((r) => r.name.startsWith("aks-network"));
-      assert.ok(grant, "no Network Contributor assignment");
-      assert.match(String(input(grant, "roleDefinitionId")), /4d97b98b-1d4f-4787-a291-c67834d212e7$/);
-      assert.ok(plan.dependsOn(cluster, grant));
+      const grants = plan.all(T.role).filter((r) => r.name.startsWith("aks-network"));
+      assert.deepEqual(grants.map((g) => [g.name, input(g, "scope")]).sort(), [
+        ["aks-network-route-table", `RouteTable-${plan.one(T.routeTable).name}-id`],
+        ["aks-network-subnet", "Subnet-network-nodes-id"],
+      ]);
+      for (const g of grants) assert.ok(plan.dependsOn(cluster, g));
     });
 
     it("allows the nodes' range only", () => {
-      const app = firewallRules(plan)[0] as unknown as { sourceAddresses: string[] };
-      assert.deepEqual(app.sourceAddresses, ["10.224.0.0/16"]);
+      for (const r of [...rulesOf(plan, "aks-network"), ...rulesOf(plan, "inference-app")]) assert.deepEqual(r.sourceAddresses, ["10.224.0.0/16"], String(r.name));
     });
   });
 
@@ -218,10 +393,19 @@ describe("infrastructure stack", function () {
     assert.equal(dev.all("azure-native:dns:RecordSet").length, 0);
   });
 
-  it("gives the scoring endpoint a static IP with the cloudapp.azure.com label", () => {
-    const ip = dev.all("azure-native:network:PublicIPAddress").find((p) => p.name === "endpoint");
-    assert.equal(input(ip!, "dnsSettings", "domainNameLabel"), "aksinf-dev");
-    assert.equal(input(ip!, "publicIPAllocationMethod"), "Static");
+  it("gives the scoring endpoint a static IP with the cloudapp.azure.com label, and the public load balancer rights on it only", () => {
+    const ip = dev.one(T.publicIp, "endpoint");
+    assert.equal(input(ip, "dnsSettings", "domainNameLabel"), "aksinf-dev");
+    assert.equal(input(ip, "publicIPAllocationMethod"), "Static");
+    const annotations = input(dev.one(T.service, "router-service"), "metadata", "annotations") as Record<string, string>;
+    assert.equal(annotations["service.beta.kubernetes.io/azure-pip-name"], "endpoint");
+    assert.equal(annotations["service.beta.kubernetes.io/azure-load-balancer-internal"], undefined);
+    const grants = dev.all(T.role).filter((r) => String(input(r, "roleDefinitionId")).endsWith(NETWORK_CONTRIBUTOR));
+    assert.deepEqual(grants.map((g) => [g.name, input(g, "scope")]).sort(), [
+      ["aks-network-endpoint-ip", "PublicIPAddress-endpoint-id"],
+      ["aks-network-route-table", "RouteTable-network-rt-id"],
+      ["aks-network-subnet", "Subnet-network-nodes-id"],
+    ]);
   });
 
   it("shows different trees for dev and prod in the offline plan", () => {
@@ -235,6 +419,6 @@ describe("infrastructure stack", function () {
   it("registers the same resources in preview, before any value is known", async () => {
     const preview = await Plan.of(stackConfig("prod"), true);
     assert.deepEqual(preview.resources.map((r) => r.urn).sort(), prod.resources.map((r) => r.urn).sort());
-    assert.equal(input(preview.all(T.route).find((r) => input(r, "addressPrefix") === "0.0.0.0/0")!, "nextHopIpAddress"), "[unknown]");
+    assert.equal(input(preview.one(T.role, "aks-network-subnet"), "roleAssignmentName"), "[unknown]", "a new identity's principal is not known yet");
   });
 });

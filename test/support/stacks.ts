@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import { parseStackConfig, type StackConfig } from "../../core/config";
 import { readStackFile, stackFilePath } from "../../core/stackFile";
-import { runOffline, type PlannedResource } from "../../scripts/offline";
+import { runOffline, type ExistingNetwork, type PlannedResource } from "../../scripts/offline";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -19,8 +19,9 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
 export class Plan {
   constructor(readonly resources: PlannedResource[]) {}
 
-  static async of(cfg: StackConfig, preview = false): Promise<Plan> {
-    return new Plan(await runOffline(cfg, { preview }));
+  /** `existing`: what Azure answers about the network team's resources (default: as documented for `cfg`). */
+  static async of(cfg: StackConfig, preview = false, existing?: ExistingNetwork): Promise<Plan> {
+    return new Plan(await runOffline(cfg, { preview, existing }));
   }
 
   all(type: string): PlannedResource[] {
