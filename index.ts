@@ -24,7 +24,7 @@ export const endpointFqdn = outputs.endpointFqdn;
 export const scoringHost = outputs.scoringHost;
 export const requiredHosts = outputs.requiredHosts;
 export const firewallPrivateIp = outputs.firewallPrivateIp;
-export const actionRequired = outputs.actionRequired;
+export const firewallPublicIp = outputs.firewallPublicIp;
 export const routerImage = outputs.routerImage;
 /** Per service: scoring URI, swagger URI, Deployment name. */
 export const services = outputs.services;

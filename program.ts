@@ -8,10 +8,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as k8s from "@pulumi/kubernetes";
 import * as resources from "@pulumi/azure-native/resources";
-import { MAX_PAYLOAD_MB, registrySku, scoringHost, type StackConfig } from "./core/config";
+import { MAX_PAYLOAD_MB, registrySku, scoringHost, tlsEnabled, type StackConfig } from "./core/config";
 import { LABELS, MANAGED_BY, STORAGE_SECRET, TAGS } from "./core/naming";
 import { aksNetworkRules, requiredHostsFor } from "./core/requiredHosts";
-import { Cluster } from "./components/cluster";
+import { Cluster, clusterZones } from "./components/cluster";
 import { Endpoint, PrivateDns } from "./components/dns";
 import { Firewall } from "./components/firewall";
 import { GpuPool, NvidiaDevicePlugin } from "./components/gpuPool";
@@ -44,12 +44,13 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
   const repoRoot = deps.repoRoot ?? __dirname;
   const tags = stackTags(cfg);
   const location = cfg.location;
-  const firewallEgress = cfg.egress === "firewall";
   const { subscriptionId, tenantId } = authorization.getClientConfigOutput();
 
   const group = new resources.ResourceGroup("rg", { resourceGroupName: cfg.resourceGroupName, location, tags });
   const resourceGroupName = group.name;
 
+  const zones = clusterZones(cfg.clusterPurpose);
+  const defaultRouteName = `${cfg.clusterName}-to-firewall`;
   const net = new Network("network", {
     resourceGroupName,
     location,
@@ -57,36 +58,56 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     vnetAddressSpace: cfg.network.vnetAddressSpace,
     nodeSubnetPrefix: cfg.network.nodeSubnetPrefix,
     firewallSubnetPrefix: cfg.network.firewallSubnetPrefix,
+    podCidr: cfg.network.podCidr,
     subnetId: cfg.network.subnetId,
     firewallSubnetId: cfg.network.firewallSubnetId,
-    firewall: firewallEgress,
+    routeTableId: cfg.network.routeTableId,
+    firewall: cfg.firewall,
+    internalIp: cfg.endpoint.internalIp,
+    defaultRouteName,
     tags,
   });
 
   const hosts = requiredHostsFor(cfg);
-  const firewall =
-    firewallEgress && net.firewallSubnetId && net.routeTable
-      ? new Firewall("egress", {
-          resourceGroupName,
-          location,
-          subnetId: net.firewallSubnetId,
-          routeTable: net.routeTable,
-          hosts,
-          networkRules: aksNetworkRules(location),
-          // kubenet: the stack knows the node range; CNI: the existing subnet's range is the user's.
-          sourceAddresses: cfg.network.plugin === "kubenet" ? [cfg.network.nodeSubnetPrefix] : undefined,
-          tags,
-        })
-      : undefined;
+  const tls = tlsEnabled(cfg);
+  const firewall = cfg.firewall
+    ? new Firewall("egress", {
+        config: cfg.firewall,
+        location,
+        ruleCollectionGroupName: `aks-inference-${cfg.clusterName}`,
+        hosts,
+        networkRules: aksNetworkRules(location),
+        sourceAddresses: net.nodeAddressPrefix.apply((p) => [p]),
+        // 443 with TLS at the router, else 80 (a plain-HTTP endpoint is DevTest only).
+        dnat: { internalIp: cfg.endpoint.internalIp ?? "", ports: [tls ? 443 : 80] },
+        resourceGroupName: net.firewallResourceGroupName,
+        subnetId: net.firewallSubnetId,
+        expectedPrivateIp: net.expectedFirewallPrivateIp,
+        routeTable: net.routeTable,
+        defaultRouteName,
+        zones,
+        dnsLabel: cfg.endpoint.customDomain ? undefined : (cfg.endpoint.dnsLabel ?? cfg.clusterName),
+        tags,
+      })
+    : undefined;
 
   const endpoint = new Endpoint("endpoint", {
     resourceGroupName,
     location,
-    dnsLabel: cfg.endpoint.dnsLabel ?? cfg.clusterName,
+    entry: firewall
+      ? { kind: "firewall", address: firewall.publicIp, publicIp: firewall.publicIpResource }
+      : { kind: "publicIp", dnsLabel: cfg.endpoint.dnsLabel ?? cfg.clusterName },
     customDomain: cfg.endpoint.customDomain,
     dnsZone: cfg.endpoint.dnsZone,
     tags,
   });
+
+  // Network Contributor on exactly what the control plane manages: the node subnet (load
+  // balancers, the internal load balancer's IP), the route table (kubenet's pod routes; AKS
+  // reads it with user-defined routing) and the public IP its load balancer binds to.
+  const networkScopes: { key: string; scope: pulumi.Input<string> }[] = [{ key: "subnet", scope: net.nodeSubnetId }];
+  if (net.routeTable) networkScopes.push({ key: "route-table", scope: net.routeTable.id });
+  if (!firewall && endpoint.publicIp) networkScopes.push({ key: "endpoint-ip", scope: endpoint.publicIp.id });
 
   const cluster = new Cluster("aks", {
     resourceGroupName,
@@ -96,13 +117,13 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     purpose: cfg.clusterPurpose,
     kubernetesVersion: cfg.kubernetesVersion,
     networkPlugin: cfg.network.plugin,
+    // For an existing subnet behind a firewall this resolves only after the preview lookups passed.
     nodeSubnetId: net.nodeSubnetId,
     podCidr: cfg.network.podCidr,
     serviceCidr: cfg.network.serviceCidr,
     dnsServiceIp: cfg.network.dnsServiceIp,
     outboundType: firewall ? "userDefinedRouting" : "loadBalancer",
-    // The resource group holds our VNet, route table and the endpoint IP; a CNI subnet is the user's.
-    networkScopes: cfg.network.plugin === "azure" ? [group.id, net.nodeSubnetId] : [group.id],
+    networkScopes,
     systemPool: cfg.systemPool,
     defender: cfg.defender,
     tags,
@@ -175,8 +196,10 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
       selfScalingLatencyMs: cfg.router.selfScalingLatencyThresholdMs,
       longestScoringTimeoutMs: Math.max(60_000, ...cfg.services.map((s) => s.scoringTimeoutMs)),
       host: scoringHost(cfg),
-      publicIpName: endpoint.ipName,
-      publicIpResourceGroup: endpoint.resourceGroupName,
+      exposure:
+        firewall || !endpoint.ipName
+          ? { kind: "internal", ip: cfg.endpoint.internalIp ?? "" }
+          : { kind: "public", publicIpName: endpoint.ipName, resourceGroup: endpoint.resourceGroupName },
       tls: cfg.endpoint.tls && {
         secretName: cfg.endpoint.tls.secretName,
         certificate: cfg.endpoint.tls.certificate && pulumi.secret(cfg.endpoint.tls.certificate),
@@ -226,17 +249,10 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     scoringHost: scoringHost(cfg),
     requiredHosts: hosts.map((h) => h.host),
     firewallPrivateIp: firewall?.privateIp,
+    firewallPublicIp: firewall?.publicIp,
     routerImage: images.routerImage,
     services: Object.fromEntries(services.map((s) => [s.serviceName, { scoringUri: s.scoringUri, swaggerUri: s.swaggerUri, deployment: s.deploymentName }])),
     serviceKeys: pulumi.secret(pulumi.all(Object.fromEntries(services.filter((s) => s.keys).map((s) => [s.serviceName, s.keys!])))),
-    /**
-     * CNI behind a firewall: the stack does not own the existing subnet, so its owner must
-     * associate it with this route table (the cluster's egress goes through it).
-     */
-    actionRequired:
-      cfg.network.plugin === "azure" && firewall && net.routeTable
-        ? pulumi.interpolate`Associate subnet ${cfg.network.subnetId} with route table ${net.routeTable.id} (az network vnet subnet update --ids <subnet> --route-table <id>)`
-        : undefined,
   };
 }
 

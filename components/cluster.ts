@@ -20,20 +20,27 @@ export interface ClusterArgs {
   kubernetesVersion?: string;
   networkPlugin: NetworkPlugin;
   nodeSubnetId: pulumi.Input<string>;
-  /** kubenet only. */
+  /** Pod range: kubenet, and Azure CNI Overlay (the mode CNI clusters use here). */
   podCidr: string;
   serviceCidr: string;
   dnsServiceIp: string;
   /** `userDefinedRouting` when egress goes through a firewall (the route table must exist first). */
   outboundType: "loadBalancer" | "userDefinedRouting";
-  /** Scopes the control-plane identity needs Network Contributor on (route table, subnet, ingress IP group). */
-  networkScopes: pulumi.Input<string>[];
+  /**
+   * What the control-plane identity manages, each granted Network Contributor on exactly that
+   * resource (the subnet, the route table, the endpoint's public IP), keyed by a stable name.
+   */
+  networkScopes: { key: string; scope: pulumi.Input<string> }[];
   systemPool: { vmSize: string; count: number; minCount?: number; maxCount?: number };
   /** Microsoft Defender for Containers (creates a Log Analytics workspace). */
   defender: boolean;
   tags: Record<string, string>;
   /** Resources that must exist before the cluster (e.g. firewall rules and default route for UDR). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export function clusterZones(purpose: ClusterPurpose): string[] {
+  return purpose === "DevTest" ? [] : ["1", "2", "3"];
 }
 
 export class Cluster extends pulumi.ComponentResource {
@@ -49,17 +56,21 @@ export class Cluster extends pulumi.ComponentResource {
   readonly provider: k8s.Provider;
   /** Role assignments the cluster needs before it creates load balancers / routes. */
   readonly networkRoleAssignments: pulumi.Resource[];
+  /** Availability zones of the node pools (none for DevTest). */
+  readonly zones: string[];
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aks-inference:cluster:Cluster", name, {}, opts);
     const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
+    // Prod spreads nodes over zones; DevTest stays small and single-zone.
+    this.zones = clusterZones(args.purpose);
 
     // A user-assigned control-plane identity can be granted rights on the route table and
     // subnet BEFORE the cluster exists; kubenet behind a firewall (UDR) requires exactly that.
     const identity = new managedidentity.UserAssignedIdentity(`${name}-identity`, { ...common }, { parent: this });
     this.controlPlanePrincipalId = identity.principalId;
-    this.networkRoleAssignments = args.networkScopes.map((scope, i) =>
-      assignRole(`${name}-network-${i}`, { subscriptionId: args.subscriptionId, role: "networkContributor", principalId: identity.principalId, scope }, { parent: this }),
+    this.networkRoleAssignments = args.networkScopes.map(({ key, scope }) =>
+      assignRole(`${name}-network-${key}`, { subscriptionId: args.subscriptionId, role: "networkContributor", principalId: identity.principalId, scope }, { parent: this }),
     );
 
     let workspaceId: pulumi.Output<string> | undefined;
@@ -97,13 +108,17 @@ export class Cluster extends pulumi.ComponentResource {
             minCount: autoscale ? pool.minCount : undefined,
             maxCount: autoscale ? pool.maxCount : undefined,
             vnetSubnetID: args.nodeSubnetId,
-            // Prod spreads system nodes over zones; DevTest stays small and single-zone.
-            availabilityZones: args.purpose === "DevTest" ? undefined : ["1", "2", "3"],
+            availabilityZones: this.zones.length > 0 ? this.zones : undefined,
           },
         ],
         networkProfile: {
           networkPlugin: args.networkPlugin,
-          podCidr: args.networkPlugin === "kubenet" ? args.podCidr : undefined,
+          // CNI runs as Azure CNI Overlay: pods take addresses from podCidr, not from the
+          // network team's subnet (which then only needs room for nodes and the internal load
+          // balancer), and their egress leaves with the node's IP, the firewall rules' source.
+          // Classic CNI would also refuse podCidr, which the SDK fills in when it is omitted.
+          networkPluginMode: args.networkPlugin === "azure" ? "overlay" : undefined,
+          podCidr: args.podCidr,
           serviceCidr: args.serviceCidr,
           dnsServiceIP: args.dnsServiceIp,
           loadBalancerSku: "standard",
@@ -116,7 +131,11 @@ export class Cluster extends pulumi.ComponentResource {
       {
         parent: this,
         // Without the network rights (and, behind a firewall, the rules and default route) the
-        // cluster's creation fails or its nodes cannot join.
+        // cluster's creation fails or its nodes cannot join. Role assignments take a few minutes
+        // to propagate and no wait resource is available here: AKS's cloud provider retries its
+        // route and load balancer writes until the grant is effective, and if the cluster's own
+        // creation meets a not-yet-propagated grant (LinkedAuthorizationFailed), re-running
+        // `pulumi up` resumes from the cluster (README, "Deploying behind a hub firewall").
         dependsOn: [...this.networkRoleAssignments, ...(args.dependsOn ?? [])],
         // The system pool's node count is the node autoscaler's business once it runs.
         ignoreChanges: autoscale ? ["agentPoolProfiles[0].count"] : [],

@@ -141,7 +141,8 @@ export class Firewall extends pulumi.ComponentResource {
         fqdnTags: [AKS_FQDN_TAG],
       },
       appRule("inference-hosts", bySource("seed")),
-      ...(bySource("gpu").length > 0 ? [appRule("gpu-hosts", bySource("gpu"))] : []),
+      // GPU node setup, cluster add-ons (Defender) and, only when asked for, azureml-fe's hosts.
+      ...(["gpu", "addon", "azureml"] as const).filter((s) => bySource(s).length > 0).map((s) => appRule(`${s}-hosts`, bySource(s))),
     ];
     // One group holds the stack's DNAT, network and application collections: a shared hub
     // policy gets one entry per stack, and Azure never sees two concurrent writes to the policy.

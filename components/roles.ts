@@ -1,9 +1,12 @@
 /**
  * Azure built-in role assignments. Role definition IDs are Azure's fixed GUIDs; the assignment
- * name is derived from scope, role and principal so that re-running never creates duplicates.
+ * name is the UUID v5 of (scope, role, principal) (core/azureRules.ts), so re-running, importing
+ * or re-creating a stack after its state was lost finds the same assignment instead of failing
+ * with RoleAssignmentExists.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
+import { roleAssignmentNameFor } from "../core/azureRules";
 
 export const BUILTIN_ROLES = {
   acrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
@@ -19,13 +22,17 @@ export function assignRole(
   args: { subscriptionId: pulumi.Input<string>; role: keyof typeof BUILTIN_ROLES; principalId: pulumi.Input<string>; scope: pulumi.Input<string> },
   opts: pulumi.CustomResourceOptions,
 ): authorization.RoleAssignment {
+  const definition = roleDefinitionId(args.subscriptionId, args.role);
   return new authorization.RoleAssignment(
     name,
     {
+      // An input like any other: known at preview when scope and principal are (on a first
+      // preview a new identity's principal is not, and the name shows as unknown).
+      roleAssignmentName: pulumi.all([args.scope, definition, args.principalId]).apply(([scope, role, principal]) => roleAssignmentNameFor(scope, role, principal)),
       principalId: args.principalId,
       // Without it Azure may look the principal up before a new identity has replicated.
       principalType: "ServicePrincipal",
-      roleDefinitionId: roleDefinitionId(args.subscriptionId, args.role),
+      roleDefinitionId: definition,
       scope: args.scope,
     },
     opts,

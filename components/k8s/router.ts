@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
+import { INTERNAL_LB_ANNOTATION, KUBE_SERVICE_HOST_FQDN_ANNOTATION, LB_IPV4_ANNOTATION } from "../../core/azureRules";
 import type { ClusterPurpose } from "../../core/config";
 import {
   LABELS,
@@ -35,9 +36,13 @@ export interface RouterArgs {
   longestScoringTimeoutMs: number;
   /** The scoring host clients call (custom domain or cloudapp name). */
   host: string;
-  /** Static public IP of the endpoint and its resource group. */
-  publicIpName: pulumi.Input<string>;
-  publicIpResourceGroup: pulumi.Input<string>;
+  /**
+   * How the Service is exposed. `public`: a public load balancer on the stack's static IP.
+   * `internal` (egress through a firewall): an internal load balancer on a fixed private IP that
+   * the firewall DNATs its public IP to; a public one would answer through the firewall's
+   * default route and its replies would be dropped (asymmetric routing).
+   */
+  exposure: { kind: "public"; publicIpName: pulumi.Input<string>; resourceGroup: pulumi.Input<string> } | { kind: "internal"; ip: string };
   /** TLS: an existing TLS Secret, or certificate and key (secrets) to store in one. */
   tls?: { secretName?: string; certificate?: pulumi.Input<string>; privateKey?: pulumi.Input<string> };
   /** Token auth: the built-in issuer (a signing Secret is created) or an OIDC issuer. */
@@ -160,7 +165,12 @@ export class Router extends pulumi.ComponentResource {
           // Surge first, never take a pod away before its replacement is ready.
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            metadata: { labels },
+            metadata: {
+              labels,
+              // Behind an application-rule firewall the router reaches the API server by its
+              // *.hcp.<region>.azmk8s.io name (AKS sets KUBERNETES_SERVICE_HOST to it), not by IP.
+              annotations: args.exposure.kind === "internal" ? { [KUBE_SERVICE_HOST_FQDN_ANNOTATION]: "true" } : undefined,
+            },
             spec: {
               serviceAccountName: account.metadata.name,
               // Drain takes as long as the slowest scoring call, not a fixed 30 s.
@@ -206,12 +216,15 @@ export class Router extends pulumi.ComponentResource {
       {
         metadata: {
           ...meta(ROUTER_NAME),
-          annotations: pulumi.all([args.publicIpName, args.publicIpResourceGroup]).apply(([ip, rg]) => ({
-            // Bind to the stack's static IP (with its cloudapp.azure.com label), not a new one.
-            "service.beta.kubernetes.io/azure-pip-name": ip,
-            "service.beta.kubernetes.io/azure-load-balancer-resource-group": rg,
-            [ROUTER_HOST_ANNOTATION]: args.host,
-          })),
+          annotations:
+            args.exposure.kind === "internal"
+              ? { [INTERNAL_LB_ANNOTATION]: "true", [LB_IPV4_ANNOTATION]: args.exposure.ip, [ROUTER_HOST_ANNOTATION]: args.host }
+              : pulumi.all([args.exposure.publicIpName, args.exposure.resourceGroup]).apply(([ip, rg]) => ({
+                  // Bind to the stack's static IP (with its cloudapp.azure.com label), not a new one.
+                  "service.beta.kubernetes.io/azure-pip-name": ip,
+                  "service.beta.kubernetes.io/azure-load-balancer-resource-group": rg,
+                  [ROUTER_HOST_ANNOTATION]: args.host,
+                })),
         },
         spec: {
           type: "LoadBalancer",

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
+import { requestIdHeaders } from "../../core/amlScoring";
 import { FrameReader, PythonHandler, pythonSettings, type PythonHandlerOptions } from "../../scoring/pythonHandler";
 import { startScoringServer, type ScoringServer } from "../../scoring/server";
 import { tempDir } from "../support/tmp";
@@ -62,6 +63,21 @@ describe("Python bridge framing", () => {
       for (let i = 0; i < stream.length; i += step) reader.push(stream.subarray(i, i + step));
       assert.deepEqual(got, ["a:68656c6c6f", "b:", "c:00ff0a"], `chunks of ${step} bytes`);
     }
+  });
+});
+
+describe("request-id headers as Azure ML's scoring server sets them", () => {
+  const ids = (given: Record<string, string>) => requestIdHeaders((n) => given[n], () => "new-uuid");
+  it("derives x-request-id, x-ms-request-id and x-ms-client-request-id from what the caller sent", () => {
+    assert.deepEqual(ids({}).headers, [["x-request-id", "new-uuid"], ["x-ms-request-id", "new-uuid"]]);
+    assert.deepEqual(ids({ "x-request-id": "r" }).headers, [["x-request-id", "r"], ["x-ms-request-id", "r"]]);
+    assert.deepEqual(ids({ "x-ms-request-id": "legacy" }).headers, [["x-request-id", "new-uuid"], ["x-ms-request-id", "legacy"], ["x-ms-client-request-id", "legacy"]]);
+    assert.deepEqual(ids({ "x-ms-client-request-id": "c" }).headers, [["x-request-id", "new-uuid"], ["x-ms-request-id", "c"], ["x-ms-client-request-id", "c"]]);
+  });
+  it("refuses ids over 100 characters with 431", () => {
+    assert.equal(ids({ "x-request-id": "x".repeat(101) }).error?.status, 431);
+    assert.equal(ids({ "x-ms-client-request-id": "x".repeat(101) }).error?.status, 431);
+    assert.equal(ids({ "x-request-id": "x".repeat(100) }).error, undefined);
   });
 });
 
@@ -362,6 +378,18 @@ def run(request):
       assert.notDeepEqual(handler.pids(), before);
       assert.equal((await call(server, { method: "POST", body: "ok" })).status, 200);
       assert.equal(readFileSync(path.join(dirs.appRoot, "inits.log"), "utf8"), "xxx", "init() ran once per worker and once more on restart");
+    });
+
+    it("answers 502 when the worker is killed from outside mid-request (e.g. the OOM killer)", async () => {
+      const { server, handler } = await serve({ "score.py": "import time\ndef init(): pass\ndef run(d):\n    if d == 'slow':\n        time.sleep(5)\n    return 'ok'\n" });
+      const pending = call(server, { method: "POST", body: "slow" });
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(handler.pids()[0], "SIGKILL");
+      const a = await pending;
+      assert.equal(a.status, 502);
+      assert.match((a.json() as { message: string }).message, /exited \(signal SIGKILL\)/);
+      for (let i = 0; i < 100 && !handler.healthy(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await call(server, { method: "POST", body: "x" })).text, '"ok"');
     });
 
     it("treats a script writing on the protocol's fd as a crash: 502 for that request, worker restarted", async () => {
