@@ -91,17 +91,39 @@ export function oidcIssuer(issuer: string, jwksUri: string): TokenIssuer {
 
 export type TokenCheck = { ok: true; subject?: string } | { ok: false; reason: string };
 
-/** Verifies signature, issuer, audience and expiry; the reason is safe to return to callers. */
-export async function verifyToken(token: string, issuer: TokenIssuer, audience: string, now?: () => number): Promise<TokenCheck> {
-  const currentDate = now ? new Date(now()) : undefined;
+/** Clock difference tolerated between the issuer and the router (`iat` a little in the future, `exp` just passed). */
+export const TOKEN_CLOCK_SKEW_SECONDS = 60;
+/** Longest token lifetime (`exp` − `iat`) accepted unless configured otherwise: a day. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+
+export interface VerifyOptions {
+  /** Clock, for tests (milliseconds). */
+  now?: () => number;
+  /** Tokens living longer than this (from `iat`, or from now without `iat`) are refused. */
+  maxLifetimeSeconds?: number;
+}
+
+/**
+ * Verifies signature, issuer, audience and expiry, and refuses what a stolen or forged token
+ * would use to live long: no `exp`, a lifetime above the maximum, an `iat` in the future beyond
+ * the clock skew. The reason is safe to return to callers.
+ */
+export async function verifyToken(token: string, issuer: TokenIssuer, audience: string, opts: VerifyOptions = {}): Promise<TokenCheck> {
+  const nowMs = opts.now?.() ?? Date.now();
+  const checks = { audience, currentDate: new Date(nowMs), requiredClaims: ["exp"], clockTolerance: TOKEN_CLOCK_SKEW_SECONDS };
   try {
+    let payload: { sub?: string; exp?: number; iat?: number };
     if (issuer.type === "builtin") {
       const key = issuer.signingKey();
       if (!key) return { ok: false, reason: "token auth is not configured (no signing key)" };
-      const { payload } = await jwtVerify(token, encodeKey(key), { issuer: issuer.issuer ?? BUILTIN_TOKEN_ISSUER, audience, algorithms: ["HS256"], currentDate });
-      return { ok: true, subject: payload.sub };
+      ({ payload } = await jwtVerify(token, encodeKey(key), { ...checks, issuer: issuer.issuer ?? BUILTIN_TOKEN_ISSUER, algorithms: ["HS256"] }));
+    } else {
+      ({ payload } = await jwtVerify(token, issuer.jwks, { ...checks, issuer: issuer.issuer }));
     }
-    const { payload } = await jwtVerify(token, issuer.jwks, { issuer: issuer.issuer, audience, currentDate });
+    const now = Math.floor(nowMs / 1000);
+    if (payload.iat !== undefined && payload.iat > now + TOKEN_CLOCK_SKEW_SECONDS) return { ok: false, reason: "token iat claim is in the future" };
+    const max = opts.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+    if (payload.exp! - (payload.iat ?? now) > max) return { ok: false, reason: `token lifetime exceeds the accepted maximum of ${max} s` };
     return { ok: true, subject: payload.sub };
   } catch (err) {
     if (err instanceof errors.JWTExpired) return { ok: false, reason: "token expired" };

@@ -22,6 +22,17 @@ export class RouterMetrics {
   readonly replicasDesired = new Gauge({ name: "aksinf_router_replicas_desired", help: "Replicas the autoscaler wants, by service", labelNames: ["service"], registers: [this.registry] });
   readonly utilization = new Gauge({ name: "aksinf_router_utilization_percent", help: "Autoscaler utilization (busy + queued per replica), by service", labelNames: ["service"], registers: [this.registry] });
   readonly queued = new Gauge({ name: "aksinf_router_queued_requests", help: "Requests waiting for a free replica, by service", labelNames: ["service"], registers: [this.registry] });
+  readonly connectionsOpen = new Gauge({ name: "aksinf_router_connections_open", help: "Open client connections on the public port", registers: [this.registry] });
+  readonly connectionsRefused = new Counter({ name: "aksinf_router_connections_refused_total", help: "Client connections refused at the connection cap", registers: [this.registry] });
+  readonly authFailures = new Counter({ name: "aksinf_router_auth_failures_total", help: "Failed authentications, by service and reason (missing, key, token)", labelNames: ["service", "reason"], registers: [this.registry] });
+  /** Read at each scrape from the router's body budget (bodyBufferSource). */
+  bodyBufferSource: () => number = () => 0;
+  readonly bodyBufferBytes: Gauge = new Gauge({
+    name: "aksinf_router_body_buffer_bytes",
+    help: "Memory held by request bodies buffered before a replica slot is taken",
+    registers: [this.registry],
+    collect: (): void => this.bodyBufferBytes.set(this.bodyBufferSource()),
+  });
 
   private readonly perService = new Map<string, { duration: ReturnType<Histogram["labels"]>; statuses: Map<number, ReturnType<Counter["labels"]>> }>();
 

@@ -6,29 +6,28 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
+import { PayloadTooLargeError, RateGuard, SlowBodyError, type BodyLimits, type BufferedBody } from "./body";
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and the caller's credential, which the model never sees. */
-const DROP_REQUEST = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host", "authorization", "expect"]);
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and the caller's credentials, which the model never sees. */
+const DROP_REQUEST = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host", "authorization", "proxy-authorization", "expect"]);
 const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"]);
 
-export class PayloadTooLargeError extends Error {
-  constructor(readonly limit: number) {
-    super(`request body exceeds the ${limit}-byte limit`);
-  }
-}
-
 /**
- * The client's body as undici reads it. Nothing is read from the client until undici asks
- * (i.e. a connection to the replica exists): a request whose connection failed can therefore be
- * retried on another replica with its body untouched.
+ * The client's body as undici reads it: first what was buffered before the slot was taken, then
+ * the rest from the client under the minimum-rate guard. Nothing is read from the client until
+ * undici asks (i.e. a connection to the replica exists): a request whose connection failed can
+ * therefore be retried on another replica with its body untouched.
  */
 export class BodySource extends Readable {
   bytes = 0;
   started = false;
+  private guard?: RateGuard;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly limit: number,
+    private readonly buffered: BufferedBody,
+    private readonly rate: { limits: BodyLimits; total: number },
   ) {
     super();
   }
@@ -39,6 +38,9 @@ export class BodySource extends Readable {
       return;
     }
     this.started = true;
+    for (const chunk of this.buffered.chunks) this.push(chunk);
+    this.bytes = this.buffered.bytes;
+    this.guard = new RateGuard(this.rate.limits, this.rate.total, () => this.bytes, (err) => this.destroy(err));
     this.req.on("data", (chunk: Buffer) => {
       this.bytes += chunk.length;
       if (this.bytes > this.limit) {
@@ -48,22 +50,48 @@ export class BodySource extends Readable {
       }
       if (!this.push(chunk)) this.req.pause();
     });
-    this.req.on("end", () => this.push(null));
+    this.req.on("end", () => {
+      this.guard?.stop();
+      this.push(null);
+    });
     this.req.on("error", (err) => this.destroy(err));
+    this.req.resume();
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    this.guard?.stop();
+    cb(err);
   }
 }
 
-export function forwardHeaders(req: IncomingMessage, requestId: string): string[] {
+/**
+ * The headers the replica gets: the client's, less hop-by-hop ones (the fixed set and whatever
+ * the client's `Connection` header names) and credentials, with the router's request id and an
+ * `X-Forwarded-For` the model can trust: the client's own chain is kept (and the peer appended)
+ * only when a proxy the operator trusts sits in front of the router; otherwise it is replaced.
+ */
+export function forwardHeaders(req: IncomingMessage, requestId: string, trustForwardedFor = false): string[] {
   const raw = req.rawHeaders;
+  const named = new Set(
+    String(req.headers.connection ?? "")
+      .split(",")
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
   const out: string[] = [];
+  const chain: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (DROP_REQUEST.has(name) || name === "x-ms-request-id" || name === "x-request-id") continue;
+    if (name === "x-forwarded-for") {
+      if (trustForwardedFor) chain.push(raw[i + 1]);
+      continue;
+    }
+    if (DROP_REQUEST.has(name) || named.has(name) || name === "x-ms-request-id" || name === "x-request-id") continue;
     out.push(raw[i], raw[i + 1]);
   }
   out.push("x-ms-request-id", requestId, "x-request-id", requestId);
-  const forwardedFor = req.socket.remoteAddress;
-  if (forwardedFor) out.push("x-forwarded-for", forwardedFor);
+  if (req.socket.remoteAddress) chain.push(req.socket.remoteAddress);
+  if (chain.length > 0) out.push("x-forwarded-for", chain.join(", "));
   return out;
 }
 
@@ -134,9 +162,9 @@ export function forward(
       },
       onResponseError(_c, err) {
         done();
-        // A body that failed because the client sent too much: that error, not undici's wrapper.
+        // A body that failed because of the client (too much, too slow): that error, not undici's wrapper.
         const source = opts.body instanceof BodySource ? opts.body : undefined;
-        const cause = source?.errored instanceof PayloadTooLargeError ? source.errored : err;
+        const cause = source?.errored instanceof PayloadTooLargeError || source?.errored instanceof SlowBodyError ? source.errored : err;
         reject(new ForwardError(cause, delivered || (source?.started ?? false), res.headersSent));
       },
     };

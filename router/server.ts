@@ -8,13 +8,14 @@ import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
 import pino, { type Logger } from "pino";
 import { bearer, keyMatches, verifyToken, type TokenIssuer } from "../core/auth";
 import { Autoscaler, type AutoscalerOptions } from "./autoscaler";
 import { BalancerError, ServiceBalancer, type ReplicaSlot } from "./balancer";
 import { RouterMetrics } from "./metrics";
-import { BodySource, ForwardError, PayloadTooLargeError, forward, forwardHeaders } from "./proxy";
+import { BodyBudget, BodyBudgetError, DEFAULT_BODY_LIMITS, PayloadTooLargeError, SlowBodyError, bodyDeadlineMs, bufferBody, type BodyLimits, type BufferedBody } from "./body";
+import { FRONT_DOOR_SERVER_OPTIONS, MAX_REQUEST_HEADERS, connectionCap, guardFrontDoor, openFileLimit } from "./frontDoor";
+import { BodySource, ForwardError, forward, forwardHeaders } from "./proxy";
 import { CallbackScaler, SingleCoordinator } from "./local";
 import type { Coordinator, Discovery, KeyStore, Scaler, ServiceLoad } from "./types";
 
@@ -44,6 +45,14 @@ export interface RouterOptions {
   autoscale?: AutoscalerOptions;
   /** Time a client has to send its request headers (slow-loris guard); default 10 s. */
   headersTimeoutMs?: number;
+  /** Open client connections at most on the public port; default from the open-file limit (router/frontDoor.ts). */
+  maxConnections?: number;
+  /** Body buffering and minimum transfer rate (defaults in router/body.ts). */
+  bodyLimits?: Partial<BodyLimits>;
+  /** Keep the client's X-Forwarded-For chain (a trusted proxy sits in front); default: replace it. */
+  trustForwardedFor?: boolean;
+  /** Longest token lifetime accepted; default a day. */
+  maxTokenLifetimeSeconds?: number;
   /**
    * On close, how long the router keeps answering (each answer with `Connection: close`) before
    * it stops listening: clients with idle keep-alive connections move elsewhere instead of
@@ -101,20 +110,6 @@ const UPSTREAM_PATH: Record<"score" | "swagger", string> = { score: "/score", sw
 /** Errors of the connect phase: nothing reached the replica, so another one may take the request. */
 const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "UND_ERR_DESTROYED"]);
 const MAX_ATTEMPTS = 3;
-/**
- * Bodies up to this size are read whole before forwarding (like nginx's client body buffer):
- * one write instead of a stream pipeline per request. Larger bodies are always streamed.
- */
-const SMALL_BODY_BYTES = 64 * 1024;
-
-function readSmallBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function sendError(res: http.ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
@@ -131,6 +126,9 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const log = opts.logger ?? pino({ name: "aks-inference-router", level: process.env.ROUTER_LOG_LEVEL ?? "info" });
   const metrics = new RouterMetrics();
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, ...opts.bodyLimits };
+  const bodyBudget = new BodyBudget(bodyLimits.budgetBytes);
+  metrics.bodyBufferSource = () => bodyBudget.used;
   const balancers = new Map<string, ServiceBalancer>();
   const host = opts.host ?? "127.0.0.1";
   let ready = false;
@@ -170,29 +168,57 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   );
 
   /** Undefined when allowed; else the answer to give. */
-  const authenticate = async (b: ServiceBalancer, header: string | undefined): Promise<{ status: number; code: string; message: string } | undefined> => {
+  const authenticate = async (b: ServiceBalancer, header: string | undefined): Promise<{ status: number; code: string; reason: string; message: string } | undefined> => {
     const s = b.settings;
     if (s.authMode === "none") return undefined;
     const credential = bearer(header);
-    if (!credential) return { status: 401, code: "Unauthorized", message: `service '${s.name}' requires 'Authorization: Bearer <${s.authMode}>'` };
+    if (!credential) return { status: 401, code: "Unauthorized", reason: "missing", message: `service '${s.name}' requires 'Authorization: Bearer <${s.authMode}>'` };
     if (s.authMode === "key") {
       const keys = opts.keys.get(s.name);
-      if (!keys) return { status: 401, code: "Unauthorized", message: `service '${s.name}' has no keys yet` };
-      return keyMatches(credential, keys) ? undefined : { status: 401, code: "Unauthorized", message: "invalid key" };
+      if (!keys) return { status: 401, code: "Unauthorized", reason: "key", message: `service '${s.name}' has no keys yet` };
+      return keyMatches(credential, keys) ? undefined : { status: 401, code: "Unauthorized", reason: "key", message: "invalid key" };
     }
-    if (!opts.tokenIssuer) return { status: 401, code: "Unauthorized", message: "token auth is not configured on this router" };
-    const check = await verifyToken(credential, opts.tokenIssuer, s.tokenAudience);
-    return check.ok ? undefined : { status: 401, code: "Unauthorized", message: check.reason };
+    if (!opts.tokenIssuer) return { status: 401, code: "Unauthorized", reason: "token", message: "token auth is not configured on this router" };
+    const check = await verifyToken(credential, opts.tokenIssuer, s.tokenAudience, { maxLifetimeSeconds: opts.maxTokenLifetimeSeconds });
+    return check.ok ? undefined : { status: 401, code: "Unauthorized", reason: "token", message: check.reason };
+  };
+
+  /**
+   * The body's first part (all of it, up to the buffer size) read before a replica slot is
+   * taken, so a slow client holds router memory, never a replica. Undefined when the request
+   * has no body; an error answer has been sent when it returns null.
+   */
+  const readBody = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<BufferedBody | undefined | null> => {
+    const length = req.headers["content-length"];
+    const hasBody = req.method === "POST" && (length !== undefined ? length !== "0" : req.headers["transfer-encoding"] !== undefined);
+    if (!hasBody) return undefined;
+    try {
+      return await bufferBody(req, { maxBody, declared: length === undefined ? undefined : Number(length), limits: bodyLimits, budget: bodyBudget });
+    } catch (err) {
+      if (err instanceof PayloadTooLargeError) sendError(res, 413, "PayloadTooLarge", `request body exceeds the limit of ${maxBody} bytes`, { connection: "close" });
+      else if (err instanceof SlowBodyError) sendError(res, 408, "RequestTimeout", err.message, { connection: "close" });
+      else if (err instanceof BodyBudgetError) sendError(res, 503, "RouterBusy", err.message, { "retry-after": "1", connection: "close" });
+      else throw err;
+      return null;
+    }
   };
 
   const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number, query: string) => {
     // The query string reaches the model (GET scoring parameters, swagger.json?version=3).
     const upstreamPath = (route.kind === "infer" ? `/v2/models/${route.service}/infer` : UPSTREAM_PATH[route.kind === "swagger" ? "swagger" : "score"]) + query;
-    const length = req.headers["content-length"];
-    const hasBody = req.method === "POST" && (length !== undefined ? length !== "0" : req.headers["transfer-encoding"] !== undefined);
-    // Content-Length is exact (Node's parser enforces it), so a small declared body can be read whole.
-    const small = hasBody && length !== undefined && Number(length) <= SMALL_BODY_BYTES ? await readSmallBody(req) : undefined;
-    const headers = forwardHeaders(req, requestId);
+    const buffered = await readBody(req, res);
+    if (buffered === null) return;
+    try {
+      await forwardBuffered(req, res, b, route, requestId, start, upstreamPath, buffered);
+    } finally {
+      buffered?.release();
+    }
+  };
+
+  const forwardBuffered = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number, upstreamPath: string, buffered: BufferedBody | undefined) => {
+    const whole = buffered?.complete ? (buffered.chunks.length === 1 ? buffered.chunks[0] : Buffer.concat(buffered.chunks)) : undefined;
+    const declared = Number(req.headers["content-length"] ?? maxBody);
+    const headers = forwardHeaders(req, requestId, opts.trustForwardedFor);
     const tried = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       let slot: ReplicaSlot;
@@ -204,7 +230,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
         return sendError(res, err.status, err.code, err.message, { "retry-after": retryAfter });
       }
       const acquiredAt = performance.now();
-      const body = small ?? (hasBody ? new BodySource(req, maxBody) : null);
+      const body = buffered === undefined ? null : (whole ?? new BodySource(req, maxBody, buffered, { limits: bodyLimits, total: declared }));
       try {
         await forward(slot.pool, res, {
           path: upstreamPath,
@@ -232,6 +258,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
         if (err.cause instanceof PayloadTooLargeError) {
           return sendError(res, 413, "PayloadTooLarge", `request body exceeds the limit of ${maxBody} bytes`, { connection: "close" });
         }
+        if (err.cause instanceof SlowBodyError) return sendError(res, 408, "RequestTimeout", err.cause.message, { connection: "close" });
         if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
           return sendError(res, 504, "ScoringTimeout", `service '${route.service}' did not answer within ${b.settings.scoringTimeoutMs} ms`);
         }
@@ -244,7 +271,78 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     }
   };
 
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+  /** At most one "authentication failed" line per service every 10 s, with the count it stands for. */
+  const authLog = new Map<string, { at: number; suppressed: number }>();
+  const authFailed = (service: string, reason: string, requestId: string) => {
+    metrics.authFailures.labels({ service, reason }).inc();
+    const now = Date.now();
+    const last = authLog.get(service);
+    if (last && now - last.at < 10_000) {
+      last.suppressed++;
+      return;
+    }
+    log.warn({ service, reason, requestId, alsoFailedSinceLastLine: last?.suppressed ?? 0 }, "authentication failed");
+    authLog.set(service, { at: now, suppressed: 0 });
+  };
+
+  /** Checks that need no service: header count, Host, one Authorization. Undefined when fine. */
+  const malformed = (req: http.IncomingMessage): [status: number, code: string, message: string] | undefined => {
+    if (req.rawHeaders.length / 2 > MAX_REQUEST_HEADERS) return [431, "HeadersTooLarge", `more than ${MAX_REQUEST_HEADERS} request headers`];
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) return [400, "BadRequest", "HTTP/1.1 requests need a Host header"];
+    let auth = 0;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].length === 13 && req.rawHeaders[i].toLowerCase() === "authorization") auth++;
+    if (auth > 1) return [400, "BadRequest", "more than one Authorization header"];
+    return undefined;
+  };
+
+  /** Answers one request; returns the service it was for, when known (for the metrics). */
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string): Promise<string | undefined> => {
+    const bad = malformed(req);
+    if (bad) {
+      sendError(res, bad[0], bad[1], bad[2], { connection: "close" });
+      return undefined;
+    }
+    const route = parseRoute(path);
+    if (!route) {
+      sendError(res, 404, "NotFound", `no route for ${path}; scoring is POST /api/v1/service/<service>/score`);
+      return undefined;
+    }
+    const b = balancers.get(route.service);
+    if (!b) {
+      sendError(res, 404, "ServiceNotFound", `service '${route.service}' does not exist`);
+      return undefined;
+    }
+    const allowed = ALLOWED[route.kind];
+    if (!allowed.includes(req.method ?? "")) {
+      sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed here; use ${allowed.join(" or ")}`, { allow: allowed.join(", ") });
+      return route.service;
+    }
+    if (route.kind === "modelReady") {
+      const n = b.readyReplicas();
+      if (n > 0) sendError(res, 200, "OK", `${n} ready replica(s)`);
+      else sendError(res, 503, "NoReadyReplica", `service '${route.service}' has no ready replica`);
+      return route.service;
+    }
+    if (route.kind !== "swagger") {
+      const length = req.headers["content-length"];
+      if (length !== undefined && Number(length) > maxBody) {
+        sendError(res, 413, "PayloadTooLarge", `request body of ${length} bytes exceeds the limit of ${maxBody} bytes`, { connection: "close" });
+        return route.service;
+      }
+      const denied = await authenticate(b, req.headers.authorization);
+      if (denied) {
+        authFailed(route.service, denied.reason, requestId);
+        sendError(res, denied.status, denied.code, denied.message, { "www-authenticate": "Bearer", ...(req.headers.expect ? { connection: "close" } : {}) });
+        return route.service;
+      }
+    }
+    // `Expect: 100-continue`: the client sends its body only now that auth and size are fine.
+    if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
+    await proxy(req, res, b, route, requestId, performance.now(), query);
+    return route.service;
+  };
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const start = performance.now();
     const given = req.headers["x-ms-request-id"] ?? req.headers["x-request-id"];
     const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
@@ -253,8 +351,8 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
-
     switch (path) {
+      // Probes: answered, not counted as requests.
       case "/healthz":
       case "/v2/health/live":
         return sendError(res, 200, "OK", "alive");
@@ -262,62 +360,37 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       case "/v2/health/ready":
         return ready ? sendError(res, 200, "OK", "ready") : sendError(res, 503, "NotReady", "router is not ready (starting or draining)");
     }
-    const route = parseRoute(path);
-    if (!route) return sendError(res, 404, "NotFound", `no route for ${path}; scoring is POST /api/v1/service/<service>/score`);
-    const b = balancers.get(route.service);
-    if (!b) return sendError(res, 404, "ServiceNotFound", `service '${route.service}' does not exist`);
-    const allowed = ALLOWED[route.kind];
-    if (!allowed.includes(req.method ?? "")) {
-      return sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed here; use ${allowed.join(" or ")}`, { allow: allowed.join(", ") });
-    }
-    if (route.kind === "modelReady") {
-      const n = b.readyReplicas();
-      return n > 0 ? sendError(res, 200, "OK", `${n} ready replica(s)`) : sendError(res, 503, "NoReadyReplica", `service '${route.service}' has no ready replica`);
-    }
-    if (route.kind !== "swagger") {
-      const length = req.headers["content-length"];
-      if (length !== undefined && Number(length) > maxBody) {
-        return sendError(res, 413, "PayloadTooLarge", `request body of ${length} bytes exceeds the limit of ${maxBody} bytes`, { connection: "close" });
-      }
-      const denied = await authenticate(b, req.headers.authorization);
-      if (denied) return sendError(res, denied.status, denied.code, denied.message, { "www-authenticate": "Bearer" });
-    }
     active++;
-    try {
-      await proxy(req, res, b, route, requestId, start, q < 0 ? "" : url.slice(q));
-    } finally {
-      active--;
-      const status = res.statusCode;
-      metrics.request(route.service, status, (performance.now() - start) / 1000);
-      if (status >= 500) log.warn({ service: route.service, status, requestId, ms: Math.round(performance.now() - start) }, "request failed");
-      else if (log.isLevelEnabled("debug")) log.debug({ service: route.service, status, requestId, ms: Math.round(performance.now() - start) }, "request");
-    }
-  };
-
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    handle(req, res).catch((err: unknown) => {
-      log.error({ err: (err as Error).message }, "unexpected error");
-      sendError(res, 500, "InternalError", "the router failed to handle the request");
-    });
+    let service: string | undefined;
+    handle(req, res, requestId, path, q < 0 ? "" : url.slice(q))
+      .then(
+        (s) => {
+          service = s;
+        },
+        (err: unknown) => {
+          log.error({ err: (err as Error).message, requestId }, "unexpected error");
+          sendError(res, 500, "InternalError", "the router failed to handle the request");
+        },
+      )
+      .finally(() => {
+        active--;
+        // Every answer is counted: by service where one is known, as "unknown" otherwise.
+        const status = res.statusCode;
+        const label = service ?? "unknown";
+        metrics.request(label, status, (performance.now() - start) / 1000);
+        if (status >= 500) log.warn({ service: label, status, requestId, ms: Math.round(performance.now() - start) }, "request failed");
+        else if (log.isLevelEnabled("debug")) log.debug({ service: label, status, requestId, ms: Math.round(performance.now() - start) }, "request");
+      });
   };
   // Slow clients: headers must arrive within 10 s (checked every second, not Node's default 30 s);
-  // idle keep-alive connections close after 65 s (longer than common load-balancer idle
-  // timeouts, so the LB closes first).
+  // the whole request within the deadline of the largest accepted body (router/body.ts).
   const headersTimeout = opts.headersTimeoutMs ?? 10_000;
-  const serverOptions = { connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))) };
+  const serverOptions = { ...FRONT_DOOR_SERVER_OPTIONS, connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))) };
   const server = opts.tls ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key }, onRequest) : http.createServer(serverOptions, onRequest);
   server.headersTimeout = headersTimeout;
-  server.requestTimeout = 300_000;
-  server.keepAliveTimeout = 65_000;
-  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-    const body = JSON.stringify({ error: { code: status === 400 ? "BadRequest" : status === 431 ? "HeadersTooLarge" : "RequestTimeout", message: `malformed or incomplete request (${err.code ?? "parse error"})` } });
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  });
+  server.requestTimeout = headersTimeout + bodyDeadlineMs(maxBody, bodyLimits);
+  const maxConnections = connectionCap(openFileLimit(), opts.maxConnections);
+  guardFrontDoor(server, { maxConnections, metrics, log, sendError, onRequest });
 
   const admin = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -352,7 +425,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   ready = true;
   const scheme = opts.tls ? "https" : "http";
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
-  log.info({ port, adminPort, tls: Boolean(opts.tls), services: [...balancers.keys()] }, "router listening");
+  log.info({ port, adminPort, tls: Boolean(opts.tls), maxConnections, services: [...balancers.keys()] }, "router listening");
 
   let closing: Promise<void> | undefined;
   const close = () =>

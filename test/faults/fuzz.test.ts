@@ -39,6 +39,15 @@ const corpus: Case[] = [
   { name: "slow loris", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\n`, { pauseMs: 300 }, "X-Slow: 1\r\n", { pauseMs: 400 }, "X-Slower: 1\r\n"], status: 408 },
   { name: "inherited property name as route", parts: [`POST /api/v1/service/svc/constructor HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`], status: 404 },
   { name: "pipelined good then bad", parts: [`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nNONSENSE\r\n\r\n`], status: 200 },
+  { name: "HTTP/1.1 without Host", parts: [`POST ${SCORE} HTTP/1.1\r\nContent-Length: 0\r\n\r\n`], status: 400 },
+  { name: "unknown expectation", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 0\r\n\r\n`], status: 417 },
+  { name: "CONNECT", parts: [`CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n`], status: 405 },
+  {
+    name: "Content-Length after 1,000 other headers",
+    parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\n${Array.from({ length: 1000 }, (_, i) => `x${i}: 1\r\n`).join("")}Content-Length: 2\r\n\r\n{}`],
+    status: 431,
+  },
+  { name: "two Authorization headers", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nAuthorization: Bearer nope\r\nContent-Length: 0\r\n\r\n`], status: 400 },
 ];
 
 function send(port: number, c: Case): Promise<string> {
@@ -90,8 +99,10 @@ describe("router fuzz corpus", function () {
       for (const response of raw.split(/(?=HTTP\/1\.1 \d{3} )/).filter(Boolean)) {
         const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
         assert.ok(status > 0, `not an HTTP answer: ${response.slice(0, 80)}`);
-        const body = response.split("\r\n\r\n").slice(1).join("\r\n\r\n");
+        const [head, ...rest] = response.split("\r\n\r\n");
+        const body = rest.join("\r\n\r\n");
         if (status >= 400) assert.ok(JSON.parse(body).error.message, `error without JSON message: ${body.slice(0, 80)}`);
+        assert.match(head, /\r\nx-ms-request-id: \S+/i, `answer without a request id: ${head}`);
       }
       const health = await fetch(`${router.url}/healthz`);
       assert.equal(health.status, 200, "router still alive");

@@ -1,0 +1,241 @@
+/**
+ * The front door under attack, with raw sockets on 127.0.0.1 (bounded in count and time): slow
+ * uploads cost router memory, never a replica slot; a connection flood is capped, counted and
+ * logged while the admin port stays reachable; header tricks and `Expect` get contract answers;
+ * the model sees only the headers it should; every answer is counted.
+ */
+import * as assert from "node:assert/strict";
+import * as net from "node:net";
+import { connectionCap, openFileLimit } from "../../router/frontDoor";
+import { LocalDiscovery } from "../../router/local";
+import type { RouterHandle, RouterOptions } from "../../router/server";
+import { MemoryKeyStore, call, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
+
+const SCORE = "/api/v1/service/svc/score";
+
+/** Opens a socket, writes `head`, then `trickle` one byte every `everyMs`; resolves with what came back. */
+function slowClient(port: number, head: string, trickle: { bytes: number; everyMs: number }, timeoutMs: number): Promise<{ raw: string; ms: number }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = net.connect(port, "127.0.0.1");
+    let raw = "";
+    let sent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const done = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.on("data", (d) => (raw += d.toString("latin1")));
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      clearInterval(timer);
+      clearTimeout(done);
+      resolve({ raw, ms: Date.now() - started });
+    });
+    socket.on("connect", () => {
+      socket.write(head);
+      timer = setInterval(() => {
+        if (sent++ < trickle.bytes && !socket.destroyed) socket.write(head.includes("chunked") ? "1\r\nx\r\n" : "x");
+      }, trickle.everyMs);
+    });
+  });
+}
+
+/** Sends raw bytes and collects the answer until the server closes or `waitMs` passes. */
+function raw(port: number, bytes: string, waitMs = 1_500): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
+    let data = "";
+    const timer = setTimeout(() => socket.destroy(), waitMs);
+    socket.on("data", (d) => (data += d.toString("latin1")));
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+  });
+}
+
+async function metricsText(router: RouterHandle): Promise<string> {
+  return (await fetch(`${router.adminUrl}/metrics`)).text();
+}
+
+describe("router: front door hardening", function () {
+  this.timeout(60_000);
+  let upstream: Upstream;
+  let router: RouterHandle;
+  const start = async (over: Partial<RouterOptions> = {}, routing = {}) => {
+    const discovery = new LocalDiscovery();
+    discovery.upsertService(settings("svc", { maxConcurrentRequestsPerReplica: 1, maxQueueWaitMs: 2_000, ...routing }));
+    discovery.addReplica("svc", { id: "a", url: upstream.url });
+    const keys = new MemoryKeyStore();
+    keys.keys.set("svc", { primaryKey: "k1", secondaryKey: "k2" });
+    router = await routerWith(discovery, keys, over);
+  };
+  beforeEach(async () => {
+    upstream = await startUpstream("a", { delayMs: 5 });
+  });
+  afterEach(async () => {
+    await router.close();
+    await upstream.close();
+  });
+
+  describe("slow uploads", () => {
+    const limits = { bufferBytes: 4096, minBytesPerSecond: 1024, rateWindowMs: 1_000, budgetBytes: 64 * 1024 };
+
+    it("a chunked body trickling in holds no replica slot: others are served, the slow one gets 408", async () => {
+      await start({ bodyLimits: limits });
+      const slow = slowClient(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nTransfer-Encoding: chunked\r\n\r\n`, { bytes: 1_000, everyMs: 100 }, 15_000);
+      await new Promise((r) => setTimeout(r, 300));
+      const fast: number[] = [];
+      const t0 = Date.now();
+      for (let i = 0; i < 20; i++) fast.push((await call(`${router.url}${SCORE}`, { key: "k1" })).status);
+      const fastMs = Date.now() - t0;
+      assert.deepEqual(fast, Array(20).fill(200), "the one replica slot stays free for others");
+      assert.ok(fastMs < 3_000, `20 sequential requests took ${fastMs} ms`);
+      const { raw: answer, ms } = await slow;
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+      assert.match(answer, /"code":"RequestTimeout"/);
+      // 4 KiB at 1 KiB/s plus the 1 s grace: cut after about 5 s, not after a fixed 300 s.
+      assert.ok(ms < 8_000, `cut after ${ms} ms`);
+      assert.equal(upstream.hits.length, 20, "the slow body never reached the replica");
+    });
+
+    it("a large body streamed below the minimum rate is cut with 408 and frees its slot", async () => {
+      await start({ bodyLimits: limits });
+      const head = `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nContent-Length: 65536\r\n\r\n${"x".repeat(4096)}`;
+      const { raw: answer, ms } = await slowClient(router.port, head, { bytes: 60_000, everyMs: 50 }, 15_000);
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+      assert.match(answer, /below the minimum of 1024 B\/s/);
+      assert.ok(ms < 5_000, `cut after ${ms} ms`);
+      assert.equal((await call(`${router.url}${SCORE}`, { key: "k1" })).status, 200, "the slot is free again");
+    });
+
+    it("bodies held in memory are capped: past the budget new bodies get 503, memory is counted and returned", async () => {
+      await start({ bodyLimits: { ...limits, budgetBytes: 6_000 } });
+      const head = `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nContent-Length: 4000\r\n\r\n${"x".repeat(3_500)}`;
+      const first = slowClient(router.port, head, { bytes: 0, everyMs: 1_000 }, 8_000);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.match(await metricsText(router), /aksinf_router_body_buffer_bytes 3500/);
+      const second = await slowClient(router.port, head, { bytes: 0, everyMs: 1_000 }, 3_000);
+      assert.match(second.raw, /^HTTP\/1\.1 503 /);
+      assert.match(second.raw, /"code":"RouterBusy"/);
+      assert.match((await first).raw, /^HTTP\/1\.1 408 /);
+      assert.match(await metricsText(router), /aksinf_router_body_buffer_bytes 0/);
+    });
+  });
+
+  describe("connection flood", () => {
+    it("derives the cap from the open-file limit, with room for upstream connections", () => {
+      assert.equal(openFileLimit("Limit                     Soft Limit           Hard Limit           Units\nMax open files            20000                20000                files\n"), 20_000);
+      assert.equal(connectionCap(20_000), 9_872);
+      assert.equal(connectionCap(1_048_576), 10_000);
+      assert.equal(connectionCap(1_024), 384);
+      assert.equal(connectionCap(20_000, 500), 500);
+    });
+
+    it("refuses connections past the cap, counts it, and keeps the admin port reachable", async () => {
+      await start({ maxConnections: 40, headersTimeoutMs: 20_000 });
+      // Connections stuck mid-headers are not idle: they cannot be shed, so the cap itself must hold.
+      const sockets: net.Socket[] = [];
+      for (let i = 0; i < 60; i++) {
+        const s = net.connect(router.port, "127.0.0.1", () => s.write(`POST ${SCORE} HTTP/1.1\r\nHost: x\r\n`));
+        s.on("error", () => undefined);
+        sockets.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 800));
+      const text = await metricsText(router);
+      const refused = Number(/aksinf_router_connections_refused_total (\d+)/.exec(text)?.[1]);
+      assert.ok(refused >= 20, `refused ${refused}`);
+      assert.match(text, /aksinf_router_connections_open 40/);
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await call(`${router.url}${SCORE}`, { key: "k1" })).status, 200, "serves again once the flood is gone");
+    });
+
+    it("sheds idle keep-alive connections near the cap so new clients get in", async () => {
+      await start({ maxConnections: 20 });
+      const idle: net.Socket[] = [];
+      for (let i = 0; i < 25; i++) {
+        const s = net.connect(router.port, "127.0.0.1");
+        s.on("error", () => undefined);
+        await new Promise<void>((resolve) => {
+          s.once("data", () => resolve());
+          s.once("close", () => resolve());
+          s.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        });
+        idle.push(s);
+      }
+      const r = await call(`${router.url}${SCORE}`, { key: "k1" });
+      assert.equal(r.status, 200);
+      assert.ok(idle.filter((s) => s.destroyed || s.readableEnded).length >= 5, "idle connections were closed to make room");
+      for (const s of idle) s.destroy();
+    });
+  });
+
+  describe("Expect: 100-continue", () => {
+    it("sends 100 Continue only after auth and size checks pass", async () => {
+      await start();
+      const denied = await raw(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n`);
+      assert.match(denied, /^HTTP\/1\.1 401 /, "no 100 before the refusal");
+      const tooBig = await raw(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nExpect: 100-continue\r\nContent-Length: 999999999999\r\n\r\n`);
+      assert.match(tooBig, /^HTTP\/1\.1 413 /);
+      const ok = await new Promise<string>((resolve) => {
+        const s = net.connect(router.port, "127.0.0.1", () => s.write(`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n`));
+        let data = "";
+        s.on("data", (d) => {
+          data += d.toString("latin1");
+          if (data.startsWith("HTTP/1.1 100") && !data.includes("200")) s.write("{}");
+        });
+        s.on("close", () => resolve(data));
+      });
+      assert.match(ok, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    });
+  });
+
+  describe("headers passed to the model", () => {
+    it("strips hop-by-hop headers, those named in Connection, and Proxy-Authorization; replaces X-Forwarded-For", async () => {
+      await start();
+      // Raw: fetch would not send a Connection header naming another header.
+      const answer = await raw(
+        router.port,
+        `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nConnection: close, x-internal-hop\r\nX-Internal-Hop: secret\r\nProxy-Authorization: Basic Zm9vOmJhcg==\r\nX-Forwarded-For: 6.6.6.6\r\nX-Model-Hint: kept\r\nContent-Length: 2\r\n\r\n{}`,
+      );
+      assert.match(answer, /^HTTP\/1\.1 200 /);
+      // The echo answers chunked: the JSON is between the first '{' and the last '}'.
+      const seen = (JSON.parse(answer.slice(answer.indexOf("{"), answer.lastIndexOf("}") + 1)) as { headers: Record<string, string> }).headers;
+      assert.equal(seen["x-internal-hop"], undefined);
+      assert.equal(seen["proxy-authorization"], undefined);
+      assert.equal(seen["x-model-hint"], "kept");
+      assert.equal(seen["x-forwarded-for"], "127.0.0.1", "a client cannot forge where it came from");
+    });
+
+    it("appends to X-Forwarded-For when a trusted proxy is in front", async () => {
+      await start({ trustForwardedFor: true });
+      const r = await call(`${router.url}${SCORE}`, { key: "k1", headers: { "x-forwarded-for": "203.0.113.9" } });
+      assert.equal((r.json.headers as Record<string, string>)["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+    });
+  });
+
+  describe("visibility", () => {
+    it("counts every answer by status and service (or unknown) and failed authentications by reason", async () => {
+      await start({ maxBodyBytes: 1024 });
+      await call(`${router.url}${SCORE}`, { key: "nope" });
+      await call(`${router.url}${SCORE}`);
+      await call(`${router.url}/api/v1/service/ghost/score`, { key: "k1" });
+      await call(`${router.url}${SCORE}`, { method: "DELETE", body: undefined, key: "k1" });
+      await call(`${router.url}${SCORE}`, { key: "k1", body: "x".repeat(2048) });
+      await raw(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 150 }, (_, i) => `h${i}: 1\r\n`).join("")}\r\n`);
+      const text = await metricsText(router);
+      for (const line of [
+        'aksinf_router_requests_total{service="svc",status="401"} 2',
+        'aksinf_router_requests_total{service="unknown",status="404"} 1',
+        'aksinf_router_requests_total{service="svc",status="405"} 1',
+        'aksinf_router_requests_total{service="svc",status="413"} 1',
+        'aksinf_router_requests_total{service="unknown",status="431"} 1',
+        'aksinf_router_auth_failures_total{service="svc",reason="key"} 1',
+        'aksinf_router_auth_failures_total{service="svc",reason="missing"} 1',
+      ]) {
+        assert.ok(text.includes(line), `missing ${line}`);
+      }
+      assert.ok(!text.includes("nope"), "no credential in the metrics");
+    });
+  });
+});
