@@ -127,7 +127,6 @@ class Worker {
   timedOut = false;
   /** Last lines of stderr: the reason of a crash before init() answered. */
   readonly stderrTail: string[] = [];
-  private nextId = 1;
 
   constructor(
     readonly index: number,
@@ -164,14 +163,12 @@ class Worker {
   }
 
   send(req: ScoreRequest): void {
-    const header = { op: "run", id: this.nextId++, method: req.method, path: req.path, query: req.query, headers: req.headers, size: req.bodyLength };
+    const header = { op: "run", method: req.method, path: req.path, query: req.query, headers: req.headers, size: req.bodyLength };
     const fd3 = this.proc.stdio[3] as Writable;
     fd3.write(frameHead(header));
     for (const chunk of req.body) fd3.write(chunk);
   }
 }
-
-const VALID_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export class PythonHandler implements HttpHandler {
   readonly kind = "http";
@@ -187,7 +184,7 @@ export class PythonHandler implements HttpHandler {
   /** The workers' environment: Azure ML's variables, and none of the replica's secrets. */
   private env(): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (VALID_ENV_NAME.test(k) && !k.startsWith("AKS_INFERENCE_")) env[k] = v;
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("AKS_INFERENCE_")) env[k] = v;
     return {
       ...env,
       AZUREML_MODEL_DIR: this.opts.models.modelDir,

@@ -24,6 +24,7 @@ import sys
 import time
 import traceback
 import types
+from urllib.parse import parse_qsl
 
 IN_FD, OUT_FD = 3, 4
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -55,8 +56,7 @@ def _read_exact(stream, n):
 def read_frame(stream):
     (length,) = struct.unpack(">I", _read_exact(stream, 4))
     header = json.loads(_read_exact(stream, length))
-    body = _read_exact(stream, header.get("size", 0)) if header.get("size") else bytearray()
-    return header, body
+    return header, _read_exact(stream, header.get("size", 0))
 
 
 def _write_all(fd, data):
@@ -99,12 +99,6 @@ def werkzeug_headers(raw_headers):
     return out
 
 
-def query_pairs(query_string):
-    from urllib.parse import parse_qsl
-
-    return parse_qsl(query_string, keep_blank_values=True)
-
-
 def mimetype_of(headers):
     return headers.get("Content-Type", "").split(";")[0].strip().lower()
 
@@ -138,20 +132,13 @@ def error_reply(status, message, run_function_failed=False):
 def reply_from_response(resp):
     """An AMLResponse (ours) or any Flask/Werkzeug Response the script returned, passed through."""
     status = int(getattr(resp, "status_code", 200))
-    headers = resp.headers
-    pairs = list(headers.items(multi=True)) if _accepts_multi(headers) else list(headers.items())
+    # Werkzeug's Headers and ours list every pair, repeats included.
+    pairs = list(resp.headers.items())
     # Upstream forces this header to True on a 5xx answer from run().
     if status >= 500:
         pairs = [p for p in pairs if p[0].lower() != "x-ms-run-function-failed"] + [["x-ms-run-function-failed", "True"]]
     body = resp.get_data()
     return Reply(status, [[str(k), str(v)] for k, v in pairs], bytes(body))
-
-
-def _accepts_multi(headers):
-    try:
-        return "multi" in inspect.signature(headers.items).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def is_response(obj):
@@ -184,7 +171,7 @@ def _json_or_text(value):
 def get_parameters(req):
     """Query parameters parsed as JSON values; a repeated key becomes a list."""
     grouped = {}
-    for k, v in query_pairs(req.query_string):
+    for k, v in parse_qsl(req.query_string, keep_blank_values=True):
         grouped.setdefault(k, []).append(v)
     return {k: _json_or_text(vs[0]) if len(vs) == 1 else [_json_or_text(v) for v in vs] for k, vs in grouped.items()}
 
@@ -486,10 +473,10 @@ def main():
         except EOFError:
             return 0
         reply = script.handle(Request(header, body))
-        del body
+        del body  # a large request body is freed before the answer is written, not at the next read
         sys.stdout.flush()
         sys.stderr.flush()
-        write_frame({"op": "reply", "id": header.get("id"), "status": reply.status, "headers": reply.headers}, reply.body)
+        write_frame({"op": "reply", "status": reply.status, "headers": reply.headers}, reply.body)
 
 
 if __name__ == "__main__":
