@@ -82,10 +82,14 @@ describe("local mode (npm start) end to end", function () {
 
   it("prints curl commands that work when pasted into a shell", async () => {
     const commands = banner.split("\n").filter((l) => l.trim().startsWith("curl "));
-    assert.equal(commands.length, 2, "one per service of the dev stack");
-    const answers = await Promise.all(commands.map(async (c) => JSON.parse((await run("sh", ["-c", c.trim()], { cwd: REPO_ROOT })).stdout) as Record<string, unknown>));
-    assert.ok(Array.isArray(answers[0].output), `regressor: ${JSON.stringify(answers[0])}`);
-    assert.equal(answers[1].echo, "hello");
+    assert.equal(commands.length, 3, "one per service of the dev stack");
+    assert.equal((await cli("wait", "diabetes", "--timeout", "60")).json.state, "Healthy");
+    const answers = await Promise.all(commands.map(async (c) => JSON.parse((await run("sh", ["-c", c.trim()], { cwd: REPO_ROOT })).stdout) as unknown));
+    assert.ok(Array.isArray((answers[0] as { output: unknown }).output), `regressor: ${JSON.stringify(answers[0])}`);
+    assert.equal((answers[1] as { echo: string }).echo, "hello");
+    // The Python sample: score.py's run() returns model.predict(...).tolist() for the sample request.
+    const prediction = answers[2] as number[];
+    assert.ok(Array.isArray(prediction) && prediction.length === 1 && prediction[0] > 100 && prediction[0] < 300, `diabetes: ${JSON.stringify(prediction)}`);
   });
 
   it("answers 401 without a key", async () => {
