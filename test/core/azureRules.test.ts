@@ -1,0 +1,115 @@
+/** Azure's rules as pure functions: each both ways, with the Microsoft document in the message. */
+import * as assert from "node:assert/strict";
+import {
+  AZURE_RULES,
+  DOCS,
+  checkFirewallGroup,
+  checkInternalIp,
+  checkNetworkContributorScope,
+  checkNetworkRules,
+  checkPodCidr,
+  checkRoleAssignmentName,
+  checkServiceBehindFirewall,
+  checkUdrSubnet,
+  firewallPrivateIpOf,
+  roleAssignmentNameFor,
+  usableInSubnet,
+} from "../../core/azureRules";
+
+const SUB = "/subscriptions/00000000-0000-0000-0000-000000000000";
+const subnetId = `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/snet-aks`;
+const routeTableId = `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/routeTables/rt-aks`;
+
+describe("Azure rules", () => {
+  it("names a Microsoft document for every rule", () => {
+    for (const rule of Object.values(AZURE_RULES)) {
+      assert.ok(Object.values(DOCS).includes(rule.doc), rule.id);
+      assert.match(rule.doc.url, /^https:\/\/learn\.microsoft\.com\//, rule.id);
+    }
+  });
+
+  it("firewall and its subnet's VNet share a resource group", () => {
+    const fw = `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/AzureFirewallSubnet`;
+    assert.deepEqual(checkFirewallGroup({ resource: "fw", resourceGroupName: "RG-NET", subnetId: fw }), [], "group names are case-insensitive");
+    const [m] = checkFirewallGroup({ resource: "fw", resourceGroupName: "rg-app", subnetId: fw });
+    assert.match(m, /^Azure Firewall 'fw': is in resource group 'rg-app' but its subnet's VNet 'vnet' is in 'rg-net'.*AzureFirewallReferencesSubnetInDifferentResourceGroup/);
+    assert.ok(m.endsWith(`(rule azure-firewall-in-its-vnet-resource-group; Microsoft: "Azure Firewall FAQ" ${DOCS.firewallFaq.url})`), m);
+  });
+
+  describe("a UDR subnet's route table", () => {
+    const hub = { routeTableId, firewallPrivateIp: "10.0.1.4" };
+    const route = (nextHopType: string, nextHopIpAddress?: string) => ({ name: "default", addressPrefix: "0.0.0.0/0", nextHopType, nextHopIpAddress });
+
+    it("passes with the configured table sending 0.0.0.0/0 to the hub firewall", () => {
+      assert.deepEqual(checkUdrSubnet({ subnetId, routeTableId: routeTableId.toUpperCase(), routes: [route("VirtualAppliance", "10.0.1.4")] }, hub), []);
+    });
+
+    it("refuses no table, another table, no default route, or one to elsewhere", () => {
+      assert.match(checkUdrSubnet({ subnetId, routes: [] }, hub)[0], /has no route table/);
+      assert.match(checkUdrSubnet({ subnetId, routeTableId: `${routeTableId}-2`, routes: [] }, hub)[0], /is associated with route table .*rt-aks-2', not network\.routeTableId/);
+      assert.match(checkUdrSubnet({ subnetId, routeTableId, routes: [] }, hub)[0], /has no 0\.0\.0\.0\/0 route/);
+      assert.match(checkUdrSubnet({ subnetId, routeTableId, routes: [route("VirtualAppliance", "10.0.9.9")] }, hub)[0], /sends 0\.0\.0\.0\/0 to VirtualAppliance 10\.0\.9\.9, not to the firewall's private IP 10\.0\.1\.4/);
+      assert.match(checkUdrSubnet({ subnetId, routeTableId, routes: [route("Internet")] }, hub)[0], /\(rule udr-subnet-routes-to-firewall; Microsoft: "Customize cluster egress with outbound types/);
+    });
+
+    it("leaves the default route to the stack when it creates the firewall, refusing a conflicting one", () => {
+      const own = { routeTableId, ownDefaultRouteName: "aks-to-firewall" };
+      assert.deepEqual(checkUdrSubnet({ subnetId, routeTableId, routes: [] }, own), []);
+      assert.deepEqual(checkUdrSubnet({ subnetId, routeTableId, routes: [{ ...route("VirtualAppliance", "10.225.0.4"), name: "aks-to-firewall" }] }, own), [], "its own route from an earlier up");
+      assert.match(checkUdrSubnet({ subnetId, routeTableId, routes: [route("Internet")] }, own)[0], /already has a 0\.0\.0\.0\/0 route 'default'/);
+    });
+  });
+
+  it("internal load balancer IPs avoid Azure's reserved addresses", () => {
+    assert.equal(usableInSubnet("10.240.0.0/24", "10.240.0.4"), true);
+    assert.equal(usableInSubnet("10.240.0.0/24", "10.240.0.3"), false);
+    assert.equal(usableInSubnet("10.240.0.0/24", "10.240.0.255"), false);
+    assert.equal(usableInSubnet("10.240.0.0/24", "10.240.1.4"), false);
+    assert.match(checkInternalIp({ subnetId, addressPrefix: "10.240.0.0/24" }, "10.240.1.4")[0], /endpoint\.internalIp 10\.240\.1\.4 is not a usable address of its range 10\.240\.0\.0\/24/);
+  });
+
+  it("predicts the firewall's private IP: the 4th address of AzureFirewallSubnet", () => {
+    assert.equal(firewallPrivateIpOf("10.225.0.0/26"), "10.225.0.4");
+    assert.equal(firewallPrivateIpOf("192.168.10.64/26"), "192.168.10.68");
+  });
+
+  it("refuses network rules that bypass application rules on web ports", () => {
+    const rule = (destinations: string[], ports: string[], protocols = ["TCP"]) => ({ name: "r", protocols, destinations, ports });
+    assert.equal(checkNetworkRules("g", [rule(["AzureCloud.westeurope"], ["443"])]).length, 1);
+    assert.equal(checkNetworkRules("g", [rule(["*"], ["80-8080"])]).length, 1);
+    assert.equal(checkNetworkRules("g", [rule(["Internet"], ["*"], ["Any"])]).length, 1);
+    assert.deepEqual(checkNetworkRules("g", [rule(["AzureCloud.westeurope"], ["9000"]), rule(["AzureCloud.westeurope"], ["1194"], ["UDP"]), rule(["*"], ["123"], ["UDP"]), rule(["10.0.0.5"], ["443"])]), []);
+  });
+
+  it("behind a firewall, a LoadBalancer Service is internal with a fixed IP that a DNAT rule targets", () => {
+    const internal = { "service.beta.kubernetes.io/azure-load-balancer-internal": "true", "service.beta.kubernetes.io/azure-load-balancer-ipv4": "10.240.0.200" };
+    const dnat = [{ name: "https", destinationAddresses: ["203.0.113.10"], destinationPorts: ["443"], translatedAddress: "10.240.0.200", translatedPort: "443" }];
+    assert.deepEqual(checkServiceBehindFirewall({ resource: "router", annotations: internal, ports: [443] }, dnat), []);
+    assert.match(checkServiceBehindFirewall({ resource: "router", annotations: {}, ports: [443] }, dnat)[0], /asymmetric routing/);
+    assert.match(checkServiceBehindFirewall({ resource: "router", annotations: { "service.beta.kubernetes.io/azure-load-balancer-internal": "true" }, ports: [443] }, dnat)[0], /without a fixed IP/);
+    assert.match(checkServiceBehindFirewall({ resource: "router", annotations: internal, ports: [80] }, dnat)[0], /no firewall DNAT rule forwards port 80/);
+  });
+
+  it("role assignment names are the UUID v5 of scope, role and principal", () => {
+    const role = `${SUB}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7`;
+    const name = roleAssignmentNameFor(subnetId, role, "p1");
+    assert.match(name, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(roleAssignmentNameFor(subnetId.toUpperCase(), role, "P1"), name, "Azure IDs are case-insensitive");
+    assert.notEqual(roleAssignmentNameFor(routeTableId, role, "p1"), name);
+    assert.deepEqual(checkRoleAssignmentName({ resource: "a", scope: subnetId, roleDefinitionId: role, principalId: "p1", roleAssignmentName: name }), []);
+    assert.match(checkRoleAssignmentName({ resource: "a", scope: subnetId, roleDefinitionId: role, principalId: "p1" })[0], /RoleAssignmentExists.*Microsoft: "Troubleshoot Azure RBAC"/);
+  });
+
+  it("Network Contributor on resources, never on a group or subscription", () => {
+    assert.deepEqual(checkNetworkContributorScope({ resource: "a", scope: subnetId }), []);
+    assert.equal(checkNetworkContributorScope({ resource: "a", scope: `${SUB}/resourceGroups/rg-app` }).length, 1);
+    assert.equal(checkNetworkContributorScope({ resource: "a", scope: SUB }).length, 1);
+  });
+
+  it("pod CIDR only with kubenet or CNI Overlay, outside the node subnet", () => {
+    assert.deepEqual(checkPodCidr({ resource: "aks", networkPlugin: "azure", networkPluginMode: "overlay", podCidr: "10.244.0.0/16", nodeSubnetPrefix: "10.240.0.0/24" }), []);
+    assert.deepEqual(checkPodCidr({ resource: "aks", networkPlugin: "azure" }), []);
+    assert.match(checkPodCidr({ resource: "aks", networkPlugin: "azure", podCidr: "10.244.0.0/16" })[0], /Azure refuses it/);
+    assert.match(checkPodCidr({ resource: "aks", networkPlugin: "kubenet", podCidr: "10.240.0.0/16", nodeSubnetPrefix: "10.240.0.0/24" })[0], /overlaps the node subnet/);
+  });
+});
