@@ -4,13 +4,15 @@ Stand-in for `azureml.contrib.services.aml_request` (aks-inference compatibility
 `@rawhttp` on run() asks the server to pass the HTTP request itself instead of the body text, as
 azureml-inference-server-http does: the decorator only sets a module flag. `AMLRequest` offers the
 parts of Flask's Request that score scripts use: method, headers, args, path, full_path, url,
-query_string, data / get_data(), json / get_json(), is_json, mimetype, content_type, and the
-parsed forms `form` and `files` (multipart/form-data, application/x-www-form-urlencoded).
+query_string, data / get_data(), stream, json / get_json(), is_json, mimetype, content_type,
+cookies, and the parsed forms `form`, `files` (multipart/form-data, application/x-www-form-urlencoded)
+and `values` (args and form).
 """
 import io
 import json
 import shutil
 from email import policy
+from http.cookies import SimpleCookie
 from email.parser import BytesParser
 from urllib.parse import parse_qsl
 
@@ -242,6 +244,20 @@ class AMLRequest:
                         form.append((name, payload.decode(part.get_content_charset() or "utf-8", "replace")))
             self._forms = (Args(form), Args(files))
         return self._forms
+
+    @property
+    def stream(self):
+        return io.BytesIO(self.get_data())
+
+    @property
+    def cookies(self):
+        jar = SimpleCookie()
+        jar.load(self.headers.get("Cookie", ""))
+        return {k: m.value for k, m in jar.items()}
+
+    @property
+    def values(self):
+        return Args(list(self.args.items(multi=True)) + list(self.form.items(multi=True)))
 
     @property
     def form(self):
