@@ -6,10 +6,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
-import * as k8s from "@pulumi/kubernetes";
 import * as resources from "@pulumi/azure-native/resources";
 import { MAX_PAYLOAD_MB, registrySku, scoringHost, tlsEnabled, type StackConfig } from "./core/config";
-import { LABELS, MANAGED_BY, STORAGE_SECRET, TAGS } from "./core/naming";
+import { MODEL_SERVICE_ACCOUNT, ROUTER_NAME, TAGS } from "./core/naming";
 import { aksNetworkRules, requiredHostsFor } from "./core/requiredHosts";
 import { Cluster, clusterZones } from "./components/cluster";
 import { Endpoint, PrivateDns } from "./components/dns";
@@ -17,10 +16,12 @@ import { Firewall } from "./components/firewall";
 import { GpuPool, NvidiaDevicePlugin } from "./components/gpuPool";
 import { Network } from "./components/network";
 import { Registry } from "./components/registry";
+import { assignRole } from "./components/roles";
+import { WorkloadIdentity } from "./components/workloadIdentity";
 import { Storage } from "./components/storage";
 import { Images, exchangeAcrToken, type AcrTokenExchange } from "./components/k8s/images";
 import { ModelService } from "./components/k8s/modelService";
-import { Router } from "./components/k8s/router";
+import { Router, type RouterTls } from "./components/k8s/router";
 
 export interface StackDeps {
   /** Folder with the project folders, models and Dockerfiles (default: this repository). */
@@ -44,7 +45,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
   const repoRoot = deps.repoRoot ?? __dirname;
   const tags = stackTags(cfg);
   const location = cfg.location;
-  const { subscriptionId, tenantId } = authorization.getClientConfigOutput();
+  const { subscriptionId, tenantId, objectId: deployerObjectId } = authorization.getClientConfigOutput();
 
   const group = new resources.ResourceGroup("rg", { resourceGroupName: cfg.resourceGroupName, location, tags });
   const resourceGroupName = group.name;
@@ -126,6 +127,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     networkScopes,
     systemPool: cfg.systemPool,
     defender: cfg.defender,
+    keyVaultSecretsProvider: cfg.endpoint.tls?.keyVault !== undefined,
     tags,
     // Behind a firewall, nodes can only join once the rules and the default route exist.
     dependsOn: firewall ? firewall.egressReady : [],
@@ -144,8 +146,10 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
   const storage = new Storage("storage", {
     resourceGroupName,
     location,
+    subscriptionId,
     accountName: cfg.storageAccountName,
     sku: cfg.clusterPurpose === "DevTest" ? "Standard_LRS" : "Standard_ZRS",
+    deployerObjectId,
     tags,
   });
 
@@ -182,6 +186,23 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     registryPassword: pulumi.secret(pulumi.all([registry.loginServer, tenantId, armToken]).apply(([server, tenant, token]) => exchange(server, tenant, token))),
     routerImage: cfg.router.image,
   });
+  // TLS: from secret config (the router stores it in a Secret), or a Key Vault certificate the
+  // router's own workload identity may read, and nothing else in that vault.
+  const tlsConfig = cfg.endpoint.tls;
+  let routerTls: RouterTls | undefined;
+  const routerTlsAccess: pulumi.Resource[] = [];
+  if (tlsConfig?.keyVault) {
+    const vault = tlsConfig.keyVault;
+    const identity = new WorkloadIdentity("router-identity", { resourceGroupName, location, tags, oidcIssuerUrl: cluster.oidcIssuerUrl, namespace: cfg.namespace, serviceAccount: ROUTER_NAME });
+    const certificateSecret = pulumi.interpolate`/subscriptions/${subscriptionId}/resourceGroups/${vault.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${vault.name}/secrets/${vault.certificateName}`;
+    routerTlsAccess.push(
+      identity.federatedCredential,
+      assignRole("router-identity-certificate", { subscriptionId, role: "keyVaultSecretsUser", principalId: identity.principalId, scope: certificateSecret }, {}),
+    );
+    routerTls = { source: "keyVault", vaultName: vault.name, certificateName: vault.certificateName, tenantId, clientId: identity.clientId };
+  } else if (tlsConfig?.certificate && tlsConfig.privateKey) {
+    routerTls = { source: "config", certificate: pulumi.secret(tlsConfig.certificate), privateKey: pulumi.secret(tlsConfig.privateKey) };
+  }
   const usesToken = cfg.services.some((s) => s.authMode === "token");
   const router = new Router(
     "router",
@@ -200,26 +221,30 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
         firewall || !endpoint.ipName
           ? { kind: "internal", ip: cfg.endpoint.internalIp ?? "" }
           : { kind: "public", publicIpName: endpoint.ipName, resourceGroup: endpoint.resourceGroupName },
-      tls: cfg.endpoint.tls && {
-        secretName: cfg.endpoint.tls.secretName,
-        certificate: cfg.endpoint.tls.certificate && pulumi.secret(cfg.endpoint.tls.certificate),
-        privateKey: cfg.endpoint.tls.privateKey && pulumi.secret(cfg.endpoint.tls.privateKey),
-      },
+      tls: routerTls,
       token: !usesToken
         ? undefined
         : cfg.tokenIssuer.type === "oidc"
           ? { type: "oidc", issuer: cfg.tokenIssuer.issuer ?? "", jwksUri: cfg.tokenIssuer.jwksUri ?? "" }
           : { type: "builtin" },
-      // Egress to the API server, MCR and ACR must exist before the router deploys, and the
-      // AcrPull grant before any image is pulled.
-      dependsOn: [...(firewall?.egressReady ?? []), registry.acrPull],
+      // Egress to the API server, MCR and ACR must exist before the router deploys, the AcrPull
+      // grant before any image is pulled, and the certificate's federation and grant before the
+      // CSI driver mounts it.
+      dependsOn: [...(firewall?.egressReady ?? []), registry.acrPull, ...routerTlsAccess],
     },
   );
-  const storageSecret = new k8s.core.v1.Secret(
-    "storage-secret",
-    { metadata: { name: STORAGE_SECRET, namespace: router.namespace, labels: { [LABELS.managedBy]: MANAGED_BY } }, stringData: { connectionString: storage.connectionString } },
-    { provider: cluster.provider },
-  );
+  // Model pods reach blob storage as one workload identity: read packages and models, write
+  // collected data, each grant on its container only. No account key exists to hand out.
+  const modelIdentity = new WorkloadIdentity("model-identity", {
+    resourceGroupName,
+    location,
+    tags,
+    oidcIssuerUrl: cluster.oidcIssuerUrl,
+    namespace: cfg.namespace,
+    serviceAccount: MODEL_SERVICE_ACCOUNT,
+    kubernetes: { provider: cluster.provider, namespace: router.namespace },
+  });
+  const modelBlobAccess = storage.grantBlobData("model-identity", modelIdentity.principalId, { packages: "read", models: "read", modelData: "write" });
   const services = cfg.services.map(
     (svc) =>
       new ModelService(`svc-${svc.name}`, {
@@ -230,10 +255,11 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
         image: images.environmentImage(svc),
         repoRoot,
         storage,
-        storageSecretName: storageSecret.metadata.name,
+        serviceAccountName: modelIdentity.serviceAccount!.metadata.name,
         // Model pods need ACR and blob egress (covered by the firewall rules the router waits
-        // for) and are only reachable once the router watches for them.
-        dependsOn: [router.deployment, storageSecret],
+        // for) and their identity's federation and blob roles, and are only reachable once the
+        // router watches for them.
+        dependsOn: [router.deployment, modelIdentity.federatedCredential, ...modelBlobAccess],
       }),
   );
 
@@ -243,7 +269,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     kubeconfig: cluster.kubeconfig,
     registryLoginServer: registry.loginServer,
     storageAccountName: storage.accountName,
-    storageConnectionString: storage.connectionString,
+    storageBlobEndpoint: storage.blobEndpoint,
     endpointIp: endpoint.ipAddress,
     endpointFqdn: endpoint.fqdn,
     scoringHost: scoringHost(cfg),

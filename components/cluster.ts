@@ -34,6 +34,8 @@ export interface ClusterArgs {
   systemPool: { vmSize: string; count: number; minCount?: number; maxCount?: number };
   /** Microsoft Defender for Containers (creates a Log Analytics workspace). */
   defender: boolean;
+  /** The AKS Key Vault secrets provider add-on (Secrets Store CSI driver), for a TLS certificate in Key Vault. */
+  keyVaultSecretsProvider: boolean;
   tags: Record<string, string>;
   /** Resources that must exist before the cluster (e.g. firewall rules and default route for UDR). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -50,6 +52,8 @@ export class Cluster extends pulumi.ComponentResource {
   readonly kubeletObjectId: pulumi.Output<string>;
   /** Principal ID of the control-plane identity. */
   readonly controlPlanePrincipalId: pulumi.Output<string>;
+  /** OIDC issuer of the cluster's ServiceAccount tokens: workload identities federate with it. */
+  readonly oidcIssuerUrl: pulumi.Output<string>;
   /** User kubeconfig (secret). */
   readonly kubeconfig: pulumi.Output<string>;
   /** Provider for everything deployed into the cluster. */
@@ -124,9 +128,15 @@ export class Cluster extends pulumi.ComponentResource {
           loadBalancerSku: "standard",
           outboundType: args.outboundType,
         },
-        securityProfile: workspaceId
-          ? { defender: { logAnalyticsWorkspaceResourceId: workspaceId, securityMonitoring: { enabled: true } } }
-          : undefined,
+        // Workload identity: pods get Entra tokens for their ServiceAccount's managed identity
+        // (blob storage, Key Vault) from the cluster's OIDC issuer, with no keys or secrets.
+        oidcIssuerProfile: { enabled: true },
+        securityProfile: {
+          workloadIdentity: { enabled: true },
+          ...(workspaceId ? { defender: { logAnalyticsWorkspaceResourceId: workspaceId, securityMonitoring: { enabled: true } } } : {}),
+        },
+        // Rotation re-reads a renewed certificate into mounted volumes (every 2 minutes by default).
+        addonProfiles: args.keyVaultSecretsProvider ? { azureKeyvaultSecretsProvider: { enabled: true, config: { enableSecretRotation: "true" } } } : undefined,
       },
       {
         parent: this,
@@ -142,6 +152,10 @@ export class Cluster extends pulumi.ComponentResource {
       },
     );
     this.name = this.cluster.name;
+    this.oidcIssuerUrl = this.cluster.oidcIssuerProfile.apply((p) => {
+      if (!p?.issuerURL) throw new Error(`AKS cluster '${args.clusterName}' reported no OIDC issuer URL`);
+      return p.issuerURL;
+    });
     this.kubeletObjectId = this.cluster.identityProfile.apply((p) => {
       const objectId = p?.["kubeletidentity"]?.objectId;
       if (!objectId) throw new Error(`AKS cluster '${args.clusterName}' reported no kubelet identity`);

@@ -11,6 +11,9 @@ import { roleAssignmentNameFor } from "../core/azureRules";
 export const BUILTIN_ROLES = {
   acrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
   networkContributor: "4d97b98b-1d4f-4787-a291-c67834d212e7",
+  storageBlobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+  storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+  keyVaultSecretsUser: "4633458b-17de-408a-b874-0445c86b69e6",
 } as const;
 
 export function roleDefinitionId(subscriptionId: pulumi.Input<string>, role: keyof typeof BUILTIN_ROLES): pulumi.Output<string> {
@@ -19,7 +22,14 @@ export function roleDefinitionId(subscriptionId: pulumi.Input<string>, role: key
 
 export function assignRole(
   name: string,
-  args: { subscriptionId: pulumi.Input<string>; role: keyof typeof BUILTIN_ROLES; principalId: pulumi.Input<string>; scope: pulumi.Input<string> },
+  args: {
+    subscriptionId: pulumi.Input<string>;
+    role: keyof typeof BUILTIN_ROLES;
+    principalId: pulumi.Input<string>;
+    scope: pulumi.Input<string>;
+    /** The principal already exists and may be a user (the deployer): Azure looks its type up itself. */
+    existingPrincipal?: boolean;
+  },
   opts: pulumi.CustomResourceOptions,
 ): authorization.RoleAssignment {
   const definition = roleDefinitionId(args.subscriptionId, args.role);
@@ -31,7 +41,7 @@ export function assignRole(
       roleAssignmentName: pulumi.all([args.scope, definition, args.principalId]).apply(([scope, role, principal]) => roleAssignmentNameFor(scope, role, principal)),
       principalId: args.principalId,
       // Without it Azure may look the principal up before a new identity has replicated.
-      principalType: "ServicePrincipal",
+      principalType: args.existingPrincipal ? undefined : "ServicePrincipal",
       roleDefinitionId: definition,
       scope: args.scope,
     },

@@ -1,35 +1,50 @@
 /**
  * The storage account: blob containers for models, project packages and collected model data,
- * and table storage; no public blob access.
+ * and table storage; no public blob access and no shared keys. Everything reaches it with a
+ * Microsoft Entra identity and a data role on the containers it uses: the deployer uploads
+ * packages and models, model pods read them and write collected data with their workload
+ * identity ("Prevent Shared Key authorization for an Azure Storage account").
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage";
+import type * as authorization from "@pulumi/azure-native/authorization";
 import { BLOB_CONTAINERS, SERVICE_TABLE } from "../core/naming";
+import { UploadedBlob } from "./blobUpload";
+import { assignRole } from "./roles";
+
+export type ContainerKey = keyof typeof BLOB_CONTAINERS;
+/** Storage Blob Data Reader or Contributor on one container. */
+export type BlobDataAccess = "read" | "write";
 
 export interface StorageArgs {
   resourceGroupName: pulumi.Input<string>;
   location: pulumi.Input<string>;
+  subscriptionId: pulumi.Input<string>;
   /** Globally unique, 3-24 lowercase letters and digits. */
   accountName: string;
   /** Default `Standard_LRS`; prod stacks get `Standard_ZRS`. */
   sku?: "Standard_LRS" | "Standard_ZRS" | "Standard_GRS";
+  /** Object ID of the identity running `pulumi up`: it uploads packages and models. */
+  deployerObjectId: pulumi.Input<string>;
   tags: Record<string, string>;
 }
 
 export class Storage extends pulumi.ComponentResource {
   private readonly name: string;
+  private readonly subscriptionId: pulumi.Input<string>;
   readonly account: storage.StorageAccount;
   readonly accountName: pulumi.Output<string>;
-  /** Connection string for the blob/table clients of router and model pods (secret). */
-  readonly connectionString: pulumi.Output<string>;
-  readonly containers: Record<keyof typeof BLOB_CONTAINERS, storage.BlobContainer>;
-  private readonly blobs = new Map<string, storage.Blob>();
-  private readonly resourceGroupName: pulumi.Input<string>;
+  /** `https://<account>.blob.core.windows.net`: what pods and uploads reach with Entra tokens. */
+  readonly blobEndpoint: pulumi.Output<string>;
+  readonly containers: Record<ContainerKey, storage.BlobContainer>;
+  /** The deployer's write access to the containers it uploads to (uploads wait for it). */
+  private readonly uploadGrants: authorization.RoleAssignment[];
+  private readonly blobs = new Map<string, UploadedBlob>();
 
   constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aks-inference:storage:Storage", name, {}, opts);
-    this.resourceGroupName = args.resourceGroupName;
     this.name = name;
+    this.subscriptionId = args.subscriptionId;
     this.account = new storage.StorageAccount(
       name,
       {
@@ -39,6 +54,8 @@ export class Storage extends pulumi.ComponentResource {
         kind: "StorageV2",
         sku: { name: args.sku ?? "Standard_LRS" },
         allowBlobPublicAccess: false,
+        // Entra only: an account key would be one secret that opens every container.
+        allowSharedKeyAccess: false,
         enableHttpsTrafficOnly: true,
         minimumTlsVersion: "TLS1_2",
         tags: args.tags,
@@ -46,7 +63,8 @@ export class Storage extends pulumi.ComponentResource {
       { parent: this },
     );
     this.accountName = this.account.name;
-    const container = (key: keyof typeof BLOB_CONTAINERS) =>
+    this.blobEndpoint = pulumi.interpolate`https://${this.account.name}.blob.core.windows.net`;
+    const container = (key: ContainerKey) =>
       new storage.BlobContainer(
         `${name}-${BLOB_CONTAINERS[key]}`,
         { resourceGroupName: args.resourceGroupName, accountName: this.account.name, containerName: BLOB_CONTAINERS[key], publicAccess: "None" },
@@ -54,31 +72,48 @@ export class Storage extends pulumi.ComponentResource {
       );
     this.containers = { models: container("models"), packages: container("packages"), modelData: container("modelData") };
     new storage.Table(`${name}-${SERVICE_TABLE}`, { resourceGroupName: args.resourceGroupName, accountName: this.account.name, tableName: SERVICE_TABLE }, { parent: this });
-
-    const keys = storage.listStorageAccountKeysOutput({ resourceGroupName: args.resourceGroupName, accountName: this.account.name }, { parent: this });
-    this.connectionString = pulumi.secret(
-      pulumi.all([this.account.name, keys.keys]).apply(([account, k]) => {
-        const key = k?.[0]?.value;
-        if (!key) throw new Error(`storage account '${account}' returned no key`);
-        return `DefaultEndpointsProtocol=https;AccountName=${account};AccountKey=${key};EndpointSuffix=core.windows.net`;
-      }),
-    );
-    this.registerOutputs({ accountName: this.accountName, connectionString: this.connectionString });
+    this.uploadGrants = this.grantBlobData(`${name}-deployer`, args.deployerObjectId, { packages: "write", models: "write" }, { existingPrincipal: true });
+    this.registerOutputs({ accountName: this.accountName, blobEndpoint: this.blobEndpoint });
   }
 
   /**
-   * A block blob uploaded from a local file or archive, created once per blob name: blob names
-   * are content-addressed, so services sharing a model share its blob (and removing one
-   * service never deletes what another still uses).
+   * Storage Blob Data Reader (`read`) or Contributor (`write`) for a principal, each scoped to
+   * one container: nothing account-wide.
    */
-  blob(container: keyof typeof BLOB_CONTAINERS, blobName: string, source: pulumi.asset.Asset | pulumi.asset.Archive): storage.Blob {
+  grantBlobData(
+    name: string,
+    principalId: pulumi.Input<string>,
+    access: Partial<Record<ContainerKey, BlobDataAccess>>,
+    opts: { existingPrincipal?: boolean } = {},
+  ): authorization.RoleAssignment[] {
+    return (Object.entries(access) as [ContainerKey, BlobDataAccess][]).map(([key, level]) =>
+      assignRole(
+        `${name}-${BLOB_CONTAINERS[key]}-${level}`,
+        {
+          subscriptionId: this.subscriptionId,
+          role: level === "write" ? "storageBlobDataContributor" : "storageBlobDataReader",
+          principalId,
+          scope: this.containers[key].id,
+          existingPrincipal: opts.existingPrincipal,
+        },
+        { parent: this },
+      ),
+    );
+  }
+
+  /**
+   * A block blob uploaded from a local file, created once per blob name: blob names are
+   * content-addressed, so services sharing a model share its blob (and removing one service
+   * never deletes what another still uses).
+   */
+  blob(container: ContainerKey, blobName: string, file: pulumi.Input<string>): UploadedBlob {
     const key = `${BLOB_CONTAINERS[container]}/${blobName}`;
     let blob = this.blobs.get(key);
     if (!blob) {
-      blob = new storage.Blob(
+      blob = new UploadedBlob(
         `${this.name}-${key.replace(/[^A-Za-z0-9.-]/g, "-")}`,
-        { resourceGroupName: this.resourceGroupName, accountName: this.account.name, containerName: this.containers[container].name, blobName, type: "Block", source },
-        { parent: this },
+        { accountUrl: this.blobEndpoint, containerName: this.containers[container].name, blobName, file },
+        { parent: this, dependsOn: this.uploadGrants },
       );
       this.blobs.set(key, blob);
     }

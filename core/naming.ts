@@ -83,8 +83,10 @@ export const SCORING_ENV = {
   port: "PORT",
   service: "AKS_INFERENCE_SERVICE",
   replicaId: "AKS_INFERENCE_REPLICA_ID",
-  /** Connection string of the storage account (blob service used). Secret. */
+  /** Local mode (Azurite): connection string of the storage account. Secret. Used when set. */
   storageConnectionString: "AKS_INFERENCE_STORAGE_CONNECTION_STRING",
+  /** On AKS: the blob endpoint `https://<account>.blob.core.windows.net`, reached with the pod's workload identity (no account key). */
+  storageAccountUrl: "AKS_INFERENCE_STORAGE_ACCOUNT_URL",
   /** Blob name in the `packages` container; empty when the service has no project folder. */
   packageBlob: "AKS_INFERENCE_PACKAGE_BLOB",
   /** JSON `[{ "name": "...", "version": 1, "prefix": "<model>/<hash>/" }]` in the `models` container. */
@@ -159,5 +161,20 @@ export const INIT_FAILED_EXIT_CODE = 3;
 /** Annotation on the router's Service: the scoring host clients call (custom domain or cloudapp name). */
 export const ROUTER_HOST_ANNOTATION = "aks-inference/host";
 
-/** Secret (in the services' namespace) with the storage connection string, key `connectionString`. */
-export const STORAGE_SECRET = "aks-inference-storage";
+/** ServiceAccount of every model pod: its workload identity reads packages and models and writes collected data. */
+export const MODEL_SERVICE_ACCOUNT = "aks-inference-model";
+
+/** AKS workload identity: the ServiceAccount annotation, the pod label and the token audience it uses. */
+export const WORKLOAD_IDENTITY = {
+  clientIdAnnotation: "azure.workload.identity/client-id",
+  useLabel: "azure.workload.identity/use",
+  audience: "api://AzureADTokenExchange",
+} as const;
+
+/** Subject of a ServiceAccount's tokens, as a federated identity credential must name it. */
+export function serviceAccountSubject(namespace: string, serviceAccount: string): string {
+  return `system:serviceaccount:${namespace}:${serviceAccount}`;
+}
+
+/** SecretProviderClass the router's CSI volume reads its TLS certificate through (Key Vault). */
+export const ROUTER_TLS_PROVIDER_CLASS = "aks-inference-router-tls";

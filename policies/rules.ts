@@ -18,6 +18,8 @@ import {
   ROUTER_HOST_ANNOTATION,
   SETTINGS_ANNOTATION,
   TAGS,
+  WORKLOAD_IDENTITY,
+  serviceAccountSubject,
 } from "../core/naming";
 import { requiredHosts, uncoveredHosts } from "../core/requiredHosts";
 import {
@@ -77,6 +79,9 @@ const T = {
   deployment: "kubernetes:apps/v1:Deployment",
   service: "kubernetes:core/v1:Service",
   secretProviderClass: "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
+  secret: "kubernetes:core/v1:Secret",
+  serviceAccount: "kubernetes:core/v1:ServiceAccount",
+  federatedCredential: "azure-native:managedidentity:FederatedIdentityCredential",
 };
 
 const get = (o: unknown, ...keys: (string | number)[]): unknown => keys.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string | number, unknown>)[k] : undefined), o);
@@ -266,6 +271,57 @@ const azureRules: Rule[] = [
   ),
 ];
 
+/** Microsoft documents the identity and secret rules name. */
+const IDENTITY_DOCS = {
+  sharedKey: { title: "Prevent Shared Key authorization for an Azure Storage account", url: "https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent" },
+  workloadIdentity: { title: "Use Microsoft Entra Workload ID with Azure Kubernetes Service (AKS)", url: "https://learn.microsoft.com/azure/aks/workload-identity-overview" },
+  csiKeyVault: {
+    title: "Use the Azure Key Vault provider for Secrets Store CSI Driver in an Azure Kubernetes Service (AKS) cluster",
+    url: "https://learn.microsoft.com/azure/aks/csi-secrets-store-driver",
+  },
+} as const;
+const SECRETS_STORE_CSI_DRIVER = "secrets-store.csi.k8s.io";
+const WORKLOAD_TYPES = new Set(["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:StatefulSet"]);
+const isWorkload = (r: Res) => WORKLOAD_TYPES.has(r.type);
+const kindOf = (r: Res) => r.type.split(":").pop() ?? r.type;
+const namespaceOf = (r: Res) => String(get(r.props, "metadata", "namespace") ?? "default");
+const sameNamespace = (a: string, b: string) => a === b || !known(a) || !known(b);
+
+interface PodSpec {
+  serviceAccountName?: string;
+  volumes?: { secret?: { secretName?: string }; csi?: { driver?: string; volumeAttributes?: Record<string, string> } }[];
+  containers?: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[]; envFrom?: { secretRef?: { name?: string } }[] }[];
+}
+/** A flag set to true, or not known yet (on a first preview, an object holding an unknown is unknown as a whole). */
+function enabledOrUnknown(props: Record<string, unknown>, ...path: string[]): boolean {
+  for (let i = 1; i <= path.length; i++) if (get(props, ...path.slice(0, i)) === "[unknown]") return true;
+  return get(props, ...path) === true;
+}
+const podSpecOf = (w: Res) => get(w.props, "spec", "template", "spec") as PodSpec | undefined;
+
+/** Every Secret a workload's pods need: secret volumes, env secretKeyRefs, envFrom secretRefs. */
+function secretRefs(w: Res): string[] {
+  const spec = podSpecOf(w);
+  const names = [
+    ...(spec?.volumes ?? []).map((v) => v.secret?.secretName),
+    ...(spec?.containers ?? []).flatMap((c) => [...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name), ...(c.envFrom ?? []).map((e) => e.secretRef?.name)]),
+  ];
+  return [...new Set(names.filter((n): n is string => n !== undefined))];
+}
+
+/** The pods sign in with workload identity: the webhook's label, or a CSI volume read with a workload identity's client ID. */
+function usesWorkloadIdentity(w: Res, all: Res[]): boolean {
+  if (get(w.props, "spec", "template", "metadata", "labels", WORKLOAD_IDENTITY.useLabel) === "true") return true;
+  const classes = (podSpecOf(w)?.volumes ?? []).filter((v) => v.csi?.driver === SECRETS_STORE_CSI_DRIVER).map((v) => v.csi?.volumeAttributes?.secretProviderClass);
+  return all.some(
+    (r) =>
+      r.type === T.secretProviderClass &&
+      classes.includes(String(get(r.props, "metadata", "name"))) &&
+      get(r.props, "spec", "parameters", "usePodIdentity") !== "true" &&
+      Boolean(get(r.props, "spec", "parameters", "clientID")),
+  );
+}
+
 export const rules: Rule[] = [
   ...azureRules,
   {
@@ -380,7 +436,7 @@ export const rules: Rule[] = [
       return all
         .filter(isRouterDeployment)
         .filter((r) => !envValue(r, ROUTER_ENV.tlsCertFile))
-        .map((r) => ({ urn: r.urn, message: `Router '${r.name}' serves plain HTTP on a ${purposeOf(all)} cluster. Configure endpoint.tls (secretName, or certificate and privateKey as secrets).` }));
+        .map((r) => ({ urn: r.urn, message: `Router '${r.name}' serves plain HTTP on a ${purposeOf(all)} cluster. Configure endpoint.tls (keyVault, or certificate and privateKey as secrets).` }));
     },
   },
   {
@@ -442,6 +498,101 @@ export const rules: Rule[] = [
       purposeOf(all) === "DevTest"
         ? all.filter(isRouterDeployment).filter((r) => envValue(r, ROUTER_ENV.selfScaling) === "true").map((r) => ({ urn: r.urn, message: `Router '${r.name}' self-scales on a DevTest cluster. Set router.selfScaling: false (the default for DevTest).` }))
         : [],
+  },
+  // ---- Identity and secrets: what pods mount and sign in with must exist, and no account keys. ----
+  {
+    name: "storage-no-shared-key",
+    description: "The storage account refuses Shared Key authorization: pods use workload identity, uploads the deployer's Entra identity.",
+    enforcementLevel: "mandatory",
+    resource: (r) =>
+      r.type === T.account && r.props.allowSharedKeyAccess !== false
+        ? [
+            `Storage account '${r.name}' allows Shared Key authorization (allowSharedKeyAccess is not false): one account key would open every container, and whoever holds a connection string keeps that access. Set allowSharedKeyAccess: false; model pods read and write blobs with their workload identity (rule storage-no-shared-key; Microsoft: "${IDENTITY_DOCS.sharedKey.title}" ${IDENTITY_DOCS.sharedKey.url}).`,
+          ]
+        : [],
+  },
+  {
+    name: "pods-reference-only-what-the-stack-creates",
+    description: "Every Secret, SecretProviderClass and ServiceAccount a workload references is created by this stack in the workload's namespace.",
+    enforcementLevel: "mandatory",
+    stack: (all) => {
+      const out: Violation[] = [];
+      const cluster = clusterOf(all);
+      const csiAddon = !cluster || enabledOrUnknown(cluster.props, "addonProfiles", "azureKeyvaultSecretsProvider", "enabled");
+      const doc = `Microsoft: "${IDENTITY_DOCS.csiKeyVault.title}" ${IDENTITY_DOCS.csiKeyVault.url}`;
+      for (const w of all.filter(isWorkload)) {
+        const ns = namespaceOf(w);
+        const missing = (what: string, name: string, how: string) =>
+          out.push({
+            urn: w.urn,
+            message: `${kindOf(w)} '${w.name}' references ${what} '${name}' in namespace '${ns}', which this stack does not create there: its pods would wait in ContainerCreating for ever. ${how} (rule pods-reference-only-what-the-stack-creates; ${doc}).`,
+          });
+        for (const name of secretRefs(w)) {
+          if (!known(name)) continue;
+          const created = all.some((r) => r.type === T.secret && String(get(r.props, "metadata", "name")) === name && sameNamespace(namespaceOf(r), ns));
+          const synced = all.some(
+            (r) => r.type === T.secretProviderClass && sameNamespace(namespaceOf(r), ns) && ((get(r.props, "spec", "secretObjects") as { secretName?: string }[] | undefined) ?? []).some((o) => o.secretName === name),
+          );
+          if (!created && !synced) missing("Secret", name, "For TLS set endpoint.tls.keyVault (read by the Secrets Store CSI driver) or certificate and privateKey (stored in a Secret by the stack)");
+        }
+        for (const v of podSpecOf(w)?.volumes ?? []) {
+          if (v.csi?.driver !== SECRETS_STORE_CSI_DRIVER) continue;
+          const spc = v.csi.volumeAttributes?.secretProviderClass;
+          if (known(spc) && !all.some((r) => r.type === T.secretProviderClass && String(get(r.props, "metadata", "name")) === spc && sameNamespace(namespaceOf(r), ns))) {
+            missing("SecretProviderClass", spc, "Create the SecretProviderClass with the workload");
+          }
+          if (!csiAddon) {
+            out.push({
+              urn: w.urn,
+              message: `${kindOf(w)} '${w.name}' mounts a Secrets Store CSI volume, but AKS cluster '${cluster?.name}' does not enable the azureKeyvaultSecretsProvider add-on: no CSI driver can mount it. Enable the add-on (rule pods-reference-only-what-the-stack-creates; ${doc}).`,
+            });
+          }
+        }
+        const sa = podSpecOf(w)?.serviceAccountName;
+        if (known(sa) && sa !== "default" && !all.some((r) => r.type === T.serviceAccount && String(get(r.props, "metadata", "name")) === sa && sameNamespace(namespaceOf(r), ns))) {
+          missing("ServiceAccount", sa, "Create the ServiceAccount with the workload");
+        }
+      }
+      return out;
+    },
+  },
+  {
+    name: "workload-identity-federated",
+    description: "Pods that sign in with workload identity run as a ServiceAccount naming a managed identity federated with exactly that ServiceAccount, on a cluster with the OIDC issuer and workload identity on.",
+    enforcementLevel: "mandatory",
+    stack: (all) => {
+      const out: Violation[] = [];
+      const cluster = clusterOf(all);
+      const doc = `Microsoft: "${IDENTITY_DOCS.workloadIdentity.title}" ${IDENTITY_DOCS.workloadIdentity.url}`;
+      const subjects = all
+        .filter((r) => r.type === T.federatedCredential && ((r.props.audiences as string[] | undefined) ?? []).includes(WORKLOAD_IDENTITY.audience))
+        .map((r) => String(r.props.subject ?? ""));
+      for (const w of all.filter(isWorkload).filter((x) => usesWorkloadIdentity(x, all))) {
+        const ns = namespaceOf(w);
+        const sa = podSpecOf(w)?.serviceAccountName ?? "default";
+        const subject = serviceAccountSubject(ns, sa);
+        if (cluster && !(enabledOrUnknown(cluster.props, "oidcIssuerProfile", "enabled") && enabledOrUnknown(cluster.props, "securityProfile", "workloadIdentity", "enabled"))) {
+          out.push({
+            urn: w.urn,
+            message: `${kindOf(w)} '${w.name}' signs in with workload identity, but AKS cluster '${cluster.name}' does not enable oidcIssuerProfile and securityProfile.workloadIdentity: no token of its ServiceAccount is trusted (rule workload-identity-federated; ${doc}).`,
+          });
+        }
+        const account = all.find((r) => r.type === T.serviceAccount && String(get(r.props, "metadata", "name")) === sa && sameNamespace(namespaceOf(r), ns));
+        if (account && !annotationsOf(account)[WORKLOAD_IDENTITY.clientIdAnnotation]) {
+          out.push({
+            urn: w.urn,
+            message: `${kindOf(w)} '${w.name}' signs in with workload identity as ServiceAccount '${sa}', which has no ${WORKLOAD_IDENTITY.clientIdAnnotation} annotation naming its managed identity (rule workload-identity-federated; ${doc}).`,
+          });
+        }
+        if (known(sa) && !subjects.some((s) => (known(ns) ? s === subject : s.endsWith(`:${sa}`)))) {
+          out.push({
+            urn: w.urn,
+            message: `${kindOf(w)} '${w.name}' signs in with workload identity as '${subject}', but no federated identity credential of this stack trusts that subject (audience ${WORKLOAD_IDENTITY.audience}): Entra refuses its token exchange. Federate the managed identity with exactly this ServiceAccount (rule workload-identity-federated; ${doc}).`,
+          });
+        }
+      }
+      return out;
+    },
   },
 ];
 

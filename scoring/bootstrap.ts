@@ -5,13 +5,14 @@
 import { createWriteStream, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { BlobServiceClient } from "@azure/storage-blob";
 import * as yauzl from "yauzl";
 import { BLOB_CONTAINERS, type ModelBlobs } from "../core/naming";
 import type { ModelContext } from "./handlers";
+import { blobServiceClient, type StorageAccess } from "./storage";
 
 export interface BootstrapInput {
-  connectionString: string;
+  /** A connection string (local mode, Azurite), or the account URL with the pod's workload identity. */
+  storage: StorageAccess;
   /** Blob in the packages container; "" when the service has no project folder. */
   packageBlob: string;
   models: ModelBlobs[];
@@ -66,7 +67,7 @@ export function azuremlModelDir(workDir: string, models: readonly Pick<ModelBlob
 }
 
 export async function bootstrap(input: BootstrapInput): Promise<Bootstrapped> {
-  const service = BlobServiceClient.fromConnectionString(input.connectionString);
+  const service = blobServiceClient(input.storage);
   const projectDir = path.join(input.workDir, "project");
   mkdirSync(projectDir, { recursive: true });
   mkdirSync(path.join(input.workDir, MODELS_ROOT), { recursive: true });

@@ -7,7 +7,6 @@
 import { writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BlobServiceClient } from "@azure/storage-blob";
 import pino from "pino";
 import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, SCORING_ENV, SCORING_PORT, type ModelBlobs } from "../core/naming";
 import { MODELS_ROOT, bootstrap } from "./bootstrap";
@@ -15,6 +14,7 @@ import { DataCollector } from "./collector";
 import { EntryScriptHandler, OnnxHandler, type HttpHandler, type ScoringHandler } from "./handlers";
 import { PythonHandler, pythonSettings } from "./pythonHandler";
 import { startScoringServer } from "./server";
+import { blobServiceClient, storageAccess } from "./storage";
 
 function required(key: keyof typeof SCORING_ENV): string {
   const v = process.env[SCORING_ENV[key]];
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const service = required("service");
   const replica = process.env[SCORING_ENV.replicaId] || os.hostname();
   const log = pino({ name: "aks-inference-scoring", base: { service, replica }, level: process.env.LOG_LEVEL ?? "info" });
-  const connectionString = required("storageConnectionString");
+  const storage = storageAccess({ connectionString: process.env[SCORING_ENV.storageConnectionString], accountUrl: process.env[SCORING_ENV.storageAccountUrl] });
   const workDir = process.env[SCORING_ENV.workDir] || path.join(os.tmpdir(), `aks-inference-${service}-${replica}`);
   let models: ModelBlobs[];
   try {
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const entryScript = process.env[SCORING_ENV.entryScript] || "";
   const collector =
     process.env[SCORING_ENV.collectModelData] === "true"
-      ? new DataCollector(BlobServiceClient.fromConnectionString(connectionString).getContainerClient(BLOB_CONTAINERS.modelData), log)
+      ? new DataCollector(blobServiceClient(storage).getContainerClient(BLOB_CONTAINERS.modelData), log)
       : undefined;
 
   let server: Awaited<ReturnType<typeof startScoringServer>> | undefined;
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
 
   try {
     const t = Date.now();
-    const ctx = await bootstrap({ connectionString, packageBlob: process.env[SCORING_ENV.packageBlob] || "", models, workDir });
+    const ctx = await bootstrap({ storage, packageBlob: process.env[SCORING_ENV.packageBlob] || "", models, workDir });
     log.info({ ms: Date.now() - t, models: Object.keys(ctx.models), workDir }, "package and models downloaded");
     process.env.AZUREML_MODEL_DIR = ctx.modelDir;
     // A Python entry script is served by Python workers with Azure ML's scoring contract.

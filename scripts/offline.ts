@@ -188,8 +188,6 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         return { subscriptionId: "00000000-0000-0000-0000-000000000000", tenantId: "00000000-0000-0000-0000-0000000000aa", clientId: "offline", objectId: "offline" };
       case "azure-native:containerservice:listManagedClusterUserCredentials":
         return { kubeconfigs: [{ name: "clusterUser", value: fakeKubeconfig(String(inputs.resourceName)) }] };
-      case "azure-native:storage:listStorageAccountKeys":
-        return { keys: [{ keyName: "key1", value: "b2ZmbGluZS1zdG9yYWdlLWtleQ==", permissions: "FULL" }] };
       case "azure-native:authorization:getClientToken":
         return { token: "offline-token" };
       case "azure-native:network:getSubnet": {

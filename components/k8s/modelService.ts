@@ -4,6 +4,7 @@
  * Service the router discovers (with the routing settings as an annotation), its keys as a
  * Secret and as secret outputs. Replicas are the router's to change: never an HPA.
  */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -20,6 +21,7 @@ import {
   SCORING_ENV,
   SCORING_PORT,
   SETTINGS_ANNOTATION,
+  WORKLOAD_IDENTITY,
   keySecretName,
   modelBlobPrefix,
   modelDeploymentName,
@@ -27,9 +29,8 @@ import {
 } from "../../core/naming";
 import { containerResources } from "../../core/resources";
 import { routingSettings } from "../../core/routingSettings";
-import { hashFiles, modelFiles, modelHash, projectFiles } from "../../packaging/project";
+import { hashFiles, modelFiles, modelHash, packageProject, projectFiles } from "../../packaging/project";
 import type { Storage } from "../storage";
-
 
 export interface ModelServiceArgs {
   service: ModelServiceConfig;
@@ -40,9 +41,12 @@ export interface ModelServiceArgs {
   repoRoot: string;
   /** Uploads packages and models (once per content-addressed blob). */
   storage: Storage;
-  /** Name of the Secret holding the storage connection string (key `connectionString`). */
-  storageSecretName: pulumi.Input<string>;
-  /** The router: model pods are discovered by it, so it deploys first. */
+  /**
+   * ServiceAccount of the model pods: its workload identity reads packages and models and
+   * writes collected data (no account key; the pods carry the workload identity label).
+   */
+  serviceAccountName: pulumi.Input<string>;
+  /** The router, and the workload identity's federated credential and roles: pods need both first. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -67,13 +71,12 @@ export class ModelService extends pulumi.ComponentResource {
       const dir = path.join(args.repoRoot, svc.sourceDirectory);
       const files = projectFiles(dir);
       packageBlob = packageBlobName(svc.name, hashFiles(dir, files).slice(0, 16));
-      const archive = new pulumi.asset.AssetArchive(Object.fromEntries(files.map((f) => [f, new pulumi.asset.FileAsset(path.join(dir, f))])));
-      uploads.push(args.storage.blob("packages", packageBlob, archive));
+      uploads.push(args.storage.blob("packages", packageBlob, pulumi.output(packageZipFile(args.repoRoot, dir, packageBlob))));
     }
     const models = svc.models.map((m) => {
       const abs = path.join(args.repoRoot, m.path);
       const prefix = modelBlobPrefix(m.name, modelHash(abs));
-      for (const f of modelFiles(abs)) uploads.push(args.storage.blob("models", `${prefix}${f.rel}`, new pulumi.asset.FileAsset(f.abs)));
+      for (const f of modelFiles(abs)) uploads.push(args.storage.blob("models", `${prefix}${f.rel}`, f.abs));
       return { name: m.name, version: m.version, prefix };
     });
 
@@ -100,7 +103,7 @@ export class ModelService extends pulumi.ComponentResource {
       { name: SCORING_ENV.service, value: svc.name },
       { name: SCORING_ENV.replicaId, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: SCORING_ENV.port, value: String(SCORING_PORT) },
-      { name: SCORING_ENV.storageConnectionString, valueFrom: { secretKeyRef: { name: args.storageSecretName, key: "connectionString" } } },
+      { name: SCORING_ENV.storageAccountUrl, value: args.storage.blobEndpoint },
       { name: SCORING_ENV.packageBlob, value: packageBlob },
       { name: SCORING_ENV.modelBlobs, value: JSON.stringify(models) },
       { name: SCORING_ENV.entryScript, value: svc.entryScript ?? "" },
@@ -117,8 +120,12 @@ export class ModelService extends pulumi.ComponentResource {
           selector: { matchLabels: { [LABELS.role]: ROLE_MODEL, [LABELS.service]: svc.name } },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            metadata: { labels },
+            // The workload identity webhook injects the identity's token and client ID into pods
+            // with this label; the ServiceAccount names the identity.
+            metadata: { labels: { ...labels, [WORKLOAD_IDENTITY.useLabel]: "true" } },
             spec: {
+              serviceAccountName: args.serviceAccountName,
+              // No Kubernetes API token: the pods only talk to blob storage.
               automountServiceAccountToken: false,
               terminationGracePeriodSeconds: Math.ceil(svc.scoringTimeoutMs / 1000) + 15,
               securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
@@ -171,4 +178,18 @@ export class ModelService extends pulumi.ComponentResource {
     this.swaggerUri = this.scoringUri.replace(/\/score$/, "/swagger.json");
     this.registerOutputs({ scoringUri: this.scoringUri, swaggerUri: this.swaggerUri, keys: this.keys });
   }
+}
+
+/**
+ * The project package as a zip file on this machine, for its upload: built once per content
+ * hash under `.aks-inference/packages/` (the blob name is that hash, so an existing file is it).
+ */
+async function packageZipFile(repoRoot: string, dir: string, blobName: string): Promise<string> {
+  const file = path.join(repoRoot, ".aks-inference", "packages", blobName);
+  if (!existsSync(file)) {
+    const pkg = await packageProject(dir);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, pkg.zip);
+  }
+  return file;
 }

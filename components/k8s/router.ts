@@ -18,8 +18,10 @@ import {
   ROUTER_LEASE,
   ROUTER_NAME,
   ROUTER_PORTS,
+  ROUTER_TLS_PROVIDER_CLASS,
   TOKEN_SIGNING_FIELD,
   TOKEN_SIGNING_SECRET,
+  WORKLOAD_IDENTITY,
 } from "../../core/naming";
 
 export interface RouterArgs {
@@ -43,12 +45,35 @@ export interface RouterArgs {
    * default route and its replies would be dropped (asymmetric routing).
    */
   exposure: { kind: "public"; publicIpName: pulumi.Input<string>; resourceGroup: pulumi.Input<string> } | { kind: "internal"; ip: string };
-  /** TLS: an existing TLS Secret, or certificate and key (secrets) to store in one. */
-  tls?: { secretName?: string; certificate?: pulumi.Input<string>; privateKey?: pulumi.Input<string> };
+  /** TLS at the router; without it the router serves plain HTTP. */
+  tls?: RouterTls;
   /** Token auth: the built-in issuer (a signing Secret is created) or an OIDC issuer. */
   token?: { type: "builtin" } | { type: "oidc"; issuer: string; jwksUri: string };
   /** Resources the router must wait for (firewall rules and default route). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * Where the router's certificate comes from: Pulumi secret config, stored by the stack in a
+ * kubernetes.io/tls Secret; or a Key Vault certificate that the AKS Key Vault secrets provider
+ * (Secrets Store CSI driver) mounts, read with the router's workload identity ("Use the Azure Key
+ * Vault provider for Secrets Store CSI Driver in an Azure Kubernetes Service (AKS) cluster").
+ * Either way the router only mounts what this stack creates in its namespace.
+ */
+export type RouterTls =
+  | { source: "config"; certificate: pulumi.Input<string>; privateKey: pulumi.Input<string> }
+  | { source: "keyVault"; vaultName: string; certificateName: string; tenantId: pulumi.Input<string>; clientId: pulumi.Input<string> };
+
+/** Where the router's TLS files are mounted. */
+export const ROUTER_TLS_DIR = "/etc/aks-inference/tls";
+
+/**
+ * The Secrets Store CSI driver's `objects` parameter: the certificate read as a Key Vault
+ * *secret*, which holds the private key and the certificate chain as one PEM bundle (the default
+ * objectFormat), mounted as `tls.pem`.
+ */
+export function keyVaultObjects(certificateName: string): string {
+  return ["array:", "  - |", `    objectName: ${certificateName}`, "    objectType: secret", "    objectAlias: tls.pem", ""].join("\n");
 }
 
 /** CPU and memory of router pods by cluster purpose (the seed: dev-test clusters are small). */
@@ -73,7 +98,16 @@ export class Router extends pulumi.ComponentResource {
     this.namespace = ns.metadata.name;
     const meta = (n: string) => ({ name: n, namespace: this.namespace, labels });
 
-    const account = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: meta(ROUTER_NAME), automountServiceAccountToken: true }, k);
+    const keyVault = args.tls?.source === "keyVault" ? args.tls : undefined;
+    const account = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      {
+        // With a Key Vault certificate, the CSI driver reads it with this ServiceAccount's workload identity.
+        metadata: { ...meta(ROUTER_NAME), annotations: keyVault ? { [WORKLOAD_IDENTITY.clientIdAnnotation]: keyVault.clientId } : undefined },
+        automountServiceAccountToken: true,
+      },
+      k,
+    );
     // Only what the router does: watch model Services, their EndpointSlices and key Secrets;
     // scale model Deployments; hold the coordinator Lease; resize itself (self-scaling).
     const role = new k8s.rbac.v1.Role(
@@ -123,21 +157,41 @@ export class Router extends pulumi.ComponentResource {
     const volumes: k8s.types.input.core.v1.Volume[] = [];
     const mounts: k8s.types.input.core.v1.VolumeMount[] = [];
 
-    if (args.tls) {
-      let secretName: pulumi.Input<string>;
-      if (args.tls.secretName) secretName = args.tls.secretName;
-      else {
-        const tlsSecret = new k8s.core.v1.Secret(
-          `${name}-tls`,
-          { metadata: meta(`${ROUTER_NAME}-tls`), type: "kubernetes.io/tls", stringData: { "tls.crt": pulumi.secret(args.tls.certificate ?? ""), "tls.key": pulumi.secret(args.tls.privateKey ?? "") } },
-          k,
-        );
-        secretName = tlsSecret.metadata.name;
-      }
-      volumes.push({ name: "tls", secret: { secretName } });
-      mounts.push({ name: "tls", mountPath: "/etc/aks-inference/tls", readOnly: true });
-      env.push({ name: ROUTER_ENV.tlsCertFile, value: "/etc/aks-inference/tls/tls.crt" }, { name: ROUTER_ENV.tlsKeyFile, value: "/etc/aks-inference/tls/tls.key" });
+    if (args.tls?.source === "config") {
+      const tlsSecret = new k8s.core.v1.Secret(
+        `${name}-tls`,
+        { metadata: meta(`${ROUTER_NAME}-tls`), type: "kubernetes.io/tls", stringData: { "tls.crt": pulumi.secret(args.tls.certificate), "tls.key": pulumi.secret(args.tls.privateKey) } },
+        k,
+      );
+      volumes.push({ name: "tls", secret: { secretName: tlsSecret.metadata.name } });
+      env.push({ name: ROUTER_ENV.tlsCertFile, value: `${ROUTER_TLS_DIR}/tls.crt` }, { name: ROUTER_ENV.tlsKeyFile, value: `${ROUTER_TLS_DIR}/tls.key` });
+    } else if (keyVault) {
+      // No `secretObjects`: the router reads the mounted bundle, so a synced Secret would only be
+      // a second copy of the private key in etcd, readable by whatever may read Secrets here.
+      const providerClass = new k8s.apiextensions.CustomResource(
+        `${name}-tls`,
+        {
+          apiVersion: "secrets-store.csi.x-k8s.io/v1",
+          kind: "SecretProviderClass",
+          metadata: meta(ROUTER_TLS_PROVIDER_CLASS),
+          spec: {
+            provider: "azure",
+            parameters: {
+              usePodIdentity: "false",
+              clientID: keyVault.clientId,
+              keyvaultName: keyVault.vaultName,
+              tenantId: keyVault.tenantId,
+              objects: keyVaultObjects(keyVault.certificateName),
+            },
+          },
+        },
+        k,
+      );
+      volumes.push({ name: "tls", csi: { driver: "secrets-store.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: providerClass.metadata.name } } });
+      // The bundle holds key and certificate: Node reads each from the same PEM file.
+      env.push({ name: ROUTER_ENV.tlsCertFile, value: `${ROUTER_TLS_DIR}/tls.pem` }, { name: ROUTER_ENV.tlsKeyFile, value: `${ROUTER_TLS_DIR}/tls.pem` });
     }
+    if (args.tls) mounts.push({ name: "tls", mountPath: ROUTER_TLS_DIR, readOnly: true });
 
     if (args.token?.type === "builtin") {
       const signing = new random.RandomPassword(`${name}-token-signing`, { length: 64, special: false }, { parent: this });

@@ -346,7 +346,8 @@ class UserScript:
 SWAGGER_BUILDERS = (("2", ("2", "2.0")), ("3", ("3", "3.0")), ("3.1", ("3.1",)))
 
 
-def _swagger_template(major, service, version, prefix):
+def _swagger_document(major, service, version, prefix, input_schema, output_schema):
+    """The document upstream's swagger2/swagger3 templates give, with the script's schemas."""
     error_ref = "#/definitions/ErrorResponse" if major == "2" else "#/components/schemas/ErrorResponse"
     in_ref = error_ref.replace("ErrorResponse", "ServiceInput")
     out_ref = error_ref.replace("ErrorResponse", "ServiceOutput")
@@ -361,20 +362,16 @@ def _swagger_template(major, service, version, prefix):
             return {"schema": schema, **({"examples": {"application/json": example}} if example else {})}
         return {"content": {"text/plain": {"schema": {**schema, **({"example": example} if example else {})}}}}
 
-    score = {
-        "operationId": "RunMLService",
-        "description": "Run web service's model and get the prediction output",
-        "security": [{"Bearer": []}],
-        "responses": {
-            "200": {"description": "The service processed the input correctly and provided a result prediction, if applicable.", **body(out_ref)},
-            "default": {**default, **body(error_ref)},
-        },
-    }
     payload = "The input payload for executing the real-time machine learning service."
+    score = {"operationId": "RunMLService", "description": "Run web service's model and get the prediction output", "security": [{"Bearer": []}]}
     if major == "2":
         score["parameters"] = [{"name": "serviceInputPayload", "in": "body", "description": payload, "schema": {"$ref": in_ref}}]
     else:
         score["requestBody"] = {"description": payload, **body(in_ref)}
+    score["responses"] = {
+        "200": {"description": "The service processed the input correctly and provided a result prediction, if applicable.", **body(out_ref)},
+        "default": {**default, **body(error_ref)},
+    }
     version_param = {"name": "version", "in": "query", "required": False}
     enum = {"type": "integer", "enum": [2, 3]}
     version_param.update(enum if major == "2" else {"schema": enum})
@@ -383,12 +380,12 @@ def _swagger_template(major, service, version, prefix):
         f"{prefix}/score": {"post": score},
         f"{prefix}/swagger.json": {"get": {"operationId": "GetSwaggerSpec", "description": "Get the Swagger specification.", "parameters": [version_param], "responses": {"200": {"description": "The Swagger specification.", **text()}, "default": {**default, **body(error_ref)}}}},
     }
-    schemas = {"ErrorResponse": {"type": "object", "properties": {"message": {"type": "string"}}}}
+    schemas = {"ServiceInput": input_schema, "ServiceOutput": output_schema, "ErrorResponse": {"type": "object", "properties": {"message": {"type": "string"}}}}
     bearer = {"type": "apiKey", "name": "Authorization", "in": "header", "description": "For example: Bearer abc123"}
     info = {"title": service, "description": f"API specification for the Azure Machine Learning service {service}", "version": version}
     if major == "2":
         return {"swagger": "2.0", "info": info, "schemes": ["https"], "consumes": ["application/json"], "produces": ["application/json"], "securityDefinitions": {"Bearer": bearer}, "paths": paths, "definitions": schemas}
-    return {"openapi": "3.0.3", "info": info, "security": [{"Bearer": []}], "paths": paths, "components": {"securitySchemes": {"Bearer": bearer}, "schemas": schemas}}
+    return {"openapi": "3.0.3", "info": info, "security": [{"Bearer": []}], "paths": paths, "components": {"schemas": schemas, "securitySchemes": {"Bearer": bearer}}}
 
 
 def _read_json(path):
@@ -417,13 +414,9 @@ def build_swagger(app_root, run):
                 inp, out = get_input_schema(run), get_output_schema(run)
             else:
                 inp = out = {"type": "object", "example": {}}
-            doc = _swagger_template("2" if major == "2" else "3", service, version, prefix)
-            if major == "2":
-                doc["definitions"].update({"ServiceInput": inp, "ServiceOutput": out})
-            else:
-                doc["components"]["schemas"].update({"ServiceInput": inp, "ServiceOutput": out})
-                if major == "3.1":
-                    doc["openapi"] = "3.1.0"
+            doc = _swagger_document("2" if major == "2" else "3", service, version, prefix, inp, out)
+            if major == "3.1":
+                doc["openapi"] = "3.1.0"
         if doc is not None:
             supported.append(major)
             for a in aliases:

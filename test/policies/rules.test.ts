@@ -94,17 +94,19 @@ describe("policy pack", () => {
 
   it("requires a CNI stack's egress to cover every required host", () => {
     const cni = cluster("FastProd", { networkProfile: { networkPlugin: "azure" } });
-    const acr: Res = { type: "azure-native:containerregistry:Registry", name: "acr", props: { registryName: "prodacr" } };
+    const acr: Res = { type: "azure-native:containerregistry:Registry", name: "acr", props: { registryName: "prodacr", dataEndpointEnabled: true } };
     const sa: Res = { type: "azure-native:storage:StorageAccount", name: "st", props: { accountName: "prodst" } };
     const group = (fqdns: string[]): Res => ({
       type: "azure-native:network:FirewallPolicyRuleCollectionGroup",
       name: "rules",
       props: { ruleCollections: [{ rules: [{ ruleType: "ApplicationRule", fqdnTags: ["AzureKubernetesService"], targetFqdns: fqdns }] }] },
     });
-    const all = ["*.hcp.westeurope.azmk8s.io", "mcr.microsoft.com", "*.data.mcr.microsoft.com", "prodst.table.core.windows.net", "ingest-viennawesteurope.kusto.windows.net", "aks-prod.westeurope.cloudapp.azure.com", "prodacr.azurecr.io", "prodst.blob.core.windows.net"];
+    const all = ["*.hcp.westeurope.azmk8s.io", "mcr.microsoft.com", "*.data.mcr.microsoft.com", "prodst.table.core.windows.net", "aks-prod.westeurope.cloudapp.azure.com", "prodacr.azurecr.io", "prodacr.westeurope.data.azurecr.io", "prodst.blob.core.windows.net"];
     assert.deepEqual(stackMessages("cni-firewall-covers-required-hosts", [cni, acr, sa, group(all)]), []);
     const missing = stackMessages("cni-firewall-covers-required-hosts", [cni, acr, sa, group(all.filter((h) => h !== "prodacr.azurecr.io"))]);
     assert.match(missing[0], /prodacr\.azurecr\.io \(Azure Container Registry/);
+    const standardAcr: Res = { ...acr, props: { registryName: "prodacr" } };
+    assert.match(stackMessages("cni-firewall-covers-required-hosts", [cni, standardAcr, sa, group(all)])[0], /\*\.blob\.core\.windows\.net \(ACR layer storage\)/, "without a data endpoint, layers come from ACR's own storage accounts");
     assert.match(stackMessages("cni-firewall-covers-required-hosts", [cni, acr, sa])[0], /Set egress: firewall/);
     assert.deepEqual(stackMessages("cni-firewall-covers-required-hosts", [cluster("FastProd", { networkProfile: { networkPlugin: "kubenet" } }), acr, sa]), [], "kubenet: not the stack's DNS/egress to prove");
   });

@@ -51,7 +51,7 @@ describe("model layout (Azure ML's azureml-models/<name>/<version>)", function (
     const up = await uploadService(svc, repo, blob);
     assert.deepEqual(up.models, [{ name: "sklearn-regression", version: 3, prefix: `sklearn-regression/${modelHash(path.join(repo, "outputs", "model.pkl"))}/` }]);
     const work = tempDir("work");
-    const ctx = await bootstrap({ connectionString: azurite.connectionString, packageBlob: up.packageBlob, models: up.models, workDir: work });
+    const ctx = await bootstrap({ storage: { kind: "connectionString", connectionString: azurite.connectionString }, packageBlob: up.packageBlob, models: up.models, workDir: work });
     assert.equal(ctx.modelDir, path.join(work, "azureml-models", "sklearn-regression", "3"));
     assert.equal(readFileSync(path.join(ctx.modelDir, "model.pkl"), "utf8"), "pickle");
     assert.equal(ctx.models["sklearn-regression"], path.join(ctx.modelDir, "model.pkl"));
@@ -61,7 +61,7 @@ describe("model layout (Azure ML's azureml-models/<name>/<version>)", function (
     const svc = service(["outputs/model.pkl", { name: "bert", path: "outputs/bert", version: 2 }]);
     const up = await uploadService(svc, repo, blob);
     const work = tempDir("work");
-    const ctx = await bootstrap({ connectionString: azurite.connectionString, packageBlob: up.packageBlob, models: up.models, workDir: work });
+    const ctx = await bootstrap({ storage: { kind: "connectionString", connectionString: azurite.connectionString }, packageBlob: up.packageBlob, models: up.models, workDir: work });
     assert.equal(ctx.modelDir, path.join(work, "azureml-models"));
     assert.ok(existsSync(path.join(ctx.modelDir, "model", "1", "model.pkl")), "a string model is version 1, named after its file");
     assert.equal(readFileSync(path.join(ctx.modelDir, "bert", "2", "bert", "tokenizer", "vocab.txt"), "utf8"), "a\nb\n");

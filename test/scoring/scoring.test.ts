@@ -155,7 +155,7 @@ describe("scoring server", function () {
       assert.match(up.packageBlob, /^echo\/[0-9a-f]{16}\.zip$/);
       assert.deepEqual(await uploadService(echo, REPO_ROOT, blob), up, "idempotent");
       const models = (await uploadService(regressor, REPO_ROOT, blob)).models;
-      const ctx = await bootstrap({ connectionString: azurite.connectionString, packageBlob: up.packageBlob, models, workDir: tempDir("work") });
+      const ctx = await bootstrap({ storage: { kind: "connectionString", connectionString: azurite.connectionString }, packageBlob: up.packageBlob, models, workDir: tempDir("work") });
       const server = await start(new OnnxHandler(ctx));
       await server.initialize();
       assert.ok(Math.abs(((await post(server, { data: [[1, 2, 3, 4]] })).json.output as number[][])[0][0] - regressorOutput([1, 2, 3, 4])) < 1e-5);
