@@ -13,6 +13,8 @@ import type { LocalDiscovery } from "../router/local";
 import { freePort } from "./ports";
 import { waitReady } from "./probe";
 
+const SCORING_MAIN = path.join(__dirname, "..", "scoring", "main.ts");
+
 export type ReplicaStatus = "starting" | "ready" | "stopping" | "crashed" | "failed";
 export type ServiceState = "Transitioning" | "Healthy" | "Unhealthy" | "Failed";
 
@@ -138,7 +140,8 @@ export class Supervisor {
     const url = `http://127.0.0.1:${port}`;
     const termination = path.join(this.opts.stateDir, "work", `${id}.termination`);
     mkdirSync(path.dirname(termination), { recursive: true });
-    const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(this.opts.repoRoot, "scoring", "main.ts")], {
+    // The scoring server is this package's own, wherever the stack's files (repoRoot) are.
+    const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), SCORING_MAIN], {
       cwd: this.opts.repoRoot,
       env: {
         ...process.env,

@@ -4,8 +4,10 @@
  * command. Pure parts with a fake probe; one check against this machine's real interpreters.
  */
 import * as assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { parseStackConfig } from "../../core/config";
+import { startLocal } from "../../local/main";
 import { chooseInterpreter, condaDistributions, environmentNeeds, importNames, probeInterpreter, requirementDistributions, type Probe } from "../../local/python";
 import { tempDir } from "../support/tmp";
 
@@ -47,5 +49,45 @@ describe("local mode: Python interpreter", () => {
 
   it("asks a real interpreter which modules it lacks", () => {
     assert.deepEqual(probeInterpreter("/usr/bin/python3", ["json", "no_such_module_xyz"]), ["no_such_module_xyz"]);
+  });
+});
+
+describe("local mode: a Python service whose environment is missing", function () {
+  this.timeout(90_000);
+
+  it("fails alone, naming the missing module and the install command in state and logs; the others serve", async () => {
+    const repo = tempDir("repo");
+    mkdirSync(path.join(repo, "needs-torch"));
+    writeFileSync(path.join(repo, "needs-torch", "score.py"), "import torch\n\ndef init():\n    pass\n\ndef run(raw_data):\n    return raw_data\n");
+    writeFileSync(path.join(repo, "needs-torch", "conda.yml"), "dependencies:\n  - python=3.11\n  - pytorch=2.1\n  - numpy\n");
+    mkdirSync(path.join(repo, "hello"));
+    writeFileSync(path.join(repo, "hello", "score.py"), "import json\n\ndef init():\n    pass\n\ndef run(raw_data):\n    return {'got': json.loads(raw_data)}\n");
+    const config = parseStackConfig(
+      {
+        "azure-native:location": "westeurope",
+        "aks-inference:services": [
+          { name: "vision", sourceDirectory: "needs-torch", entryScript: "score.py", environment: { condaFile: "needs-torch/conda.yml" }, numReplicas: 1, authEnabled: false },
+          { name: "hello", sourceDirectory: "hello", entryScript: "score.py", environment: { python: "/usr/bin/python3" }, numReplicas: 1, authEnabled: false },
+        ],
+      },
+      "t",
+    );
+    const state = tempDir("state");
+    const local = await startLocal({ stack: "t", port: 0, dir: state, repoRoot: repo, config });
+    try {
+      const vision = local.status("vision");
+      assert.equal(vision.state, "Failed");
+      assert.match(vision.reason ?? "", /^No module named 'torch' for .*: install the environment \(conda env create -f needs-torch\/conda\.yml\) and set environment\.python to its interpreter$/);
+      assert.deepEqual(vision.replicas, [], "no replica is started for it");
+      const deadline = Date.now() + 60_000;
+      while (local.status("hello").state !== "Healthy" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      assert.equal(local.status("hello").state, "Healthy", `${JSON.stringify(local.status("hello"))}\n${readFileSync(path.join(state, "logs", "hello.log"), "utf8").slice(-3000)}`);
+      const res = await fetch(`${local.router.url}/api/v1/service/hello/score`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"x": 1}' });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { got: { x: 1 } });
+      assert.match(readFileSync(path.join(state, "logs", "vision.log"), "utf8"), /No module named 'torch'/, "`logs vision` shows why");
+    } finally {
+      await local.stop();
+    }
   });
 });
