@@ -253,8 +253,11 @@ describe("Azure ML v1 entry-script samples answer as Azure ML's scoring server d
   }
 });
 
-/** Samples that show the model layout end to end: a file model, a folder model, two models (one at version 2). */
-const THROUGH_LOCAL_MODE = ["deploy-to-cloud-schema", "quickstart-plain", "explain-get-model-path"];
+/**
+ * Samples that show the model layout end to end (a file model, a folder model, two models one at
+ * version 2) and a script whose import fails.
+ */
+const THROUGH_LOCAL_MODE = ["deploy-to-cloud-schema", "quickstart-plain", "explain-get-model-path", "rollout-sklearn-externals"];
 
 describe("Azure ML v1 samples through local mode: router, key auth, models from the stack config", function () {
   this.timeout(180_000);
@@ -272,8 +275,8 @@ describe("Azure ML v1 samples through local mode: router, key auth, models from 
   const logLevel = process.env.LOG_LEVEL;
 
   before(async () => {
-    // Local mode logs every 4xx/5xx it routes; the cases' own messages say what differs.
-    process.env.LOG_LEVEL = "error";
+    // Local mode logs every 4xx/5xx it routes and the failing sample's traceback; the cases say what differs.
+    process.env.LOG_LEVEL = "fatal";
     const services = picked.map((f) => {
       const { appRoot, trained } = train(f);
       // The stack config names the project folder and each model's file or folder, relative to
@@ -288,8 +291,9 @@ describe("Azure ML v1 samples through local mode: router, key auth, models from 
     local = await startLocal({ stack: "amlsamples", port: 0, dir: stateDir, repoRoot: REPO_ROOT, config });
     for (const f of picked) {
       const deadline = Date.now() + 120_000;
-      for (let s = local.status(f.name); s.ready < 1; s = local.status(f.name)) {
-        if (s.state === "Failed" || Date.now() > deadline) throw new Error(`${f.name} did not become ready: ${s.state} ${s.reason ?? ""}`);
+      const settled = (s: ReturnType<LocalMode["status"]>) => (f.initFailure ? s.state === "Failed" : s.ready >= 1);
+      for (let s = local.status(f.name); !settled(s); s = local.status(f.name)) {
+        if ((!f.initFailure && s.state === "Failed") || Date.now() > deadline) throw new Error(`${f.name} did not become ${f.initFailure ? "Failed" : "ready"}: ${s.state} ${s.reason ?? ""}`);
         await new Promise((r) => setTimeout(r, 100));
       }
       const { primaryKey } = JSON.parse(readFileSync(path.join(stateDir, "keys", `${f.name}.json`), "utf8")) as { primaryKey: string };
@@ -304,6 +308,16 @@ describe("Azure ML v1 samples through local mode: router, key auth, models from 
 
   for (const f of picked) {
     describe(f.name, () => {
+      if (f.initFailure) {
+        it("is Failed with the Python traceback in its state and its log", () => {
+          const s = local!.status(f.name);
+          assert.equal(s.state, "Failed");
+          assert.ok(s.reason?.includes(f.initFailure!), `state reason: ${s.reason}`);
+          assert.match(s.reason ?? "", /Traceback \(most recent call last\)/);
+          const log = readFileSync(path.join(stateDir, "logs", `${f.name}.log`), "utf8");
+          assert.ok(log.includes(f.initFailure!), `log:\n${log.slice(-2000)}`);
+        });
+      }
       it("refuses a request without the service key (401)", async () => {
         const t = targets.get(f.name)!;
         const res = await fetch(`${t.url}/score`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
