@@ -22,6 +22,13 @@ export function amlErrorResponse(status: number, message: string, runFunctionFai
   return amlJsonResponse(status, { message }, runFunctionFailed);
 }
 
+/** Werkzeug's 405 for a route, with the methods it does allow. */
+export function methodNotAllowed(allow: readonly string[]): FullResponse {
+  const answer = amlErrorResponse(405, METHOD_NOT_ALLOWED_MESSAGE);
+  answer.headers.push(["Allow", allow.join(", ")]);
+  return answer;
+}
+
 /** `AMLResponse(obj, status, json_str=True)`: Python's json.dumps separators (", " and ": "). */
 export function amlJsonResponse(status: number, obj: unknown, runFunctionFailed = false): FullResponse {
   return {

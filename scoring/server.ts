@@ -9,9 +9,12 @@ import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { INTERNAL_ERROR_MESSAGE, METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE, amlErrorResponse, requestIdHeaders, type FullResponse } from "../core/amlScoring";
+import { INTERNAL_ERROR_MESSAGE, NOT_FOUND_MESSAGE, amlErrorResponse, methodNotAllowed, requestIdHeaders, type FullResponse } from "../core/amlScoring";
 import type { DataCollector } from "./collector";
 import { ScoringError, isHttpHandler, type HttpHandler, type ScoringHandler } from "./handlers";
+
+/** Methods Azure ML's scoring server routes to /score (Werkzeug adds HEAD to GET routes). */
+const SCORE_METHODS = ["GET", "HEAD", "OPTIONS", "POST"];
 
 /** The router refuses more than 100 MB; the replica keeps a matching guard of its own. */
 export const MAX_BODY_BYTES = 100 * 1024 * 1024;
@@ -130,10 +133,8 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     const answer = (a: FullResponse) => sendFull(res, a, ids.headers);
     if (ids.error) return answer(ids.error);
     if (path === "/score") {
-      // Werkzeug routes HEAD with GET: it reaches run() (a plain or schema run() refuses it).
-      if (!["GET", "HEAD", "POST", "OPTIONS"].includes(req.method ?? "")) {
-        return answer({ ...amlErrorResponse(405, METHOD_NOT_ALLOWED_MESSAGE), headers: [...amlErrorResponse(405, "").headers, ["Allow", "GET, HEAD, OPTIONS, POST"]] });
-      }
+      // HEAD reaches run() too (a plain or schema run() refuses it, a @rawhttp one answers it).
+      if (!SCORE_METHODS.includes(req.method ?? "")) return answer(methodNotAllowed(SCORE_METHODS));
       if (state !== "ready") return answer(amlErrorResponse(503, `replica is ${state}`));
       const started = Date.now();
       const { chunks, size } = await readChunks(req);
@@ -150,7 +151,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       }
       return;
     }
-    if (req.method !== "GET" && req.method !== "HEAD") return answer({ ...amlErrorResponse(405, METHOD_NOT_ALLOWED_MESSAGE), headers: [...amlErrorResponse(405, "").headers, ["Allow", "GET, HEAD, OPTIONS"]] });
+    if (req.method !== "GET" && req.method !== "HEAD") return answer(methodNotAllowed(["GET", "HEAD", "OPTIONS"]));
     if (state !== "ready") return answer(amlErrorResponse(503, `replica is ${state}`));
     if (path === "/swagger.json") return answer(h.swagger(new URLSearchParams(query ?? "").get("version") ?? undefined));
     // The upstream server's health route.
