@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import { MAX_PAYLOAD_MB, registrySku, scoringHost, tlsEnabled, type StackConfig } from "./core/config";
+import { deployerPrincipalType } from "./core/identity";
 import { MODEL_SERVICE_ACCOUNT, ROUTER_NAME, TAGS } from "./core/naming";
 import { aksNetworkRules, requiredHostsFor } from "./core/requiredHosts";
 import { Cluster, clusterZones } from "./components/cluster";
@@ -45,7 +46,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
   const repoRoot = deps.repoRoot ?? __dirname;
   const tags = stackTags(cfg);
   const location = cfg.location;
-  const { subscriptionId, tenantId, objectId: deployerObjectId } = authorization.getClientConfigOutput();
+  const { subscriptionId, tenantId, objectId: deployerObjectId, clientId: deployerClientId } = authorization.getClientConfigOutput();
 
   const group = new resources.ResourceGroup("rg", { resourceGroupName: cfg.resourceGroupName, location, tags });
   const resourceGroupName = group.name;
@@ -149,7 +150,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     subscriptionId,
     accountName: cfg.storageAccountName,
     sku: cfg.clusterPurpose === "DevTest" ? "Standard_LRS" : "Standard_ZRS",
-    deployerObjectId,
+    deployer: { objectId: deployerObjectId, principalType: deployerClientId.apply(deployerPrincipalType) },
     tags,
   });
 

@@ -27,8 +27,8 @@ export function assignRole(
     role: keyof typeof BUILTIN_ROLES;
     principalId: pulumi.Input<string>;
     scope: pulumi.Input<string>;
-    /** The principal already exists and may be a user (the deployer): Azure looks its type up itself. */
-    existingPrincipal?: boolean;
+    /** Default ServicePrincipal (managed identities); the deployer may be a User (core/identity.ts). */
+    principalType?: pulumi.Input<"User" | "ServicePrincipal">;
   },
   opts: pulumi.CustomResourceOptions,
 ): authorization.RoleAssignment {
@@ -41,7 +41,7 @@ export function assignRole(
       roleAssignmentName: pulumi.all([args.scope, definition, args.principalId]).apply(([scope, role, principal]) => roleAssignmentNameFor(scope, role, principal)),
       principalId: args.principalId,
       // Without it Azure may look the principal up before a new identity has replicated.
-      principalType: args.existingPrincipal ? undefined : "ServicePrincipal",
+      principalType: args.principalType ?? "ServicePrincipal",
       roleDefinitionId: definition,
       scope: args.scope,
     },

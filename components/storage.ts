@@ -24,8 +24,8 @@ export interface StorageArgs {
   accountName: string;
   /** Default `Standard_LRS`; prod stacks get `Standard_ZRS`. */
   sku?: "Standard_LRS" | "Standard_ZRS" | "Standard_GRS";
-  /** Object ID of the identity running `pulumi up`: it uploads packages and models. */
-  deployerObjectId: pulumi.Input<string>;
+  /** The identity running `pulumi up`: it uploads packages and models. */
+  deployer: { objectId: pulumi.Input<string>; principalType: pulumi.Input<"User" | "ServicePrincipal"> };
   tags: Record<string, string>;
 }
 
@@ -72,7 +72,7 @@ export class Storage extends pulumi.ComponentResource {
       );
     this.containers = { models: container("models"), packages: container("packages"), modelData: container("modelData") };
     new storage.Table(`${name}-${SERVICE_TABLE}`, { resourceGroupName: args.resourceGroupName, accountName: this.account.name, tableName: SERVICE_TABLE }, { parent: this });
-    this.uploadGrants = this.grantBlobData(`${name}-deployer`, args.deployerObjectId, { packages: "write", models: "write" }, { existingPrincipal: true });
+    this.uploadGrants = this.grantBlobData(`${name}-deployer`, args.deployer.objectId, { packages: "write", models: "write" }, args.deployer.principalType);
     this.registerOutputs({ accountName: this.accountName, blobEndpoint: this.blobEndpoint });
   }
 
@@ -84,7 +84,7 @@ export class Storage extends pulumi.ComponentResource {
     name: string,
     principalId: pulumi.Input<string>,
     access: Partial<Record<ContainerKey, BlobDataAccess>>,
-    opts: { existingPrincipal?: boolean } = {},
+    principalType: pulumi.Input<"User" | "ServicePrincipal"> = "ServicePrincipal",
   ): authorization.RoleAssignment[] {
     return (Object.entries(access) as [ContainerKey, BlobDataAccess][]).map(([key, level]) =>
       assignRole(
@@ -94,7 +94,7 @@ export class Storage extends pulumi.ComponentResource {
           role: level === "write" ? "storageBlobDataContributor" : "storageBlobDataReader",
           principalId,
           scope: this.containers[key].id,
-          existingPrincipal: opts.existingPrincipal,
+          principalType,
         },
         { parent: this },
       ),

@@ -131,6 +131,7 @@ describe("deploying router and model services", function () {
     // The upload waits for the deployer's Storage Blob Data Contributor grant on its container.
     const grants = prod.all("azure-native:authorization:RoleAssignment").filter((r) => r.name.startsWith("storage-deployer-"));
     assert.deepEqual(grants.map((g) => g.name).sort(), ["storage-deployer-models-write", "storage-deployer-packages-write"]);
+    for (const g of grants) assert.equal(input(g, "principalType"), "ServicePrincipal", "the offline deployer is an application (as in CI), not the SDK's default User");
     for (const b of blobs) for (const g of grants) assert.ok(prod.dependsOn(b, g), `${b.name} does not wait for ${g.name}`);
   });
 
