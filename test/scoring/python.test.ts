@@ -112,6 +112,9 @@ describe("Python entry scripts (Azure ML scoring contract)", function () {
     const PLAIN = `
 import json, os
 from azureml.core.model import Model
+from azureml.monitoring import ModelDataCollector
+
+inputs_dc = ModelDataCollector("mymodel", designation="inputs", feature_names=["a"])
 
 def init():
     global factor, where
@@ -132,6 +135,7 @@ def run(data):
         import numpy
         return numpy.array([1, 2])
     if data.startswith("{") and "q" not in data:
+        inputs_dc.collect(json.loads(data)["data"])
         return {"doubled": [x * factor for x in json.loads(data)["data"]], "ünï": "é"}
     return {"raw": data}
 `;
