@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
-import { MAX_PAYLOAD_MB, registrySku, scoringHost, tlsEnabled, type StackConfig } from "./core/config";
+import { MAX_PAYLOAD_MB, endpointDnsLabel, registrySku, scoringHost, tlsEnabled, type StackConfig } from "./core/config";
 import { deployerPrincipalType } from "./core/identity";
 import { MODEL_SERVICE_ACCOUNT, ROUTER_NAME, TAGS } from "./core/naming";
 import { aksNetworkRules, requiredHostsFor } from "./core/requiredHosts";
@@ -88,7 +88,8 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
         routeTable: net.routeTable,
         defaultRouteName,
         zones,
-        dnsLabel: cfg.endpoint.customDomain ? undefined : (cfg.endpoint.dnsLabel ?? cfg.clusterName),
+        dnsLabel: endpointDnsLabel(cfg),
+        endpointHost: scoringHost(cfg),
         tags,
       })
     : undefined;
@@ -98,11 +99,15 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     location,
     entry: firewall
       ? { kind: "firewall", address: firewall.publicIp, publicIp: firewall.publicIpResource }
-      : { kind: "publicIp", dnsLabel: cfg.endpoint.dnsLabel ?? cfg.clusterName },
+      : { kind: "publicIp", dnsLabel: endpointDnsLabel(cfg) },
     customDomain: cfg.endpoint.customDomain,
     dnsZone: cfg.endpoint.dnsZone,
     tags,
   });
+
+  // The name clients call: the custom domain or an explicit label as configured; the default
+  // tenant-scoped label only as Azure assigned it (with its hash).
+  const host: pulumi.Output<string> = endpointDnsLabel(cfg)?.scope ? endpoint.fqdn : pulumi.output(scoringHost(cfg));
 
   // Network Contributor on exactly what the control plane manages: the node subnet (load
   // balancers, the internal load balancer's IP), the route table (kubenet's pod routes; AKS
@@ -217,7 +222,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
       selfScaling: cfg.router.selfScaling,
       selfScalingLatencyMs: cfg.router.selfScalingLatencyThresholdMs,
       longestScoringTimeoutMs: Math.max(60_000, ...cfg.services.map((s) => s.scoringTimeoutMs)),
-      host: scoringHost(cfg),
+      host,
       exposure:
         firewall || !endpoint.ipName
           ? { kind: "internal", ip: cfg.endpoint.internalIp ?? "" }
@@ -257,6 +262,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
         repoRoot,
         storage,
         serviceAccountName: modelIdentity.serviceAccount!.metadata.name,
+        host,
         // Model pods need ACR and blob egress (covered by the firewall rules the router waits
         // for) and their identity's federation and blob roles, and are only reachable once the
         // router watches for them.
@@ -273,7 +279,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     storageBlobEndpoint: storage.blobEndpoint,
     endpointIp: endpoint.ipAddress,
     endpointFqdn: endpoint.fqdn,
-    scoringHost: scoringHost(cfg),
+    scoringHost: host,
     requiredHosts: hosts.map((h) => h.host),
     firewallPrivateIp: firewall?.privateIp,
     firewallPublicIp: firewall?.publicIp,

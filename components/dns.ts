@@ -17,7 +17,7 @@ export interface EndpointArgs {
    * `firewall`: the firewall's public IP, DNATed to the router's internal load balancer (its
    * resource when the stack created it, so DNS can alias it; else only its address).
    */
-  entry: { kind: "publicIp"; dnsLabel: string } | { kind: "firewall"; address: pulumi.Input<string>; publicIp?: network.PublicIPAddress };
+  entry: { kind: "publicIp"; dnsLabel?: { label: string; scope?: "TenantReuse" } } | { kind: "firewall"; address: pulumi.Input<string>; publicIp?: network.PublicIPAddress };
   /** Custom domain of the scoring endpoint, e.g. `ml.contoso.com`. */
   customDomain?: string;
   /** Azure DNS zone to create the custom domain's A record in; omit to manage DNS yourself. */
@@ -34,7 +34,7 @@ export class Endpoint extends pulumi.ComponentResource {
   readonly ipName?: pulumi.Output<string>;
   /** The resource group the IP lives in (the Service's `azure-load-balancer-resource-group`). */
   readonly resourceGroupName: pulumi.Output<string>;
-  /** `<label>.<region>.cloudapp.azure.com`, as Azure assigned it (empty without a label). */
+  /** `<label>[-<tenant hash>].<region>.cloudapp.azure.com`, as Azure assigned it (empty without a label). */
   readonly fqdn: pulumi.Output<string>;
 
   constructor(name: string, args: EndpointArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -49,7 +49,7 @@ export class Endpoint extends pulumi.ComponentResource {
           sku: { name: "Standard", tier: "Regional" },
           publicIPAllocationMethod: "Static",
           publicIPAddressVersion: "IPv4",
-          dnsSettings: { domainNameLabel: args.entry.dnsLabel },
+          dnsSettings: args.entry.dnsLabel ? { domainNameLabel: args.entry.dnsLabel.label, domainNameLabelScope: args.entry.dnsLabel.scope } : undefined,
           tags: args.tags,
         },
         { parent: this },

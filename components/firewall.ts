@@ -45,7 +45,13 @@ export interface FirewallArgs {
   /** created: availability zones of the cluster's nodes; the firewall and its IPs span them too. */
   zones: string[];
   /** created: `cloudapp.azure.com` label on the first public IP (the scoring endpoint without a custom domain). */
-  dnsLabel?: string;
+  dnsLabel?: { label: string; scope?: "TenantReuse" };
+  /**
+   * created, with `dnsLabel`: the endpoint's name as the required hosts list it
+   * (`<label>.<region>.cloudapp.azure.com`); the application rule allows the name Azure actually
+   * assigned (with a tenant-scoped label, `<label>-<hash>...`).
+   */
+  endpointHost?: string;
   /** created: firewall SKU tier; default `Standard` (needed for DNS proxy and FQDN tags). */
   tier?: "Standard" | "Premium";
   tags: Record<string, string>;
@@ -94,7 +100,7 @@ export class Firewall extends pulumi.ComponentResource {
               publicIPAllocationMethod: "Static",
               publicIPAddressVersion: "IPv4",
               zones,
-              dnsSettings: i === 0 && args.dnsLabel ? { domainNameLabel: args.dnsLabel } : undefined,
+              dnsSettings: i === 0 && args.dnsLabel ? { domainNameLabel: args.dnsLabel.label, domainNameLabelScope: args.dnsLabel.scope } : undefined,
             },
             { parent: this },
           ),
@@ -120,13 +126,15 @@ export class Firewall extends pulumi.ComponentResource {
     }
 
     const bySource = (source: RequiredHost["source"]) => args.hosts.filter((h) => h.source === source);
+    const assignedFqdn = pips[0]?.dnsSettings.apply((d) => d?.fqdn ?? "");
+    const fqdnOf = (h: RequiredHost): pulumi.Input<string> => (assignedFqdn && h.host === args.endpointHost ? assignedFqdn : h.host);
     const appRule = (ruleName: string, hosts: RequiredHost[]) => ({
       ruleType: "ApplicationRule" as const,
       name: ruleName,
       description: hosts.map((h) => `${h.host}: ${h.usedBy}`).join("; ").slice(0, 1024),
       sourceAddresses: sources,
       protocols: [{ protocolType: "Https", port: 443 }],
-      targetFqdns: hosts.map((h) => h.host),
+      targetFqdns: hosts.map(fqdnOf),
     });
     const appRules = [
       {

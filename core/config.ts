@@ -140,7 +140,13 @@ const endpointSchema = z
   .object({
     /** Scoring endpoint host name; with it no `cloudapp.azure.com` name is created or required. */
     customDomain: hostname.optional(),
-    /** DNS label of the router's public IP (`<label>.<region>.cloudapp.azure.com`); default: the cluster name. */
+    /**
+     * `cloudapp.azure.com` label of the scoring endpoint's public IP, used exactly as given
+     * (`<label>.<region>.cloudapp.azure.com`). Default: the cluster name, scoped to the tenant:
+     * labels are global to all tenants of a region, so Azure appends a hash of the tenant
+     * (`<cluster>-<hash>.<region>.cloudapp.azure.com`) and the name can neither be taken by
+     * another tenant nor change when the IP is re-created.
+     */
     dnsLabel: dnsLabel(63).optional(),
     /** Azure DNS zone (in this subscription) to create the custom domain's record in; omit to manage DNS yourself. */
     dnsZone: z.object({ resourceGroupName: z.string().min(1), zoneName: hostname }).strict().optional(),
@@ -621,7 +627,21 @@ function resolveFirewall(c: ParsedStack): FirewallConfig | undefined {
   return { kind: "created", publicIpCount: f.publicIpCount ?? purposeDefaults(c.clusterPurpose).firewallPublicIps, priority: f.priority };
 }
 
-/** The DNS name clients call: the custom domain, else `<label>.<region>.cloudapp.azure.com`. */
+/**
+ * The `cloudapp.azure.com` label of the endpoint's public IP, none with a custom domain. The
+ * default label is tenant-scoped (`domainNameLabelScope: TenantReuse`): Azure adds a hash, and
+ * the FQDN is only known from the IP once it exists (the stack's `scoringHost` output).
+ */
+export function endpointDnsLabel(c: Pick<StackConfig, "endpoint" | "clusterName">): { label: string; scope?: "TenantReuse" } | undefined {
+  if (c.endpoint.customDomain) return undefined;
+  return c.endpoint.dnsLabel ? { label: c.endpoint.dnsLabel } : { label: c.clusterName, scope: "TenantReuse" };
+}
+
+/**
+ * The DNS name clients call, as far as config knows it: the custom domain, else
+ * `<label>.<region>.cloudapp.azure.com`. With the default tenant-scoped label Azure inserts a
+ * hash after the label; the deployed stack reports the real name (`scoringHost` output).
+ */
 export function scoringHost(c: Pick<StackConfig, "endpoint" | "clusterName" | "location">): string {
   return c.endpoint.customDomain ?? `${c.endpoint.dnsLabel ?? c.clusterName}.${c.location}.cloudapp.azure.com`;
 }

@@ -396,7 +396,8 @@ export const rules: Rule[] = [
         azureMlCompat: false,
         tokenAuth: all.some((r) => r.type === T.service && /"authMode":"token"/.test(annotationsOf(r)[SETTINGS_ANNOTATION] ?? "")) || Boolean(get(cluster.props, "tags", TAGS.tokenRegion)),
         customDomain: host && !host.endsWith(".cloudapp.azure.com") ? host : undefined,
-        dnsLabel: label,
+        // The router's host is the name Azure assigned (a tenant-scoped label carries a hash).
+        dnsLabel: known(host) && host.endsWith(".cloudapp.azure.com") ? host.split(".")[0] : label,
         gpu: all.some((r) => r.type === T.pool && ((r.props.nodeTaints as string[] | undefined) ?? []).includes(GPU_TAINT_STRING)),
       });
       const appRules = all

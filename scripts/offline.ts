@@ -4,6 +4,7 @@
  * dependencies, provider, inputs with secrets masked). `npm run plan`, the tests, the policy
  * check of the example stacks and the stack-scale benchmark all use this one runner.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../core/config";
 import { createStack } from "../program";
@@ -173,8 +174,12 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         break;
       case "azure-native:network:PublicIPAddress": {
         state.ipAddress = `20.50.0.${this.ip++}`;
-        const label = (inputs.dnsSettings as { domainNameLabel?: string } | undefined)?.domainNameLabel;
-        if (label) state.dnsSettings = { domainNameLabel: label, fqdn: `${label}.${String(inputs.location)}.cloudapp.azure.com` };
+        const dns = inputs.dnsSettings as { domainNameLabel?: string; domainNameLabelScope?: string } | undefined;
+        if (dns?.domainNameLabel) {
+          // A scoped label gets a hash appended by Azure (`<label>-<hash>`); any stable one does here.
+          const hashed = dns.domainNameLabelScope ? `${dns.domainNameLabel}-${createHash("sha256").update(`${dns.domainNameLabelScope}/${dns.domainNameLabel}`).digest("hex").slice(0, 16)}` : dns.domainNameLabel;
+          state.dnsSettings = { ...dns, fqdn: `${hashed}.${String(inputs.location)}.cloudapp.azure.com` };
+        }
         break;
       }
     }

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { scoringUri, type ModelServiceConfig, type StackConfig } from "../../core/config";
+import { scoringHost, scoringUri, type ModelServiceConfig, type StackConfig } from "../../core/config";
 import {
   GPU_POOL_LABEL,
   GPU_TAINT,
@@ -46,14 +46,16 @@ export interface ModelServiceArgs {
    * writes collected data (no account key; the pods carry the workload identity label).
    */
   serviceAccountName: pulumi.Input<string>;
+  /** The scoring host as deployed (a tenant-scoped cloudapp label's hash is only known from Azure); default: from config. */
+  host?: pulumi.Input<string>;
   /** The router, and the workload identity's federated credential and roles: pods need both first. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class ModelService extends pulumi.ComponentResource {
   readonly serviceName: string;
-  readonly scoringUri: string;
-  readonly swaggerUri: string;
+  readonly scoringUri: pulumi.Output<string>;
+  readonly swaggerUri: pulumi.Output<string>;
   readonly deploymentName: string;
   /** Primary and secondary key (secret), for key auth. */
   readonly keys?: pulumi.Output<{ primaryKey: string; secondaryKey: string }>;
@@ -174,8 +176,9 @@ export class ModelService extends pulumi.ComponentResource {
       },
       { ...k, dependsOn: args.dependsOn },
     );
-    this.scoringUri = scoringUri(args.stack, svc.name);
-    this.swaggerUri = this.scoringUri.replace(/\/score$/, "/swagger.json");
+    const configured = scoringUri(args.stack, svc.name);
+    this.scoringUri = pulumi.output(args.host ?? scoringHost(args.stack)).apply((host) => configured.replace(scoringHost(args.stack), host));
+    this.swaggerUri = this.scoringUri.apply((uri) => uri.replace(/\/score$/, "/swagger.json"));
     this.registerOutputs({ scoringUri: this.scoringUri, swaggerUri: this.swaggerUri, keys: this.keys });
   }
 }

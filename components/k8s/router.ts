@@ -36,8 +36,8 @@ export interface RouterArgs {
   selfScalingLatencyMs: number;
   /** Longest scoring timeout of any service: in-flight requests get that long to finish on shutdown. */
   longestScoringTimeoutMs: number;
-  /** The scoring host clients call (custom domain or cloudapp name). */
-  host: string;
+  /** The scoring host clients call (custom domain or cloudapp name, as Azure assigned it). */
+  host: pulumi.Input<string>;
   /**
    * How the Service is exposed. `public`: a public load balancer on the stack's static IP.
    * `internal` (egress through a firewall): an internal load balancer on a fixed private IP that
@@ -273,11 +273,11 @@ export class Router extends pulumi.ComponentResource {
           annotations:
             args.exposure.kind === "internal"
               ? { [INTERNAL_LB_ANNOTATION]: "true", [LB_IPV4_ANNOTATION]: args.exposure.ip, [ROUTER_HOST_ANNOTATION]: args.host }
-              : pulumi.all([args.exposure.publicIpName, args.exposure.resourceGroup]).apply(([ip, rg]) => ({
+              : pulumi.all([args.exposure.publicIpName, args.exposure.resourceGroup, args.host]).apply(([ip, rg, host]) => ({
                   // Bind to the stack's static IP (with its cloudapp.azure.com label), not a new one.
                   "service.beta.kubernetes.io/azure-pip-name": ip,
                   "service.beta.kubernetes.io/azure-load-balancer-resource-group": rg,
-                  [ROUTER_HOST_ANNOTATION]: args.host,
+                  [ROUTER_HOST_ANNOTATION]: host,
                 })),
         },
         spec: {

@@ -3,7 +3,7 @@
  * them, asserting on what it would create in Azure.
  */
 import * as assert from "node:assert/strict";
-import { GPU_POOL_LABEL, GPU_TAINT_STRING, TAGS } from "../../core/naming";
+import { GPU_POOL_LABEL, GPU_TAINT_STRING, ROUTER_HOST_ANNOTATION, TAGS } from "../../core/naming";
 import { requiredHostsFor, uncoveredHosts } from "../../core/requiredHosts";
 import { roleAssignmentNameFor } from "../../core/azureRules";
 import { SECRET, documentedNetwork, type ExistingNetwork } from "../../scripts/offline";
@@ -396,6 +396,7 @@ describe("infrastructure stack", function () {
   it("gives the scoring endpoint a static IP with the cloudapp.azure.com label, and the public load balancer rights on it only", () => {
     const ip = dev.one(T.publicIp, "endpoint");
     assert.equal(input(ip, "dnsSettings", "domainNameLabel"), "aksinf-dev");
+    assert.equal(input(ip, "dnsSettings", "domainNameLabelScope"), "TenantReuse", "labels are global to all tenants: Azure appends a tenant hash");
     assert.equal(input(ip, "publicIPAllocationMethod"), "Static");
     const annotations = input(dev.one(T.service, "router-service"), "metadata", "annotations") as Record<string, string>;
     assert.equal(annotations["service.beta.kubernetes.io/azure-pip-name"], "endpoint");
@@ -406,6 +407,21 @@ describe("infrastructure stack", function () {
       ["aks-network-route-table", "RouteTable-network-rt-id"],
       ["aks-network-subnet", "Subnet-network-nodes-id"],
     ]);
+  });
+
+  it("publishes the tenant-scoped name Azure assigns, and an explicit label as given", async () => {
+    const hashed = /^aksinf-dev-[0-9a-f]{16}\.westeurope\.cloudapp\.azure\.com$/;
+    const routerHost = (plan: Plan) => input(plan.one(T.service, "router-service"), "metadata", "annotations", ROUTER_HOST_ANNOTATION);
+    assert.match(String(routerHost(dev)), hashed);
+    const explicit = await Plan.of(stackConfig("dev", { "aks-inference:endpoint": { dnsLabel: "contoso-scoring" } }));
+    assert.equal(input(explicit.one(T.publicIp, "endpoint"), "dnsSettings", "domainNameLabelScope"), undefined);
+    assert.equal(routerHost(explicit), "contoso-scoring.westeurope.cloudapp.azure.com");
+    // Behind a firewall the label is on the firewall's IP, and the application rule allows the assigned name.
+    const firewalled = await Plan.of(stackConfig("dev", { "aks-inference:egress": "firewall", "aks-inference:endpoint": { internalIp: "10.224.0.200" } }));
+    assert.equal(input(firewalled.one(T.publicIp), "dnsSettings", "domainNameLabelScope"), "TenantReuse");
+    const fqdns = rulesOf(firewalled, "inference-app").flatMap((r) => (r.targetFqdns as string[] | undefined) ?? []);
+    assert.ok(fqdns.some((f) => hashed.test(f)), fqdns.join(", "));
+    assert.ok(!fqdns.includes("aksinf-dev.westeurope.cloudapp.azure.com"));
   });
 
   it("shows different trees for dev and prod in the offline plan", () => {
