@@ -440,7 +440,22 @@ def setup_paths(script_path, app_root):
     os.chdir(script_dir)
 
 
+def _die_with_parent():
+    """If the scoring server dies (even SIGKILL), this worker dies too, busy or not: a run() stuck
+    in native code would otherwise outlive the replica. Linux only (prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the server died before prctl took effect
+        os._exit(1)
+
+
 def main():
+    _die_with_parent()
     for fd in (IN_FD, OUT_FD):
         os.set_inheritable(fd, False)  # the script's subprocesses must not hold the protocol pipes
     app_root = os.environ.get("AML_APP_ROOT") or os.getcwd()

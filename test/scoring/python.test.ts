@@ -396,6 +396,40 @@ def run(request):
       assert.equal((await call(server, { method: "POST", body: "x" })).text, '"ok"');
     });
 
+    it("takes its workers down with it when the scoring server process is killed, even a busy one", async () => {
+      const dirs = project({ "score.py": "def init(): pass\ndef run(d):\n    while True: pass\n" });
+      const pidFile = path.join(dirs.appRoot, "pids");
+      // A separate scoring server process, SIGKILLed while its worker spins in run().
+      const child = spawn(process.execPath, ["--import", "tsx", "-e", `
+        const { PythonHandler } = require(${JSON.stringify(path.join(__dirname, "../../scoring/pythonHandler.ts"))});
+        const pino = require("pino");
+        const h = new PythonHandler({ python: "${PYTHON}", appRoot: ${JSON.stringify(dirs.appRoot)}, entryScript: "score.py", models: { modelDir: "", models: {} }, modelsRoot: ${JSON.stringify(dirs.modelsRoot)}, service: "s", workers: 1, scoringTimeoutMs: 600000, log: pino({ level: "silent" }) });
+        h.init().then(() => { require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(h.pids()[0])); return h.score({ method: "POST", path: "/score", query: "", headers: [], body: [Buffer.from("x")], bodyLength: 1 }); });
+      `], { stdio: "inherit" });
+      let worker = 0;
+      for (let i = 0; i < 200 && !worker; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          worker = Number(readFileSync(pidFile, "utf8"));
+        } catch {
+          // not written yet
+        }
+      }
+      assert.ok(worker > 0, "the worker started");
+      await new Promise((r) => setTimeout(r, 200));
+      child.kill("SIGKILL");
+      const alive = () => {
+        try {
+          process.kill(worker, 0);
+          return !/^State:\s+Z/m.test(readFileSync(`/proc/${worker}/status`, "utf8"));
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 40 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(alive(), false, "the spinning worker is gone");
+    });
+
     it("treats a script writing on the protocol's fd as a crash: 502 for that request, worker restarted", async () => {
       const { server } = await serve({ "score.py": "import os\ndef init(): pass\ndef run(d):\n    if d == 'scribble':\n        os.write(4, b'\\xff\\xff\\xff\\xffgarbage')\n    return 'ok'\n" });
       assert.equal((await call(server, { method: "POST", body: "scribble" })).status, 502);
