@@ -135,7 +135,7 @@ describe("policy pack", () => {
     it("a variation of prod that breaks the rules is caught", async () => {
       const plan = await Plan.of(
         stackConfig("prod", {
-          "aks-inference:endpoint": { customDomain: "ml.contoso.com" },
+          "aks-inference:endpoint": { customDomain: "ml.contoso.com", internalIp: "10.240.0.200" },
           "aks-inference:services": [{ name: "open", models: ["samples/models/regressor.onnx"], authEnabled: false }],
           "aks-inference:defender": false,
         }),
