@@ -218,6 +218,8 @@ const tokenIssuerSchema = z
     region: z.string().min(1).optional(),
     /** Lifetime of built-in tokens. */
     ttlSeconds: positiveInt.default(3600),
+    /** Tokens living longer than this (exp − iat) are refused, whoever issued them; default a day. */
+    maxLifetimeSeconds: positiveInt.default(24 * 3600),
   })
   .strict();
 
@@ -233,6 +235,10 @@ const routerSchema = z
     selfScalingLatencyThresholdMs: z.number().positive().default(10),
     /** Router image; default: built from `router/Dockerfile` and pushed to the stack's ACR. */
     image: z.string().min(1).optional(),
+    /** Client connections per router pod at most; default: half of what the pod's open-file limit leaves, at most 10,000. */
+    maxConnections: positiveInt.optional(),
+    /** Keep the client's X-Forwarded-For chain (only behind a proxy you trust); default: replace it with the peer address. */
+    trustForwardedFor: z.boolean().default(false),
   })
   .strict();
 
@@ -548,6 +554,9 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
   });
   if (c.tokenIssuer.type === "oidc" && (!c.tokenIssuer.issuer || !c.tokenIssuer.jwksUri)) {
     problem(["tokenIssuer"], "type 'oidc' needs issuer and jwksUri");
+  }
+  if (c.tokenIssuer.ttlSeconds > c.tokenIssuer.maxLifetimeSeconds) {
+    problem(["tokenIssuer", "ttlSeconds"], `must be at most tokenIssuer.maxLifetimeSeconds (${c.tokenIssuer.maxLifetimeSeconds}): the router refuses longer-lived tokens`);
   }
 
   const names = new Set<string>();

@@ -132,6 +132,12 @@ export const ROUTER_ENV = {
   tokenIssuer: "ROUTER_TOKEN_ISSUER",
   tokenJwksUri: "ROUTER_TOKEN_JWKS_URI",
   tokenSigningKeyFile: "ROUTER_TOKEN_SIGNING_KEY_FILE",
+  /** Longest token lifetime (exp − iat) accepted, in seconds. */
+  tokenMaxLifetimeSeconds: "ROUTER_TOKEN_MAX_LIFETIME_SECONDS",
+  /** Client connections at most; default from the open-file limit. */
+  maxConnections: "ROUTER_MAX_CONNECTIONS",
+  /** "true": a trusted proxy sits in front, keep the client's X-Forwarded-For chain. */
+  trustForwardedFor: "ROUTER_TRUST_FORWARDED_FOR",
   logLevel: "ROUTER_LOG_LEVEL",
 } as const;
 

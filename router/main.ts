@@ -93,6 +93,9 @@ async function main(): Promise<void> {
     adminPort,
     tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
     maxBodyBytes: intEnv("maxBodyBytes", DEFAULT_MAX_BODY_BYTES),
+    maxConnections: env("maxConnections") === undefined ? undefined : intEnv("maxConnections", 0),
+    trustForwardedFor: env("trustForwardedFor") === "true",
+    maxTokenLifetimeSeconds: env("tokenMaxLifetimeSeconds") === undefined ? undefined : intEnv("tokenMaxLifetimeSeconds", 0),
     logger: log,
   });
   const selfScaler =

@@ -45,3 +45,18 @@ describe("config: environments", () => {
     assert.equal(condaPythonVersion("dependencies:\n  - python-dateutil=2.8\n  - numpy\n"), undefined, "not a package that merely starts with python");
   });
 });
+
+describe("config: router front-door settings", () => {
+  const stack = (extra: Record<string, unknown>) => parseStackConfig({ "azure-native:location": "westeurope", ...extra }, "t");
+
+  it("defaults: a day of token lifetime, X-Forwarded-For replaced, connection cap from the file limit", () => {
+    const c = stack({});
+    assert.equal(c.tokenIssuer.maxLifetimeSeconds, 86_400);
+    assert.equal(c.router.trustForwardedFor, false);
+    assert.equal(c.router.maxConnections, undefined);
+  });
+
+  it("refuses built-in tokens that would outlive the accepted maximum", () => {
+    assert.throws(() => stack({ "aks-inference:tokenIssuer": { ttlSeconds: 7200, maxLifetimeSeconds: 3600 } }), /aks-inference:tokenIssuer\.ttlSeconds: must be at most tokenIssuer\.maxLifetimeSeconds \(3600\)/);
+  });
+});
