@@ -288,6 +288,25 @@ describe("infrastructure stack", function () {
       assert.ok(plan.dependsOn(plan.one(T.cluster), route));
     });
 
+    it("warns in preview while the VNet's DNS servers are not the firewall's DNS proxy (they can only be once it exists)", async () => {
+      const warnings = async (dnsServers: string[]) => {
+        const existing = documentedNetwork(created());
+        for (const v of Object.values(existing.virtualNetworks)) v.dnsServers = dnsServers;
+        const seen: string[] = [];
+        const warn = console.warn;
+        console.warn = (...args: unknown[]) => void seen.push(args.join(" "));
+        try {
+          await Plan.of(created(), true, existing);
+        } finally {
+          console.warn = warn;
+        }
+        return seen.filter((w) => w.includes("vnet-dns-points-at-firewall-dns-proxy"));
+      };
+      const [w] = await warnings([]);
+      assert.match(w, /Virtual network 'vnet-prod': uses DNS servers Azure-provided, not the firewall's DNS proxy 10\.225\.0\.4.*Microsoft: "Azure Firewall DNS settings"/);
+      assert.deepEqual(await warnings(["10.225.0.4"]), []);
+    });
+
     it("refuses an existing default route the stack's own would conflict with", async () => {
       const existing = documentedNetwork(created());
       Object.values(existing.routeTables)[0].routes = [{ name: "legacy-nva", addressPrefix: "0.0.0.0/0", nextHopType: "VirtualAppliance", nextHopIpAddress: "10.9.9.9" }];
