@@ -56,7 +56,14 @@ async function main(): Promise<void> {
     .parse();
   const [stack] = program.args;
   const opts = program.opts<{ json?: boolean; up?: boolean }>();
-  const resources = await runOffline(loadStackOrExit(stack), { preview: !opts.up });
+  const cfg = loadStackOrExit(stack);
+  const resources = await runOffline(cfg, { preview: !opts.up });
+  if (cfg.network.subnetId) {
+    // Offline there is no Azure to read the network team's subnet from.
+    console.error(
+      "Note: the existing subnet, route table and VNet are answered as the network team is asked to provide them (README, \"Deploying behind a hub firewall\"); `pulumi preview` reads them from Azure and stops before the cluster if they differ.",
+    );
+  }
   if (opts.json) {
     console.log(JSON.stringify(resources, null, 2));
     return;
