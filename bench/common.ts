@@ -1,6 +1,6 @@
 /** Shared by the benchmarks: process helpers, wrk parsing, result records. */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { Readable } from "node:stream";
@@ -150,4 +150,14 @@ export function rssKb(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** An nginx configuration file in `dir` running one worker in the foreground with `body` as its http block. */
+export function nginxConf(dir: string, body: string): string {
+  const file = path.join(dir, `nginx-${Math.random().toString(36).slice(2)}.conf`);
+  writeFileSync(
+    file,
+    `daemon off;\nmaster_process off;\nworker_processes 1;\npid ${file}.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir};\n  proxy_temp_path ${dir};\n  fastcgi_temp_path ${dir};\n  uwsgi_temp_path ${dir};\n  scgi_temp_path ${dir};\n  keepalive_requests 1000000;\n${body}\n}\n`,
+  );
+  return file;
 }

@@ -9,26 +9,17 @@
  * measured in interleaved rounds (medians reported), and each proxy's CPU time per request is
  * reported too: it counts only cycles the process got, so it moves much less than requests/s.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { type BenchResult, bundled, cpuSeconds, cpuTimes, freePort, have, parseWrk, pinned, stop, waitFor, waitForPort, type WrkResult } from "./common";
+import { type BenchResult, bundled, cpuSeconds, cpuTimes, freePort, have, nginxConf, parseWrk, pinned, stop, waitFor, waitForPort, type WrkResult } from "./common";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 32;
 /** azureml-fe's documented capacity (about 5,000 requests/s per 2-vCPU router replica), per core. */
 const AZUREML_FE_RPS_PER_CORE = 2_500;
-
-function nginxConf(dir: string, body: string): string {
-  const file = path.join(dir, `nginx-${Math.random().toString(36).slice(2)}.conf`);
-  writeFileSync(
-    file,
-    `daemon off;\nmaster_process off;\nworker_processes 1;\npid ${file}.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir};\n  proxy_temp_path ${dir};\n  fastcgi_temp_path ${dir};\n  uwsgi_temp_path ${dir};\n  scgi_temp_path ${dir};\n  keepalive_requests 1000000;\n${body}\n}\n`,
-  );
-  return file;
-}
 
 function wrk(url: string, seconds: number): WrkResult {
   const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", path.join(__dirname, "post.lua"), url];

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { autoscale } from "./autoscale";
 import type { BenchResult } from "./common";
+import { fixedRate } from "./fixed-rate";
 import { payload } from "./payload";
 import { pythonBridge } from "./python-bridge";
 import { routerOverhead } from "./router-overhead";
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   for (const [name, run] of [
     ["router overhead", routerOverhead],
+    ["fixed rate", fixedRate],
     ["payload", payload],
     ["python bridge", pythonBridge],
     ["autoscale", autoscale],
