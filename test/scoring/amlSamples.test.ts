@@ -63,6 +63,8 @@ interface Fixture {
   models: { name: string; version: number }[];
   /** The replica must fail in init(), with a reason containing this text. */
   initFailure?: string;
+  /** Python modules the sample imports beyond scikit-learn, joblib, numpy and pandas. */
+  python?: string[];
   cases: { name: string; request: CaseRequest; expect: CaseExpect }[];
 }
 
@@ -72,11 +74,24 @@ function fixtures(): Fixture[] {
     .map((d) => ({ name: d.name, dir: path.join(FIXTURES, d.name), ...(JSON.parse(readFileSync(path.join(FIXTURES, d.name, "cases.json"), "utf8")) as Omit<Fixture, "name" | "dir">) }));
 }
 
-/** What the Debian interpreter lacks for the samples, or undefined when it has everything. */
-function missingPython(): string | undefined {
+/** Every sample needs these; a fixture's `cases.json` names what else it imports (`python`). */
+const BASE_MODULES = ["sklearn", "joblib", "numpy", "pandas"];
+/** The Debian package of each module a fixture may need, for the skip reason. */
+const DEBIAN_PACKAGE: Record<string, string> = { sklearn: "python3-sklearn", joblib: "python3-joblib", numpy: "python3-numpy", pandas: "python3-pandas", PIL: "python3-pil" };
+
+const probed = new Map<string, string | undefined>();
+
+/** What the Debian interpreter lacks for a sample, or undefined when it has everything. */
+function missingPython(extra: readonly string[] = []): string | undefined {
   if (!existsSync(PYTHON)) return `${PYTHON} is not installed`;
-  const probe = spawnSync(PYTHON, ["-c", "import sklearn, joblib, numpy, pandas, PIL"], { encoding: "utf8" });
-  return probe.status === 0 ? undefined : `${PYTHON} cannot import the samples' packages (apt-get install python3-sklearn python3-pandas python3-pil): ${probe.stderr.trim().split("\n").pop()}`;
+  const modules = [...BASE_MODULES, ...extra];
+  const key = modules.join(", ");
+  if (!probed.has(key)) {
+    const probe = spawnSync(PYTHON, ["-c", `import ${key}`], { encoding: "utf8" });
+    const reason = `${PYTHON} cannot import the sample's packages (apt-get install ${modules.map((m) => DEBIAN_PACKAGE[m] ?? m).join(" ")}): ${probe.stderr.trim().split("\n").pop()}`;
+    probed.set(key, probe.status === 0 ? undefined : reason);
+  }
+  return probed.get(key);
 }
 
 /** Where a fixture's cases are sent, and what its train.py produced. */
@@ -208,11 +223,10 @@ async function differences(res: Response, e: CaseExpect, expected: Record<string
 
 describe("Azure ML v1 entry-script samples answer as Azure ML's scoring server does", function () {
   this.timeout(120_000);
-  const missing = missingPython();
 
   for (const f of fixtures()) {
     describe(f.name, () => {
-      const skip = f.skip ?? missing;
+      const skip = f.skip ?? missingPython(f.python);
       if (skip) {
         // Visible in the report as a pending test carrying its reason.
         it(`skipped: ${skip}`, function () {
