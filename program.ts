@@ -15,7 +15,7 @@ import { Cluster, clusterZones } from "./components/cluster";
 import { Endpoint, PrivateDns } from "./components/dns";
 import { Firewall } from "./components/firewall";
 import { GpuPool, NvidiaDevicePlugin } from "./components/gpuPool";
-import { Network } from "./components/network";
+import { Network, SubscriptionProviders } from "./components/network";
 import { Registry } from "./components/registry";
 import { assignRole } from "./components/roles";
 import { WorkloadIdentity } from "./components/workloadIdentity";
@@ -53,6 +53,8 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
 
   const zones = clusterZones(cfg.clusterPurpose);
   const defaultRouteName = `${cfg.clusterName}-to-firewall`;
+  // The network team's subnet, route table and firewall policy may be in other subscriptions.
+  const networkProviders = new SubscriptionProviders();
   const net = new Network("network", {
     resourceGroupName,
     location,
@@ -67,6 +69,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     firewall: cfg.firewall,
     internalIp: cfg.endpoint.internalIp,
     defaultRouteName,
+    providers: networkProviders,
     tags,
   });
 
@@ -82,7 +85,9 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
         sourceAddresses: net.nodeAddressPrefix.apply((p) => [p]),
         // 443 with TLS at the router, else 80 (a plain-HTTP endpoint is DevTest only).
         dnat: { internalIp: cfg.endpoint.internalIp ?? "", ports: [tls ? 443 : 80] },
+        providers: networkProviders,
         resourceGroupName: net.firewallResourceGroupName,
+        provider: net.firewallProvider,
         subnetId: net.firewallSubnetId,
         expectedPrivateIp: net.expectedFirewallPrivateIp,
         routeTable: net.routeTable,

@@ -13,11 +13,12 @@
  *    the default route into the node subnet's route table.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type * as azure from "@pulumi/azure-native";
 import * as network from "@pulumi/azure-native/network";
 import { parseTopLevelId } from "../core/azureRules";
 import type { FirewallConfig } from "../core/config";
 import { AKS_FQDN_TAG, type NetworkRule, type RequiredHost } from "../core/requiredHosts";
-import type { RouteTableRef } from "./network";
+import type { RouteTableRef, SubscriptionProviders } from "./network";
 
 export interface FirewallArgs {
   config: FirewallConfig;
@@ -32,8 +33,12 @@ export interface FirewallArgs {
   sourceAddresses: pulumi.Input<string[]>;
   /** DNAT from the firewall's public IP to the router's internal load balancer. */
   dnat: { internalIp: string; ports: number[] };
+  /** hub: providers for the subscription of the hub's policy (often not the stack's). */
+  providers: SubscriptionProviders;
   /** created: resource group of the firewall subnet's VNet. */
   resourceGroupName?: pulumi.Input<string>;
+  /** created: provider of that group's subscription, when it is the network team's (CNI). */
+  provider?: azure.Provider;
   /** created: the AzureFirewallSubnet. */
   subnetId?: pulumi.Input<string>;
   /** created: the private IP the firewall is expected to take (VNet DNS already points at it). */
@@ -79,6 +84,8 @@ export class Firewall extends pulumi.ComponentResource {
     let policyName: pulumi.Input<string>;
     let policyGroup: pulumi.Input<string>;
     let policy: network.FirewallPolicy | undefined;
+    // Where the policy and, for a created firewall, everything else lives.
+    const inPolicyGroup: pulumi.CustomResourceOptions = { parent: this, provider: cfg.kind === "hub" ? args.providers.for(cfg.policyId) : args.provider };
     const pips: network.PublicIPAddress[] = [];
     if (cfg.kind === "hub") {
       const ref = parseTopLevelId(cfg.policyId, "firewallPolicies");
@@ -102,7 +109,7 @@ export class Firewall extends pulumi.ComponentResource {
               zones,
               dnsSettings: i === 0 && args.dnsLabel ? { domainNameLabel: args.dnsLabel.label, domainNameLabelScope: args.dnsLabel.scope } : undefined,
             },
-            { parent: this },
+            inPolicyGroup,
           ),
         );
       }
@@ -118,7 +125,7 @@ export class Firewall extends pulumi.ComponentResource {
           dnsSettings: { enableProxy: true },
           threatIntelMode: "Alert",
         },
-        { parent: this },
+        inPolicyGroup,
       );
       policyName = policy.name;
       policyGroup = args.resourceGroupName;
@@ -197,7 +204,7 @@ export class Firewall extends pulumi.ComponentResource {
           { ruleCollectionType: "FirewallPolicyFilterRuleCollection", name: "inference-app", priority: 300, action: { type: "Allow" }, rules: appRules },
         ],
       },
-      { parent: this },
+      inPolicyGroup,
     );
 
     if (cfg.kind === "hub") {
@@ -217,7 +224,7 @@ export class Firewall extends pulumi.ComponentResource {
           ipConfigurations: pips.map((pip, i) => ({ name: `ipconfig-${i}`, subnet: i === 0 ? { id: args.subnetId! } : undefined, publicIPAddress: { id: pip.id } })),
         },
         // The policy is attached at creation; wait for its rules so the firewall never runs with half of them.
-        { parent: this, dependsOn: [group] },
+        { ...inPolicyGroup, dependsOn: [group] },
       );
       this.privateIp = firewall.ipConfigurations.apply((c) => {
         const ip = c?.[0]?.privateIPAddress;
@@ -240,7 +247,7 @@ export class Firewall extends pulumi.ComponentResource {
           nextHopType: "VirtualAppliance",
           nextHopIpAddress: this.privateIp,
         },
-        { parent: this },
+        { parent: this, provider: args.routeTable!.provider },
       );
       // As in Microsoft's tutorial: the firewall's own public IP is reached directly.
       const returnRoute = new network.Route(
@@ -251,7 +258,7 @@ export class Firewall extends pulumi.ComponentResource {
           addressPrefix: this.publicIp.apply((ip) => `${ip || "0.0.0.0"}/32`),
           nextHopType: "Internet",
         },
-        { parent: this, dependsOn: [defaultRoute] },
+        { parent: this, provider: args.routeTable!.provider, dependsOn: [defaultRoute] },
       );
       this.egressReady = [group, firewall, defaultRoute, returnRoute];
     }

@@ -6,6 +6,7 @@
  * cluster is created if Azure would refuse it (no route table, no default route to the firewall).
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as azure from "@pulumi/azure-native";
 import * as network from "@pulumi/azure-native/network";
 import {
   checkInternalIp,
@@ -13,6 +14,7 @@ import {
   checkUdrSubnet,
   checkVnetDns,
   firewallPrivateIpOf,
+  parseResourceId,
   parseSubnetId,
   parseTopLevelId,
 } from "../core/azureRules";
@@ -43,7 +45,35 @@ export interface NetworkArgs {
   internalIp?: string;
   /** Name of the default route the stack writes into the route table (stack-created firewall). */
   defaultRouteName: string;
+  /** Providers for the subscriptions of the existing subnet, route table and firewall subnet. */
+  providers: SubscriptionProviders;
   tags: Record<string, string>;
+}
+
+/**
+ * Providers for the network team's subscriptions: in hub-and-spoke the hub (firewall policy) and
+ * the spokes (subnet, route table) often live in subscriptions other than the stack's, and Azure
+ * resolves a resource group name only within the caller's subscription. One explicit provider per
+ * subscription named by a configured resource ID; credentials are the deployer's, as for the
+ * default provider.
+ */
+export class SubscriptionProviders {
+  private readonly providers = new Map<string, azure.Provider>();
+
+  constructor(private readonly parent?: pulumi.Resource) {}
+
+  /** The provider for the subscription of `resourceId` (a full Azure resource ID). */
+  for(resourceId: string): azure.Provider {
+    const parsed = parseResourceId(resourceId);
+    if (!parsed) throw new Error(`'${resourceId}' is not an Azure resource ID`);
+    const subscriptionId = parsed.subscriptionId.toLowerCase();
+    let provider = this.providers.get(subscriptionId);
+    if (!provider) {
+      provider = new azure.Provider(`subscription-${subscriptionId}`, { subscriptionId }, { parent: this.parent });
+      this.providers.set(subscriptionId, provider);
+    }
+    return provider;
+  }
 }
 
 /** Where the default route to the firewall lives. */
@@ -51,6 +81,8 @@ export interface RouteTableRef {
   id: pulumi.Output<string>;
   name: pulumi.Input<string>;
   resourceGroupName: pulumi.Input<string>;
+  /** The network team's subscription, when the table is theirs. */
+  provider?: azure.Provider;
 }
 
 /** Raised during preview (or up) when the existing network would make Azure refuse the cluster. */
@@ -75,6 +107,8 @@ export class Network extends pulumi.ComponentResource {
   readonly firewallSubnetId?: pulumi.Output<string>;
   /** Resource group of a stack-created firewall: the one of its subnet's VNet (Azure requires it). */
   readonly firewallResourceGroupName?: pulumi.Input<string>;
+  /** Provider of that resource group's subscription, when it is the network team's. */
+  readonly firewallProvider?: azure.Provider;
   /** The private IP a stack-created firewall will take (the 4th address of its subnet), when known from config. */
   readonly expectedFirewallPrivateIp?: string;
   /** Route table of the node subnet: created (kubenet) or the existing one from config (CNI). */
@@ -137,20 +171,22 @@ export class Network extends pulumi.ComponentResource {
       const subnetRef = parseSubnetId(args.subnetId);
       this.vnetId = pulumi.output(args.subnetId.replace(/\/subnets\/[^/]+$/i, ""));
       // Read-only: the subnet is the network team's. Its range is the firewall rules' source.
-      const subnet = network.getSubnetOutput(subnetRef, { parent: this });
+      const subnet = network.getSubnetOutput(subnetRef, { parent: this, provider: args.providers.for(args.subnetId) });
       this.nodeAddressPrefix = subnet.apply((s) => s.addressPrefix ?? s.addressPrefixes?.[0] ?? "");
       if (!args.firewall) {
         this.nodeSubnetId = pulumi.output(args.subnetId);
       } else {
         if (!args.routeTableId) throw new Error("Network: routeTableId is required for network plugin 'azure' with a firewall");
         const rt = parseTopLevelId(args.routeTableId, "routeTables");
-        this.routeTable = { id: pulumi.output(args.routeTableId), name: rt.name, resourceGroupName: rt.resourceGroupName };
+        const rtProvider = args.providers.for(args.routeTableId);
+        this.routeTable = { id: pulumi.output(args.routeTableId), name: rt.name, resourceGroupName: rt.resourceGroupName, provider: rtProvider };
         if (args.firewall.kind === "created") {
           if (!args.firewallSubnetId) throw new Error("Network: firewallSubnetId is required for a firewall created by the stack");
           this.firewallSubnetId = pulumi.output(args.firewallSubnetId);
           this.firewallResourceGroupName = parseSubnetId(args.firewallSubnetId).resourceGroupName;
+          this.firewallProvider = args.providers.for(args.firewallSubnetId);
         }
-        const table = network.getRouteTableOutput({ resourceGroupName: rt.resourceGroupName, routeTableName: rt.name }, { parent: this });
+        const table = network.getRouteTableOutput({ resourceGroupName: rt.resourceGroupName, routeTableName: rt.name }, { parent: this, provider: rtProvider });
         const subnetId = args.subnetId;
         const routeTableId = args.routeTableId;
         const firewall = args.firewall;
@@ -178,8 +214,11 @@ export class Network extends pulumi.ComponentResource {
           // The stack turns the firewall's DNS proxy on; the VNet's DNS servers are the network
           // team's. They can only point at the firewall once it exists, so this is a warning,
           // not a stop: the first `up` creates the firewall, then they switch the VNet over.
-          const fwSubnet = network.getSubnetOutput(parseSubnetId(args.firewallSubnetId), { parent: this });
-          const vnet = network.getVirtualNetworkOutput({ resourceGroupName: subnetRef.resourceGroupName, virtualNetworkName: subnetRef.virtualNetworkName }, { parent: this });
+          const fwSubnet = network.getSubnetOutput(parseSubnetId(args.firewallSubnetId), { parent: this, provider: args.providers.for(args.firewallSubnetId) });
+          const vnet = network.getVirtualNetworkOutput(
+            { resourceGroupName: subnetRef.resourceGroupName, virtualNetworkName: subnetRef.virtualNetworkName },
+            { parent: this, provider: args.providers.for(args.subnetId) },
+          );
           pulumi.all([fwSubnet, vnet]).apply(([f, v]) => {
             const prefix = f.addressPrefix ?? f.addressPrefixes?.[0];
             if (!prefix) return;

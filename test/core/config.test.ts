@@ -68,7 +68,7 @@ describe("stack config", () => {
       const c = stackConfig("prod");
       assert.deepEqual(c.firewall, {
         kind: "hub",
-        policyId: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub-prod/providers/Microsoft.Network/firewallPolicies/fwp-hub-prod",
+        policyId: "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub-prod/providers/Microsoft.Network/firewallPolicies/fwp-hub-prod",
         privateIp: "10.0.1.4",
         publicIp: "203.0.113.10",
         priority: 400,

@@ -122,6 +122,15 @@ describe("infrastructure stack", function () {
       assert.ok(prod.dependsOn(prod.one(T.cluster), group), "the cluster waits for its egress rules");
     });
 
+    it("writes to the hub's subscription and reads the spoke's through providers for those subscriptions", () => {
+      const providerOf = (r: { provider?: string }) => prod.resources.find((p) => r.provider?.startsWith(`${p.urn}::`));
+      const hub = providerOf(prod.one(T.ruleGroup));
+      assert.equal(hub?.type, "pulumi:providers:azure-native");
+      assert.equal(input(hub!, "subscriptionId"), "11111111-1111-1111-1111-111111111111", "the hub policy's subscription");
+      const spoke = prod.all("pulumi:providers:azure-native").map((p) => input(p, "subscriptionId")).sort();
+      assert.deepEqual(spoke, ["00000000-0000-0000-0000-000000000000", "11111111-1111-1111-1111-111111111111"]);
+    });
+
     it("DNATs the hub firewall's public IP:443 to the router's internal load balancer", () => {
       assert.deepEqual(rulesOf(prod, "router-ingress"), [
         {
