@@ -81,20 +81,22 @@ export const REQUEST_ID_LIMIT = 100;
  * The request-id headers that server puts on every answer: `x-request-id` (the caller's or a new
  * UUID), `x-ms-request-id` (deprecated: the caller's, else the client request id, else the request
  * id) and `x-ms-client-request-id` (the caller's, or the caller's x-ms-request-id). An id longer
- * than 100 characters is refused with 431.
+ * than 100 characters is refused with 431. A `TraceId` header (Office services' tracing field) is
+ * echoed.
  */
 export function requestIdHeaders(get: (name: string) => string | undefined, newId: () => string): { headers: [string, string][]; error?: FullResponse } {
+  const traceId = get("traceid");
+  const trace: [string, string][] = traceId === undefined ? [] : [["TraceId", traceId]];
   const requestId = get("x-request-id") ?? newId();
-  if (requestId.length > REQUEST_ID_LIMIT) return { headers: [], error: amlErrorResponse(431, `x-request-id must not exceed ${REQUEST_ID_LIMIT} characters`) };
+  if (requestId.length > REQUEST_ID_LIMIT) return { headers: trace, error: amlErrorResponse(431, `x-request-id must not exceed ${REQUEST_ID_LIMIT} characters`) };
   let legacy = get("x-ms-request-id") ?? "";
   let client = get("x-ms-client-request-id") ?? "";
   if (legacy) client ||= legacy;
   else legacy = client || requestId;
-  const headers: [string, string][] = [["x-request-id", requestId]];
   if (legacy.length > REQUEST_ID_LIMIT || client.length > REQUEST_ID_LIMIT) {
-    return { headers, error: amlErrorResponse(431, `x-ms-request-id and x-ms-client-request-id must not exceed ${REQUEST_ID_LIMIT} characters`) };
+    return { headers: [["x-request-id", requestId], ...trace], error: amlErrorResponse(431, `x-ms-request-id and x-ms-client-request-id must not exceed ${REQUEST_ID_LIMIT} characters`) };
   }
-  headers.push(["x-ms-request-id", legacy]);
+  const headers: [string, string][] = [["x-request-id", requestId], ["x-ms-request-id", legacy]];
   if (client) headers.push(["x-ms-client-request-id", client]);
-  return { headers };
+  return { headers: [...headers, ...trace] };
 }

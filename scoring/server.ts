@@ -151,12 +151,13 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       }
       return;
     }
+    // Werkzeug's routing: an unknown path (also "/score/") is 404 whatever the method.
+    if (path !== "/swagger.json" && path !== "/") return answer(amlErrorResponse(404, NOT_FOUND_MESSAGE));
     if (req.method !== "GET" && req.method !== "HEAD") return answer(methodNotAllowed(["GET", "HEAD", "OPTIONS"]));
     if (state !== "ready") return answer(amlErrorResponse(503, `replica is ${state}`));
     if (path === "/swagger.json") return answer(h.swagger(new URLSearchParams(query ?? "").get("version") ?? undefined));
     // The upstream server's health route.
-    if (path === "/") return answer({ status: 200, headers: [["Content-Type", "text/html; charset=utf-8"]], body: [Buffer.from("Healthy")] });
-    return answer(amlErrorResponse(404, NOT_FOUND_MESSAGE));
+    return answer({ status: 200, headers: [["Content-Type", "text/html; charset=utf-8"]], body: [Buffer.from("Healthy")] });
   };
 
   const server = http.createServer((req, res) => {

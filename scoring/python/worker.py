@@ -15,6 +15,7 @@ into one buffer.
 Standard library only: numpy/pandas are imported by the parameter types that need them.
 """
 
+import codecs
 import importlib.util
 import inspect
 import json
@@ -24,7 +25,7 @@ import sys
 import time
 import traceback
 import types
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 IN_FD, OUT_FD = 3, 4
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -168,10 +169,19 @@ def _json_or_text(value):
         return value
 
 
+def _url_quote_errors(exc):
+    """Werkzeug's decoding of query values: bytes that are not UTF-8 stay percent-encoded (`%FF`)."""
+    return quote(exc.object[exc.start : exc.end], safe=""), exc.end
+
+
+URL_QUOTE = "aks_inference.url_quote"
+codecs.register_error(URL_QUOTE, _url_quote_errors)
+
+
 def get_parameters(req):
     """Query parameters parsed as JSON values; a repeated key becomes a list."""
     grouped = {}
-    for k, v in parse_qsl(req.query_string, keep_blank_values=True):
+    for k, v in parse_qsl(req.query_string, keep_blank_values=True, errors=URL_QUOTE):
         grouped.setdefault(k, []).append(v)
     return {k: _json_or_text(vs[0]) if len(vs) == 1 else [_json_or_text(v) for v in vs] for k, vs in grouped.items()}
 

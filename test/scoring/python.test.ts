@@ -73,6 +73,7 @@ describe("request-id headers as Azure ML's scoring server sets them", () => {
     assert.deepEqual(ids({ "x-request-id": "r" }).headers, [["x-request-id", "r"], ["x-ms-request-id", "r"]]);
     assert.deepEqual(ids({ "x-ms-request-id": "legacy" }).headers, [["x-request-id", "new-uuid"], ["x-ms-request-id", "legacy"], ["x-ms-client-request-id", "legacy"]]);
     assert.deepEqual(ids({ "x-ms-client-request-id": "c" }).headers, [["x-request-id", "new-uuid"], ["x-ms-request-id", "c"], ["x-ms-client-request-id", "c"]]);
+    assert.deepEqual(ids({ traceid: "t-1" }).headers, [["x-request-id", "new-uuid"], ["x-ms-request-id", "new-uuid"], ["TraceId", "t-1"]], "TraceId echoed");
   });
   it("refuses ids over 100 characters with 431", () => {
     assert.equal(ids({ "x-request-id": "x".repeat(101) }).error?.status, 431);
@@ -173,9 +174,10 @@ def run(data):
 
     it("passes a GET's query parameters as JSON text (values parsed as JSON, repeats as lists)", async () => {
       const { server } = await serve({ "score.py": PLAIN });
-      const a = await call(server, { path: "/score?q=1&b=[1,2]&c=x&c=y" });
+      const a = await call(server, { path: "/score?q=1&b=[1,2]&c=x&c=y&bad=%ff" });
       assert.equal(a.status, 200);
-      assert.deepEqual(a.json(), { raw: '{"q": 1, "b": [1, 2], "c": ["x", "y"]}' });
+      // A value that is not UTF-8 stays percent-encoded, as Werkzeug decodes it.
+      assert.deepEqual(a.json(), { raw: '{"q": 1, "b": [1, 2], "c": ["x", "y"], "bad": "%FF"}' });
     });
 
     it("answers an exception in run() with 500, upstream's message and x-ms-run-function-failed: True, and keeps serving", async () => {
@@ -218,6 +220,7 @@ def run(data):
       const put = await call(server, { method: "PUT", body: "x" });
       assert.equal(put.status, 405);
       assert.deepEqual(put.json(), { message: "The method is not allowed for the requested URL." });
+      assert.equal((await call(server, { path: "/score/", method: "POST", body: "x" })).status, 404, "a trailing slash is another route");
       const nf = await call(server, { path: "/nope" });
       assert.equal(nf.status, 404);
       assert.match((nf.json() as { message: string }).message, /^The requested URL was not found on the server/);

@@ -8,13 +8,18 @@ query_string, data / get_data(), stream, json / get_json(), is_json, mimetype, c
 cookies, and the parsed forms `form`, `files` (multipart/form-data, application/x-www-form-urlencoded)
 and `values` (args and form).
 """
+import codecs
 import io
 import json
 import shutil
 from email import policy
 from http.cookies import SimpleCookie
 from email.parser import BytesParser
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
+
+# Werkzeug's decoding of query values: bytes that are not UTF-8 stay percent-encoded (`%FF`).
+_URL_QUOTE = "aks_inference.url_quote"
+codecs.register_error(_URL_QUOTE, lambda exc: (quote(exc.object[exc.start : exc.end], safe=""), exc.end))
 
 FORM_MIMETYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -179,7 +184,7 @@ class AMLRequest:
         self.query_string = query_string.encode("latin-1") if isinstance(query_string, str) else query_string
         self.headers = Headers(headers)
         self._body = body
-        self.args = Args(parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True))
+        self.args = Args(parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True, errors=_URL_QUOTE))
         self.host = self.headers.get("Host", host)
         self.scheme = "http"
         self._forms = None
