@@ -21,7 +21,7 @@ import {
   WORKLOAD_IDENTITY,
   serviceAccountSubject,
 } from "../core/naming";
-import { requiredHosts, uncoveredHosts } from "../core/requiredHosts";
+import { requiredHosts, uncoveredHosts, type RequiredHost } from "../core/requiredHosts";
 import {
   AZURE_RULES,
   checkApiServerFqdn,
@@ -322,6 +322,22 @@ function usesWorkloadIdentity(w: Res, all: Res[]): boolean {
   );
 }
 
+/** FQDNs and FQDN tags the stack's firewall application rules allow. */
+function firewallAllows(all: Res[]): { fqdns: string[]; tags: string[] } {
+  const appRules = all
+    .filter((r) => r.type === T.ruleGroup)
+    .flatMap((g) => ((g.props.ruleCollections as { rules?: Record<string, unknown>[] }[] | undefined) ?? []).flatMap((c) => c.rules ?? []))
+    .filter((rule) => rule.ruleType === "ApplicationRule");
+  return { fqdns: appRules.flatMap((rule) => (rule.targetFqdns as string[] | undefined) ?? []), tags: appRules.flatMap((rule) => (rule.fqdnTags as string[] | undefined) ?? []) };
+}
+
+/** `mcr.microsoft.com/oss/x:1` → `mcr.microsoft.com`; a name without a registry is Docker Hub's. */
+export function registryHost(image: string): string {
+  const first = image.split("/")[0];
+  return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first.toLowerCase() : "docker.io";
+}
+const OUTBOUND_RULES_DOC = { title: "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters", url: "https://learn.microsoft.com/azure/aks/outbound-rules-control-egress" } as const;
+
 export const rules: Rule[] = [
   ...azureRules,
   {
@@ -400,12 +416,7 @@ export const rules: Rule[] = [
         dnsLabel: known(host) && host.endsWith(".cloudapp.azure.com") ? host.split(".")[0] : label,
         gpu: all.some((r) => r.type === T.pool && ((r.props.nodeTaints as string[] | undefined) ?? []).includes(GPU_TAINT_STRING)),
       });
-      const appRules = all
-        .filter((r) => r.type === T.ruleGroup)
-        .flatMap((g) => ((g.props.ruleCollections as { rules?: Record<string, unknown>[] }[] | undefined) ?? []).flatMap((c) => c.rules ?? []))
-        .filter((rule) => rule.ruleType === "ApplicationRule");
-      const fqdns = appRules.flatMap((rule) => (rule.targetFqdns as string[] | undefined) ?? []);
-      const tags = appRules.flatMap((rule) => (rule.fqdnTags as string[] | undefined) ?? []);
+      const { fqdns, tags } = firewallAllows(all);
       const missing = uncoveredHosts(required, fqdns, tags);
       if (missing.length === 0) return [];
       return [
@@ -590,6 +601,32 @@ export const rules: Rule[] = [
             urn: w.urn,
             message: `${kindOf(w)} '${w.name}' signs in with workload identity as '${subject}', but no federated identity credential of this stack trusts that subject (audience ${WORKLOAD_IDENTITY.audience}): Entra refuses its token exchange. Federate the managed identity with exactly this ServiceAccount (rule workload-identity-federated; ${doc}).`,
           });
+        }
+      }
+      return out;
+    },
+  },
+  {
+    name: "images-pulled-through-the-firewall",
+    description: "Behind a firewall (user-defined routing), every image a workload runs comes from a registry the firewall's application rules allow.",
+    enforcementLevel: "mandatory",
+    stack: (all) => {
+      const cluster = clusterOf(all);
+      if (!cluster || get(cluster.props, "networkProfile", "outboundType") !== "userDefinedRouting") return [];
+      const { fqdns, tags } = firewallAllows(all);
+      const out: Violation[] = [];
+      for (const w of all.filter(isWorkload)) {
+        const spec = get(w.props, "spec", "template", "spec") as { containers?: { image?: string }[]; initContainers?: { image?: string }[] } | undefined;
+        for (const image of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].map((c) => c.image)) {
+          if (!known(image)) continue;
+          const registry = registryHost(image);
+          const needed: RequiredHost = { host: registry, usedBy: "container registry", phase: "cluster", why: image, protocol: "Https", port: 443, source: "seed" };
+          if (uncoveredHosts([needed], fqdns, tags).length > 0) {
+            out.push({
+              urn: w.urn,
+              message: `${kindOf(w)} '${w.name}' runs '${image}' from ${registry}, which the firewall's application rules do not allow: its pods would stay in ImagePullBackOff. Take the image from MCR or the stack's ACR, or allow the registry and its layer hosts (rule images-pulled-through-the-firewall; Microsoft: "${OUTBOUND_RULES_DOC.title}" ${OUTBOUND_RULES_DOC.url}).`,
+            });
+          }
         }
       }
       return out;
