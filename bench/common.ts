@@ -39,11 +39,11 @@ const bundles = new Map<string, string>();
  * `entry` bundled the way the images ship the router (scripts/bundle.ts: one file, no tsx at run
  * time): the benchmarks measure the artifact that runs in the cluster, not a dev loader.
  */
-export function bundled(entry: string): string {
+export function bundled(entry: string, external: readonly string[] = []): string {
   let out = bundles.get(entry);
   if (!out) {
     out = path.join(__dirname, ".build", `${path.basename(entry, ".ts")}.js`);
-    bundleEntry(entry, out);
+    bundleEntry(entry, out, external);
     bundles.set(entry, out);
   }
   return out;

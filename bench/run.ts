@@ -10,6 +10,7 @@ import type { BenchResult } from "./common";
 import { fixedRate } from "./fixed-rate";
 import { payload } from "./payload";
 import { pythonBridge } from "./python-bridge";
+import { replicaMemory } from "./replica-memory";
 import { routerOverhead } from "./router-overhead";
 import { stackScale } from "./stack-scale";
 
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     ["fixed rate", fixedRate],
     ["payload", payload],
     ["python bridge", pythonBridge],
+    ["replica memory", replicaMemory],
     ["autoscale", autoscale],
     ["stack scale", stackScale],
   ] as const) {

@@ -3,7 +3,8 @@
  * `aks-inference/settings` annotation of the service's Kubernetes Service; local mode hands it
  * to the local discovery directly. Both build it with `routingSettings`, from the same config.
  */
-import type { AuthMode, ModelServiceConfig } from "./config";
+import { MAX_PAYLOAD_MB, type AuthMode, type ModelServiceConfig } from "./config";
+import { servicePayloadLimitBytes } from "./payloadLimit";
 
 export interface AutoscaleSettings {
   enabled: boolean;
@@ -25,9 +26,11 @@ export interface ServiceRoutingSettings {
   maxQueueWaitMs: number;
   /** Time a replica has to answer before the router answers 504. */
   scoringTimeoutMs: number;
+  /** Largest body this service's replicas can hold in memory (core/payloadLimit.ts); absent: the router's limit. */
+  maxBodyBytes?: number;
 }
 
-export function routingSettings(svc: ModelServiceConfig, tokenAudience?: string): ServiceRoutingSettings {
+export function routingSettings(svc: ModelServiceConfig, tokenAudience?: string, routerLimitBytes = MAX_PAYLOAD_MB * 1024 * 1024): ServiceRoutingSettings {
   return {
     name: svc.name,
     authMode: svc.authMode,
@@ -41,5 +44,6 @@ export function routingSettings(svc: ModelServiceConfig, tokenAudience?: string)
     maxConcurrentRequestsPerReplica: svc.replicaMaxConcurrentRequests,
     maxQueueWaitMs: svc.maxRequestWaitTimeMs,
     scoringTimeoutMs: svc.scoringTimeoutMs,
+    maxBodyBytes: servicePayloadLimitBytes(svc.memoryGb, routerLimitBytes),
   };
 }

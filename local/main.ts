@@ -87,7 +87,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   }
 
   const discovery = new LocalDiscovery();
-  for (const svc of cfg.services) discovery.upsertService(routingSettings(svc));
+  for (const svc of cfg.services) discovery.upsertService(routingSettings(svc, undefined, Math.floor(cfg.router.payloadLimitMb * 1024 * 1024)));
   const supervisor = new Supervisor({ discovery, env: (s) => env.get(s) ?? {}, repoRoot: opts.repoRoot, stateDir: dir, log });
   for (const [service, reason] of cannotStart) supervisor.fail(service, reason);
   const router = await startRouter({

@@ -31,7 +31,8 @@ export function settingsOf(svc: k8s.V1Service): ServiceRoutingSettings {
   const name = svc.metadata?.labels?.[LABELS.service];
   if (!raw || !name) throw new Error(`Service ${svc.metadata?.name} lacks the ${SETTINGS_ANNOTATION} annotation or ${LABELS.service} label`);
   const s = JSON.parse(raw) as ServiceRoutingSettings;
-  if (s.name !== name || !["key", "token", "none"].includes(s.authMode) || typeof s.autoscale?.maxReplicas !== "number") {
+  const badLimit = s.maxBodyBytes !== undefined && !(Number.isInteger(s.maxBodyBytes) && s.maxBodyBytes > 0);
+  if (s.name !== name || !["key", "token", "none"].includes(s.authMode) || typeof s.autoscale?.maxReplicas !== "number" || badLimit) {
     throw new Error(`Service ${svc.metadata?.name}: ${SETTINGS_ANNOTATION} is not a valid settings document`);
   }
   return s;

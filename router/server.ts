@@ -126,6 +126,13 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const log = opts.logger ?? pino({ name: "aks-inference-router", level: process.env.ROUTER_LOG_LEVEL ?? "info" });
   const metrics = new RouterMetrics();
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  /** A service's body limit: the router's, or less when its replicas' memory cannot hold that much. */
+  const limitOf = (b: ServiceBalancer) => Math.min(maxBody, b.settings.maxBodyBytes ?? maxBody);
+  const tooLarge = (b: ServiceBalancer, size?: string) => {
+    const limit = limitOf(b);
+    const why = limit < maxBody ? ` of service '${b.settings.name}' (what its replicas' memory holds)` : "";
+    return `request body${size ? ` of ${size} bytes` : ""} exceeds the limit${why} of ${limit} bytes`;
+  };
   const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, ...opts.bodyLimits };
   const bodyBudget = new BodyBudget(bodyLimits.budgetBytes);
   metrics.bodyBufferSource = () => bodyBudget.used;
@@ -188,14 +195,14 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
    * taken, so a slow client holds router memory, never a replica. Undefined when the request
    * has no body; an error answer has been sent when it returns null.
    */
-  const readBody = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<BufferedBody | undefined | null> => {
+  const readBody = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer): Promise<BufferedBody | undefined | null> => {
     const length = req.headers["content-length"];
     const hasBody = req.method === "POST" && (length !== undefined ? length !== "0" : req.headers["transfer-encoding"] !== undefined);
     if (!hasBody) return undefined;
     try {
-      return await bufferBody(req, { maxBody, declared: length === undefined ? undefined : Number(length), limits: bodyLimits, budget: bodyBudget });
+      return await bufferBody(req, { maxBody: limitOf(b), declared: length === undefined ? undefined : Number(length), limits: bodyLimits, budget: bodyBudget });
     } catch (err) {
-      if (err instanceof PayloadTooLargeError) sendError(res, 413, "PayloadTooLarge", `request body exceeds the limit of ${maxBody} bytes`, { connection: "close" });
+      if (err instanceof PayloadTooLargeError) sendError(res, 413, "PayloadTooLarge", tooLarge(b), { connection: "close" });
       else if (err instanceof SlowBodyError) sendError(res, 408, "RequestTimeout", err.message, { connection: "close" });
       else if (err instanceof BodyBudgetError) sendError(res, 503, "RouterBusy", err.message, { "retry-after": "1", connection: "close" });
       else throw err;
@@ -206,7 +213,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number, query: string) => {
     // The query string reaches the model (GET scoring parameters, swagger.json?version=3).
     const upstreamPath = (route.kind === "infer" ? `/v2/models/${route.service}/infer` : UPSTREAM_PATH[route.kind === "swagger" ? "swagger" : "score"]) + query;
-    const buffered = await readBody(req, res);
+    const buffered = await readBody(req, res, b);
     if (buffered === null) return;
     try {
       await forwardBuffered(req, res, b, route, requestId, start, upstreamPath, buffered);
@@ -230,7 +237,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
         return sendError(res, err.status, err.code, err.message, { "retry-after": retryAfter });
       }
       const acquiredAt = performance.now();
-      const body = buffered === undefined ? null : (whole ?? new BodySource(req, maxBody, buffered, { limits: bodyLimits, total: declared }));
+      const body = buffered === undefined ? null : (whole ?? new BodySource(req, limitOf(b), buffered, { limits: bodyLimits, total: declared }));
       try {
         await forward(slot.pool, res, {
           path: upstreamPath,
@@ -256,7 +263,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
           continue;
         }
         if (err.cause instanceof PayloadTooLargeError) {
-          return sendError(res, 413, "PayloadTooLarge", `request body exceeds the limit of ${maxBody} bytes`, { connection: "close" });
+          return sendError(res, 413, "PayloadTooLarge", tooLarge(b), { connection: "close" });
         }
         if (err.cause instanceof SlowBodyError) return sendError(res, 408, "RequestTimeout", err.cause.message, { connection: "close" });
         if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
@@ -325,8 +332,8 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     }
     if (route.kind !== "swagger") {
       const length = req.headers["content-length"];
-      if (length !== undefined && Number(length) > maxBody) {
-        sendError(res, 413, "PayloadTooLarge", `request body of ${length} bytes exceeds the limit of ${maxBody} bytes`, { connection: "close" });
+      if (length !== undefined && Number(length) > limitOf(b)) {
+        sendError(res, 413, "PayloadTooLarge", tooLarge(b, length), { connection: "close" });
         return route.service;
       }
       const denied = await authenticate(b, req.headers.authorization);

@@ -122,6 +122,19 @@ describe("router: front door hardening", function () {
     });
   });
 
+  describe("body limit from the service's memory", () => {
+    it("answers 413 naming the service above what its replicas can hold, declared or chunked; smaller bodies pass", async () => {
+      await start({}, { maxBodyBytes: 64 * 1024 });
+      const declared = await call(`${router.url}${SCORE}`, { key: "k1", body: "x".repeat(70_000) });
+      assert.equal(declared.status, 413);
+      assert.match(declared.json.error!.message, /exceeds the limit of service 'svc' \(what its replicas' memory holds\) of 65536 bytes/);
+      const chunked = await raw(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nTransfer-Encoding: chunked\r\n\r\n${"8000\r\n" + "x".repeat(0x8000) + "\r\n"}${"8000\r\n" + "x".repeat(0x8000) + "\r\n"}${"10\r\n" + "x".repeat(16) + "\r\n"}0\r\n\r\n`);
+      assert.match(chunked, /^HTTP\/1\.1 413 /);
+      assert.equal((await call(`${router.url}${SCORE}`, { key: "k1", body: "x".repeat(60_000) })).status, 200);
+      assert.equal(upstream.hits.length, 1, "nothing over the limit reached the replica");
+    });
+  });
+
   describe("connection flood", () => {
     it("derives the cap from the open-file limit, with room for upstream connections", () => {
       assert.equal(openFileLimit("Limit                     Soft Limit           Hard Limit           Units\nMax open files            20000                20000                files\n"), 20_000);
