@@ -27,6 +27,38 @@ export function keyInputs(r: PlannedResource, max = 5): string {
   return parts.join(" ");
 }
 
+const list = (v: unknown) => (Array.isArray(v) ? v.map(String).join(",") : "");
+
+/**
+ * What a one-line summary cannot show but a network review needs: each firewall rule (who may
+ * reach what) and the cluster's network profile.
+ */
+export function details(r: PlannedResource): string[] {
+  if (r.type === "azure-native:network:FirewallPolicyRuleCollectionGroup") {
+    const collections = (r.inputs.ruleCollections as { name?: string; rules?: Record<string, unknown>[] }[] | undefined) ?? [];
+    return collections.flatMap((c) =>
+      (c.rules ?? []).map((x) => {
+        const from = list(x.sourceAddresses);
+        switch (x.ruleType) {
+          case "NatRule":
+            return `DNAT ${String(x.name)}: ${list(x.ipProtocols)} ${from} -> ${list(x.destinationAddresses)}:${list(x.destinationPorts)} => ${String(x.translatedAddress)}:${String(x.translatedPort)}`;
+          case "NetworkRule":
+            return `allow ${String(x.name)}: ${list(x.ipProtocols)} ${from} -> ${list(x.destinationAddresses)}:${list(x.destinationPorts)}`;
+          default: {
+            const protocols = ((x.protocols as { protocolType?: string; port?: number }[] | undefined) ?? []).map((p) => `${p.protocolType}:${p.port}`).join(",");
+            return `allow ${String(x.name)}: ${protocols} ${from} -> ${[...((x.fqdnTags as string[] | undefined) ?? []).map((t) => `tag ${t}`), list(x.targetFqdns)].filter(Boolean).join(" ")}`;
+          }
+        }
+      }),
+    );
+  }
+  if (r.type === "azure-native:containerservice:ManagedCluster") {
+    const n = (r.inputs.networkProfile ?? {}) as Record<string, unknown>;
+    return [`network: ${["networkPlugin", "networkPluginMode", "podCidr", "serviceCidr", "outboundType"].map((k) => `${k}=${String(n[k] ?? "-")}`).join(" ")}`];
+  }
+  return [];
+}
+
 export function renderTree(resources: PlannedResource[]): string {
   const byParent = new Map<string | undefined, PlannedResource[]>();
   const urns = new Set(resources.map((r) => r.urn));
@@ -39,6 +71,7 @@ export function renderTree(resources: PlannedResource[]): string {
     for (const r of byParent.get(parent) ?? []) {
       const inputs = r.custom ? keyInputs(r) : "";
       lines.push(`${indent}+ ${r.type}  ${r.name}${inputs ? `  ${inputs}` : ""}`);
+      for (const d of details(r)) lines.push(`${indent}      ${d}`);
       walk(r.urn, `${indent}    `);
     }
   };
