@@ -9,6 +9,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
+import type { Dispatcher } from "undici";
 import { bearer, keyMatches, verifyToken, type TokenIssuer } from "../core/auth";
 import { Autoscaler, type AutoscalerOptions } from "./autoscaler";
 import { BalancerError, ServiceBalancer, type ReplicaSlot } from "./balancer";
@@ -101,10 +102,13 @@ export function parseRoute(path: string): Route | undefined {
 }
 
 /**
- * Methods per route. Scoring takes GET too: Azure ML's scoring server calls `run()` for a GET
- * (with the query parameters), and `@rawhttp` scripts answer GETs themselves.
+ * Methods per route. Scoring takes what Azure ML's scoring server routes to `/score` (GET with the
+ * query parameters for `run()`, HEAD and OPTIONS, which `@rawhttp` scripts answer themselves),
+ * each authenticated like a POST.
  */
-const ALLOWED: Record<Route["kind"], readonly string[]> = { score: ["POST", "GET"], infer: ["POST"], swagger: ["GET"], modelReady: ["GET"] };
+const ALLOWED: Record<Route["kind"], readonly string[]> = { score: ["POST", "GET", "HEAD", "OPTIONS"], infer: ["POST"], swagger: ["GET"], modelReady: ["GET"] };
+/** How much longer than a service's scoring timeout the router waits for the replica's own answer. */
+const REPLICA_TIMEOUT_MARGIN_MS = 1_000;
 const UPSTREAM_PATH: Record<"score" | "swagger", string> = { score: "/score", swagger: "/swagger.json" };
 
 /** Errors of the connect phase: nothing reached the replica, so another one may take the request. */
@@ -241,10 +245,12 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       try {
         await forward(slot.pool, res, {
           path: upstreamPath,
-          method: req.method === "POST" ? "POST" : "GET",
+          method: req.method as Dispatcher.HttpMethod,
           headers,
           body,
-          timeoutMs: b.settings.scoringTimeoutMs,
+          // The replica enforces scoringTimeoutMs itself (a Python service answers its own timeout
+          // as Azure ML does); the router waits a little longer so that answer wins the race.
+          timeoutMs: b.settings.scoringTimeoutMs + REPLICA_TIMEOUT_MARGIN_MS,
           onResponseHeaders: (status) => {
             metrics.overhead.observe((acquiredAt - start) / 1000);
             const extra: Record<string, string> = { "x-ms-request-id": requestId };

@@ -103,7 +103,7 @@ describe("router: routing", function () {
     assert.equal((await call(`${router.url}/api/v2/whatever`)).status, 404);
     const wrong = await call(score(), { method: "DELETE", body: undefined, key: "primary-key" });
     assert.equal(wrong.status, 405);
-    assert.equal(wrong.headers.allow, "POST, GET");
+    assert.equal(wrong.headers.allow, "POST, GET, HEAD, OPTIONS");
     assert.equal((await call(`${router.url}/v2/models/svc/infer`, { method: "GET", body: undefined, key: "primary-key" })).headers.allow, "POST");
   });
 
@@ -145,13 +145,15 @@ describe("router: routing", function () {
     await slow.close();
   });
 
-  it("answers 504 when the model exceeds the scoring timeout", async () => {
-    const stuck = await startUpstream("stuck", { delayMs: 1_000 });
+  it("answers 504 when the replica answers nothing within the scoring timeout (plus a second for the replica's own timeout answer)", async () => {
+    const stuck = await startUpstream("stuck", { delayMs: 2_500 });
     discovery.upsertService(settings("stuck", { authMode: "none", scoringTimeoutMs: 200 }));
     discovery.addReplica("stuck", { id: "stuck", url: stuck.url });
+    const t = Date.now();
     const r = await call(score("stuck"));
     assert.equal(r.status, 504);
     assert.equal(r.json.error!.code, "ScoringTimeout");
+    assert.ok(Date.now() - t >= 1_200 && Date.now() - t < 2_400, `answered after ${Date.now() - t} ms`);
     await stuck.close();
   });
 
