@@ -40,7 +40,7 @@ const RBAC_PROPAGATION_MS = 10 * 60_000;
 
 // Everything the provider runs is required inside its functions: Pulumi serializes them into
 // the dynamic provider's process, where only installed packages can be required.
-const provider: pulumi.dynamic.ResourceProvider = {
+export const uploadedBlobProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: Inputs, news: Inputs): Promise<pulumi.dynamic.DiffResult> {
     const replaces = IDENTITY_KEYS.filter((k) => olds[k] !== news[k]);
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
@@ -79,6 +79,6 @@ export class UploadedBlob extends pulumi.dynamic.Resource {
   declare readonly containerName: pulumi.Output<string>;
 
   constructor(name: string, args: UploadedBlobArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, args, opts, "aks-inference", "UploadedBlob");
+    super(uploadedBlobProvider, name, args, opts, "aks-inference", "UploadedBlob");
   }
 }
