@@ -172,20 +172,13 @@ export class Network extends pulumi.ComponentResource {
       this.vnetId = pulumi.output(args.subnetId.replace(/\/subnets\/[^/]+$/i, ""));
       // Read-only: the subnet is the network team's. Its range is the firewall rules' source.
       const subnet = network.getSubnetOutput(subnetRef, { parent: this, provider: args.providers.for(args.subnetId) });
-      this.nodeAddressPrefix = subnet.apply((s) => s.addressPrefix ?? s.addressPrefixes?.[0] ?? "");
       if (!args.firewall) {
         this.nodeSubnetId = pulumi.output(args.subnetId);
+        this.nodeAddressPrefix = subnet.apply((s) => s.addressPrefix ?? s.addressPrefixes?.[0] ?? "");
       } else {
         if (!args.routeTableId) throw new Error("Network: routeTableId is required for network plugin 'azure' with a firewall");
         const rt = parseTopLevelId(args.routeTableId, "routeTables");
         const rtProvider = args.providers.for(args.routeTableId);
-        this.routeTable = { id: pulumi.output(args.routeTableId), name: rt.name, resourceGroupName: rt.resourceGroupName, provider: rtProvider };
-        if (args.firewall.kind === "created") {
-          if (!args.firewallSubnetId) throw new Error("Network: firewallSubnetId is required for a firewall created by the stack");
-          this.firewallSubnetId = pulumi.output(args.firewallSubnetId);
-          this.firewallResourceGroupName = parseSubnetId(args.firewallSubnetId).resourceGroupName;
-          this.firewallProvider = args.providers.for(args.firewallSubnetId);
-        }
         const table = network.getRouteTableOutput({ resourceGroupName: rt.resourceGroupName, routeTableName: rt.name }, { parent: this, provider: rtProvider });
         const subnetId = args.subnetId;
         const routeTableId = args.routeTableId;
@@ -206,9 +199,22 @@ export class Network extends pulumi.ComponentResource {
             ...(addressPrefix ? checkPodCidr({ resource: subnetRef.subnetName, networkPlugin: "azure", networkPluginMode: "overlay", podCidr: args.podCidr, nodeSubnetPrefix: addressPrefix }) : []),
           ];
           if (problems.length > 0) throw new PreflightError(problems);
-          return subnetId;
+          return { subnetId, addressPrefix: addressPrefix ?? "" };
         });
-        this.nodeSubnetId = preflight;
+        // Everything that writes to the network team's resources or needs their subnet takes
+        // its IDs from the passed check: the cluster and its node pools, the role assignments on
+        // the subnet and route table, the firewall rules (sourced from the subnet's range), a
+        // stack-created firewall and its default route.
+        this.nodeSubnetId = preflight.apply((p) => p.subnetId);
+        this.nodeAddressPrefix = preflight.apply((p) => p.addressPrefix);
+        this.routeTable = { id: preflight.apply(() => routeTableId), name: rt.name, resourceGroupName: rt.resourceGroupName, provider: rtProvider };
+        if (firewall.kind === "created") {
+          if (!args.firewallSubnetId) throw new Error("Network: firewallSubnetId is required for a firewall created by the stack");
+          const firewallSubnetId = args.firewallSubnetId;
+          this.firewallSubnetId = preflight.apply(() => firewallSubnetId);
+          this.firewallResourceGroupName = parseSubnetId(firewallSubnetId).resourceGroupName;
+          this.firewallProvider = args.providers.for(firewallSubnetId);
+        }
 
         if (firewall.kind === "created" && args.firewallSubnetId) {
           // The stack turns the firewall's DNS proxy on; the VNet's DNS servers are the network

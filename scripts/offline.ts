@@ -232,6 +232,17 @@ interface Monitor {
   invoke(req: { getTok(): string }, cb: (err: unknown, response: unknown) => void): void;
 }
 
+/** The program failed while computing a resource's inputs, as `pulumi preview` would; `registered` is what got through before. */
+export class OfflineRunFailed extends Error {
+  constructor(
+    readonly cause: unknown,
+    readonly registered: PlannedResource[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = "OfflineRunFailed";
+  }
+}
+
 // Pulumi's runtime state is global: runs must not overlap.
 let running: Promise<unknown> = Promise.resolve();
 
@@ -301,7 +312,7 @@ async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<Planned
   } finally {
     process.off("unhandledRejection", onRejection);
   }
-  if (failures.length > 0) throw failures[0];
+  if (failures.length > 0) throw new OfflineRunFailed(failures[0], planned);
   if (!opts.preview) {
     // Surface errors raised while computing outputs (e.g. a missing kubeconfig) as failures.
     // `promise()` is the runtime's own accessor (public `apply` would swallow the rejection).

@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import { GPU_POOL_LABEL, GPU_TAINT_STRING, ROUTER_HOST_ANNOTATION, TAGS } from "../../core/naming";
 import { requiredHostsFor, uncoveredHosts } from "../../core/requiredHosts";
 import { roleAssignmentNameFor } from "../../core/azureRules";
-import { SECRET, documentedNetwork, type ExistingNetwork } from "../../scripts/offline";
+import { OfflineRunFailed, SECRET, documentedNetwork, type ExistingNetwork } from "../../scripts/offline";
 import { renderTree } from "../../scripts/plan";
 import { Plan, input, rawStack, stackConfig } from "../support/stacks";
 
@@ -249,6 +249,20 @@ describe("infrastructure stack", function () {
       await refused(existing, /Route table '[^']+rt-aks-prod': sends 0\.0\.0\.0\/0 to Internet, not to the firewall's private IP 10\.0\.1\.4 \(firewall\.privateIp\)/);
       tableOf(existing).routes = [];
       await refused(existing, /has no 0\.0\.0\.0\/0 route/);
+    });
+
+    it("writes nothing to the network team's resources, nor creates the cluster, when the check fails", async () => {
+      const existing = documentedNetwork(cfg());
+      subnetOf(existing).routeTableId = undefined;
+      // As the program runs during `pulumi up`: values known, resources created as they register.
+      const failed = await Plan.of(cfg(), false, existing).then(
+        () => assert.fail("accepted"),
+        (err: unknown) => err,
+      );
+      assert.ok(failed instanceof OfflineRunFailed, String(failed));
+      const registered = new Set(failed.registered.map((r) => r.type === T.role ? `${r.type}/${r.name}` : r.type));
+      for (const t of [T.cluster, T.pool, T.ruleGroup, `${T.role}/aks-network-subnet`, `${T.role}/aks-network-route-table`]) assert.ok(!registered.has(t), `${t} was registered`);
+      assert.ok(registered.has("azure-native:resources:ResourceGroup"), "the rest of the program ran");
     });
 
     it("refuses an internal IP outside the subnet and a pod CIDR overlapping it", async () => {
