@@ -54,6 +54,8 @@ interface CaseExpect {
   headerPatterns?: Record<string, string>;
   headersPresent?: string[];
   headersAbsent?: string[];
+  /** Lines the script printed for this request (its stdout reaches the replica log). */
+  logIncludes?: string[];
 }
 
 interface Fixture {
@@ -103,6 +105,8 @@ interface Target {
   trained: string;
   inputs: Record<string, unknown>;
   expected: Record<string, string>;
+  /** The replica log's messages so far. */
+  logs(): string[];
 }
 
 interface Served extends Target {
@@ -128,6 +132,15 @@ function train(f: Fixture): { work: string; appRoot: string; trained: string } {
   return { work, appRoot, trained };
 }
 
+/** A log line's message (the replica logs pino JSON; anything else is kept as it is). */
+function logMessage(line: string): string {
+  try {
+    return String((JSON.parse(line) as { msg?: unknown }).msg ?? line);
+  } catch {
+    return line;
+  }
+}
+
 const readTrained = (trained: string, file: string) => (existsSync(path.join(trained, file)) ? (JSON.parse(readFileSync(path.join(trained, file), "utf8")) as Record<string, never>) : {});
 
 async function serve(f: Fixture): Promise<Served> {
@@ -141,6 +154,8 @@ async function serve(f: Fixture): Promise<Served> {
     models[m.name] = path.join(target, entries[0]);
   }
   mkdirSync(path.join(work, MODELS_ROOT), { recursive: true });
+  const messages: string[] = [];
+  const replicaLog = pino({ level: "info" }, { write: (line: string) => void messages.push(logMessage(line)) });
   const handler = new PythonHandler({
     python: PYTHON,
     appRoot,
@@ -150,10 +165,10 @@ async function serve(f: Fixture): Promise<Served> {
     service: f.name,
     workers: 1,
     scoringTimeoutMs: 30_000,
-    log,
+    log: replicaLog,
   });
   const server = await startScoringServer({ service: f.name, replica: "r1", handler, log });
-  const served: Served = { url: server.url, server, trained, inputs: readTrained(trained, "inputs.json"), expected: readTrained(trained, "expected.json") };
+  const served: Served = { url: server.url, server, trained, inputs: readTrained(trained, "inputs.json"), expected: readTrained(trained, "expected.json"), logs: () => messages };
   try {
     await server.initialize();
   } catch (err) {
@@ -193,7 +208,8 @@ function contains(actual: unknown, expected: unknown): boolean {
 }
 
 /** Every difference between the answer and the upstream one, so a failure lists them all. */
-async function differences(res: Response, e: CaseExpect, expected: Record<string, string>): Promise<string[]> {
+async function differences(res: Response, e: CaseExpect, t: Target): Promise<string[]> {
+  const expected = t.expected;
   const diffs: string[] = [];
   const bytes = Buffer.from(await res.arrayBuffer());
   const text = bytes.toString("utf8");
@@ -218,6 +234,12 @@ async function differences(res: Response, e: CaseExpect, expected: Record<string
   for (const [h, p] of Object.entries(e.headerPatterns ?? {})) if (!new RegExp(p).test(res.headers.get(h) ?? "")) diffs.push(`header ${h}: ${JSON.stringify(res.headers.get(h))}, upstream matches /${p}/`);
   for (const h of e.headersPresent ?? []) if (!res.headers.has(h)) diffs.push(`header ${h} missing, upstream sends it`);
   for (const h of e.headersAbsent ?? []) if (res.headers.has(h)) diffs.push(`header ${h}: ${JSON.stringify(res.headers.get(h))}, upstream sends none`);
+  for (const line of e.logIncludes ?? []) {
+    // stdout is a pipe of its own: the printed line may arrive just after the answer.
+    const deadline = Date.now() + 5_000;
+    while (!t.logs().some((m) => m.includes(line)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (!t.logs().some((m) => m.includes(line))) diffs.push(`the replica log lacks the script's line ${JSON.stringify(line)}`);
+  }
   return diffs;
 }
 
@@ -259,7 +281,7 @@ describe("Azure ML v1 entry-script samples answer as Azure ML's scoring server d
       for (const c of f.cases) {
         it(c.name, async () => {
           const res = await send(served, c.request);
-          const diffs = await differences(res, c.expect, served.expected);
+          const diffs = await differences(res, c.expect, served);
           if (diffs.length) assert.fail(`${c.request.method} ${c.request.path ?? "/score"} differs from upstream:\n  ${diffs.join("\n  ")}`);
         });
       }
@@ -271,7 +293,7 @@ describe("Azure ML v1 entry-script samples answer as Azure ML's scoring server d
  * Samples that show the model layout end to end (a file model, a folder model, two models one at
  * version 2) and a script whose import fails.
  */
-const THROUGH_LOCAL_MODE = ["deploy-to-cloud-schema", "quickstart-plain", "explain-get-model-path", "rollout-sklearn-externals"];
+const THROUGH_LOCAL_MODE = ["deploy-to-cloud-schema", "quickstart-plain", "explain-get-model-path", "mlopspython-diabetes", "rollout-sklearn-externals"];
 
 describe("Azure ML v1 samples through local mode: router, key auth, models from the stack config", function () {
   this.timeout(180_000);
@@ -287,22 +309,32 @@ describe("Azure ML v1 samples through local mode: router, key auth, models from 
   const targets = new Map<string, Target>();
   let stateDir: string;
   const logLevel = process.env.LOG_LEVEL;
+  const restoreLogLevel = () => {
+    if (logLevel === undefined) delete process.env.LOG_LEVEL;
+    else process.env.LOG_LEVEL = logLevel;
+  };
 
   before(async () => {
-    // Local mode logs every 4xx/5xx it routes and the failing sample's traceback; the cases say what differs.
-    process.env.LOG_LEVEL = "fatal";
     const services = picked.map((f) => {
       const { appRoot, trained } = train(f);
       // The stack config names the project folder and each model's file or folder, relative to
       // the repository as a stack file does; bootstrap lays them out as azureml-models/<name>/<version>/.
       const rel = (p: string) => path.relative(REPO_ROOT, p);
       const models = f.models.map((m) => ({ name: m.name, version: m.version, path: rel(path.join(trained, m.name, readdirSync(path.join(trained, m.name))[0])) }));
-      targets.set(f.name, { url: "", trained, inputs: readTrained(trained, "inputs.json"), expected: readTrained(trained, "expected.json") });
+      const logFile = () => path.join(stateDir, "logs", `${f.name}.log`);
+      const logs = () => (existsSync(logFile()) ? readFileSync(logFile(), "utf8").split("\n").map(logMessage) : []);
+      targets.set(f.name, { url: "", trained, inputs: readTrained(trained, "inputs.json"), expected: readTrained(trained, "expected.json"), logs });
       return { name: f.name, sourceDirectory: rel(appRoot), entryScript: "score.py", environment: { python: PYTHON }, models, cpuCores: 0.1, memoryGb: 0.5, numReplicas: 1 };
     });
     const config = parseStackConfig({ ...readStackFile(stackFilePath("dev", REPO_ROOT)), "aks-inference:services": services }, "amlsamples");
     stateDir = tempDir("aml-local");
-    local = await startLocal({ stack: "amlsamples", port: 0, dir: stateDir, repoRoot: REPO_ROOT, config });
+    // Local mode's own log (every 4xx/5xx it routes) would flood the test output: its logger is
+    // made, synchronously, as startLocal begins. The replicas start later and keep LOG_LEVEL as it
+    // was, so what the scripts print still reaches their log files.
+    process.env.LOG_LEVEL = "fatal";
+    const starting = startLocal({ stack: "amlsamples", port: 0, dir: stateDir, repoRoot: REPO_ROOT, config });
+    restoreLogLevel();
+    local = await starting;
     for (const f of picked) {
       const deadline = Date.now() + 120_000;
       const settled = (s: ReturnType<LocalMode["status"]>) => (f.initFailure ? s.state === "Failed" : s.ready >= 1);
@@ -316,8 +348,6 @@ describe("Azure ML v1 samples through local mode: router, key auth, models from 
   });
   after(async () => {
     await local?.stop();
-    if (logLevel === undefined) delete process.env.LOG_LEVEL;
-    else process.env.LOG_LEVEL = logLevel;
   });
 
   for (const f of picked) {
@@ -343,7 +373,7 @@ describe("Azure ML v1 samples through local mode: router, key auth, models from 
       for (const c of f.cases.filter((c) => routed(c.request))) {
         it(`${c.name} (through the router)`, async () => {
           const res = await send(targets.get(f.name)!, c.request);
-          const diffs = await differences(res, c.expect, targets.get(f.name)!.expected);
+          const diffs = await differences(res, c.expect, targets.get(f.name)!);
           if (diffs.length) assert.fail(`${c.request.method} ${c.request.path ?? "/score"} through the router differs from upstream:\n  ${diffs.join("\n  ")}`);
         });
       }
