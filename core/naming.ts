@@ -105,6 +105,14 @@ export const SCORING_ENV = {
   scoringTimeoutMs: "AKS_INFERENCE_SCORING_TIMEOUT_MS",
 } as const;
 
+/**
+ * Header of a replica's "busy" answer (503): it already runs as many requests as it may
+ * (`replicaMaxConcurrentRequests`), which happens when several router pods each send it their
+ * share. The router treats it as not delivered and tries again (another replica first), as
+ * Knative's queue-proxy breaker is used by its activator.
+ */
+export const REPLICA_BUSY_HEADER = "x-aks-inference-replica-busy";
+
 /** Port the scoring server listens on in a container. */
 export const SCORING_PORT = 5001;
 /** Ports of the router container. */

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
+import { REPLICA_BUSY_HEADER } from "../core/naming";
 import { PayloadTooLargeError, RateGuard, SlowBodyError, type BodyLimits, type BufferedBody } from "./body";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the caller's credentials, which the model never sees. */
@@ -101,6 +102,9 @@ export interface ForwardResult {
   delivered: boolean;
 }
 
+/** The replica answered "busy" (REPLICA_BUSY_HEADER): it did not run the request. */
+export class ReplicaBusyError extends Error {}
+
 export class ForwardError extends Error {
   constructor(
     readonly cause: Error,
@@ -145,6 +149,11 @@ export function forward(
       onResponseStart(c, statusCode, headers) {
         controller = c;
         if (statusCode < 200) return; // 1xx: the final answer follows
+        if (statusCode === 503 && headers[REPLICA_BUSY_HEADER] !== undefined) {
+          // Nothing goes to the client: the router tries again.
+          c.abort(new ReplicaBusyError("replica busy"));
+          return;
+        }
         status = statusCode;
         const out: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(headers)) if (v !== undefined && !DROP_RESPONSE.has(k)) out[k] = v;
@@ -165,6 +174,8 @@ export function forward(
         // A body that failed because of the client (too much, too slow): that error, not undici's wrapper.
         const source = opts.body instanceof BodySource ? opts.body : undefined;
         const cause = source?.errored instanceof PayloadTooLargeError || source?.errored instanceof SlowBodyError ? source.errored : err;
+        // A busy replica ran nothing: the request counts as undelivered, unless its streamed body was consumed.
+        if (err instanceof ReplicaBusyError) return reject(new ForwardError(err, source?.started ?? false, false));
         reject(new ForwardError(cause, delivered || (source?.started ?? false), res.headersSent));
       },
     };

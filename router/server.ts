@@ -16,7 +16,7 @@ import { BalancerError, ServiceBalancer, type ReplicaSlot } from "./balancer";
 import { RouterMetrics } from "./metrics";
 import { BodyBudget, BodyBudgetError, DEFAULT_BODY_LIMITS, PayloadTooLargeError, SlowBodyError, bodyDeadlineMs, bufferBody, type BodyLimits, type BufferedBody } from "./body";
 import { FRONT_DOOR_SERVER_OPTIONS, MAX_REQUEST_HEADERS, connectionCap, guardFrontDoor, openFileLimit } from "./frontDoor";
-import { BodySource, ForwardError, forward, forwardHeaders } from "./proxy";
+import { BodySource, ForwardError, ReplicaBusyError, forward, forwardHeaders } from "./proxy";
 import { CallbackScaler, SingleCoordinator } from "./local";
 import type { Coordinator, Discovery, KeyStore, Scaler, ServiceLoad } from "./types";
 
@@ -107,6 +107,8 @@ export function parseRoute(path: string): Route | undefined {
  * each authenticated like a POST.
  */
 const ALLOWED: Record<Route["kind"], readonly string[]> = { score: ["POST", "GET", "HEAD", "OPTIONS"], infer: ["POST"], swagger: ["GET"], modelReady: ["GET"] };
+/** Pause before asking a busy replica again once every replica has answered busy. */
+const BUSY_RETRY_MS = 20;
 /** How much longer than a service's scoring timeout the router waits for the replica's own answer. */
 const REPLICA_TIMEOUT_MARGIN_MS = 1_000;
 const UPSTREAM_PATH: Record<"score" | "swagger", string> = { score: "/score", swagger: "/swagger.json" };
@@ -231,6 +233,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     const declared = Number(req.headers["content-length"] ?? maxBody);
     const headers = forwardHeaders(req, requestId, opts.trustForwardedFor);
     const tried = new Set<string>();
+    let busySince: number | undefined;
     for (let attempt = 1; ; attempt++) {
       let slot: ReplicaSlot;
       try {
@@ -263,6 +266,19 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       } catch (err) {
         if (!(err instanceof ForwardError)) throw err;
         const code = (err.cause as NodeJS.ErrnoException).code ?? "";
+        if (err.cause instanceof ReplicaBusyError && !err.delivered) {
+          // Other router pods fill this replica: another replica, or this one again shortly, within the queue wait.
+          busySince ??= Date.now();
+          if (Date.now() - busySince < b.settings.maxQueueWaitMs) {
+            tried.add(slot.replica.id);
+            if (tried.size >= b.readyReplicas()) {
+              tried.clear();
+              await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
+            }
+            continue;
+          }
+          return sendError(res, 503, "ReplicaBusy", `every replica of service '${route.service}' stayed busy for ${b.settings.maxQueueWaitMs} ms`, { "retry-after": "1" });
+        }
         if (!err.delivered && CONNECT_ERRORS.has(code) && attempt < MAX_ATTEMPTS) {
           log.warn({ service: route.service, replica: slot.replica.id, code, requestId }, "replica unreachable, retrying on another");
           tried.add(slot.replica.id);

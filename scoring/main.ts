@@ -63,7 +63,10 @@ async function main(): Promise<void> {
       : entryScript
         ? new EntryScriptHandler(path.join(ctx.projectDir, entryScript), ctx)
         : new OnnxHandler(ctx);
-    server = await startScoringServer({ service, replica, handler, log, collector, host: process.env.HOST ?? "0.0.0.0", port: Number(process.env[SCORING_ENV.port] || SCORING_PORT) });
+    // The replica's own limit (replicaMaxConcurrentRequests): router pods each enforce it, so
+    // several of them together could exceed it without this.
+    const maxConcurrentRequests = pythonSettings(process.env).workers;
+    server = await startScoringServer({ service, replica, handler, log, collector, maxConcurrentRequests, host: process.env.HOST ?? "0.0.0.0", port: Number(process.env[SCORING_ENV.port] || SCORING_PORT) });
     log.info({ port: server.port }, "listening (not ready until init() finishes)");
     await server.initialize();
   } catch (err) {

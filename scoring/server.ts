@@ -10,6 +10,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { INTERNAL_ERROR_MESSAGE, NOT_FOUND_MESSAGE, amlErrorResponse, methodNotAllowed, requestIdHeaders, type FullResponse } from "../core/amlScoring";
+import { MAX_JSON_DEPTH, jsonDeeperThan } from "../core/jsonDepth";
+import { REPLICA_BUSY_HEADER } from "../core/naming";
 import type { DataCollector } from "./collector";
 import { ScoringError, isHttpHandler, type HttpHandler, type ScoringHandler } from "./handlers";
 
@@ -29,6 +31,11 @@ export interface ScoringServerOptions {
   collector?: DataCollector;
   host?: string;
   port?: number;
+  /**
+   * Scoring requests this replica runs at once (`replicaMaxConcurrentRequests`); one more gets an
+   * immediate 503 with REPLICA_BUSY_HEADER, whichever router pod sent it. Default: no limit.
+   */
+  maxConcurrentRequests?: number;
 }
 
 export interface ScoringServer {
@@ -63,6 +70,15 @@ async function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Whether a body is JSON by its content type, or, without one, by its first character. */
+function looksJson(contentType: string | undefined, chunks: readonly Buffer[]): boolean {
+  if (contentType) return contentType.includes("json");
+  const first = chunks.find((c) => c.length > 0)?.toString("latin1").trimStart()[0];
+  return first === "[" || first === "{" || first === '"';
+}
+
+const tooDeep = () => `request body nests JSON deeper than ${MAX_JSON_DEPTH} levels`;
+
 function readChunks(req: http.IncomingMessage): Promise<{ chunks: Buffer[]; size: number }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -84,8 +100,8 @@ function readChunks(req: http.IncomingMessage): Promise<{ chunks: Buffer[]; size
 /** JSON bodies are parsed (invalid JSON is the caller's error); anything else reaches `run` as text. */
 function parseInput(req: http.IncomingMessage, body: Buffer): unknown {
   const text = body.toString("utf8");
-  const type = req.headers["content-type"] ?? "";
-  if (type.includes("json") || (!type && /^\s*[[{"]/.test(text))) {
+  if (looksJson(req.headers["content-type"], [body])) {
+    if (jsonDeeperThan([body])) throw new ScoringError(400, tooDeep());
     try {
       return JSON.parse(text);
     } catch (err) {
@@ -138,6 +154,8 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       if (state !== "ready") return answer(amlErrorResponse(503, `replica is ${state}`));
       const started = Date.now();
       const { chunks, size } = await readChunks(req);
+      // The caller's fault, before the script's json.loads (or the schema parser) recurses into it.
+      if (looksJson(req.headers["content-type"], chunks) && jsonDeeperThan(chunks)) return answer(amlErrorResponse(400, tooDeep()));
       const pairs: [string, string][] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) pairs.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
       const out = await h.score({ method: req.method ?? "GET", path, query: query ?? "", headers: pairs, body: chunks, bodyLength: size });
@@ -160,12 +178,27 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     return answer({ status: 200, headers: [["Content-Type", "text/html; charset=utf-8"]], body: [Buffer.from("Healthy")] });
   };
 
+  let scoring = 0;
+  /** Takes a scoring slot, or answers "busy" (before reading the body) and returns false. */
+  const admit = (res: http.ServerResponse): boolean => {
+    if (opts.maxConcurrentRequests !== undefined && scoring >= opts.maxConcurrentRequests) {
+      res.setHeader(REPLICA_BUSY_HEADER, "true");
+      res.setHeader("connection", "close");
+      error(res, 503, "ReplicaBusy", `replica runs its maximum of ${opts.maxConcurrentRequests} concurrent request(s)`);
+      return false;
+    }
+    scoring++;
+    res.once("close", () => scoring--);
+    return true;
+  };
+
   const server = http.createServer((req, res) => {
     const [path, query] = (req.url ?? "/").split(/\?(.*)/s, 2);
     const ready = () => state === "ready" && (!isHttpHandler(handler) || handler.healthy());
     if (path === "/healthz") return send(res, 200, { status: "alive", state });
     if (path === "/readyz") return ready() ? send(res, 200, { status: "ready" }) : send(res, 503, { status: state === "ready" ? "restarting" : state });
     if (isHttpHandler(handler)) {
+      if (path === "/score" && state === "ready" && !admit(res)) return;
       active++;
       serveHttp(handler, req, res, path, query)
         .catch((err: unknown) => {
@@ -187,6 +220,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       return error(res, 405, "MethodNotAllowed", "use POST");
     }
     if (state !== "ready") return error(res, 503, "NotReady", `replica is ${state}`);
+    if (!admit(res)) return;
     active++;
     score(handler, req, res, kind)
       .catch((err: unknown) => {

@@ -155,6 +155,15 @@ def run(data):
       assert.match(a.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
     });
 
+    it("answers 400 to JSON nested deeper than the limit, before the script recurses into it", async () => {
+      const { server } = await serve({ "score.py": PLAIN });
+      const deep = `{"data": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+      const r = await call(server, { method: "POST", body: deep, headers: { "content-type": "application/json" } });
+      assert.equal(r.status, 400);
+      assert.deepEqual(JSON.parse(r.text), { message: "request body nests JSON deeper than 512 levels" });
+      assert.equal((await postJson(server, { data: [1] })).status, 200, "the worker is untouched");
+    });
+
     it("serialises a returned str as a JSON string and None as {}", async () => {
       const { server } = await serve({ "score.py": PLAIN });
       const s = await call(server, { method: "POST", body: "text" });

@@ -129,6 +129,12 @@ describe("scoring server", function () {
       }
     });
 
+    it("answers 400 to JSON nested 100,000 deep (it was a 500: the parser ran out of stack)", async () => {
+      const r = await post(server, `{"data": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`);
+      assert.equal(r.status, 400);
+      assert.match(String((r.json.error as { message: string }).message), /nests JSON deeper than 512 levels/);
+    });
+
     it("describes the model's inputs and outputs in swagger.json", async () => {
       const doc = JSON.stringify(await (await fetch(`${server.url}/swagger.json`)).json());
       assert.match(doc, /input/);
