@@ -113,8 +113,6 @@ export class Network extends pulumi.ComponentResource {
   readonly expectedFirewallPrivateIp?: string;
   /** Route table of the node subnet: created (kubenet) or the existing one from config (CNI). */
   readonly routeTable?: RouteTableRef;
-  /** The route table resource, when the stack owns it (kubenet). */
-  readonly routeTableResource?: network.RouteTable;
   /** The VNet, when the stack owns it (kubenet). */
   readonly vnet?: network.VirtualNetwork;
 
@@ -126,7 +124,6 @@ export class Network extends pulumi.ComponentResource {
       // No inline routes: AKS adds its own pod routes to this table (kubenet), and our default
       // route is a separate Route resource, so neither side shows as drift in `pulumi preview`.
       const table = new network.RouteTable(`${name}-rt`, { ...common }, { parent: this, ignoreChanges: ["routes"] });
-      this.routeTableResource = table;
       this.routeTable = { id: table.id, name: table.name, resourceGroupName: args.resourceGroupName };
       if (args.firewall) this.expectedFirewallPrivateIp = firewallPrivateIpOf(args.firewallSubnetPrefix);
       // Subnets are separate resources so later edits do not replace the VNet; the VNet itself
