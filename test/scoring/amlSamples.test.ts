@@ -114,10 +114,6 @@ interface Served extends Target {
   initError?: Error;
 }
 
-/**
- * The fixture as Azure ML runs it: the project folder (a copy, so nothing is written into the
- * repository) as AML_APP_ROOT, each model at azureml-models/<name>/<version>/<file or folder>.
- */
 /** A copy of the fixture's project folder (nothing is written into the repository) and its trained models. */
 function train(f: Fixture): { work: string; appRoot: string; trained: string } {
   const work = tempDir(`aml-${f.name}`);
@@ -143,6 +139,10 @@ function logMessage(line: string): string {
 
 const readTrained = (trained: string, file: string) => (existsSync(path.join(trained, file)) ? (JSON.parse(readFileSync(path.join(trained, file), "utf8")) as Record<string, never>) : {});
 
+/**
+ * The fixture as Azure ML runs it: the project folder (a copy, so nothing is written into the
+ * repository) as AML_APP_ROOT, each model at azureml-models/<name>/<version>/<file or folder>.
+ */
 async function serve(f: Fixture): Promise<Served> {
   const { work, appRoot, trained } = train(f);
   const models: Record<string, string> = {};
