@@ -330,6 +330,14 @@ describe("infrastructure stack", function () {
       assert.deepEqual(await warnings(["10.225.0.4"]), []);
     });
 
+    it("points the custom domain at the firewall's first public IP (an alias record)", async () => {
+      const endpoint = { ...(rawStack("prod")["aks-inference:endpoint"] as object), dnsZone: { resourceGroupName: "rg-dns", zoneName: "contoso.com" } };
+      const withZone = await Plan.of(stackConfig("prod", { "aks-inference:network": created().network, "aks-inference:firewall": { publicIpCount: 3 }, "aks-inference:endpoint": endpoint }));
+      const record = withZone.one("azure-native:dns:RecordSet");
+      assert.equal(input(record, "targetResource", "id"), "PublicIPAddress-egress-pip-0-id");
+      assert.equal(String(input(withZone.one(T.firewall), "ipConfigurations", 0, "publicIPAddress", "id")), "PublicIPAddress-egress-pip-0-id");
+    });
+
     it("refuses an existing default route the stack's own would conflict with", async () => {
       const existing = documentedNetwork(created());
       Object.values(existing.routeTables)[0].routes = [{ name: "legacy-nva", addressPrefix: "0.0.0.0/0", nextHopType: "VirtualAppliance", nextHopIpAddress: "10.9.9.9" }];
