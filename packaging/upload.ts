@@ -47,14 +47,13 @@ export async function uploadService(svc: ModelServiceConfig, repoRoot: string, b
 }
 
 /**
- * What a scoring replica of `svc` needs in its environment to fetch what was uploaded (without
- * its port, replica id and work folder, which belong to one replica). Local mode, the image
- * check and the bundle test start replicas with it.
+ * What every scoring replica of `svc` gets in its environment, wherever it runs (the model
+ * Deployment on the cluster, local mode, the image check): what to download and how to serve it.
+ * Storage access, port, replica id and work folder are added by each of them.
  */
-export function replicaEnv(svc: ModelServiceConfig, uploaded: UploadedService, connectionString: string): Record<string, string> {
+export function serviceEnv(svc: ModelServiceConfig, uploaded: UploadedService): Record<string, string> {
   return {
     [SCORING_ENV.service]: svc.name,
-    [SCORING_ENV.storageConnectionString]: connectionString,
     [SCORING_ENV.packageBlob]: uploaded.packageBlob,
     [SCORING_ENV.modelBlobs]: JSON.stringify(uploaded.models),
     [SCORING_ENV.entryScript]: svc.entryScript ?? "",
@@ -62,4 +61,9 @@ export function replicaEnv(svc: ModelServiceConfig, uploaded: UploadedService, c
     [SCORING_ENV.workers]: String(svc.replicaMaxConcurrentRequests),
     [SCORING_ENV.scoringTimeoutMs]: String(svc.scoringTimeoutMs),
   };
+}
+
+/** A replica's environment with Azurite (or any storage reached by connection string): local mode, the image check, the bundle test. */
+export function replicaEnv(svc: ModelServiceConfig, uploaded: UploadedService, connectionString: string): Record<string, string> {
+  return { ...serviceEnv(svc, uploaded), [SCORING_ENV.storageConnectionString]: connectionString };
 }

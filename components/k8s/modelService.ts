@@ -30,6 +30,7 @@ import {
 import { containerResources } from "../../core/resources";
 import { routingSettings } from "../../core/routingSettings";
 import { hashFiles, modelFiles, modelHash, packageProject, projectFiles } from "../../packaging/project";
+import { serviceEnv } from "../../packaging/upload";
 import type { Storage } from "../storage";
 
 export interface ModelServiceArgs {
@@ -101,15 +102,12 @@ export class ModelService extends pulumi.ComponentResource {
     }
 
     const gpu = svc.gpuCores > 0;
+    // The same service environment local mode gives its replicas, plus the pod's own parts.
     const env: k8s.types.input.core.v1.EnvVar[] = [
-      { name: SCORING_ENV.service, value: svc.name },
+      ...Object.entries(serviceEnv(svc, { packageBlob, models })).map(([name, value]) => ({ name, value })),
       { name: SCORING_ENV.replicaId, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: SCORING_ENV.port, value: String(SCORING_PORT) },
       { name: SCORING_ENV.storageAccountUrl, value: args.storage.blobEndpoint },
-      { name: SCORING_ENV.packageBlob, value: packageBlob },
-      { name: SCORING_ENV.modelBlobs, value: JSON.stringify(models) },
-      { name: SCORING_ENV.entryScript, value: svc.entryScript ?? "" },
-      { name: SCORING_ENV.collectModelData, value: String(svc.collectModelData) },
       { name: SCORING_ENV.workDir, value: "/work" },
     ];
     const probe = (p: string, period: number, failures: number) => ({ httpGet: { path: p, port: SCORING_PORT }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: failures });
