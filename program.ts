@@ -226,6 +226,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
       maxBodyBytes: Math.floor(Math.min(cfg.router.payloadLimitMb, MAX_PAYLOAD_MB) * 1024 * 1024),
       selfScaling: cfg.router.selfScaling,
       selfScalingLatencyMs: cfg.router.selfScalingLatencyThresholdMs,
+      frontDoor: { maxConnections: cfg.router.maxConnections, maxTokenLifetimeSeconds: cfg.tokenIssuer.maxLifetimeSeconds, trustForwardedFor: cfg.router.trustForwardedFor },
       longestScoringTimeoutMs: Math.max(60_000, ...cfg.services.map((s) => s.scoringTimeoutMs)),
       host,
       exposure:

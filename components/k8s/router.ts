@@ -49,6 +49,8 @@ export interface RouterArgs {
   tls?: RouterTls;
   /** Token auth: the built-in issuer (a signing Secret is created) or an OIDC issuer. */
   token?: { type: "builtin" } | { type: "oidc"; issuer: string; jwksUri: string };
+  /** Front-door limits: client connections per pod (default from the pod's open-file limit), longest token lifetime, X-Forwarded-For trust. */
+  frontDoor: { maxConnections?: number; maxTokenLifetimeSeconds: number; trustForwardedFor: boolean };
   /** Resources the router must wait for (firewall rules and default route). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -153,6 +155,9 @@ export class Router extends pulumi.ComponentResource {
       { name: ROUTER_ENV.maxBodyBytes, value: String(args.maxBodyBytes) },
       { name: ROUTER_ENV.selfScaling, value: String(args.selfScaling) },
       { name: ROUTER_ENV.selfScalingLatencyMs, value: String(args.selfScalingLatencyMs) },
+      { name: ROUTER_ENV.tokenMaxLifetimeSeconds, value: String(args.frontDoor.maxTokenLifetimeSeconds) },
+      { name: ROUTER_ENV.trustForwardedFor, value: String(args.frontDoor.trustForwardedFor) },
+      ...(args.frontDoor.maxConnections === undefined ? [] : [{ name: ROUTER_ENV.maxConnections, value: String(args.frontDoor.maxConnections) }]),
     ];
     const volumes: k8s.types.input.core.v1.Volume[] = [];
     const mounts: k8s.types.input.core.v1.VolumeMount[] = [];

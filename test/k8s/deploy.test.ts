@@ -59,6 +59,8 @@ describe("deploying router and model services", function () {
     assert.equal(envOf(routerDeployments(prod)[0])[ROUTER_ENV.maxBodyBytes], String(100 * 1024 * 1024));
     assert.equal(envOf(routerDeployments(prod)[0])[ROUTER_ENV.tlsCertFile], "/etc/aks-inference/tls/tls.pem", "prod: the Key Vault bundle");
     assert.equal(envOf(routerDeployments(prod)[0])[ROUTER_ENV.tokenIssuerType], "oidc");
+    assert.equal(envOf(routerDeployments(prod)[0])[ROUTER_ENV.tokenMaxLifetimeSeconds], "86400");
+    assert.equal(envOf(routerDeployments(prod)[0])[ROUTER_ENV.trustForwardedFor], "false");
   });
 
   it("creates a Deployment, a Service with routing settings and a key Secret per key-auth service", () => {
