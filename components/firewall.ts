@@ -15,10 +15,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as azure from "@pulumi/azure-native";
 import * as network from "@pulumi/azure-native/network";
-import { parseTopLevelId } from "../core/azureRules";
+import { checkHubFirewall, parseTopLevelId } from "../core/azureRules";
 import type { FirewallConfig } from "../core/config";
 import { AKS_FQDN_TAG, type NetworkRule, type RequiredHost } from "../core/requiredHosts";
-import type { RouteTableRef, SubscriptionProviders } from "./network";
+import { PreflightError, type RouteTableRef, type SubscriptionProviders } from "./network";
 
 export interface FirewallArgs {
   config: FirewallConfig;
@@ -87,12 +87,14 @@ export class Firewall extends pulumi.ComponentResource {
     // Where the policy and, for a created firewall, everything else lives.
     const inPolicyGroup: pulumi.CustomResourceOptions = { parent: this, provider: cfg.kind === "hub" ? args.providers.for(cfg.policyId) : args.provider };
     const pips: network.PublicIPAddress[] = [];
+    let hubChecked: pulumi.Output<true> | undefined;
     if (cfg.kind === "hub") {
       const ref = parseTopLevelId(cfg.policyId, "firewallPolicies");
       policyName = ref.name;
       policyGroup = ref.resourceGroupName;
       this.policyId = pulumi.output(cfg.policyId);
-      this.publicIp = pulumi.output(cfg.publicIp);
+      hubChecked = this.checkHub(cfg, args.providers);
+      this.publicIp = hubChecked.apply(() => cfg.publicIp);
     } else {
       if (!args.resourceGroupName || !args.subnetId || !args.routeTable) throw new Error(`Firewall '${name}': a created firewall needs resourceGroupName, subnetId and routeTable`);
       const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
@@ -207,8 +209,9 @@ export class Firewall extends pulumi.ComponentResource {
       inPolicyGroup,
     );
 
-    if (cfg.kind === "hub") {
-      this.privateIp = pulumi.output(cfg.privateIp);
+    if (cfg.kind === "hub" && hubChecked) {
+      const privateIp = cfg.privateIp;
+      this.privateIp = hubChecked.apply(() => privateIp);
       this.egressReady = [group];
     } else {
       const firewall = new network.AzureFirewall(
@@ -263,5 +266,33 @@ export class Firewall extends pulumi.ComponentResource {
       this.egressReady = [group, firewall, defaultRoute, returnRoute];
     }
     this.registerOutputs({ privateIp: this.privateIp, publicIp: this.publicIp, policyId: this.policyId });
+  }
+
+  /**
+   * Preflight (read-only, during `pulumi preview`): the hub's policy belongs to a firewall with
+   * `firewall.privateIp` that owns `firewall.publicIp`. The rule collection group's DNAT rule
+   * takes the public IP from this check, so nothing is written to the hub's policy before it passes.
+   */
+  private checkHub(cfg: Extract<FirewallConfig, { kind: "hub" }>, providers: SubscriptionProviders): pulumi.Output<true> {
+    // The firewall and its IPs are read with the policy's subscription: a hub keeps them together.
+    const opts = { parent: this, provider: providers.for(cfg.policyId) };
+    const ref = parseTopLevelId(cfg.policyId, "firewallPolicies");
+    const policy = network.getFirewallPolicyOutput({ resourceGroupName: ref.resourceGroupName, firewallPolicyName: ref.name }, opts);
+    return policy.firewalls.apply(async (refs) => {
+      const firewalls = await Promise.all(
+        (refs ?? []).map(async ({ id }) => {
+          const fw = parseTopLevelId(id ?? "", "azureFirewalls");
+          const found = await network.getAzureFirewall({ resourceGroupName: fw.resourceGroupName, azureFirewallName: fw.name }, opts);
+          const configs = found.ipConfigurations ?? [];
+          const publicIps = await Promise.all(
+            configs.flatMap((c) => (c.publicIPAddress?.id ? [parseTopLevelId(c.publicIPAddress.id, "publicIPAddresses")] : [])).map(async (pip) => (await network.getPublicIPAddress({ resourceGroupName: pip.resourceGroupName, publicIpAddressName: pip.name }, opts)).ipAddress ?? ""),
+          );
+          return { id: id ?? "", privateIps: configs.map((c) => c.privateIPAddress), publicIps };
+        }),
+      );
+      const problems = checkHubFirewall({ policyId: cfg.policyId, firewalls }, cfg);
+      if (problems.length > 0) throw new PreflightError(problems);
+      return true as const;
+    });
   }
 }

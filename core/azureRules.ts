@@ -46,6 +46,8 @@ export interface AzureRule {
   doc: MicrosoftDoc;
   /** `fails`: Azure refuses the deployment or the nodes cannot start; `design`: it deploys but is unreachable or too open. */
   kind: "fails" | "design" | "advice";
+  /** Only Azure knows the facts: checked by the preview's read-only lookups, not by the policy pack. */
+  previewOnly?: true;
 }
 
 export const AZURE_RULES = {
@@ -60,6 +62,13 @@ export const AZURE_RULES = {
     summary: "With outboundType userDefinedRouting, the cluster's subnet is associated with a route table sending 0.0.0.0/0 to the firewall before the cluster is created.",
     doc: DOCS.egressUdr,
     kind: "fails",
+  },
+  hubFirewall: {
+    id: "hub-firewall-matches-config",
+    summary: "The hub's firewall policy is attached to a firewall whose private IP is firewall.privateIp and which owns firewall.publicIp, the address the DNAT rule listens on.",
+    doc: DOCS.aksFirewall,
+    kind: "design",
+    previewOnly: true,
   },
   internalLb: {
     id: "internal-load-balancer-behind-firewall",
@@ -433,6 +442,32 @@ export function checkUdrSubnet(s: ExistingSubnetFacts, want: UdrExpectation): st
       defaults.length === 0
         ? `has no 0.0.0.0/0 route; nodes cannot reach anything. It needs 0.0.0.0/0 → VirtualAppliance ${want.firewallPrivateIp} (firewall.privateIp)`
         : `sends 0.0.0.0/0 to ${defaults.map((r) => `${r.nextHopType ?? "?"} ${r.nextHopIpAddress ?? ""}`.trim()).join(", ")}, not to the firewall's private IP ${want.firewallPrivateIp} (firewall.privateIp)`,
+    ),
+  ];
+}
+
+export interface HubFirewallFacts {
+  policyId: string;
+  /** The firewalls Azure reports using the policy, with their private and public addresses. */
+  firewalls: { id: string; privateIps: string[]; publicIps: string[] }[];
+}
+
+/** A wrong `firewall.privateIp` or `firewall.publicIp` would route nowhere or DNAT an address no firewall owns. */
+export function checkHubFirewall(f: HubFirewallFacts, want: { privateIp: string; publicIp: string }): string[] {
+  const name = `Firewall policy '${f.policyId}'`;
+  if (f.firewalls.length === 0) return [violation(AZURE_RULES.hubFirewall, name, "is not attached to any firewall: check firewall.policyId (the policy of the hub's firewall)")];
+  const firewall = f.firewalls.find((x) => x.privateIps.includes(want.privateIp));
+  if (!firewall) {
+    return [
+      violation(AZURE_RULES.hubFirewall, name, `belongs to firewall(s) with private IP ${f.firewalls.flatMap((x) => x.privateIps).join(", ")}, not firewall.privateIp ${want.privateIp}`),
+    ];
+  }
+  if (firewall.publicIps.includes(want.publicIp)) return [];
+  return [
+    violation(
+      AZURE_RULES.hubFirewall,
+      `Azure Firewall '${firewall.id}'`,
+      `has public IP(s) ${firewall.publicIps.join(", ") || "none"}, not firewall.publicIp ${want.publicIp}: the DNAT rule for the scoring endpoint would never match`,
     ),
   ];
 }

@@ -52,6 +52,10 @@ export interface ExistingNetwork {
   subnets: Record<string, { addressPrefix: string; routeTableId?: string }>;
   routeTables: Record<string, { routes: ExistingRoute[] }>;
   virtualNetworks: Record<string, { dnsServers: string[] }>;
+  /** The hub: firewall policies with the firewalls using them, those firewalls' addresses, public IPs. */
+  firewallPolicies: Record<string, { firewallIds: string[] }>;
+  azureFirewalls: Record<string, { privateIp: string; publicIpIds: string[] }>;
+  publicIps: Record<string, { address: string }>;
 }
 
 /**
@@ -61,13 +65,21 @@ export interface ExistingNetwork {
  * range holding `endpoint.internalIp`. A real preview reads Azure instead.
  */
 export function documentedNetwork(cfg: StackConfig): ExistingNetwork {
-  const out: ExistingNetwork = { subnets: {}, routeTables: {}, virtualNetworks: {} };
+  const out: ExistingNetwork = { subnets: {}, routeTables: {}, virtualNetworks: {}, firewallPolicies: {}, azureFirewalls: {}, publicIps: {} };
   const { subnetId, routeTableId, firewallSubnetId } = cfg.network;
   if (!subnetId) return out;
   const ip = cfg.endpoint.internalIp?.split(".");
   const addressPrefix = ip ? `${ip[0]}.${ip[1]}.${ip[2]}.0/24` : "10.240.0.0/24";
   out.subnets[subnetId.toLowerCase()] = { addressPrefix, routeTableId };
   const hub = cfg.firewall?.kind === "hub" ? cfg.firewall : undefined;
+  if (hub) {
+    const group = hub.policyId.replace(/\/providers\/.*$/, "");
+    const firewallId = `${group}/providers/Microsoft.Network/azureFirewalls/fw-hub`;
+    const pipId = `${group}/providers/Microsoft.Network/publicIPAddresses/pip-fw-hub`;
+    out.firewallPolicies[hub.policyId.toLowerCase()] = { firewallIds: [firewallId] };
+    out.azureFirewalls[firewallId.toLowerCase()] = { privateIp: hub.privateIp, publicIpIds: [pipId] };
+    out.publicIps[pipId.toLowerCase()] = { address: hub.publicIp };
+  }
   if (routeTableId) {
     out.routeTables[routeTableId.toLowerCase()] = {
       routes: hub ? [{ name: "default-to-hub-firewall", addressPrefix: "0.0.0.0/0", nextHopType: "VirtualAppliance", nextHopIpAddress: hub.privateIp }] : [],
@@ -204,6 +216,25 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         const [id, table] = find(this.existing.routeTables, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/routeTables/${String(inputs.routeTableName)}`);
         if (!table) throw notFound("route table", id);
         return { id, name: inputs.routeTableName, routes: table.routes };
+      }
+      case "azure-native:network:getFirewallPolicy": {
+        const [id, policy] = find(this.existing.firewallPolicies, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/firewallPolicies/${String(inputs.firewallPolicyName)}`);
+        if (!policy) throw notFound("firewall policy", id);
+        return { id, name: inputs.firewallPolicyName, firewalls: policy.firewallIds.map((f) => ({ id: f })) };
+      }
+      case "azure-native:network:getAzureFirewall": {
+        const [id, firewall] = find(this.existing.azureFirewalls, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/azureFirewalls/${String(inputs.azureFirewallName)}`);
+        if (!firewall) throw notFound("firewall", id);
+        return {
+          id,
+          name: inputs.azureFirewallName,
+          ipConfigurations: firewall.publicIpIds.map((pip, i) => ({ name: `ipconfig${i}`, privateIPAddress: firewall.privateIp, publicIPAddress: { id: pip } })),
+        };
+      }
+      case "azure-native:network:getPublicIPAddress": {
+        const [id, pip] = find(this.existing.publicIps, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/publicIPAddresses/${String(inputs.publicIpAddressName)}`);
+        if (!pip) throw notFound("public IP address", id);
+        return { id, name: inputs.publicIpAddressName, ipAddress: pip.address };
       }
       case "azure-native:network:getVirtualNetwork": {
         const [id, vnet] = find(this.existing.virtualNetworks, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${String(inputs.virtualNetworkName)}`);

@@ -4,6 +4,7 @@ import {
   AZURE_RULES,
   DOCS,
   checkFirewallGroup,
+  checkHubFirewall,
   checkInternalIp,
   checkNetworkContributorScope,
   checkNetworkRules,
@@ -58,6 +59,16 @@ describe("Azure rules", () => {
       assert.deepEqual(checkUdrSubnet({ subnetId, routeTableId, routes: [{ ...route("VirtualAppliance", "10.225.0.4"), name: "aks-to-firewall" }] }, own), [], "its own route from an earlier up");
       assert.match(checkUdrSubnet({ subnetId, routeTableId, routes: [route("Internet")] }, own)[0], /already has a 0\.0\.0\.0\/0 route 'default'/);
     });
+  });
+
+  it("the hub's policy belongs to the firewall with the configured private and public IPs", () => {
+    const policyId = `${SUB}/resourceGroups/rg-hub/providers/Microsoft.Network/firewallPolicies/fwp`;
+    const firewalls = [{ id: "fw-a", privateIps: ["10.0.1.4"], publicIps: ["203.0.113.10", "203.0.113.11"] }];
+    const want = { privateIp: "10.0.1.4", publicIp: "203.0.113.11" };
+    assert.deepEqual(checkHubFirewall({ policyId, firewalls }, want), []);
+    assert.match(checkHubFirewall({ policyId, firewalls: [] }, want)[0], /is not attached to any firewall/);
+    assert.match(checkHubFirewall({ policyId, firewalls }, { ...want, privateIp: "10.0.1.5" })[0], /not firewall\.privateIp 10\.0\.1\.5/);
+    assert.match(checkHubFirewall({ policyId, firewalls }, { ...want, publicIp: "198.51.100.1" })[0], /^Azure Firewall 'fw-a': has public IP\(s\) 203\.0\.113\.10, 203\.0\.113\.11, not firewall\.publicIp 198\.51\.100\.1/);
   });
 
   it("internal load balancer IPs avoid Azure's reserved addresses", () => {

@@ -265,6 +265,18 @@ describe("infrastructure stack", function () {
       assert.ok(registered.has("azure-native:resources:ResourceGroup"), "the rest of the program ran");
     });
 
+    it("refuses hub firewall IPs that are not the policy's firewall's", async () => {
+      const wrongPublic = documentedNetwork(cfg());
+      Object.values(wrongPublic.publicIps)[0].address = "203.0.113.99";
+      await refused(wrongPublic, /Azure Firewall '[^']+azureFirewalls\/fw-hub': has public IP\(s\) 203\.0\.113\.99, not firewall\.publicIp 203\.0\.113\.10: the DNAT rule for the scoring endpoint would never match \(rule hub-firewall-matches-config; Microsoft: "Limit network traffic with Azure Firewall in Azure Kubernetes Service \(AKS\)"/);
+      const wrongPrivate = documentedNetwork(cfg());
+      Object.values(wrongPrivate.azureFirewalls)[0].privateIp = "10.0.1.5";
+      await refused(wrongPrivate, /Firewall policy '[^']+fwp-hub-prod': belongs to firewall\(s\) with private IP 10\.0\.1\.5, not firewall\.privateIp 10\.0\.1\.4/);
+      const detached = documentedNetwork(cfg());
+      Object.values(detached.firewallPolicies)[0].firewallIds = [];
+      await refused(detached, /is not attached to any firewall: check firewall\.policyId/);
+    });
+
     it("refuses an internal IP outside the subnet and a pod CIDR overlapping it", async () => {
       const existing = documentedNetwork(cfg());
       subnetOf(existing).addressPrefix = "10.244.8.0/24";

@@ -59,6 +59,10 @@ describe("Azure rules in the policy pack", function () {
 
   it("every Azure rule is in the pack, mandatory unless it is advice, with its Microsoft document in the description", () => {
     for (const rule of Object.values(AZURE_RULES)) {
+      if ("previewOnly" in rule) {
+        assert.equal(rules.find((r) => r.name === rule.id), undefined, `${rule.id}: only Azure knows its facts (the preview's lookups check it)`);
+        continue;
+      }
       const policy = rules.find((r) => r.name === rule.id);
       assert.ok(policy, rule.id);
       assert.equal(policy.enforcementLevel, rule.kind === "advice" ? "advisory" : "mandatory", rule.id);
