@@ -22,6 +22,7 @@ import { WorkloadIdentity } from "./components/workloadIdentity";
 import { Storage } from "./components/storage";
 import { Images, exchangeAcrToken, type AcrTokenExchange } from "./components/k8s/images";
 import { ModelService } from "./components/k8s/modelService";
+import { NetworkPolicies } from "./components/k8s/networkPolicy";
 import { Router, type RouterTls } from "./components/k8s/router";
 
 export interface StackDeps {
@@ -256,6 +257,9 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     serviceAccount: MODEL_SERVICE_ACCOUNT,
     kubernetes: { provider: cluster.provider, namespace: router.namespace },
   });
+  // Only router pods may open a model pod's scoring port (and the router's admin port); model
+  // pods start only once that is in force.
+  const networkPolicies = new NetworkPolicies("network-policies", { provider: cluster.provider, namespace: router.namespace });
   const modelBlobAccess = storage.grantBlobData("model-identity", modelIdentity.principalId, { packages: "read", models: "read", modelData: "write" });
   const services = cfg.services.map(
     (svc) =>
@@ -272,7 +276,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
         // Model pods need ACR and blob egress (covered by the firewall rules the router waits
         // for) and their identity's federation and blob roles, and are only reachable once the
         // router watches for them.
-        dependsOn: [router.deployment, modelIdentity.federatedCredential, ...modelBlobAccess],
+        dependsOn: [router.deployment, modelIdentity.federatedCredential, ...modelBlobAccess, ...networkPolicies.policies],
       }),
   );
 

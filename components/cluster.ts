@@ -127,6 +127,10 @@ export class Cluster extends pulumi.ComponentResource {
           dnsServiceIP: args.dnsServiceIp,
           loadBalancerSku: "standard",
           outboundType: args.outboundType,
+          // Enforces the NetworkPolicies that let only the router reach model pods ("Secure traffic
+          // between pods by using network policies in AKS"): Azure Network Policy Manager with
+          // Azure CNI (Overlay included); kubenet supports only Calico.
+          networkPolicy: args.networkPlugin === "azure" ? "azure" : "calico",
         },
         // Workload identity: pods get Entra tokens for their ServiceAccount's managed identity
         // (blob storage, Key Vault) from the cluster's OIDC issuer, with no keys or secrets.

@@ -79,6 +79,7 @@ const T = {
   deployment: "kubernetes:apps/v1:Deployment",
   service: "kubernetes:core/v1:Service",
   secretProviderClass: "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
+  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
   secret: "kubernetes:core/v1:Secret",
   serviceAccount: "kubernetes:core/v1:ServiceAccount",
   federatedCredential: "azure-native:managedidentity:FederatedIdentityCredential",
@@ -564,6 +565,39 @@ export const rules: Rule[] = [
         if (known(sa) && sa !== "default" && !all.some((r) => r.type === T.serviceAccount && String(get(r.props, "metadata", "name")) === sa && sameNamespace(namespaceOf(r), ns))) {
           missing("ServiceAccount", sa, "Create the ServiceAccount with the workload");
         }
+      }
+      return out;
+    },
+  },
+  {
+    name: "model-pods-reachable-only-from-the-router",
+    description: "A NetworkPolicy in each model Deployment's namespace lets only router pods open the scoring port of model pods, and the cluster enforces NetworkPolicies.",
+    enforcementLevel: "mandatory",
+    stack: (all) => {
+      const doc = 'Microsoft: "Secure traffic between pods by using network policies in Azure Kubernetes Service (AKS)" https://learn.microsoft.com/azure/aks/use-network-policies';
+      const out: Violation[] = [];
+      const guards = (p: Res) => {
+        const spec = get(p.props, "spec") as { podSelector?: { matchLabels?: Record<string, string> }; policyTypes?: string[]; ingress?: { from?: { podSelector?: { matchLabels?: Record<string, string> } }[] }[] } | undefined;
+        const selectsModels = spec?.podSelector?.matchLabels?.[LABELS.role] === ROLE_MODEL;
+        // Every ingress rule must name its sources, and every source must be router pods.
+        const routerOnly = (spec?.ingress ?? []).every((rule) => (rule.from ?? []).length > 0 && (rule.from ?? []).every((f) => f.podSelector?.matchLabels?.[LABELS.role] === ROLE_ROUTER));
+        return selectsModels && (spec?.policyTypes ?? []).includes("Ingress") && routerOnly;
+      };
+      for (const d of all.filter(isModelDeployment)) {
+        if (!all.some((p) => p.type === T.networkPolicy && sameNamespace(namespaceOf(p), namespaceOf(d)) && guards(p))) {
+          out.push({
+            urn: d.urn,
+            message: `Model deployment '${d.name}' has no NetworkPolicy in its namespace letting only router pods (${LABELS.role}=${ROLE_ROUTER}) reach model pods: any pod in the cluster could call the model around the router's auth and limits. Deploy the stack's NetworkPolicies (components/k8s/networkPolicy.ts) with the model services (rule model-pods-reachable-only-from-the-router; ${doc}).`,
+          });
+        }
+      }
+      const cluster = clusterOf(all);
+      const engine = cluster ? get(cluster.props, "networkProfile", "networkPolicy") : undefined;
+      if (cluster && all.some(isModelDeployment) && known(get(cluster.props, "networkProfile", "networkPlugin")) && !known(engine)) {
+        out.push({
+          urn: cluster.urn,
+          message: `AKS cluster '${cluster.name}' has no network policy engine (networkProfile.networkPolicy): NetworkPolicies would be stored and ignored. Set 'azure' or 'calico' with Azure CNI, 'calico' with kubenet (rule model-pods-reachable-only-from-the-router; ${doc}).`,
+        });
       }
       return out;
     },
