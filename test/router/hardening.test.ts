@@ -6,6 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
+import pino from "pino";
 import { connectionCap, openFileLimit } from "../../router/frontDoor";
 import { LocalDiscovery } from "../../router/local";
 import type { RouterHandle, RouterOptions } from "../../router/server";
@@ -144,8 +145,10 @@ describe("router: front door hardening", function () {
       assert.equal(connectionCap(20_000, 500), 500);
     });
 
-    it("refuses connections past the cap, counts it, and keeps the admin port reachable", async () => {
-      await start({ maxConnections: 40, headersTimeoutMs: 20_000 });
+    it("refuses connections past the cap, counts and logs it, and keeps the admin port reachable", async () => {
+      const lines: string[] = [];
+      const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+      await start({ maxConnections: 40, headersTimeoutMs: 20_000, logger });
       // Connections stuck mid-headers are not idle: they cannot be shed, so the cap itself must hold.
       const sockets: net.Socket[] = [];
       for (let i = 0; i < 60; i++) {
@@ -158,6 +161,7 @@ describe("router: front door hardening", function () {
       const refused = Number(/aksinf_router_connections_refused_total (\d+)/.exec(text)?.[1]);
       assert.ok(refused >= 20, `refused ${refused}`);
       assert.match(text, /aksinf_router_connections_open 40/);
+      assert.ok(lines.some((l) => /"refused":\d+.*"cap":40.*connection cap reached/.test(l)), `no refusal logged: ${lines.join("")}`);
       for (const s of sockets) s.destroy();
       await new Promise((r) => setTimeout(r, 300));
       assert.equal((await call(`${router.url}${SCORE}`, { key: "k1" })).status, 200, "serves again once the flood is gone");
