@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { ConfigError, decodeConfigValue, parseStackConfig, scoringUri } from "../../core/config";
+import { ConfigError, decodeConfigValue, endpointDnsLabel, parseStackConfig, scoringUri } from "../../core/config";
 import { rawStack, stackConfig } from "../support/stacks";
 
 /** The problems a config raises, or fails the test if it is accepted. */
@@ -126,6 +126,12 @@ describe("stack config", () => {
     it("refuses firewall settings without firewall egress", () => {
       assert.deepEqual(problems({ "aks-inference:firewall": { publicIpCount: 2 } }), ["aks-inference:firewall: is only allowed with egress 'firewall'"]);
     });
+  });
+
+  it("scopes the default cloudapp label to the tenant, keeps an explicit one, and needs none with a custom domain", () => {
+    assert.deepEqual(endpointDnsLabel(stackConfig("dev")), { label: "aksinf-dev", scope: "TenantReuse" });
+    assert.deepEqual(endpointDnsLabel(stackConfig("dev", { "aks-inference:endpoint": { dnsLabel: "contoso-scoring" } })), { label: "contoso-scoring" });
+    assert.equal(endpointDnsLabel(stackConfig("prod")), undefined);
   });
 
   it("keeps the pod CIDR outside the kubenet VNet", () => {
