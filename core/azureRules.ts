@@ -30,13 +30,11 @@ export const DOCS = {
     title: "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters",
     url: "https://learn.microsoft.com/azure/aks/outbound-rules-control-egress",
   },
-  internalLb: { title: "Create an internal load balancer to access your service with Azure Kubernetes Service (AKS)", url: "https://learn.microsoft.com/azure/aks/internal-lb" },
   managedIdentity: { title: "Use a managed identity in Azure Kubernetes Service (AKS)", url: "https://learn.microsoft.com/azure/aks/use-managed-identity" },
   rbacTroubleshooting: { title: "Troubleshoot Azure RBAC", url: "https://learn.microsoft.com/azure/role-based-access-control/troubleshooting" },
   cniOverlay: { title: "Configure Azure CNI Overlay networking in Azure Kubernetes Service (AKS)", url: "https://learn.microsoft.com/azure/aks/azure-cni-overlay" },
   firewallDns: { title: "Azure Firewall DNS settings", url: "https://learn.microsoft.com/azure/firewall/dns-settings" },
   firewallZones: { title: "Deploy an Azure Firewall with Availability Zones", url: "https://learn.microsoft.com/azure/firewall/deploy-availability-zone-powershell" },
-  publicIpDns: { title: "Public IP addresses", url: "https://learn.microsoft.com/azure/virtual-network/ip-services/public-ip-addresses#domain-name-label" },
 } as const satisfies Record<string, MicrosoftDoc>;
 
 export interface AzureRule {
