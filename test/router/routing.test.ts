@@ -153,7 +153,8 @@ describe("router: routing", function () {
     const r = await call(score("stuck"));
     assert.equal(r.status, 504);
     assert.equal(r.json.error!.code, "ScoringTimeout");
-    assert.ok(Date.now() - t >= 1_200 && Date.now() - t < 2_400, `answered after ${Date.now() - t} ms`);
+    // Well after the 200 ms scoring timeout (undici's timers are coarse, so not to the millisecond), before the replica's answer at 2.5 s.
+    assert.ok(Date.now() - t >= 900 && Date.now() - t < 2_400, `answered after ${Date.now() - t} ms`);
     await stuck.close();
   });
 
