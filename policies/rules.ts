@@ -1,5 +1,5 @@
 /**
- * The guard rails (SPEC.md §8) as pure checks over plain `{ type, name, props }` resources, so
+ * The guard rails (Azure ML v1's rules for AKS web services, and Azure's own deployment rules) as pure checks over plain `{ type, name, props }` resources, so
  * the same code runs in `pulumi preview --policy-pack policies`, in the tests, and over an
  * offline plan. Each violation says what is wrong and how to fix it. `index.ts` wraps these in
  * CrossGuard policies (constructing the PolicyPack starts its server, so it lives apart).

@@ -339,7 +339,7 @@ def init():
 @rawhttp
 def run(request):
     if request.method == "GET":
-        return {"args": request.args.get("x"), "full_path": request.full_path}
+        return {"args": request.args.get("x"), "full_path": request.full_path, "host_url": request.host_url, "url_root": request.url_root}
     if request.headers.get("X-Fail"):
         return AMLResponse("bad thing", 503)
     body = request.get_data()
@@ -354,7 +354,8 @@ def run(request):
       assert.equal(a.headers.get("x-ms-run-function-failed"), "False");
       assert.ok(a.headers.get("x-ms-run-fn-exec-ms"));
       const g = await call(server, { path: "/score?x=7" });
-      assert.deepEqual(g.json(), { args: "7", full_path: "/score?x=7" });
+      const host = new URL(server.url).host;
+      assert.deepEqual(g.json(), { args: "7", full_path: "/score?x=7", host_url: `http://${host}/`, url_root: `http://${host}/` });
       const f = await call(server, { method: "POST", headers: { "x-fail": "1" }, body: "x" });
       assert.equal(f.status, 503);
       assert.equal(f.text, "bad thing");

@@ -207,6 +207,15 @@ class AMLRequest:
         return f"{self.scheme}://{self.host}{self.path}"
 
     @property
+    def host_url(self):
+        return f"{self.scheme}://{self.host}/"
+
+    @property
+    def url_root(self):
+        # The application's root: the server runs at the host's root, as Azure ML's does.
+        return f"{self.scheme}://{self.host}/"
+
+    @property
     def content_type(self):
         return self.headers.get("Content-Type")
 
