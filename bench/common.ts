@@ -17,7 +17,9 @@ export function have(command: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 }
 
-export { freePort } from "../local/ports";
+import { freePort } from "../local/ports";
+
+export { freePort };
 
 /** A body of `bytes` bytes, produced as it is read (never held whole). */
 export function sizedStream(bytes: number): Readable {
@@ -160,4 +162,21 @@ export function nginxConf(dir: string, body: string): string {
     `daemon off;\nmaster_process off;\nworker_processes 1;\npid ${file}.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir};\n  proxy_temp_path ${dir};\n  fastcgi_temp_path ${dir};\n  uwsgi_temp_path ${dir};\n  scgi_temp_path ${dir};\n  keepalive_requests 1000000;\n${body}\n}\n`,
   );
   return file;
+}
+
+/**
+ * The baselines every latency benchmark compares with: an nginx `return 200` upstream (the model
+ * stand-in, CPU 1) and an nginx `proxy_pass` to it with keep-alive (CPU 0, where the router runs too).
+ */
+export async function nginxBaseline(dir: string): Promise<{ upstream: ChildProcess; proxy: ChildProcess; upstreamPort: number; nginxPort: number; upstreamUrl: string }> {
+  const upstreamPort = await freePort();
+  const nginxPort = await freePort();
+  const upstream = pinned("1", "nginx", ["-c", nginxConf(dir, `  server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"result":[[0.1]]}'; } }`), "-p", dir]);
+  const proxy = pinned("0", "nginx", [
+    "-c",
+    nginxConf(dir, `  upstream model { server 127.0.0.1:${upstreamPort}; keepalive 64; }\n  server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://model/score; proxy_http_version 1.1; proxy_set_header Connection ""; } }`),
+    "-p",
+    dir,
+  ]);
+  return { upstream, proxy, upstreamPort, nginxPort, upstreamUrl: `http://127.0.0.1:${upstreamPort}` };
 }

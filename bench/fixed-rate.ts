@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type BenchResult, bundled, freePort, have, nginxConf, parseWrk, pinned, stop, waitFor, waitForPort } from "./common";
+import { type BenchResult, bundled, have, nginxBaseline, parseWrk, pinned, stop, waitFor, waitForPort } from "./common";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** h2load clients; each sends rate / CLIENTS requests per second. */
@@ -45,16 +45,7 @@ export async function fixedRate(): Promise<BenchResult> {
   for (const [tool, pkg] of [["nginx", "nginx-light"], ["wrk", "wrk"], ["h2load", "nghttp2-client"]]) if (!have(tool)) throw new Error(`${tool} is missing: apt-get install -y ${pkg}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-bench-rate-"));
   writeFileSync(path.join(dir, "body.json"), '{"data": [[1, 2, 3, 4]]}');
-  const upstreamPort = await freePort();
-  const nginxPort = await freePort();
-  const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
-  const upstream = pinned("1", "nginx", ["-c", nginxConf(dir, `  server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"result":[[0.1]]}'; } }`), "-p", dir]);
-  const proxy = pinned("0", "nginx", [
-    "-c",
-    nginxConf(dir, `  upstream model { server 127.0.0.1:${upstreamPort}; keepalive 64; }\n  server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://model/score; proxy_http_version 1.1; proxy_set_header Connection ""; } }`),
-    "-p",
-    dir,
-  ]);
+  const { upstream, proxy, upstreamPort, nginxPort, upstreamUrl } = await nginxBaseline(dir);
   const router = pinned("0", process.execPath, [bundled(path.join(__dirname, "router-process.ts")), "--upstream", upstreamUrl], { env: { ...process.env, NODE_ENV: "production" } });
   try {
     await waitForPort(upstreamPort);

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { type BenchResult, bundled, cpuSeconds, cpuTimes, freePort, have, nginxConf, parseWrk, pinned, stop, waitFor, waitForPort, type WrkResult } from "./common";
+import { type BenchResult, bundled, cpuSeconds, cpuTimes, have, nginxBaseline, parseWrk, pinned, stop, waitFor, waitForPort, type WrkResult } from "./common";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -38,16 +38,7 @@ type Round = WrkResult & { cpuUs: number };
 export async function routerOverhead(): Promise<BenchResult> {
   for (const tool of ["nginx", "wrk"]) if (!have(tool)) throw new Error(`${tool} is missing: apt-get install -y nginx-light wrk`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-bench-"));
-  const upstreamPort = await freePort();
-  const nginxPort = await freePort();
-  const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
-  const upstream = pinned("1", "nginx", ["-c", nginxConf(dir, `  server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"result":[[0.1]]}'; } }`), "-p", dir]);
-  const proxy = pinned("0", "nginx", [
-    "-c",
-    nginxConf(dir, `  upstream model { server 127.0.0.1:${upstreamPort}; keepalive 64; }\n  server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://model/score; proxy_http_version 1.1; proxy_set_header Connection ""; } }`),
-    "-p",
-    dir,
-  ]);
+  const { upstream, proxy, upstreamPort, nginxPort, upstreamUrl } = await nginxBaseline(dir);
   const env = { ...process.env, NODE_ENV: "production" };
   const naive = pinned("0", process.execPath, [bundled(path.join(__dirname, "naive-proxy.ts")), "--upstream", upstreamUrl], { env });
   const router = pinned("0", process.execPath, [bundled(path.join(__dirname, "router-process.ts")), "--upstream", upstreamUrl], { env });

@@ -7,11 +7,9 @@
 import * as assert from "node:assert/strict";
 import { LABELS, ROUTER_PORTS, SCORING_PORT } from "../../core/naming";
 import { rules, type Res } from "../../policies/rules";
-import type { PlannedResource } from "../../scripts/offline";
-import { Plan, input, stackConfig } from "../support/stacks";
+import { Plan, asRes, input, stackConfig } from "../support/stacks";
 
 const NP = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
-const asRes = (resources: PlannedResource[]): Res[] => resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: structuredClone(r.inputs) }));
 const violations = (all: Res[]) => rules.find((r) => r.name === "model-pods-reachable-only-from-the-router")!.stack!(all).map((v) => v.message);
 
 describe("network policies: only the router reaches model pods", function () {

@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import { AZURE_RULES, type AzureRule } from "../../core/azureRules";
 import { evaluate, rules, type Res } from "../../policies/rules";
 import type { PlannedResource } from "../../scripts/offline";
-import { Plan, rawStack, stackConfig } from "../support/stacks";
+import { Plan, asRes, rawStack, stackConfig } from "../support/stacks";
 
 const T = {
   cluster: "azure-native:containerservice:ManagedCluster",
@@ -22,7 +22,6 @@ const T = {
   deployment: "kubernetes:apps/v1:Deployment",
 };
 
-const asRes = (resources: PlannedResource[]): Res[] => resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: structuredClone(r.inputs) }));
 const AZURE_RULE_IDS = new Set<string>(Object.values(AZURE_RULES).map((r) => r.id));
 /** Violations of Azure's rules (the rest of the pack is tested in rules.test.ts). */
 const azureViolations = (all: Res[]) => evaluate(all).filter((v) => AZURE_RULE_IDS.has(v.rule.name)).map((v) => `${v.rule.name}: ${v.violation.message}`);

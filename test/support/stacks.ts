@@ -2,6 +2,7 @@
 import * as path from "node:path";
 import { parseStackConfig, type StackConfig } from "../../core/config";
 import { readStackFile, stackFilePath } from "../../core/stackFile";
+import type { Res } from "../../policies/rules";
 import { runOffline, type ExistingNetwork, type PlannedResource } from "../../scripts/offline";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -57,3 +58,6 @@ export function input(r: PlannedResource, ...keys: (string | number)[]): unknown
   for (const k of keys) v = v === undefined || v === null ? undefined : (v as Record<string | number, unknown>)[k];
   return v;
 }
+
+/** Planned resources as the policy pack sees them (custom resources, inputs as props, copied so tests may alter them). */
+export const asRes = (resources: PlannedResource[]): Res[] => resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: structuredClone(r.inputs) }));
