@@ -56,3 +56,12 @@ def get_swagger_for_nested_dict(data):
         examples[key] = schema.pop("example")
         properties[key] = schema
     return {"type": "object", "required": list(data), "properties": properties, "example": examples}
+
+
+def check_shape(expected, got, noun, article):
+    """Upstream's shape check of numpy and pandas inputs: same dimensions, same size on every one but the first."""
+    if len(got) != len(expected):
+        raise ValueError(f"Invalid input {noun}: {article} {noun} with {len(expected)} dimensions is expected; input has {len(got)} [shape {got}]")
+    for dim in range(1, len(expected)):
+        if got[dim] != expected[dim]:
+            raise ValueError(f"Invalid input {noun}: {noun} has size {got[dim]} on dimension #{dim}, while expected value is {expected[dim]}")

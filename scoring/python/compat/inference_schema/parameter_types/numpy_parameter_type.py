@@ -3,6 +3,7 @@ import numpy as np
 
 from ._constants import NUMPY_FORMAT
 from ._swagger_from_dtype import Dtype2Swagger
+from ._util import check_shape
 from .abstract_parameter_type import AbstractParameterType
 
 _TIME_UNITS = {
@@ -34,16 +35,7 @@ class NumpyParameterType(AbstractParameterType):
         else:
             array = np.array(input_data)
         if self.enforce_shape:
-            expected, got = self.sample_input.shape, array.shape
-            if len(got) != len(expected):
-                raise ValueError(
-                    f"Invalid input array: an array with {len(expected)} dimensions is expected; input has {len(got)} [shape {got}]"
-                )
-            for dim in range(1, len(expected)):
-                if got[dim] != expected[dim]:
-                    raise ValueError(
-                        f"Invalid input array: array has size {got[dim]} on dimension #{dim}, while expected value is {expected[dim]}"
-                    )
+            check_shape(self.sample_input.shape, array.shape, "array", "an")
         return array
 
     def input_to_swagger(self):

@@ -5,7 +5,7 @@ from io import StringIO
 import pandas as pd
 
 from ._constants import PANDAS_FORMAT
-from ._util import get_swagger_for_list, get_swagger_for_nested_dict
+from ._util import check_shape, get_swagger_for_list, get_swagger_for_nested_dict
 from .abstract_parameter_type import AbstractParameterType
 
 ORIENTS = ("split", "records", "index", "columns", "values", "table")
@@ -42,16 +42,7 @@ class PandasParameterType(AbstractParameterType):
                     frame[c] = pd.to_timedelta(frame[c])
             frame = frame.astype(dtype=types)
         if self.enforce_shape:
-            expected, got = self.sample_input.shape, frame.shape
-            if len(got) != len(expected):
-                raise ValueError(
-                    f"Invalid input data frame: a data frame with {len(expected)} dimensions is expected; input has {len(got)} [shape {got}]"
-                )
-            for dim in range(1, len(expected)):
-                if got[dim] != expected[dim]:
-                    raise ValueError(
-                        f"Invalid input data frame: data frame has size {got[dim]} on dimension #{dim}, while expected value is {expected[dim]}"
-                    )
+            check_shape(self.sample_input.shape, frame.shape, "data frame", "a")
         return frame
 
     def input_to_swagger(self):
