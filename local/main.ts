@@ -36,6 +36,8 @@ export interface LocalOptions {
   config?: StackConfig;
   /** Autoscaler timing (benchmarks shorten the scale-down delay). */
   autoscale?: AutoscalerOptions;
+  /** Level of local mode's own log on stderr (tests quiet it); default LOG_LEVEL, else info. */
+  logLevel?: string;
 }
 
 export interface LocalMode {
@@ -50,7 +52,7 @@ function ensureKeys(file: string): void {
 }
 
 export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
-  const log = pino({ name: "aks-inference-local", level: process.env.LOG_LEVEL ?? "info" }, pino.destination(2));
+  const log = pino({ name: "aks-inference-local", level: opts.logLevel ?? process.env.LOG_LEVEL ?? "info" }, pino.destination(2));
   const cfg: StackConfig = opts.config ?? loadStack(opts.stack, opts.repoRoot);
   const dir = path.resolve(opts.repoRoot, opts.dir);
   const keysDir = path.join(dir, "keys");

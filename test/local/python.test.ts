@@ -73,7 +73,7 @@ describe("local mode: a Python service whose environment is missing", function (
       "t",
     );
     const state = tempDir("state");
-    const local = await startLocal({ stack: "t", port: 0, dir: state, repoRoot: repo, config });
+    const local = await startLocal({ stack: "t", port: 0, dir: state, repoRoot: repo, config, logLevel: "silent" });
     try {
       const vision = local.status("vision");
       assert.equal(vision.state, "Failed");

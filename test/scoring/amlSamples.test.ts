@@ -340,7 +340,7 @@ describe("Azure ML v1 samples through local mode: router, key auth, models from 
     // made, synchronously, as startLocal begins. The replicas start later and keep LOG_LEVEL as it
     // was, so what the scripts print still reaches their log files.
     process.env.LOG_LEVEL = "fatal";
-    const starting = startLocal({ stack: "amlsamples", port: 0, dir: stateDir, repoRoot: REPO_ROOT, config });
+    const starting = startLocal({ stack: "amlsamples", port: 0, dir: stateDir, repoRoot: REPO_ROOT, config, logLevel: "silent" });
     restoreLogLevel();
     local = await starting;
     for (const f of picked) {
