@@ -327,19 +327,33 @@ async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<Planned
   // A value that fails while a resource's inputs are computed (the preflight's refusal of an
   // existing subnet, say) fails `pulumi preview` with its message; here it fails the run.
   const failures: unknown[] = [];
-  const onRejection = (reason: unknown) => failures.push(reason);
+  let failed: () => void = () => undefined;
+  const firstFailure = new Promise<void>((resolve) => (failed = resolve));
+  const onRejection = (reason: unknown) => {
+    failures.push(reason);
+    failed();
+  };
   process.on("unhandledRejection", onRejection);
   let outputs: ReturnType<typeof createStack>;
   try {
     // No network: the ACR token exchange of image pushes is answered locally.
     outputs = createStack(cfg, { acrToken: async () => "offline-acr-token" });
-    // Registration is asynchronous: wait until no new registrations arrive.
-    let seen = -1;
-    while (seen !== pending.length) {
-      seen = pending.length;
-      await Promise.all(pending);
-      await new Promise((r) => setImmediate(r));
+    // Registration is asynchronous, and a resource whose inputs wait on real I/O (a package zip
+    // being written) registers late: `disconnect` waits until every resource operation the
+    // program started has finished (the runtime's own RPC queue), then every registration seen
+    // is awaited. The next run's setMocks connects a new mock monitor.
+    // A failure (a refused preflight) leaves the resources that wait on it unregistered for
+    // ever: then the run ends with that failure instead.
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the offline run did not settle within 60 s")), 60_000);
+    });
+    try {
+      await Promise.race([pulumi.runtime.disconnect(), firstFailure, stuck]);
+    } finally {
+      clearTimeout(timer);
     }
+    await Promise.all(pending);
   } finally {
     process.off("unhandledRejection", onRejection);
   }
