@@ -7,6 +7,11 @@
  * cannot hold, before anything is forwarded.
  */
 
+import { MAX_PAYLOAD_MB } from "./config";
+
+/** The largest request body anywhere (router, replica, policy): Azure ML's 100 MB, in bytes. */
+export const MAX_PAYLOAD_BYTES = MAX_PAYLOAD_MB * 1024 * 1024;
+
 /** Memory a replica uses before any request: Node, the scoring server, a Python worker, the model. */
 export const REPLICA_BASELINE_MB = 150;
 /** Memory per MB of body, rounded up from the measured factors (Python's 6.7) for headroom. */

@@ -3,8 +3,8 @@
  * `aks-inference/settings` annotation of the service's Kubernetes Service; local mode hands it
  * to the local discovery directly. Both build it with `routingSettings`, from the same config.
  */
-import { MAX_PAYLOAD_MB, type AuthMode, type ModelServiceConfig } from "./config";
-import { servicePayloadLimitBytes } from "./payloadLimit";
+import type { AuthMode, ModelServiceConfig } from "./config";
+import { MAX_PAYLOAD_BYTES, servicePayloadLimitBytes } from "./payloadLimit";
 
 export interface AutoscaleSettings {
   enabled: boolean;
@@ -30,7 +30,7 @@ export interface ServiceRoutingSettings {
   maxBodyBytes?: number;
 }
 
-export function routingSettings(svc: ModelServiceConfig, tokenAudience?: string, routerLimitBytes = MAX_PAYLOAD_MB * 1024 * 1024): ServiceRoutingSettings {
+export function routingSettings(svc: ModelServiceConfig, tokenAudience?: string, routerLimitBytes = MAX_PAYLOAD_BYTES): ServiceRoutingSettings {
   return {
     name: svc.name,
     authMode: svc.authMode,

@@ -5,6 +5,7 @@
  * CrossGuard policies (constructing the PolicyPack starts its server, so it lives apart).
  */
 import { MAX_MODELS_PER_DEPLOYMENT, MAX_PAYLOAD_MB } from "../core/config";
+import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
 import {
   GPU_POOL_LABEL,
   GPU_RESOURCE,
@@ -385,7 +386,7 @@ export const rules: Rule[] = [
     resource: (r) => {
       if (!isRouterDeployment(r)) return [];
       const limit = Number(envValue(r, ROUTER_ENV.maxBodyBytes) ?? Number.NaN);
-      const max = MAX_PAYLOAD_MB * 1024 * 1024;
+      const max = MAX_PAYLOAD_BYTES;
       if (Number.isNaN(limit)) return [`Router deployment '${r.name}' sets no ${ROUTER_ENV.maxBodyBytes}; set router.payloadLimitMb (at most ${MAX_PAYLOAD_MB}).`];
       return limit > max ? [`Router deployment '${r.name}' accepts bodies of ${limit} bytes; the limit is ${max} (100 MB). Lower router.payloadLimitMb.`] : [];
     },

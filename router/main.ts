@@ -8,23 +8,16 @@ import * as os from "node:os";
 import * as k8s from "@kubernetes/client-node";
 import pino from "pino";
 import { oidcIssuer, type TokenIssuer } from "../core/auth";
-import { ROUTER_ENV, ROUTER_PORTS } from "../core/naming";
+import { ROUTER_ENV } from "../core/naming";
+import { readRouterEnv } from "../core/routerEnv";
 import { DEFAULT_SELF_SCALE_LIMITS } from "../core/selfScale";
 import { KubernetesDiscovery, KubernetesKeyStore, KubernetesScaler, LeaseCoordinator } from "./kubernetes";
 import { FileKeyStore } from "./local";
 import { KubernetesRouterSize, SelfScaler } from "./selfScaler";
-import { DEFAULT_MAX_BODY_BYTES, startRouter } from "./server";
+import { startRouter } from "./server";
 import type { KeyStore } from "./types";
 
 const env = (key: keyof typeof ROUTER_ENV): string | undefined => process.env[ROUTER_ENV[key]] || undefined;
-
-function intEnv(key: keyof typeof ROUTER_ENV, fallback: number): number {
-  const raw = env(key);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${ROUTER_ENV[key]} must be a non-negative integer (got '${raw}')`);
-  return n;
-}
 
 /** A file read again whenever its modification time changes (a mounted Secret being updated). */
 export function watchedFile(path: string): () => string | undefined {
@@ -64,7 +57,7 @@ async function main(): Promise<void> {
   const log = pino({ name: "aks-inference-router", level: env("logLevel") ?? "info" });
   const namespace = env("namespace") ?? "default";
   const podName = env("podName") ?? os.hostname();
-  const adminPort = intEnv("adminPort", ROUTER_PORTS.admin);
+  const settings = readRouterEnv(process.env);
   const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
   const certFile = env("tlsCertFile");
   const keyFile = env("tlsKeyFile");
@@ -81,7 +74,7 @@ async function main(): Promise<void> {
     await store.start();
     keys = store;
   }
-  const coordinator = new LeaseCoordinator(kc, namespace, podName, adminPort, log);
+  const coordinator = new LeaseCoordinator(kc, namespace, podName, settings.adminPort, log);
   const router = await startRouter({
     discovery: new KubernetesDiscovery(kc, namespace, log),
     keys,
@@ -89,22 +82,18 @@ async function main(): Promise<void> {
     coordinator,
     tokenIssuer: tokenIssuer(),
     host: "0.0.0.0",
-    port: intEnv("port", ROUTER_PORTS.http),
-    adminPort,
+    port: settings.port,
+    adminPort: settings.adminPort,
     tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
-    maxBodyBytes: intEnv("maxBodyBytes", DEFAULT_MAX_BODY_BYTES),
-    maxConnections: env("maxConnections") === undefined ? undefined : intEnv("maxConnections", 0),
-    trustForwardedFor: env("trustForwardedFor") === "true",
-    maxTokenLifetimeSeconds: env("tokenMaxLifetimeSeconds") === undefined ? undefined : intEnv("tokenMaxLifetimeSeconds", 0),
+    maxBodyBytes: settings.maxBodyBytes,
+    maxConnections: settings.maxConnections,
+    trustForwardedFor: settings.trustForwardedFor,
+    maxTokenLifetimeSeconds: settings.maxTokenLifetimeSeconds,
     logger: log,
   });
-  const selfScaler =
-    env("selfScaling") === "true"
-      ? new SelfScaler(new KubernetesRouterSize(kc, namespace), coordinator, router.metrics, log, {
-          ...DEFAULT_SELF_SCALE_LIMITS,
-          latencyThresholdMs: intEnv("selfScalingLatencyMs", DEFAULT_SELF_SCALE_LIMITS.latencyThresholdMs),
-        })
-      : undefined;
+  const selfScaler = settings.selfScaling
+    ? new SelfScaler(new KubernetesRouterSize(kc, namespace), coordinator, router.metrics, log, { ...DEFAULT_SELF_SCALE_LIMITS, latencyThresholdMs: settings.selfScalingLatencyMs })
+    : undefined;
   const stop = (signal: string) => {
     log.info({ signal }, "draining");
     selfScaler?.close();

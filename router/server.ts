@@ -19,9 +19,7 @@ import { FRONT_DOOR_SERVER_OPTIONS, MAX_REQUEST_HEADERS, connectionCap, guardFro
 import { BodySource, ForwardError, ReplicaBusyError, forward, forwardHeaders } from "./proxy";
 import { CallbackScaler, SingleCoordinator } from "./local";
 import type { Coordinator, Discovery, KeyStore, Scaler, ServiceLoad } from "./types";
-
-/** The seed's payload limit: 100 MB. */
-export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
+import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
 
 export interface RouterOptions {
   discovery: Discovery;
@@ -131,7 +129,7 @@ function sendError(res: http.ServerResponse, status: number, code: string, messa
 export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const log = opts.logger ?? pino({ name: "aks-inference-router", level: process.env.ROUTER_LOG_LEVEL ?? "info" });
   const metrics = new RouterMetrics();
-  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxBody = opts.maxBodyBytes ?? MAX_PAYLOAD_BYTES;
   /** A service's body limit: the router's, or less when its replicas' memory cannot hold that much. */
   const limitOf = (b: ServiceBalancer) => Math.min(maxBody, b.settings.maxBodyBytes ?? maxBody);
   const tooLarge = (b: ServiceBalancer, size?: string) => {

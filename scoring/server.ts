@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { INTERNAL_ERROR_MESSAGE, NOT_FOUND_MESSAGE, amlErrorResponse, methodNotAllowed, requestIdHeaders, type FullResponse } from "../core/amlScoring";
 import { MAX_JSON_DEPTH, jsonDeeperThan } from "../core/jsonDepth";
+import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
 import { REPLICA_BUSY_HEADER } from "../core/naming";
 import type { DataCollector } from "./collector";
 import { ScoringError, isHttpHandler, type HttpHandler, type ScoringHandler } from "./handlers";
@@ -19,7 +20,7 @@ import { ScoringError, isHttpHandler, type HttpHandler, type ScoringHandler } fr
 const SCORE_METHODS = ["GET", "HEAD", "OPTIONS", "POST"];
 
 /** The router refuses more than 100 MB; the replica keeps a matching guard of its own. */
-export const MAX_BODY_BYTES = 100 * 1024 * 1024;
+export const MAX_BODY_BYTES = MAX_PAYLOAD_BYTES;
 
 export type ReplicaState = "starting" | "ready" | "failed" | "draining";
 
