@@ -438,6 +438,17 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
   return [`${keyOf(issue.path)}: ${issue.message}`];
 }
 
+/**
+ * Node autoscaling of a pool, the same rule for the system pool and GPU pools: AKS's cluster
+ * autoscaler needs both bounds (one alone was accepted and silently did not autoscale), the
+ * lower at most the upper.
+ */
+function poolScalingProblems(p: { minCount?: number; maxCount?: number }): [string[], string][] {
+  if ((p.minCount === undefined) !== (p.maxCount === undefined)) return [[[], "set both minCount and maxCount (the node autoscaler needs both), or neither"]];
+  if (p.minCount !== undefined && p.maxCount !== undefined && p.minCount > p.maxCount) return [[["minCount"], "must be at most maxCount"]];
+  return [];
+}
+
 /** Whether a service's entry script is Python (served through Python workers). */
 export function isPythonEntryScript(entryScript: string | undefined): boolean {
   return entryScript !== undefined && entryScript.endsWith(".py");
@@ -520,14 +531,13 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     problem(["network", "podCidr"], `must not overlap network.vnetAddressSpace ${c.network.vnetAddressSpace}`);
   }
   const pool = c.systemPool;
-  if ((pool.minCount === undefined) !== (pool.maxCount === undefined)) problem(["systemPool"], "set both minCount and maxCount, or neither");
-  if (pool.minCount !== undefined && pool.maxCount !== undefined && pool.minCount > pool.maxCount) problem(["systemPool", "minCount"], "must be at most systemPool.maxCount");
+  poolScalingProblems(pool).forEach(([key, message]) => problem(["systemPool", ...key], message));
 
   const poolNames = new Set<string>();
   c.gpuPools.forEach((p, i) => {
     if (poolNames.has(p.name) || p.name === "system") problem(["gpuPools", i, "name"], `'${p.name}' is used twice (or is 'system'); pool names must be unique`);
     poolNames.add(p.name);
-    if (p.minCount !== undefined && p.maxCount !== undefined && p.minCount > p.maxCount) problem(["gpuPools", i, "minCount"], "must be at most maxCount");
+    poolScalingProblems(p).forEach(([key, message]) => problem(["gpuPools", i, ...key], message));
   });
 
   const tls = c.endpoint.tls;

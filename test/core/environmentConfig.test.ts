@@ -60,3 +60,22 @@ describe("config: router front-door settings", () => {
     assert.throws(() => stack({ "aks-inference:tokenIssuer": { ttlSeconds: 7200, maxLifetimeSeconds: 3600 } }), /aks-inference:tokenIssuer\.ttlSeconds: must be at most tokenIssuer\.maxLifetimeSeconds \(3600\)/);
   });
 });
+
+describe("config: node pool autoscaling", () => {
+  const problemsOf = (extra: Record<string, unknown>): string => {
+    try {
+      parseStackConfig({ "azure-native:location": "westeurope", ...extra }, "t");
+      return "";
+    } catch (err) {
+      return (err as ConfigError).problems.join("\n");
+    }
+  };
+
+  it("needs both bounds, on the system pool and on GPU pools alike (a GPU pool with minCount only did not autoscale)", () => {
+    const both = "set both minCount and maxCount (the node autoscaler needs both), or neither";
+    assert.equal(problemsOf({ "aks-inference:systemPool": { minCount: 1 } }), `aks-inference:systemPool: ${both}`);
+    assert.equal(problemsOf({ "aks-inference:gpuPools": [{ name: "gpu", vmSize: "Standard_NC4as_T4_v3", minCount: 0 }] }), `aks-inference:gpuPools[0]: ${both}`);
+    assert.equal(problemsOf({ "aks-inference:gpuPools": [{ name: "gpu", vmSize: "Standard_NC4as_T4_v3", minCount: 3, maxCount: 2 }] }), "aks-inference:gpuPools[0].minCount: must be at most maxCount");
+    assert.equal(problemsOf({ "aks-inference:gpuPools": [{ name: "gpu", vmSize: "Standard_NC4as_T4_v3", minCount: 0, maxCount: 2 }] }), "");
+  });
+});
