@@ -32,7 +32,10 @@ export const DEFAULT_SELF_SCALE_LIMITS: SelfScaleLimits = {
 export interface SelfScaleObservation {
   enabled: boolean;
   routingP95Ms: number;
-  /** Average CPU use of the router pods, as a fraction of their cores. */
+  /**
+   * CPU use of a router pod, as a fraction of its cores: the leader's own, which stands for every
+   * pod's because the router Service spreads connections evenly over them.
+   */
   cpuUtilization: number;
   cpu: number;
   replicas: number;

@@ -55,11 +55,28 @@ export class KubernetesRouterSize implements RouterSize {
   }
 }
 
+/** Where time and this process's CPU use come from (tests give their own). */
+export interface SelfScalerClock {
+  /** Milliseconds. */
+  now(): number;
+  /** CPU time this process has used, in microseconds (user + system). */
+  cpuMicros(): number;
+}
+
+const PROCESS_CLOCK: SelfScalerClock = {
+  now: () => Date.now(),
+  cpuMicros: () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  },
+};
+
 export class SelfScaler {
   private readonly timer: NodeJS.Timeout;
   private lastChangeAt?: number;
-  private lastCpu = process.cpuUsage();
-  private lastAt = Date.now();
+  private lastCpu: number;
+  private lastAt: number;
+  private readonly clock: SelfScalerClock;
 
   constructor(
     private readonly size: RouterSize,
@@ -67,9 +84,12 @@ export class SelfScaler {
     private readonly metrics: RouterMetrics,
     private readonly log: Logger,
     private readonly limits: SelfScaleLimits = DEFAULT_SELF_SCALE_LIMITS,
-    intervalMs = 60_000,
+    opts: { intervalMs?: number; clock?: SelfScalerClock } = {},
   ) {
-    this.timer = setInterval(() => void this.tick().catch((err: unknown) => this.log.warn({ err: String(err) }, "self-scaling round failed")), intervalMs);
+    this.clock = opts.clock ?? PROCESS_CLOCK;
+    this.lastCpu = this.clock.cpuMicros();
+    this.lastAt = this.clock.now();
+    this.timer = setInterval(() => void this.tick().catch((err: unknown) => this.log.warn({ err: String(err) }, "self-scaling round failed")), opts.intervalMs ?? 60_000);
     this.timer.unref();
   }
 
@@ -83,15 +103,20 @@ export class SelfScaler {
     return hit && hit.labels.le !== "+Inf" ? Number(hit.labels.le) * 1000 : Infinity;
   }
 
+  /**
+   * One round. CPU use is this (the leader's) process over the last round: the router Service
+   * spreads connections evenly over the pods, so one pod's share stands for each pod's.
+   */
   async tick(): Promise<void> {
-    const now = Date.now();
-    const usage = process.cpuUsage(this.lastCpu);
+    const now = this.clock.now();
+    const cpuMicros = this.clock.cpuMicros();
+    const usedMs = (cpuMicros - this.lastCpu) / 1000;
     const elapsedMs = now - this.lastAt;
-    this.lastCpu = process.cpuUsage();
+    this.lastCpu = cpuMicros;
     this.lastAt = now;
     if (!this.coordinator.isLeader()) return;
     const { cpu, replicas } = await this.size.current();
-    const cpuUtilization = cpu > 0 ? (usage.user + usage.system) / 1000 / elapsedMs / cpu : 0;
+    const cpuUtilization = cpu > 0 && elapsedMs > 0 ? usedMs / elapsedMs / cpu : 0;
     const d = decideSelfScale(
       { enabled: true, routingP95Ms: await this.routingP95Ms(), cpuUtilization, cpu, replicas, freeClusterCpu: await this.size.freeCpu(), now, lastChangeAt: this.lastChangeAt },
       this.limits,
