@@ -3,7 +3,7 @@
  * Kubernetes API through a kubeconfig). Both answer in the same shapes.
  */
 import * as k8s from "@kubernetes/client-node";
-import { generateKey, mintToken, type MintedToken, type ServiceKeys } from "../core/auth";
+import { generateKey, keysFromSecretData, mintToken, type MintedToken, type ServiceKeys } from "../core/auth";
 import {
   DEFAULT_NAMESPACE,
   KEY_FIELDS,
@@ -17,7 +17,7 @@ import {
   modelDeploymentName,
   type KeyName,
 } from "../core/naming";
-import type { ServiceRoutingSettings } from "../core/routingSettings";
+import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
 import type { ServiceDescription } from "../local/admin";
 import type { LocalState } from "../local/state";
 import { serviceState, type ReplicaInfo, type ReplicaStatus } from "../local/supervisor";
@@ -99,7 +99,11 @@ export class KubernetesBackend implements Backend {
     } catch {
       throw new CliError(`service '${service}' does not exist in namespace '${this.namespace}'`);
     }
-    return JSON.parse(svc.metadata?.annotations?.[SETTINGS_ANNOTATION] ?? "{}") as ServiceRoutingSettings;
+    try {
+      return parseRoutingSettings(svc.metadata?.annotations?.[SETTINGS_ANNOTATION], svc.metadata?.labels?.[LABELS.service], `service '${service}'`);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
   }
 
   async describe(service: string): Promise<ServiceDescription> {
@@ -146,8 +150,9 @@ export class KubernetesBackend implements Backend {
     const secret = await this.core.readNamespacedSecret({ name: keySecretName(service), namespace: this.namespace }).catch(() => {
       throw new CliError(`service '${service}' has no key Secret (is it using key auth?)`);
     });
-    const d = (f: string) => Buffer.from(secret.data?.[f] ?? "", "base64").toString("utf8");
-    return { primaryKey: d(KEY_FIELDS.primary), secondaryKey: d(KEY_FIELDS.secondary) };
+    const keys = keysFromSecretData(secret.data);
+    if (!keys) throw new CliError(`the key Secret of service '${service}' lacks ${KEY_FIELDS.primary} or ${KEY_FIELDS.secondary}`);
+    return keys;
   }
 
   async regenKey(service: string, key: KeyName): Promise<ServiceKeys> {

@@ -6,11 +6,25 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
-import { BUILTIN_TOKEN_ISSUER } from "./naming";
+import { BUILTIN_TOKEN_ISSUER, KEY_FIELDS } from "./naming";
 
 export interface ServiceKeys {
   primaryKey: string;
   secondaryKey: string;
+}
+
+/**
+ * A service's keys from its key Secret's `data` (base64, fields KEY_FIELDS); undefined unless
+ * both are there. The router's key store and the CLI read Secrets with this.
+ */
+export function keysFromSecretData(data: Record<string, string> | undefined): ServiceKeys | undefined {
+  const decode = (field: string) => {
+    const v = data?.[field];
+    return v === undefined ? undefined : Buffer.from(v, "base64").toString("utf8");
+  };
+  const primaryKey = decode(KEY_FIELDS.primary);
+  const secondaryKey = decode(KEY_FIELDS.secondary);
+  return primaryKey !== undefined && secondaryKey !== undefined ? { primaryKey, secondaryKey } : undefined;
 }
 
 /** A new random key (32 bytes, base64url): what `regen-key` and local mode write. */

@@ -47,3 +47,22 @@ export function routingSettings(svc: ModelServiceConfig, tokenAudience?: string,
     maxBodyBytes: servicePayloadLimitBytes(svc.memoryGb, routerLimitBytes),
   };
 }
+
+/**
+ * The routing settings a model Service's annotation carries, checked: the router's discovery, the
+ * CLI and the policy pack all read the annotation with this. Throws with the reason, naming `owner`.
+ */
+export function parseRoutingSettings(raw: string | undefined, serviceName: string | undefined, owner: string): ServiceRoutingSettings {
+  if (!raw || !serviceName) throw new Error(`${owner} lacks the routing settings annotation or the service label`);
+  let s: ServiceRoutingSettings;
+  try {
+    s = JSON.parse(raw) as ServiceRoutingSettings;
+  } catch {
+    throw new Error(`${owner}: the routing settings annotation is not JSON`);
+  }
+  const badLimit = s.maxBodyBytes !== undefined && !(Number.isInteger(s.maxBodyBytes) && s.maxBodyBytes > 0);
+  if (s.name !== serviceName || !["key", "token", "none"].includes(s.authMode) || typeof s.autoscale?.maxReplicas !== "number" || badLimit) {
+    throw new Error(`${owner}: the routing settings annotation is not a valid settings document`);
+  }
+  return s;
+}

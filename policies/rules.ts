@@ -6,6 +6,7 @@
  */
 import { MAX_MODELS_PER_DEPLOYMENT, MAX_PAYLOAD_MB } from "../core/config";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
+import { parseRoutingSettings } from "../core/routingSettings";
 import {
   GPU_POOL_LABEL,
   GPU_RESOURCE,
@@ -287,6 +288,16 @@ const WORKLOAD_TYPES = new Set(["kubernetes:apps/v1:Deployment", "kubernetes:app
 const isWorkload = (r: Res) => WORKLOAD_TYPES.has(r.type);
 const kindOf = (r: Res) => r.type.split(":").pop() ?? r.type;
 const namespaceOf = (r: Res) => String(get(r.props, "metadata", "namespace") ?? "default");
+
+/** A model Service's auth mode, read with the router's own parser; undefined when not (yet) known. */
+function authModeOf(r: Res): string | undefined {
+  if (r.type !== T.service || labelsOf(r)[LABELS.role] !== ROLE_MODEL) return undefined;
+  try {
+    return parseRoutingSettings(annotationsOf(r)[SETTINGS_ANNOTATION], labelsOf(r)[LABELS.service], `Service '${r.name}'`).authMode;
+  } catch {
+    return undefined;
+  }
+}
 const sameNamespace = (a: string, b: string) => a === b || !known(a) || !known(b);
 
 interface PodSpec {
@@ -412,7 +423,7 @@ export const rules: Rule[] = [
         keyVaultName: all.map((r) => (r.type === T.secretProviderClass ? (get(r.props, "spec", "parameters", "keyvaultName") as string | undefined) : undefined)).find(Boolean),
         // Hosts only Microsoft's azureml-fe calls are never required by this stack's router.
         azureMlCompat: false,
-        tokenAuth: all.some((r) => r.type === T.service && /"authMode":"token"/.test(annotationsOf(r)[SETTINGS_ANNOTATION] ?? "")) || Boolean(get(cluster.props, "tags", TAGS.tokenRegion)),
+        tokenAuth: all.some((r) => authModeOf(r) === "token") || Boolean(get(cluster.props, "tags", TAGS.tokenRegion)),
         customDomain: host && !host.endsWith(".cloudapp.azure.com") ? host : undefined,
         // The router's host is the name Azure assigned (a tenant-scoped label carries a hash).
         dnsLabel: known(host) && host.endsWith(".cloudapp.azure.com") ? host.split(".")[0] : label,
@@ -436,8 +447,7 @@ export const rules: Rule[] = [
     stack: (all) => {
       if (!notDevTest(all)) return [];
       return all
-        .filter((r) => r.type === T.service && labelsOf(r)[LABELS.role] === ROLE_MODEL)
-        .filter((r) => /"authMode":"none"/.test(annotationsOf(r)[SETTINGS_ANNOTATION] ?? ""))
+        .filter((r) => authModeOf(r) === "none")
         .map((r) => ({ urn: r.urn, message: `Model service '${labelsOf(r)[LABELS.service]}' has auth disabled on a ${purposeOf(all)} cluster. Remove authEnabled: false (key auth) or set tokenAuthEnabled: true.` }));
     },
   },

@@ -7,9 +7,9 @@
 import * as k8s from "@kubernetes/client-node";
 import { request } from "undici";
 import type { Logger } from "pino";
-import type { ServiceKeys } from "../core/auth";
-import { KEY_FIELDS, LABELS, ROLE_MODEL, ROLE_ROUTER, ROUTER_LEASE, SETTINGS_ANNOTATION, modelDeploymentName } from "../core/naming";
-import type { ServiceRoutingSettings } from "../core/routingSettings";
+import { keysFromSecretData, type ServiceKeys } from "../core/auth";
+import { LABELS, ROLE_MODEL, ROLE_ROUTER, ROUTER_LEASE, SETTINGS_ANNOTATION, modelDeploymentName } from "../core/naming";
+import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
 import type { Coordinator, Discovery, KeyStore, Replica, Scaler, ServiceLoad, ServiceView } from "./types";
 
 /** Ready endpoints of an EndpointSlice as replicas (terminating ones get no new requests). */
@@ -27,25 +27,11 @@ export function replicasOf(slice: k8s.V1EndpointSlice): Replica[] {
 
 /** The routing settings a model Service carries; throws with the reason when they are unusable. */
 export function settingsOf(svc: k8s.V1Service): ServiceRoutingSettings {
-  const raw = svc.metadata?.annotations?.[SETTINGS_ANNOTATION];
-  const name = svc.metadata?.labels?.[LABELS.service];
-  if (!raw || !name) throw new Error(`Service ${svc.metadata?.name} lacks the ${SETTINGS_ANNOTATION} annotation or ${LABELS.service} label`);
-  const s = JSON.parse(raw) as ServiceRoutingSettings;
-  const badLimit = s.maxBodyBytes !== undefined && !(Number.isInteger(s.maxBodyBytes) && s.maxBodyBytes > 0);
-  if (s.name !== name || !["key", "token", "none"].includes(s.authMode) || typeof s.autoscale?.maxReplicas !== "number" || badLimit) {
-    throw new Error(`Service ${svc.metadata?.name}: ${SETTINGS_ANNOTATION} is not a valid settings document`);
-  }
-  return s;
+  return parseRoutingSettings(svc.metadata?.annotations?.[SETTINGS_ANNOTATION], svc.metadata?.labels?.[LABELS.service], `Service ${svc.metadata?.name}`);
 }
 
 export function keysOf(secret: k8s.V1Secret): ServiceKeys | undefined {
-  const decode = (field: string) => {
-    const v = secret.data?.[field];
-    return v === undefined ? undefined : Buffer.from(v, "base64").toString("utf8");
-  };
-  const primaryKey = decode(KEY_FIELDS.primary);
-  const secondaryKey = decode(KEY_FIELDS.secondary);
-  return primaryKey !== undefined && secondaryKey !== undefined ? { primaryKey, secondaryKey } : undefined;
+  return keysFromSecretData(secret.data);
 }
 
 function watchInformer<T extends k8s.KubernetesObject>(

@@ -2,7 +2,9 @@
 import * as assert from "node:assert/strict";
 import { GPU_POOL_LABEL, GPU_TAINT_STRING, LABELS, MODEL_COUNT_ANNOTATION, ROUTER_ENV, SETTINGS_ANNOTATION, TAGS } from "../../core/naming";
 import { evaluate, rules, type Res } from "../../policies/rules";
+import type { ServiceRoutingSettings } from "../../core/routingSettings";
 import { Plan, stackConfig } from "../support/stacks";
+import { settings } from "../support/upstream";
 
 const rule = (name: string) => {
   const r = rules.find((x) => x.name === name);
@@ -30,7 +32,7 @@ const routerDeployment = (env: Record<string, string>): Res => ({
 const modelService = (authMode: string): Res => ({
   type: "kubernetes:core/v1:Service",
   name: "svc-a-service",
-  props: { metadata: { labels: { [LABELS.role]: "model", [LABELS.service]: "a" }, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify({ name: "a", authMode }) } } },
+  props: { metadata: { labels: { [LABELS.role]: "model", [LABELS.service]: "a" }, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(settings("a", { authMode: authMode as ServiceRoutingSettings["authMode"] })) } } },
 });
 const gpuPool = (tainted: boolean): Res => ({
   type: "azure-native:containerservice:AgentPool",

@@ -24,7 +24,7 @@ describe("router: Kubernetes objects", () => {
     const svc = (annotation: string): V1Service => ({ metadata: { name: "model-a", labels: { [LABELS.service]: "a" }, annotations: { [SETTINGS_ANNOTATION]: annotation } } });
     assert.deepEqual(settingsOf(svc(JSON.stringify(settings("a")))), settings("a"));
     assert.throws(() => settingsOf(svc(JSON.stringify(settings("b")))), /not a valid settings document/);
-    assert.throws(() => settingsOf(svc("{")), SyntaxError);
+    assert.throws(() => settingsOf(svc("{")), /Service model-a: the routing settings annotation is not JSON/);
   });
 
   it("decodes both keys of a key Secret", () => {
