@@ -32,6 +32,7 @@ import { routingSettings } from "../../core/routingSettings";
 import { hashFiles, modelFiles, modelHash, packageProject, projectFiles } from "../../packaging/project";
 import { serviceEnv } from "../../packaging/upload";
 import type { Storage } from "../storage";
+import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
 
 export interface ModelServiceArgs {
   service: ModelServiceConfig;
@@ -128,7 +129,7 @@ export class ModelService extends pulumi.ComponentResource {
               // No Kubernetes API token: the pods only talk to blob storage.
               automountServiceAccountToken: false,
               terminationGracePeriodSeconds: Math.ceil(svc.scoringTimeoutMs / 1000) + 15,
-              securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: POD_SECURITY_CONTEXT,
               ...(gpu
                 ? {
                     tolerations: [{ key: GPU_TAINT.key, operator: "Equal", value: GPU_TAINT.value, effect: GPU_TAINT.effect }],
@@ -148,7 +149,7 @@ export class ModelService extends pulumi.ComponentResource {
                   startupProbe: probe("/healthz", 2, 150),
                   lifecycle: { preStop: { sleep: { seconds: 5 } } },
                   terminationMessagePolicy: "FallbackToLogsOnError",
-                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                  securityContext: CONTAINER_SECURITY_CONTEXT,
                   volumeMounts: [
                     { name: "work", mountPath: "/work" },
                     { name: "tmp", mountPath: "/tmp" },

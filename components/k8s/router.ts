@@ -23,6 +23,7 @@ import {
   TOKEN_SIGNING_SECRET,
   WORKLOAD_IDENTITY,
 } from "../../core/naming";
+import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
 
 export interface RouterArgs {
   provider: k8s.Provider;
@@ -237,7 +238,7 @@ export class Router extends pulumi.ComponentResource {
               topologySpreadConstraints: [
                 { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { [LABELS.role]: ROLE_ROUTER } } },
               ],
-              securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: POD_SECURITY_CONTEXT,
               containers: [
                 {
                   name: "router",
@@ -253,7 +254,7 @@ export class Router extends pulumi.ComponentResource {
                   // Readiness drops first; the pause lets load balancers and peers notice
                   // before the router stops accepting (SIGTERM then drains in-flight requests).
                   lifecycle: { preStop: { sleep: { seconds: 5 } } },
-                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                  securityContext: CONTAINER_SECURITY_CONTEXT,
                   volumeMounts: mounts,
                 },
               ],
