@@ -13,7 +13,7 @@ ARG PYTHON_BASE_IMAGE=mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04
 # The scoring server bundle, built with the project's lock file.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY core ./core
 COPY scoring ./scoring
