@@ -7,11 +7,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
-import { MAX_PAYLOAD_MB, endpointDnsLabel, registrySku, scoringHost, tlsEnabled, type StackConfig } from "./core/config";
+import { MAX_PAYLOAD_MB, endpointDnsLabel, scoringHost, tlsEnabled, type StackConfig } from "./core/config";
+import { purposeProfile } from "./core/purpose";
 import { deployerPrincipalType } from "./core/identity";
 import { MODEL_SERVICE_ACCOUNT, ROUTER_NAME, TAGS } from "./core/naming";
 import { aksNetworkRules, requiredHostsFor } from "./core/requiredHosts";
-import { Cluster, clusterZones } from "./components/cluster";
+import { Cluster } from "./components/cluster";
 import { Endpoint, PrivateDns } from "./components/dns";
 import { Firewall } from "./components/firewall";
 import { GpuPool, NvidiaDevicePlugin } from "./components/gpuPool";
@@ -52,7 +53,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
   const group = new resources.ResourceGroup("rg", { resourceGroupName: cfg.resourceGroupName, location, tags });
   const resourceGroupName = group.name;
 
-  const zones = clusterZones(cfg.clusterPurpose);
+  const zones = purposeProfile(cfg.clusterPurpose).zones;
   const defaultRouteName = `${cfg.clusterName}-to-firewall`;
   // The network team's subnet, route table and firewall policy may be in other subscriptions.
   const networkProviders = new SubscriptionProviders();
@@ -150,7 +151,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     location,
     subscriptionId,
     registryName: cfg.registryName,
-    sku: registrySku(cfg.clusterPurpose),
+    sku: purposeProfile(cfg.clusterPurpose).registrySku,
     kubeletObjectId: cluster.kubeletObjectId,
     tags,
   });
@@ -160,7 +161,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     location,
     subscriptionId,
     accountName: cfg.storageAccountName,
-    sku: cfg.clusterPurpose === "DevTest" ? "Standard_LRS" : "Standard_ZRS",
+    sku: purposeProfile(cfg.clusterPurpose).storageSku,
     deployer: { objectId: deployerObjectId, principalType: deployerClientId.apply(deployerPrincipalType) },
     tags,
   });

@@ -10,6 +10,7 @@ import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 import * as k8s from "@pulumi/kubernetes";
 import type { ClusterPurpose, NetworkPlugin } from "../core/config";
 import { assignRole } from "./roles";
+import { purposeProfile } from "../core/purpose";
 
 export interface ClusterArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -41,9 +42,6 @@ export interface ClusterArgs {
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-export function clusterZones(purpose: ClusterPurpose): string[] {
-  return purpose === "DevTest" ? [] : ["1", "2", "3"];
-}
 
 export class Cluster extends pulumi.ComponentResource {
   readonly cluster: containerservice.ManagedCluster;
@@ -67,7 +65,7 @@ export class Cluster extends pulumi.ComponentResource {
     super("aks-inference:cluster:Cluster", name, {}, opts);
     const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
     // Prod spreads nodes over zones; DevTest stays small and single-zone.
-    this.zones = clusterZones(args.purpose);
+    this.zones = purposeProfile(args.purpose).zones;
 
     // A user-assigned control-plane identity can be granted rights on the route table and
     // subnet BEFORE the cluster exists; kubenet behind a firewall (UDR) requires exactly that.
@@ -98,7 +96,7 @@ export class Cluster extends pulumi.ComponentResource {
         kubernetesVersion: args.kubernetesVersion,
         enableRBAC: true,
         identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
-        sku: { name: "Base", tier: args.purpose === "DevTest" ? "Free" : "Standard" },
+        sku: { name: "Base", tier: purposeProfile(args.purpose).aksTier },
         agentPoolProfiles: [
           {
             name: "system",

@@ -8,6 +8,7 @@
  * `ConfigError` whose lines each name the offending key and what is allowed.
  */
 import { z } from "zod";
+import { purposeProfile } from "./purpose";
 import { cidrsOverlap, usableInSubnet } from "./azureRules";
 import { DEFAULT_NAMESPACE } from "./naming";
 
@@ -384,15 +385,6 @@ export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName
   services: ModelServiceConfig[];
 }
 
-/** Defaults that depend on the cluster purpose (the seed: dev-test clusters are small). */
-export function purposeDefaults(purpose: ClusterPurpose): { systemVmSize: string; systemCount: number; routerReplicas: number; selfScaling: boolean; defender: boolean; firewallPublicIps: number } {
-  // Firewall public IPs: Microsoft's AKS firewall guide sets 20 as the production minimum
-  // against SNAT port exhaustion; a dev-test cluster's few outbound flows fit one.
-  return purpose === "DevTest"
-    ? { systemVmSize: "Standard_D2s_v5", systemCount: 1, routerReplicas: 1, selfScaling: false, defender: false, firewallPublicIps: 1 }
-    : { systemVmSize: "Standard_D4s_v5", systemCount: 3, routerReplicas: 3, selfScaling: true, defender: true, firewallPublicIps: 20 };
-}
-
 function modelName(path: string): string {
   const base = path.replace(/\/+$/, "").split("/").pop() ?? path;
   return base.replace(/\.[^.]+$/, "").toLowerCase().replace(/[^a-z0-9-]/g, "-");
@@ -485,7 +477,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
   const c = result.data;
   const problems: string[] = [];
   const problem = (path: PropertyKey[], message: string) => problems.push(`${keyOf(path)}: ${message}`);
-  const d = purposeDefaults(c.clusterPurpose);
+  const d = purposeProfile(c.clusterPurpose);
 
   if (c.network.plugin === "azure") {
     if (!c.network.subnetId) problem(["network", "subnetId"], "is required when network.plugin is 'azure' (CNI joins an existing subnet)");
@@ -631,19 +623,11 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
   };
 }
 
-/**
- * ACR SKU by cluster purpose: Premium outside DevTest, for its dedicated data endpoint (image
- * layers from `<registry>.<region>.data.azurecr.io` instead of any `*.blob.core.windows.net`).
- */
-export function registrySku(purpose: ClusterPurpose): "Standard" | "Premium" {
-  return purpose === "DevTest" ? "Standard" : "Premium";
-}
-
 function resolveFirewall(c: ParsedStack): FirewallConfig | undefined {
   if (c.egress !== "firewall") return undefined;
   const f = firewallSchema.parse(c.firewall ?? {});
   if (f.policyId && f.privateIp && f.publicIp) return { kind: "hub", policyId: f.policyId, privateIp: f.privateIp, publicIp: f.publicIp, priority: f.priority };
-  return { kind: "created", publicIpCount: f.publicIpCount ?? purposeDefaults(c.clusterPurpose).firewallPublicIps, priority: f.priority };
+  return { kind: "created", publicIpCount: f.publicIpCount ?? purposeProfile(c.clusterPurpose).firewallPublicIps, priority: f.priority };
 }
 
 /**

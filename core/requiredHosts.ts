@@ -3,7 +3,8 @@
  * plus what AKS itself and the GPU pools need behind a firewall. One source of truth: the
  * firewall rules, `npm run hosts`, the docs and the policy pack all read it.
  */
-import { registrySku, type StackConfig } from "./config";
+import type { StackConfig } from "./config";
+import { purposeProfile } from "./purpose";
 
 /** When in the seed's connectivity chronology a host is first needed. */
 export type Phase =
@@ -211,7 +212,7 @@ export function requiredHostsInputFor(cfg: StackConfig): RequiredHostsInput {
     region: cfg.location,
     registryName: cfg.registryName,
     storageAccountName: cfg.storageAccountName,
-    registryDataEndpoint: registrySku(cfg.clusterPurpose) === "Premium",
+    registryDataEndpoint: purposeProfile(cfg.clusterPurpose).registrySku === "Premium",
     tokenAuth: cfg.services.some((s) => s.authMode === "token"),
     jwksUri: cfg.tokenIssuer.type === "oidc" ? cfg.tokenIssuer.jwksUri : undefined,
     defender: cfg.defender,

@@ -24,6 +24,7 @@ import {
   WORKLOAD_IDENTITY,
 } from "../../core/naming";
 import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
+import { purposeProfile } from "../../core/purpose";
 
 export interface RouterArgs {
   provider: k8s.Provider;
@@ -77,13 +78,6 @@ export const ROUTER_TLS_DIR = "/etc/aks-inference/tls";
  */
 export function keyVaultObjects(certificateName: string): string {
   return ["array:", "  - |", `    objectName: ${certificateName}`, "    objectType: secret", "    objectAlias: tls.pem", ""].join("\n");
-}
-
-/** CPU and memory of router pods by cluster purpose (the seed: dev-test clusters are small). */
-export function routerResources(purpose: ClusterPurpose): { requests: Record<string, string>; limits: Record<string, string> } {
-  return purpose === "DevTest"
-    ? { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "250m", memory: "512Mi" } }
-    : { requests: { cpu: "1", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } };
 }
 
 export class Router extends pulumi.ComponentResource {
@@ -248,7 +242,7 @@ export class Router extends pulumi.ComponentResource {
                     { name: "admin", containerPort: ROUTER_PORTS.admin },
                   ],
                   env,
-                  resources: routerResources(args.purpose),
+                  resources: purposeProfile(args.purpose).routerResources,
                   readinessProbe: probe("/readyz", 2),
                   livenessProbe: probe("/healthz", 10),
                   // Readiness drops first; the pause lets load balancers and peers notice
