@@ -247,7 +247,15 @@ class OfflineMocks implements pulumi.runtime.Mocks {
   }
 }
 
-/** The parts of the gRPC RegisterResourceRequest the capture reads. */
+/**
+ * The parts of the gRPC RegisterResourceRequest the capture reads. Why the monitor is wrapped
+ * instead of using only the documented `Mocks.newResource`: its arguments carry type, name and
+ * inputs but not the parent, the dependencies (explicit `dependsOn` and those of inputs) or the
+ * provider reference, and the tests and `npm run plan` are about exactly those (what waits for
+ * what). `pulumi.runtime.getMonitor()` is public; the request's getters are the gRPC message's.
+ * If an upgrade changes them, every stack test fails at its first plan, and
+ * test/infra/offline.test.ts says so by name.
+ */
 interface RegisterRequest {
   getType(): string;
   getName(): string;
