@@ -1,5 +1,5 @@
 /**
- * The whole environment of one stack, composed from the components in the order the seed's
+ * The whole environment of one stack, composed from the components in the order Azure ML v1's
  * connectivity chronology demands: network and egress first, then the cluster, registry and
  * storage, then what runs in the cluster. `index.ts` calls this with the stack's validated
  * config; tests and `npm run plan` call it under mocks.
@@ -190,7 +190,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     new PrivateDns("private-dns", { resourceGroupName, vnetId: net.vnetId, zones: cfg.dns.privateZones, records: cfg.dns.records, tags });
   }
 
-  // ---- In the cluster: images, the router, then the model services (the seed's chronology). ----
+  // ---- In the cluster: images, the router, then the model services (Azure ML v1's chronology). ----
   const armToken = authorization.getClientTokenOutput().token;
   const exchange = deps.acrToken ?? exchangeAcrToken;
   const images = new Images("images", {

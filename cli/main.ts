@@ -1,5 +1,5 @@
 /**
- * `aks-inference`: the seed's SDK operations from a shell. Against a running local mode by
+ * `aks-inference`: Azure ML v1's SDK operations from a shell. Against a running local mode by
  * default, against a cluster with --kubeconfig (e.g. `pulumi stack output kubeconfig
  * --show-secrets > kubeconfig`). `--json` on every command for scripts.
  */
@@ -147,7 +147,7 @@ program
 
 program
   .command("replicas")
-  .description("The seed's sizing formula: replicas = ceil(rps × seconds / target / per-container)")
+  .description("Azure ML v1's sizing formula: replicas = ceil(rps × seconds / target / per-container)")
   .requiredOption("--rps <n>", "target requests per second")
   .requiredOption("--seconds <n>", "seconds per request")
   .option("--target <utilization>", "target utilization, 0.7 or 70", "70")

@@ -70,7 +70,7 @@ export class Firewall extends pulumi.ComponentResource {
   readonly publicIpResource?: network.PublicIPAddress;
   readonly policyId: pulumi.Output<string>;
   /**
-   * What must exist before anything in the cluster needs egress (the seed's chronology: DNS and
+   * What must exist before anything in the cluster needs egress (Azure ML v1's chronology: DNS and
    * egress to the API server and MCR before the router deploys): the rules and, for a created
    * firewall, the firewall and the default route.
    */
@@ -157,7 +157,7 @@ export class Firewall extends pulumi.ComponentResource {
         ],
         fqdnTags: [AKS_FQDN_TAG],
       },
-      appRule("inference-hosts", bySource("seed")),
+      appRule("inference-hosts", bySource("inference")),
       // GPU node setup, cluster add-ons (Defender) and, only when asked for, azureml-fe's hosts.
       ...(["gpu", "addon", "azureml"] as const).filter((s) => bySource(s).length > 0).map((s) => appRule(`${s}-hosts`, bySource(s))),
     ];

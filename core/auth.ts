@@ -54,7 +54,7 @@ export function bearer(header: string | undefined): string | undefined {
 
 export interface MintedToken {
   accessToken: string;
-  /** Unix seconds after which the client should get a new token (the seed's `refresh_by`). */
+  /** Unix seconds after which the client should get a new token (Azure ML v1's `refresh_by`). */
   refreshBy: number;
   /** Unix seconds at which the token stops being accepted. */
   expiresOn: number;

@@ -1,6 +1,6 @@
 /**
  * Model autoscaling, as the router does it (never a Kubernetes HPA): pure decisions over time,
- * and the seed's replica sizing formula.
+ * and Azure ML v1's replica sizing formula.
  *
  * utilization = (busy replicas + queued requests expressed in replicas) / total replicas.
  * Counting queued demand (as azureml-fe v2 does) keeps a saturated service from looking merely
@@ -8,9 +8,9 @@
  */
 import type { AutoscaleSettings } from "./routingSettings";
 
-/** Scale up once utilization has been above target this long (the seed: decisions within ~1 s). */
+/** Scale up once utilization has been above target this long (Azure ML v1: decisions within ~1 s). */
 export const SCALE_UP_DELAY_MS = 1_000;
-/** Scale down only after utilization has stayed below target this long (the seed: ~1 min). */
+/** Scale down only after utilization has stayed below target this long (Azure ML v1: ~1 min). */
 export const SCALE_DOWN_DELAY_MS = 60_000;
 
 export interface LoadSample {
@@ -121,8 +121,8 @@ export interface SizingInput {
 }
 
 /**
- * The seed's sizing formula: replicas = ceil(targetRps × requestSeconds / targetUtilization /
- * maxConcurrentRequestsPerContainer). The seed's example: 20 × 10 / 0.7 / 1 → 286.
+ * Azure ML v1's sizing formula: replicas = ceil(targetRps × requestSeconds / targetUtilization /
+ * maxConcurrentRequestsPerContainer). Azure ML v1's example: 20 × 10 / 0.7 / 1 → 286.
  */
 export function replicasFor(input: SizingInput): number {
   const { targetRps, requestSeconds, maxConcurrentRequestsPerContainer } = input;

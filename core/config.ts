@@ -17,7 +17,7 @@ export const CONFIG_NAMESPACE = "aks-inference";
 /** The Azure region comes from the provider's own key, as in every azure-native program. */
 export const LOCATION_KEY = "azure-native:location";
 
-/** Hard limits from the seed. */
+/** Hard limits of Azure ML v1 AKS web services. */
 export const MAX_MODELS_PER_DEPLOYMENT = 1000;
 export const MAX_PAYLOAD_MB = 100;
 
@@ -215,7 +215,7 @@ const tokenIssuerSchema = z
     jwksUri: z.string().url().optional(),
     /** `aud` tokens must carry; default: the service name. */
     audience: z.string().min(1).optional(),
-    /** Region of the workspace/issuer; the seed: token auth depends on it matching the AKS region. */
+    /** Region of the workspace/issuer; Azure ML v1: token auth depends on it matching the AKS region. */
     region: z.string().min(1).optional(),
     /** Lifetime of built-in tokens. */
     ttlSeconds: positiveInt.default(3600),
@@ -228,8 +228,8 @@ const routerSchema = z
   .object({
     /** Router pods; default 1 for DevTest, 3 otherwise. */
     replicas: positiveInt.optional(),
-    /** Largest accepted request body in MB (MiB); at most 100, as the seed. */
-    payloadLimitMb: z.number().positive().max(MAX_PAYLOAD_MB, { message: `must be at most ${MAX_PAYLOAD_MB} (the seed's payload limit)` }).default(MAX_PAYLOAD_MB),
+    /** Largest accepted request body in MB (MiB); at most 100, as Azure ML v1. */
+    payloadLimitMb: z.number().positive().max(MAX_PAYLOAD_MB, { message: `must be at most ${MAX_PAYLOAD_MB} (Azure ML v1's payload limit)` }).default(MAX_PAYLOAD_MB),
     /** Self-scaling (CPU up, then pods out); default off for DevTest, on otherwise. */
     selfScaling: z.boolean().optional(),
     /** Routing time (ms, p95) above which the router scales itself up, then out. */
@@ -279,7 +279,7 @@ const serviceSchema = z
     name: dnsLabel(32),
     /** Model files or folders (paths relative to the repository), or `{ name, path }`. */
     models: z.array(modelSchema).max(MAX_MODELS_PER_DEPLOYMENT, {
-      message: `at most ${MAX_MODELS_PER_DEPLOYMENT} models per deployment (the seed's limit); split the service`,
+      message: `at most ${MAX_MODELS_PER_DEPLOYMENT} models per deployment (Azure ML v1's limit); split the service`,
     }).default([]),
     /** Project folder zipped into the package (honoring .amlignore, else .gitignore). */
     sourceDirectory: z.string().min(1).optional(),

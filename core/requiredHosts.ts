@@ -1,12 +1,12 @@
 /**
- * The hosts an inference cluster must resolve and reach: the seed's table, in its chronology,
+ * The hosts an inference cluster must resolve and reach: Azure ML v1's table, in its chronology,
  * plus what AKS itself and the GPU pools need behind a firewall. One source of truth: the
  * firewall rules, `npm run hosts`, the docs and the policy pack all read it.
  */
 import type { StackConfig } from "./config";
 import { purposeProfile } from "./purpose";
 
-/** When in the seed's connectivity chronology a host is first needed. */
+/** When in Azure ML v1's connectivity chronology a host is first needed. */
 export type Phase =
   | "cluster" // AKS itself: nodes joining, images of system pods, node OS packages
   | "router-deploy" // before the router can be deployed: DNS + egress to API server and MCR
@@ -26,11 +26,11 @@ export interface RequiredHost {
   protocol: "Https" | "Http";
   port: number;
   /**
-   * seed: what the inference services themselves call; aks: what the AzureKubernetesService FQDN
+   * inference: what the inference services themselves call; aks: what the AzureKubernetesService FQDN
    * tag covers; gpu: GPU node setup; addon: cluster add-ons this stack turns on (Defender);
    * azureml: calls of Microsoft's azureml-fe, allowed only with `requiredHosts.azureMlCompat`.
    */
-  source: "seed" | "aks" | "gpu" | "addon" | "azureml";
+  source: "inference" | "aks" | "gpu" | "addon" | "azureml";
 }
 
 export interface RequiredHostsInput {
@@ -120,17 +120,17 @@ export function requiredHosts(input: RequiredHostsInput): RequiredHost[] {
       usedBy: "AKS API server",
       phase: "router-deploy",
       why: `the API server is <dnsPrefix>-<random>.hcp.${region}.azmk8s.io (prefix '${input.clusterName}'); the random part forces a wildcard`,
-      source: "seed",
+      source: "inference",
       ...https,
     },
-    { host: "mcr.microsoft.com", usedBy: "Microsoft Container Registry (MCR)", phase: "router-deploy", why: "router and system images", source: "seed", ...https },
-    { host: "*.data.mcr.microsoft.com", usedBy: "MCR content delivery", phase: "router-deploy", why: "MCR serves image layers from its data endpoints", source: "seed", ...https },
+    { host: "mcr.microsoft.com", usedBy: "Microsoft Container Registry (MCR)", phase: "router-deploy", why: "router and system images", source: "inference", ...https },
+    { host: "*.data.mcr.microsoft.com", usedBy: "MCR content delivery", phase: "router-deploy", why: "MCR serves image layers from its data endpoints", source: "inference", ...https },
     {
       host: `${input.storageAccountName}.table.core.windows.net`,
       usedBy: "Azure Storage (table)",
       phase: "router-running",
       why: "the router's dynamic configuration",
-      source: "seed",
+      source: "inference",
       ...https,
     },
   ];
@@ -140,7 +140,7 @@ export function requiredHosts(input: RequiredHostsInput): RequiredHost[] {
       usedBy: "Azure Key Vault (TLS certificate)",
       phase: "router-deploy",
       why: "the Secrets Store CSI driver reads the router's certificate before the router pods start",
-      source: "seed",
+      source: "inference",
       ...https,
     });
   }
@@ -150,7 +150,7 @@ export function requiredHosts(input: RequiredHostsInput): RequiredHost[] {
       usedBy: "token issuer (JWKS)",
       phase: "router-running",
       why: "the router fetches the issuer's signing keys to validate tokens (it never calls the issuer URL itself: `iss` is compared, not fetched)",
-      source: "seed",
+      source: "inference",
       ...https,
     });
   }
@@ -164,24 +164,24 @@ export function requiredHosts(input: RequiredHostsInput): RequiredHost[] {
       usedBy: "scoring endpoint domain name",
       phase: "router-running",
       why: "auto-generated endpoint name (not needed with a custom domain)",
-      source: "seed",
+      source: "inference",
       ...https,
     });
   }
-  hosts.push({ host: `${registry}.azurecr.io`, usedBy: "Azure Container Registry (ACR)", phase: "model-deploy", why: "model environment images (registry API)", source: "seed", ...https });
+  hosts.push({ host: `${registry}.azurecr.io`, usedBy: "Azure Container Registry (ACR)", phase: "model-deploy", why: "model environment images (registry API)", source: "inference", ...https });
   hosts.push(
     input.registryDataEndpoint
-      ? { host: `${registry}.${region}.data.azurecr.io`, usedBy: "ACR data endpoint", phase: "model-deploy", why: "image layers, from the registry's dedicated data endpoint (Premium, dataEndpointEnabled)", source: "seed", ...https }
+      ? { host: `${registry}.${region}.data.azurecr.io`, usedBy: "ACR data endpoint", phase: "model-deploy", why: "image layers, from the registry's dedicated data endpoint (Premium, dataEndpointEnabled)", source: "inference", ...https }
       : {
           host: "*.blob.core.windows.net",
           usedBy: "ACR layer storage",
           phase: "model-deploy",
           why: "image layers of a registry without a dedicated data endpoint come from ACR-owned storage accounts with unpredictable names (a Premium registry narrows this to <registry>.<region>.data.azurecr.io)",
-          source: "seed",
+          source: "inference",
           ...https,
         },
   );
-  hosts.push({ host: `${input.storageAccountName}.blob.core.windows.net`, usedBy: "Azure Storage (blob)", phase: "model-deploy", why: "project packages and models; model data collection", source: "seed", ...https });
+  hosts.push({ host: `${input.storageAccountName}.blob.core.windows.net`, usedBy: "Azure Storage (blob)", phase: "model-deploy", why: "project packages and models; model data collection", source: "inference", ...https });
   for (const host of AKS_HOSTS.filter((h) => !hosts.some((x) => x.host === h))) {
     hosts.push({ host, usedBy: "AKS", phase: "cluster", why: `covered by the ${AKS_FQDN_TAG} FQDN tag`, source: "aks", ...https });
   }

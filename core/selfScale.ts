@@ -1,5 +1,5 @@
 /**
- * The router's self-scaling (the seed): scale *up* (more CPU per pod) when routing takes longer
+ * The router's self-scaling (as in Azure ML v1): scale *up* (more CPU per pod) when routing takes longer
  * than a threshold, then *out* (more pods) if it still does; scale *down* (less CPU), then *in*
  * (fewer pods), when CPU use is low. Only within free cluster capacity; off for DevTest.
  */

@@ -1,7 +1,7 @@
 /**
  * Local mode's control API (loopback only, bearer token from the state file): what the CLI's
  * local backend calls for state, logs, keys, key regeneration and tokens — the operations the
- * seed does through the AML SDK.
+ * Azure ML v1 SDK offered.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import * as http from "node:http";

@@ -1,5 +1,5 @@
 /**
- * The seed's deployment steps 1-2, pure and deterministic: the project folder zipped honoring
+ * Azure ML v1's deployment steps 1-2, pure and deterministic: the project folder zipped honoring
  * `.amlignore` (else `.gitignore`), its content hash, the environment hash that keys the
  * environment image, and model content hashes. Same inputs, same hashes, on any machine.
  */
@@ -14,7 +14,7 @@ import { condaPythonVersion, isPythonEntryScript, type ModelServiceConfig } from
 export function projectFiles(dir: string): string[] {
   const amlignore = path.join(dir, ".amlignore");
   const gitignore = path.join(dir, ".gitignore");
-  // The seed: .amlignore when present, else .gitignore; never both.
+  // Azure ML v1: .amlignore when present, else .gitignore; never both.
   const rulesFile = existsSync(amlignore) ? amlignore : existsSync(gitignore) ? gitignore : undefined;
   const ig = ignore().add(rulesFile ? readFileSync(rulesFile, "utf8") : "");
   const out: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * Uploads a service's project package and models to blob storage (the seed's step 4 source),
+ * Uploads a service's project package and models to blob storage (Azure ML v1's step 4 source),
  * idempotently: content-addressed blob names, skipped when already there. Local mode uploads to
  * Azurite with this; on Azure the stack registers the same blob names as Pulumi resources.
  */

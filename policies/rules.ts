@@ -382,7 +382,7 @@ export const rules: Rule[] = [
   },
   {
     name: "max-1000-models-per-deployment",
-    description: "One deployment (container) serves at most 1,000 models (the seed's limit).",
+    description: "One deployment (container) serves at most 1,000 models (Azure ML v1's limit).",
     enforcementLevel: "mandatory",
     resource: (r) => {
       if (!isModelDeployment(r)) return [];
@@ -392,7 +392,7 @@ export const rules: Rule[] = [
   },
   {
     name: "payload-limit-at-most-100mb",
-    description: "The router refuses request bodies over 100 MB (the seed's limit).",
+    description: "The router refuses request bodies over 100 MB (Azure ML v1's limit).",
     enforcementLevel: "mandatory",
     resource: (r) => {
       if (!isRouterDeployment(r)) return [];
@@ -493,7 +493,7 @@ export const rules: Rule[] = [
   },
   {
     name: "token-issuer-region-matches-cluster",
-    description: "Token auth depends on the workspace/issuer region (the seed): keep it in the cluster's region.",
+    description: "Token auth depends on the workspace/issuer region (as in Azure ML v1): keep it in the cluster's region.",
     enforcementLevel: "advisory",
     resource: (r) => {
       if (r.type !== T.cluster) return [];
@@ -516,7 +516,7 @@ export const rules: Rule[] = [
   },
   {
     name: "devtest-without-router-self-scaling",
-    description: "Dev-test clusters run the router without self-scaling (the seed).",
+    description: "Dev-test clusters run the router without self-scaling (as in Azure ML v1).",
     enforcementLevel: "advisory",
     stack: (all) =>
       purposeOf(all) === "DevTest"
@@ -665,7 +665,7 @@ export const rules: Rule[] = [
         for (const image of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].map((c) => c.image)) {
           if (!known(image)) continue;
           const registry = registryHost(image);
-          const needed: RequiredHost = { host: registry, usedBy: "container registry", phase: "cluster", why: image, protocol: "Https", port: 443, source: "seed" };
+          const needed: RequiredHost = { host: registry, usedBy: "container registry", phase: "cluster", why: image, protocol: "Https", port: 443, source: "inference" };
           if (uncoveredHosts([needed], fqdns, tags).length > 0) {
             out.push({
               urn: w.urn,

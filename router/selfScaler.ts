@@ -1,5 +1,5 @@
 /**
- * The router scaling itself (the seed, FastProd/DenseProd only): the leader pod periodically
+ * The router scaling itself (as Azure ML v1 does it, FastProd/DenseProd only): the leader pod periodically
  * feeds its observed routing time and CPU use into `decideSelfScale` and applies the decision
  * to the router's own Deployment (more CPU per pod means a rolling restart, which the PDB and
  * graceful drain make invisible to clients).

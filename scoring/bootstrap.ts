@@ -1,5 +1,5 @@
 /**
- * The seed's deployment steps 4-5 inside the replica: download the project package and the
+ * Azure ML v1's deployment steps 4-5 inside the replica: download the project package and the
  * models from blob storage into the work dir and unpack them, before `init()` runs.
  */
 import { createWriteStream, mkdirSync } from "node:fs";

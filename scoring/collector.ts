@@ -1,5 +1,5 @@
 /**
- * Model data collection (the seed's "Modelldatensammlung"): every scored request's input,
+ * Model data collection (Azure ML v1's model data collection): every scored request's input,
  * output and request id, appended to blob storage as JSON lines, batched off the request path.
  *
  * Layout, in the `modeldata` container:

@@ -1,5 +1,5 @@
 /**
- * What answers a scoring request: the service's entry script (the seed's `init()` / `run(input)`
+ * What answers a scoring request: the service's entry script (Azure ML v1's `init()` / `run(input)`
  * contract, in JavaScript) or, with no entry script, the built-in ONNX handler that serves
  * `.onnx` models with onnxruntime-node.
  */
@@ -113,7 +113,7 @@ function openApi(service: string, input: object, output: object): object {
   };
 }
 
-/** The seed's entry script: `init()` once, `run(input)` per request. */
+/** Azure ML v1's entry script: `init()` once, `run(input)` per request. */
 export class EntryScriptHandler implements ScoringHandler {
   private mod?: EntryModule;
 

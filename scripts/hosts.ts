@@ -19,7 +19,7 @@ export function withheldAzureMlHosts(input: Parameters<typeof requiredHosts>[0])
 function main(): void {
   const program = new Command()
     .name("hosts")
-    .description("Print the required hosts of a stack (firewall / DNS), in the seed's connectivity chronology.")
+    .description("Print the required hosts of a stack (firewall / DNS), in Azure ML v1's connectivity chronology.")
     .argument("<stack>", "stack name: reads Pulumi.<stack>.yaml")
     .option("--json", "print JSON")
     .parse();

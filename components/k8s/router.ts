@@ -2,7 +2,7 @@
  * The request router in the cluster (azureml-fe's place): one per cluster, several pods spread
  * over nodes, RBAC limited to what it reads and scales, a PodDisruptionBudget, rolling updates
  * that never drop the last ready pod, a LoadBalancer Service on the stack's static IP, TLS when
- * configured. Deployed only after the egress it needs exists (the seed's chronology).
+ * configured. Deployed only after the egress it needs exists (Azure ML v1's chronology).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";

@@ -17,7 +17,7 @@ function run(state: AutoscalerState, s: LoadSample, from: number, ms: number, se
 }
 
 describe("model autoscaler decisions", () => {
-  it("implements the seed's sizing formula (20 rps × 10 s / 0.7 / 1 → 286)", () => {
+  it("implements Azure ML v1's sizing formula (20 rps × 10 s / 0.7 / 1 → 286)", () => {
     assert.equal(replicasFor({ targetRps: 20, requestSeconds: 10, targetUtilization: 0.7, maxConcurrentRequestsPerContainer: 1 }), 286);
     assert.equal(replicasFor({ targetRps: 20, requestSeconds: 10, targetUtilization: 70, maxConcurrentRequestsPerContainer: 1 }), 286);
     assert.equal(replicasFor({ targetRps: 100, requestSeconds: 0.1, targetUtilization: 0.5, maxConcurrentRequestsPerContainer: 2 }), 10);

@@ -23,7 +23,7 @@ describe("stack config", () => {
     assert.equal(c.egress, "loadBalancer");
     assert.equal(c.systemPool.count, 1);
     assert.equal(c.router.replicas, 1);
-    assert.equal(c.router.selfScaling, false, "the seed: self-scaling is off on dev-test clusters");
+    assert.equal(c.router.selfScaling, false, "Azure ML v1: self-scaling is off on dev-test clusters");
     assert.equal(c.defender, false);
     const regressor = c.services.find((s) => s.name === "regressor");
     assert.equal(regressor?.authMode, "key", "key auth is the default");
@@ -150,9 +150,9 @@ describe("stack config", () => {
     assert.doesNotThrow(() => parseStackConfig({ ...rawStack("dev"), "aks-inference:services": [svc({ models: models.slice(0, 1000) })] }, "dev"));
   });
 
-  it("caps the router payload limit at the seed's 100 MB", () => {
+  it("caps the router payload limit at Azure ML v1's 100 MB", () => {
     const p = problems({ "aks-inference:router": { payloadLimitMb: 101 } });
-    assert.deepEqual(p, ["aks-inference:router.payloadLimitMb: must be at most 100 (the seed's payload limit)"]);
+    assert.deepEqual(p, ["aks-inference:router.payloadLimitMb: must be at most 100 (Azure ML v1's payload limit)"]);
   });
 
   it("refuses key and token auth on the same service", () => {

@@ -39,7 +39,7 @@ const PROD_HOSTS = [
 const names = (input: RequiredHostsInput) => requiredHosts(input).map((h) => h.host);
 
 describe("required hosts", () => {
-  it("lists the seed's table for a stack", () => {
+  it("lists Azure ML v1's table for a stack", () => {
     const hosts = names(base);
     for (const h of [
       "*.hcp.westeurope.azmk8s.io",
@@ -121,7 +121,7 @@ describe("required hosts", () => {
     assert.ok(names(base).includes("packages.aks.azure.com"));
   });
 
-  it("is ordered by the seed's connectivity chronology", () => {
+  it("is ordered by Azure ML v1's connectivity chronology", () => {
     const phases = requiredHosts({ ...base, tokenAuth: true, gpu: true, defender: true, azureMlCompat: true, keyVaultName: "kv", jwksUri: "https://k.example.org/keys" }).map((h) => PHASE_ORDER.indexOf(h.phase));
     assert.deepEqual(phases, [...phases].sort((a, b) => a - b));
     const byHost = new Map(requiredHosts(base).map((h) => [h.host, h.phase]));
@@ -138,10 +138,10 @@ describe("required hosts", () => {
 
   it("reports what a firewall does not cover", () => {
     const hosts = requiredHosts(base);
-    const seed = hosts.filter((h) => h.source === "seed").map((h) => h.host);
-    assert.deepEqual(uncoveredHosts(hosts, seed, ["AzureKubernetesService"]), []);
-    const missing = uncoveredHosts(hosts, seed.filter((h) => h !== "myacr01.azurecr.io"), ["AzureKubernetesService"]);
+    const inferenceHosts = hosts.filter((h) => h.source === "inference").map((h) => h.host);
+    assert.deepEqual(uncoveredHosts(hosts, inferenceHosts, ["AzureKubernetesService"]), []);
+    const missing = uncoveredHosts(hosts, inferenceHosts.filter((h) => h !== "myacr01.azurecr.io"), ["AzureKubernetesService"]);
     assert.deepEqual(missing.map((h) => h.host), ["myacr01.azurecr.io"]);
-    assert.ok(uncoveredHosts(hosts, seed, []).some((h) => h.host === "packages.aks.azure.com"), "without the FQDN tag AKS hosts are missing");
+    assert.ok(uncoveredHosts(hosts, inferenceHosts, []).some((h) => h.host === "packages.aks.azure.com"), "without the FQDN tag AKS hosts are missing");
   });
 });

@@ -162,7 +162,7 @@ describe("infrastructure stack", function () {
       for (const r of rules) assert.deepEqual(r.sourceAddresses, nodes, `${String(r.name)} sources`);
       assert.deepEqual(rules[0].fqdnTags, ["AzureKubernetesService"]);
       const required = requiredHostsFor(prodCfg());
-      assert.deepEqual(rules[1].targetFqdns, required.filter((h) => h.source === "seed").map((h) => h.host));
+      assert.deepEqual(rules[1].targetFqdns, required.filter((h) => h.source === "inference").map((h) => h.host));
       assert.deepEqual(rules[2].targetFqdns, required.filter((h) => h.source === "gpu").map((h) => h.host));
       assert.deepEqual(rules[3].targetFqdns, required.filter((h) => h.source === "addon").map((h) => h.host));
       const fqdns = rules.flatMap((r) => (r.targetFqdns as string[] | undefined) ?? []);
