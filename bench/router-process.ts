@@ -5,7 +5,7 @@
  */
 import { Command } from "commander";
 import pino from "pino";
-import { FileKeyStore, LocalDiscovery } from "../router/local";
+import { FileKeyStore, LocalDiscovery } from "../router/inProcess";
 import { startRouter } from "../router/server";
 import * as os from "node:os";
 

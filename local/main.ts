@@ -17,7 +17,7 @@ import { SCORING_ENV, SERVICE_TABLE } from "../core/naming";
 import { routingSettings } from "../core/routingSettings";
 import { loadStack } from "../core/stackFile";
 import { createBlobContainers, replicaEnv, uploadService } from "../packaging/upload";
-import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/local";
+import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/inProcess";
 import type { AutoscalerOptions } from "../router/autoscaler";
 import { startRouter, type RouterHandle } from "../router/server";
 import { startAdmin, writeKeys } from "./admin";

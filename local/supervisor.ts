@@ -9,7 +9,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStrea
 import * as path from "node:path";
 import type { Logger } from "pino";
 import { INIT_FAILED_EXIT_CODE, SCORING_ENV } from "../core/naming";
-import type { LocalDiscovery } from "../router/local";
+import type { LocalDiscovery } from "../router/inProcess";
 import { freePort } from "./ports";
 import { waitReady } from "./probe";
 

@@ -12,7 +12,7 @@ import { ROUTER_ENV } from "../core/naming";
 import { readRouterEnv } from "../core/routerEnv";
 import { DEFAULT_SELF_SCALE_LIMITS } from "../core/selfScale";
 import { KubernetesDiscovery, KubernetesKeyStore, KubernetesScaler, LeaseCoordinator } from "./kubernetes";
-import { FileKeyStore } from "./local";
+import { FileKeyStore } from "./inProcess";
 import { KubernetesRouterSize, SelfScaler } from "./selfScaler";
 import { startRouter } from "./server";
 import type { KeyStore } from "./types";

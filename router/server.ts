@@ -17,7 +17,7 @@ import { RouterMetrics } from "./metrics";
 import { BodyBudget, BodyBudgetError, DEFAULT_BODY_LIMITS, PayloadTooLargeError, SlowBodyError, bodyDeadlineMs, bufferBody, type BodyLimits, type BufferedBody } from "./body";
 import { FRONT_DOOR_SERVER_OPTIONS, MAX_REQUEST_HEADERS, connectionCap, guardFrontDoor, openFileLimit } from "./frontDoor";
 import { BodySource, ForwardError, ReplicaBusyError, forward, forwardHeaders } from "./proxy";
-import { CallbackScaler, SingleCoordinator } from "./local";
+import { CallbackScaler, SingleCoordinator } from "./inProcess";
 import type { Coordinator, Discovery, KeyStore, Scaler, ServiceLoad } from "./types";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
 

@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { Agent, request } from "undici";
-import { LocalDiscovery } from "../../router/local";
+import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { MemoryKeyStore, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
 

@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
-import { LocalDiscovery } from "../../router/local";
+import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { MemoryKeyStore, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
 

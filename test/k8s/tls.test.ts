@@ -14,7 +14,7 @@ import { ROUTER_TLS_DIR, keyVaultObjects } from "../../components/k8s/router";
 import { ConfigError } from "../../core/config";
 import { LABELS, ROUTER_ENV, ROUTER_NAME, ROUTER_TLS_PROVIDER_CLASS, WORKLOAD_IDENTITY } from "../../core/naming";
 import { evaluate, type Res } from "../../policies/rules";
-import { LocalDiscovery } from "../../router/local";
+import { LocalDiscovery } from "../../router/inProcess";
 import { SECRET, UNKNOWN, type PlannedResource } from "../../scripts/offline";
 import { MemoryKeyStore, routerWith, settings, startUpstream } from "../support/upstream";
 import { tempDir } from "../support/tmp";

@@ -1,6 +1,6 @@
 /** The router's autoscaler against real replicas: it adds replicas under load, removes them after the delay. */
 import * as assert from "node:assert/strict";
-import { CallbackScaler, LocalDiscovery } from "../../router/local";
+import { CallbackScaler, LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { MemoryKeyStore, call, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
 

@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import * as net from "node:net";
 import pino from "pino";
 import { connectionCap, openFileLimit } from "../../router/frontDoor";
-import { LocalDiscovery } from "../../router/local";
+import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle, RouterOptions } from "../../router/server";
 import { MemoryKeyStore, call, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
 

@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import { request } from "undici";
 import { sizedStream as stream } from "../../bench/common";
-import { LocalDiscovery } from "../../router/local";
+import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { MemoryKeyStore, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
 

@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
-import { LocalDiscovery } from "../../router/local";
+import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { EntryScriptHandler } from "../../scoring/handlers";
 import { startScoringServer, type ScoringServer } from "../../scoring/server";

@@ -4,7 +4,7 @@ import * as net from "node:net";
 import { Readable } from "node:stream";
 import { request } from "undici";
 import { mintToken } from "../../core/auth";
-import { LocalDiscovery } from "../../router/local";
+import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { MemoryKeyStore, call, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
 

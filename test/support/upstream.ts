@@ -3,7 +3,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import type { ServiceRoutingSettings } from "../../core/routingSettings";
-import { LocalDiscovery } from "../../router/local";
+import { LocalDiscovery } from "../../router/inProcess";
 import { startRouter, type RouterHandle, type RouterOptions } from "../../router/server";
 import type { KeyStore } from "../../router/types";
 import type { ServiceKeys } from "../../core/auth";

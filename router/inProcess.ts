@@ -1,7 +1,7 @@
 /**
- * Local implementations of the router's seams: in-memory discovery driven by whoever starts
- * replicas (local mode's supervisor, tests, benchmarks), keys from files, a single-pod
- * coordinator, and a scaler that calls back.
+ * In-process implementations of the router's seams (router/kubernetes.ts has the cluster ones):
+ * in-memory discovery driven by whoever starts replicas (local mode's supervisor, tests,
+ * benchmarks), keys from files, a single-pod coordinator, and a scaler that calls back.
  */
 import { readFileSync, readdirSync, statSync, watch, type FSWatcher } from "node:fs";
 import * as path from "node:path";
