@@ -20,7 +20,7 @@ import {
 import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
 import type { ServiceDescription } from "../local/admin";
 import type { LocalState } from "../local/state";
-import { serviceState, type ReplicaInfo, type ReplicaStatus } from "../local/supervisor";
+import { serviceState, type ReplicaInfo, type ReplicaStatus } from "../core/serviceState";
 
 export class CliError extends Error {}
 

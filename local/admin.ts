@@ -10,7 +10,8 @@ import { timingSafeEqual } from "node:crypto";
 import { generateKey, mintToken, type MintedToken, type ServiceKeys } from "../core/auth";
 import type { ModelServiceConfig } from "../core/config";
 import { KEY_FIELDS, type KeyName } from "../core/naming";
-import type { ServiceStatus, Supervisor } from "./supervisor";
+import type { ServiceStatus } from "../core/serviceState";
+import type { Supervisor } from "./supervisor";
 
 export interface AdminDeps {
   token: string;

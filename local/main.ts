@@ -25,7 +25,8 @@ import { startAzurite } from "./azurite";
 import { prepareSamples } from "../samples/prepare";
 import { chooseInterpreter, environmentNeeds } from "./python";
 import { DEFAULT_LOCAL_DIR, stateFile, type LocalState } from "./state";
-import { Supervisor, type ServiceStatus } from "./supervisor";
+import type { ServiceStatus } from "../core/serviceState";
+import { Supervisor } from "./supervisor";
 
 export interface LocalOptions {
   stack: string;

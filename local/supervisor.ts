@@ -9,32 +9,12 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStrea
 import * as path from "node:path";
 import type { Logger } from "pino";
 import { INIT_FAILED_EXIT_CODE, SCORING_ENV } from "../core/naming";
+import { serviceState, type ReplicaInfo, type ServiceStatus } from "../core/serviceState";
 import type { LocalDiscovery } from "../router/inProcess";
 import { freePort } from "./ports";
 import { waitReady } from "./probe";
 
 const SCORING_MAIN = path.join(__dirname, "..", "scoring", "main.ts");
-
-export type ReplicaStatus = "starting" | "ready" | "stopping" | "crashed" | "failed";
-export type ServiceState = "Transitioning" | "Healthy" | "Unhealthy" | "Failed";
-
-export interface ReplicaInfo {
-  id: string;
-  url: string;
-  status: ReplicaStatus;
-  startedAt: string;
-  reason?: string;
-}
-
-export interface ServiceStatus {
-  name: string;
-  state: ServiceState;
-  desired: number;
-  ready: number;
-  replicas: ReplicaInfo[];
-  /** Why the service is not Healthy, when known. */
-  reason?: string;
-}
 
 interface Replica extends ReplicaInfo {
   service: string;
@@ -51,17 +31,6 @@ export interface SupervisorOptions {
   log: Logger;
   /** How long a replica may take to become ready. Default 120 s. */
   startTimeoutMs?: number;
-}
-
-/** The state of a service from its replicas: the same rules the CLI applies on a cluster. */
-export function serviceState(desired: number, replicas: Pick<ReplicaInfo, "status" | "reason">[]): { state: ServiceState; reason?: string } {
-  const ready = replicas.filter((r) => r.status === "ready").length;
-  const failed = replicas.find((r) => r.status === "failed");
-  if (failed && ready === 0) return { state: "Failed", reason: failed.reason };
-  if (desired > 0 && ready >= desired) return { state: "Healthy" };
-  if (replicas.some((r) => r.status === "starting")) return { state: "Transitioning", reason: `${ready}/${desired} replicas ready` };
-  const crashed = replicas.find((r) => r.status === "crashed" || r.status === "failed");
-  return { state: "Unhealthy", reason: crashed?.reason ?? `${ready}/${desired} replicas ready` };
 }
 
 export class Supervisor {

@@ -1,0 +1,36 @@
+/**
+ * A model service's state from its replicas (Transitioning / Healthy / Unhealthy / Failed, as
+ * Azure ML v1's `state`), the same rules for local mode's supervisor and the CLI on a cluster.
+ */
+
+export type ReplicaStatus = "starting" | "ready" | "stopping" | "crashed" | "failed";
+export type ServiceState = "Transitioning" | "Healthy" | "Unhealthy" | "Failed";
+
+export interface ReplicaInfo {
+  id: string;
+  url: string;
+  status: ReplicaStatus;
+  startedAt: string;
+  reason?: string;
+}
+
+export interface ServiceStatus {
+  name: string;
+  state: ServiceState;
+  desired: number;
+  ready: number;
+  replicas: ReplicaInfo[];
+  /** Why the service is not Healthy, when known. */
+  reason?: string;
+}
+
+/** The state of a service from its replicas: the same rules the CLI applies on a cluster. */
+export function serviceState(desired: number, replicas: Pick<ReplicaInfo, "status" | "reason">[]): { state: ServiceState; reason?: string } {
+  const ready = replicas.filter((r) => r.status === "ready").length;
+  const failed = replicas.find((r) => r.status === "failed");
+  if (failed && ready === 0) return { state: "Failed", reason: failed.reason };
+  if (desired > 0 && ready >= desired) return { state: "Healthy" };
+  if (replicas.some((r) => r.status === "starting")) return { state: "Transitioning", reason: `${ready}/${desired} replicas ready` };
+  const crashed = replicas.find((r) => r.status === "crashed" || r.status === "failed");
+  return { state: "Unhealthy", reason: crashed?.reason ?? `${ready}/${desired} replicas ready` };
+}
