@@ -1,22 +1,32 @@
 /**
- * The production bundles of the two runtime programs, built one way everywhere: by the
- * Dockerfiles (`tsx scripts/bundle.ts <router|scoring> <outfile>`), by the benchmarks, and by the
+ * The production bundles of the two runtime programs and of the CLI, built one way everywhere: by
+ * the Dockerfiles (`tsx scripts/bundle.ts <router|scoring> <outfile>`), by the benchmarks, by the
  * tests that start the bundles as the images run them (bundling can break what unbundled runs
- * never see, e.g. an ESM-only dependency reading import.meta.url).
+ * never see, e.g. an ESM-only dependency reading import.meta.url), and by `cli/bin.js`, which
+ * caches the CLI's bundle so a command answers without compiling TypeScript.
  */
 import * as path from "node:path";
 import { buildSync } from "esbuild";
+
+const REPO_ROOT = path.join(__dirname, "..");
 
 export const BUNDLES = {
   router: { entry: "router/main.ts", external: [] },
   // onnxruntime-node is native: it stays outside the bundle (the Dockerfile copies it alongside).
   scoring: { entry: "scoring/main.ts", external: ["onnxruntime-node"] },
+  // The CLI imports local/supervisor.ts, which resolves tsx's path for the replicas it would spawn
+  // (the CLI never does): tsx stays a package lookup, not bundled code.
+  cli: { entry: "cli/main.ts", external: ["tsx"] },
 } as const satisfies Record<string, { entry: string; external: string[] }>;
 export type BundleName = keyof typeof BUNDLES;
 
-/** Bundles `entry` (a path) into one CommonJS file for Node 20. */
-export function bundleEntry(entry: string, outfile: string, external: readonly string[] = []): void {
-  buildSync({
+/**
+ * Bundles `entry` (a path) into one CommonJS file for Node 20; returns the project's own source
+ * files it read (absolute paths, dependencies under node_modules left out), which is what
+ * decides whether a cached bundle is stale.
+ */
+export function bundleEntry(entry: string, outfile: string, external: readonly string[] = []): string[] {
+  const { metafile } = buildSync({
     entryPoints: [entry],
     outfile,
     external: [...external],
@@ -30,12 +40,18 @@ export function bundleEntry(entry: string, outfile: string, external: readonly s
     // the bundle's own file URL.
     define: { "import.meta.url": "__bundle_url" },
     banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+    metafile: true,
+    absWorkingDir: REPO_ROOT,
   });
+  return Object.keys(metafile.inputs)
+    .filter((input) => !input.split("/").includes("node_modules"))
+    .map((input) => path.join(REPO_ROOT, input));
 }
 
-export function bundle(name: BundleName, outfile: string): void {
+/** Bundles one of BUNDLES; returns its own source files as bundleEntry does. */
+export function bundle(name: BundleName, outfile: string): string[] {
   const { entry, external } = BUNDLES[name];
-  bundleEntry(path.join(__dirname, "..", entry), outfile, external);
+  return bundleEntry(path.join(REPO_ROOT, entry), outfile, external);
 }
 
 if (require.main === module) {
