@@ -3,11 +3,12 @@
  * local backend calls for state, logs, keys, key regeneration and tokens — the operations the
  * Azure ML v1 SDK offered.
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
-import { generateKey, mintToken, type MintedToken, type ServiceKeys } from "../core/auth";
+import { generateKey, mintToken, type MintedToken } from "../core/auth";
+import { readKeyFile, writeKeyFile } from "../core/keyFile";
 import type { ModelServiceConfig } from "../core/config";
 import { KEY_FIELDS, type KeyName } from "../core/naming";
 import type { ServiceStatus } from "../core/serviceState";
@@ -27,17 +28,6 @@ export interface ServiceDescription extends ServiceStatus {
   authMode: string;
   scoringUri: string;
   swaggerUri: string;
-}
-
-export function readKeys(file: string): ServiceKeys {
-  const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-  return { primaryKey: raw[KEY_FIELDS.primary], secondaryKey: raw[KEY_FIELDS.secondary] };
-}
-
-/** Writes atomically (rename), so the router never reads half a file. */
-export function writeKeys(file: string, keys: ServiceKeys): void {
-  writeFileSync(`${file}.tmp`, JSON.stringify({ [KEY_FIELDS.primary]: keys.primaryKey, [KEY_FIELDS.secondary]: keys.secondaryKey }), { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
 }
 
 export async function startAdmin(deps: AdminDeps): Promise<{ url: string; close(): Promise<void> }> {
@@ -78,15 +68,17 @@ export async function startAdmin(deps: AdminDeps): Promise<{ url: string; close(
     }
     if (action === "keys" && req.method === "GET") {
       if (svc.authMode !== "key") return send(res, 400, { error: `service '${svc.name}' uses ${svc.authMode} auth, not keys` });
-      return send(res, 200, readKeys(deps.keyFile(svc.name)));
+      const keys = readKeyFile(deps.keyFile(svc.name));
+      return keys ? send(res, 200, keys) : send(res, 500, { error: `the key file of '${svc.name}' is damaged` });
     }
     if (action === "regen-key" && req.method === "POST") {
       const which = url.searchParams.get("key") as KeyName | null;
       if (which !== "primary" && which !== "secondary") return send(res, 400, { error: "key must be 'primary' or 'secondary'" });
       if (svc.authMode !== "key") return send(res, 400, { error: `service '${svc.name}' uses ${svc.authMode} auth, not keys` });
-      const keys = readKeys(deps.keyFile(svc.name));
+      const keys = readKeyFile(deps.keyFile(svc.name));
+      if (!keys) return send(res, 500, { error: `the key file of '${svc.name}' is damaged` });
       const next = { ...keys, [KEY_FIELDS[which]]: generateKey() };
-      writeKeys(deps.keyFile(svc.name), next);
+      writeKeyFile(deps.keyFile(svc.name), next);
       return send(res, 200, next);
     }
     if (action === "token" && req.method === "POST") {

@@ -9,8 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { TableServiceClient } from "@azure/data-tables";
-import { Command } from "commander";
-import pino from "pino";
+import { Command, Option } from "commander";
 import { generateKey } from "../core/auth";
 import { ConfigError, isPythonEntryScript, type ModelServiceConfig, type StackConfig } from "../core/config";
 import { SCORING_ENV, SERVICE_TABLE } from "../core/naming";
@@ -20,8 +19,10 @@ import { createBlobContainers, replicaEnv, uploadService } from "../packaging/up
 import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/inProcess";
 import type { AutoscalerOptions } from "../router/autoscaler";
 import { startRouter, type RouterHandle } from "../router/server";
-import { startAdmin, writeKeys } from "./admin";
+import { writeKeyFile } from "../core/keyFile";
+import { startAdmin } from "./admin";
 import { startAzurite } from "./azurite";
+import { defaultLogFormat, LOG_FORMATS, localLogger, replicaLinePrinter, type LogFormat } from "./logFormat";
 import { prepareSamples } from "../samples/prepare";
 import { chooseInterpreter, environmentNeeds } from "./python";
 import { DEFAULT_LOCAL_DIR, stateFile, type LocalState } from "./state";
@@ -39,6 +40,8 @@ export interface LocalOptions {
   autoscale?: AutoscalerOptions;
   /** Level of local mode's own log on stderr (tests quiet it); default LOG_LEVEL, else info. */
   logLevel?: string;
+  /** JSON lines (default), or readable lines with replica output shown too (`npm start` on a terminal). */
+  logFormat?: LogFormat;
 }
 
 export interface LocalMode {
@@ -49,11 +52,12 @@ export interface LocalMode {
 }
 
 function ensureKeys(file: string): void {
-  if (!existsSync(file)) writeKeys(file, { primaryKey: generateKey(), secondaryKey: generateKey() });
+  if (!existsSync(file)) writeKeyFile(file, { primaryKey: generateKey(), secondaryKey: generateKey() });
 }
 
 export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
-  const log = pino({ name: "aks-inference-local", level: opts.logLevel ?? process.env.LOG_LEVEL ?? "info" }, pino.destination(2));
+  const logFormat = opts.logFormat ?? "json";
+  const log = localLogger("aks-inference-local", opts.logLevel ?? process.env.LOG_LEVEL ?? "info", logFormat);
   const cfg: StackConfig = opts.config ?? loadStack(opts.stack, opts.repoRoot);
   const dir = path.resolve(opts.repoRoot, opts.dir);
   const keysDir = path.join(dir, "keys");
@@ -91,7 +95,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
 
   const discovery = new LocalDiscovery();
   for (const svc of cfg.services) discovery.upsertService(routingSettings(svc, undefined, Math.floor(cfg.router.payloadLimitMb * 1024 * 1024)));
-  const supervisor = new Supervisor({ discovery, env: (s) => env.get(s) ?? {}, repoRoot: opts.repoRoot, stateDir: dir, log });
+  const supervisor = new Supervisor({ discovery, env: (s) => env.get(s) ?? {}, repoRoot: opts.repoRoot, stateDir: dir, log, replicaOutput: replicaLinePrinter(logFormat, (text) => process.stderr.write(text)) });
   for (const [service, reason] of cannotStart) supervisor.fail(service, reason);
   const router = await startRouter({
     discovery,
@@ -168,12 +172,13 @@ async function main(): Promise<void> {
     .option("--stack <name>", "stack whose services to run (Pulumi.<name>.yaml)", "dev")
     .option("--port <port>", "router port (0: any free port)", "8080")
     .option("--dir <dir>", "where local state (keys, logs, storage) is kept", DEFAULT_LOCAL_DIR)
+    .addOption(new Option("--log-format <format>", "log lines on stderr (default: pretty on a terminal, else json)").choices(LOG_FORMATS).default(defaultLogFormat(process.stderr.isTTY)))
     .parse();
-  const o = program.opts<{ stack: string; port: string; dir: string }>();
+  const o = program.opts<{ stack: string; port: string; dir: string; logFormat: LogFormat }>();
   const repoRoot = path.resolve(__dirname, "..");
   let mode: LocalMode;
   try {
-    mode = await startLocal({ stack: o.stack, port: Number(o.port), dir: o.dir, repoRoot });
+    mode = await startLocal({ stack: o.stack, port: Number(o.port), dir: o.dir, repoRoot, logFormat: o.logFormat });
   } catch (err) {
     if (err instanceof ConfigError) console.error(`Pulumi.${o.stack}.yaml: ${err.message}`);
     else if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") console.error(`port ${o.port} is in use: pass --port <free port> (or 0)`);

@@ -3,10 +3,10 @@
  * in-memory discovery driven by whoever starts replicas (local mode's supervisor, tests,
  * benchmarks), keys from files, a single-pod coordinator, and a scaler that calls back.
  */
-import { readFileSync, readdirSync, statSync, watch, type FSWatcher } from "node:fs";
+import { readdirSync, statSync, watch, type FSWatcher } from "node:fs";
 import * as path from "node:path";
 import type { ServiceKeys } from "../core/auth";
-import { KEY_FIELDS } from "../core/naming";
+import { readKeyFile } from "../core/keyFile";
 import type { ServiceRoutingSettings } from "../core/routingSettings";
 import type { Coordinator, Discovery, KeyStore, Replica, Scaler, ServiceLoad, ServiceView } from "./types";
 
@@ -106,11 +106,9 @@ export class FileKeyStore implements KeyStore {
           next.set(service, known);
           continue;
         }
-        const parsed = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-        const primaryKey = parsed[KEY_FIELDS.primary];
-        const secondaryKey = parsed[KEY_FIELDS.secondary];
-        if (typeof primaryKey === "string" && typeof secondaryKey === "string") {
-          next.set(service, { primaryKey, secondaryKey });
+        const keys = readKeyFile(file);
+        if (keys) {
+          next.set(service, keys);
           this.stamps.set(service, mtime);
         } else if (known) next.set(service, known);
       } catch {
