@@ -146,7 +146,6 @@ export const ROUTER_ENV = {
   maxConnections: "ROUTER_MAX_CONNECTIONS",
   /** "true": a trusted proxy sits in front, keep the client's X-Forwarded-For chain. */
   trustForwardedFor: "ROUTER_TRUST_FORWARDED_FOR",
-  logLevel: "ROUTER_LOG_LEVEL",
 } as const;
 
 /** Annotation on a model Deployment: how many models its container serves (policy: at most 1,000). */
@@ -192,3 +191,14 @@ export function serviceAccountSubject(namespace: string, serviceAccount: string)
 
 /** SecretProviderClass the router's CSI volume reads its TLS certificate through (Key Vault). */
 export const ROUTER_TLS_PROVIDER_CLASS = "aks-inference-router-tls";
+
+/** Log level of every program (router, scoring server, local mode): one variable, pino's level names. */
+export const LOG_LEVEL_ENV = "LOG_LEVEL";
+
+/** The log level `env` asks for, else `fallback`; an unknown name is an error naming the variable. */
+export function logLevel(env: Record<string, string | undefined>, fallback = "info"): string {
+  const v = env[LOG_LEVEL_ENV] || fallback;
+  const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+  if (!levels.includes(v)) throw new Error(`${LOG_LEVEL_ENV} must be one of ${levels.join(", ")} (got '${v}')`);
+  return v;
+}

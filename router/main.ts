@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as k8s from "@kubernetes/client-node";
 import pino from "pino";
 import { oidcIssuer, type TokenIssuer } from "../core/auth";
-import { ROUTER_ENV } from "../core/naming";
+import { ROUTER_ENV, logLevel } from "../core/naming";
 import { readRouterEnv } from "../core/routerEnv";
 import { DEFAULT_SELF_SCALE_LIMITS } from "../core/selfScale";
 import { KubernetesDiscovery, KubernetesKeyStore, KubernetesScaler, LeaseCoordinator } from "./kubernetes";
@@ -54,7 +54,7 @@ function tokenIssuer(): TokenIssuer | undefined {
 }
 
 async function main(): Promise<void> {
-  const log = pino({ name: "aks-inference-router", level: env("logLevel") ?? "info" });
+  const log = pino({ name: "aks-inference-router", level: logLevel(process.env) });
   const namespace = env("namespace") ?? "default";
   const podName = env("podName") ?? os.hostname();
   const settings = readRouterEnv(process.env);

@@ -20,6 +20,7 @@ import { BodySource, ForwardError, ReplicaBusyError, forward, forwardHeaders } f
 import { CallbackScaler, SingleCoordinator } from "./inProcess";
 import type { Coordinator, Discovery, KeyStore, Scaler, ServiceLoad } from "./types";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
+import { logLevel } from "../core/naming";
 
 export interface RouterOptions {
   discovery: Discovery;
@@ -127,7 +128,7 @@ function sendError(res: http.ServerResponse, status: number, code: string, messa
 }
 
 export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
-  const log = opts.logger ?? pino({ name: "aks-inference-router", level: process.env.ROUTER_LOG_LEVEL ?? "info" });
+  const log = opts.logger ?? pino({ name: "aks-inference-router", level: logLevel(process.env) });
   const metrics = new RouterMetrics();
   const maxBody = opts.maxBodyBytes ?? MAX_PAYLOAD_BYTES;
   /** A service's body limit: the router's, or less when its replicas' memory cannot hold that much. */
