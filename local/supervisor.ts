@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
 import * as path from "node:path";
+import { createInterface } from "node:readline";
 import type { Logger } from "pino";
 import { INIT_FAILED_EXIT_CODE, SCORING_ENV } from "../core/naming";
 import { serviceState, type ReplicaInfo, type ServiceStatus } from "../core/serviceState";
@@ -31,6 +32,8 @@ export interface SupervisorOptions {
   log: Logger;
   /** How long a replica may take to become ready. Default 120 s. */
   startTimeoutMs?: number;
+  /** Also hands each line a replica writes (stdout or stderr) here, e.g. to show it on a terminal. */
+  replicaOutput?: (replica: string, line: string) => void;
 }
 
 export class Supervisor {
@@ -128,6 +131,12 @@ export class Supervisor {
     const out = this.logStream(service);
     child.stdout?.pipe(out, { end: false });
     child.stderr?.pipe(out, { end: false });
+    const show = this.opts.replicaOutput;
+    if (show) {
+      for (const stream of [child.stdout, child.stderr]) {
+        if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => show(id, line));
+      }
+    }
     child.once("exit", (code, signal) => this.onExit(replica, code, signal, termination));
     this.opts.log.info({ service, replica: id, port }, "replica starting");
     await this.probe(replica);
