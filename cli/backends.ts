@@ -6,6 +6,7 @@ import * as k8s from "@kubernetes/client-node";
 import { generateKey, keysFromSecretData, mintToken, type MintedToken, type ServiceKeys } from "../core/auth";
 import {
   DEFAULT_NAMESPACE,
+  GPU_RESOURCE,
   KEY_FIELDS,
   LABELS,
   ROUTER_HOST_ANNOTATION,
@@ -17,6 +18,7 @@ import {
   modelDeploymentName,
   type KeyName,
 } from "../core/naming";
+import { computeFromLog, type ComputeProvider } from "../core/gpu";
 import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
 import type { ServiceDescription } from "../local/admin";
 import type { LocalState } from "../local/state";
@@ -80,6 +82,11 @@ export function podStatus(pod: k8s.V1Pod): { status: ReplicaStatus; reason?: str
   return { status: "starting", reason: unschedulable ? `unschedulable: ${unschedulable.message ?? ""}` : undefined };
 }
 
+/** Whether a pod's containers ask for a GPU (only those report their compute). */
+function requestsGpu(pod: k8s.V1Pod): boolean {
+  return (pod.spec?.containers ?? []).some((c) => Number(c.resources?.limits?.[GPU_RESOURCE] ?? 0) > 0);
+}
+
 export class KubernetesBackend implements Backend {
   private readonly core: k8s.CoreV1Api;
   private readonly apps: k8s.AppsV1Api;
@@ -110,12 +117,17 @@ export class KubernetesBackend implements Backend {
     const settings = await this.settings(service);
     const deployment = await this.apps.readNamespacedDeployment({ name: modelDeploymentName(service), namespace: this.namespace });
     const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `${LABELS.service}=${service}` });
-    const replicas: ReplicaInfo[] = pods.items.map((p) => ({
-      id: p.metadata?.name ?? "",
-      url: p.status?.podIP ? `http://${p.status.podIP}` : "",
-      startedAt: p.status?.startTime ? new Date(p.status.startTime).toISOString() : "",
-      ...podStatus(p),
-    }));
+    const replicas: ReplicaInfo[] = await Promise.all(
+      pods.items.map(async (p) => {
+        const info: ReplicaInfo = {
+          id: p.metadata?.name ?? "",
+          url: p.status?.podIP ? `http://${p.status.podIP}` : "",
+          startedAt: p.status?.startTime ? new Date(p.status.startTime).toISOString() : "",
+          ...podStatus(p),
+        };
+        return info.status === "ready" && requestsGpu(p) ? { ...info, gpu: await this.readinessCompute(info.id) } : info;
+      }),
+    );
     const desired = deployment.spec?.replicas ?? 0;
     const router = await this.core.readNamespacedService({ name: ROUTER_NAME, namespace: this.namespace }).catch(() => undefined);
     const ingress = router?.status?.loadBalancer?.ingress?.[0];
@@ -131,6 +143,12 @@ export class KubernetesBackend implements Backend {
       scoringUri: `${scheme}://${host}/api/v1/service/${service}/score`,
       swaggerUri: `${scheme}://${host}/api/v1/service/${service}/swagger.json`,
     };
+  }
+
+  /** The compute a GPU replica reported in its readiness log line (the log's start, where that line is). */
+  private async readinessCompute(pod: string): Promise<ComputeProvider | undefined> {
+    const text = await this.core.readNamespacedPodLog({ name: pod, namespace: this.namespace, limitBytes: 256 * 1024 }).catch(() => "");
+    return computeFromLog(text);
   }
 
   async logs(service: string, tail: number): Promise<string> {

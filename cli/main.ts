@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { Command, Option } from "commander";
 import { replicasFor } from "../core/autoscale";
+import { computeSummary } from "../core/gpu";
 import { DEFAULT_NAMESPACE, type KeyName } from "../core/naming";
 import { requiredHostsFor } from "../core/requiredHosts";
 import { loadStack } from "../core/stackFile";
@@ -66,7 +67,9 @@ program
   .action(
     action(async (service: string) => {
       const d = await backend().describe(service);
-      print(`${d.name}: ${d.state} (${d.ready}/${d.desired} replicas ready)${d.reason ? ` — ${d.reason}` : ""}`, d);
+      // GPU services: the compute their ready replicas got (cpu only with gpuFallbackToCpu).
+      const gpu = computeSummary(d.replicas);
+      print(`${d.name}: ${d.state} (${d.ready}/${d.desired} replicas ready)${gpu ? `, gpu: ${gpu}` : ""}${d.reason ? ` — ${d.reason}` : ""}`, gpu ? { ...d, gpu } : d);
       if (d.state === "Failed") process.exitCode = 1;
     }),
   );

@@ -291,6 +291,12 @@ const serviceSchema = z
     gpuCores: z.number().int().min(0).default(0),
     /** Name of the GPU pool to run on when gpuCores > 0; default: the first pool. */
     gpuPool: z.string().optional(),
+    /**
+     * With gpuCores > 0: run on the node's CPU when no CUDA device or provider is usable, with a
+     * warning. Default false: such a replica fails with the reason, instead of silently paying
+     * for a GPU it does not use.
+     */
+    gpuFallbackToCpu: z.boolean().default(false),
     authEnabled: z.boolean().optional(),
     tokenAuthEnabled: z.boolean().default(false),
     autoscaleEnabled: z.boolean().optional(),
@@ -595,6 +601,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     } else if (s.gpuPool) {
       problem(["services", i, "gpuPool"], "is only allowed with gpuCores > 0");
     }
+    if (s.gpuCores === 0 && s.gpuFallbackToCpu) problem(["services", i, "gpuFallbackToCpu"], "is only allowed with gpuCores > 0 (a CPU service has no GPU to fall back from)");
     const { authEnabled: _a, autoscaleEnabled: _b, numReplicas, ...rest } = s;
     return {
       ...rest,

@@ -2,6 +2,7 @@
  * A model service's state from its replicas (Transitioning / Healthy / Unhealthy / Failed, as
  * Azure ML v1's `state`), the same rules for local mode's supervisor and the CLI on a cluster.
  */
+import type { ComputeProvider } from "./gpu";
 
 export type ReplicaStatus = "starting" | "ready" | "stopping" | "crashed" | "failed";
 export type ServiceState = "Transitioning" | "Healthy" | "Unhealthy" | "Failed";
@@ -12,6 +13,8 @@ export interface ReplicaInfo {
   status: ReplicaStatus;
   startedAt: string;
   reason?: string;
+  /** GPU services: the compute the ready replica got (`cuda`, or `cpu` with gpuFallbackToCpu). */
+  gpu?: ComputeProvider;
 }
 
 export interface ServiceStatus {

@@ -9,6 +9,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStrea
 import * as path from "node:path";
 import { createInterface } from "node:readline";
 import type { Logger } from "pino";
+import { computeFromReadiness } from "../core/gpu";
 import { INIT_FAILED_EXIT_CODE, SCORING_ENV } from "../core/naming";
 import { serviceState, type ReplicaInfo, type ServiceStatus } from "../core/serviceState";
 import type { LocalDiscovery } from "../router/inProcess";
@@ -78,7 +79,7 @@ export class Supervisor {
     const desired = this.desired.get(service) ?? 0;
     const unstartable = this.unstartable.get(service);
     if (unstartable !== undefined) return { name: service, desired, ready: 0, replicas: [], state: "Failed", reason: unstartable };
-    const infos = replicas.map(({ id, url, status, startedAt, reason }) => ({ id, url, status, startedAt, reason }));
+    const infos = replicas.map(({ id, url, status, startedAt, reason, gpu }) => ({ id, url, status, startedAt, reason, gpu }));
     return { name: service, desired, ready: infos.filter((r) => r.status === "ready").length, replicas: infos, ...serviceState(desired, infos) };
   }
 
@@ -148,6 +149,8 @@ export class Supervisor {
     const ready = await waitReady(`${r.url}/readyz`, { timeoutMs, alive: () => r.status === "starting" });
     if (ready) {
       r.status = "ready";
+      // A GPU service's replica says which compute it got; `state` shows it.
+      r.gpu = await fetch(`${r.url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((res) => res.json(), () => undefined).then(computeFromReadiness);
       this.opts.discovery.addReplica(r.service, { id: r.id, url: r.url });
       this.opts.log.info({ service: r.service, replica: r.id }, "replica ready");
       return;

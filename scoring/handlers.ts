@@ -3,11 +3,13 @@
  * contract, in JavaScript) or, with no entry script, the built-in ONNX handler that serves
  * `.onnx` models with onnxruntime-node.
  */
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import * as ort from "onnxruntime-node";
 import type { FullResponse } from "../core/amlScoring";
+import { afterCudaSessionFailure, parseNvidiaSmiList, selectProvider, type ComputeProvider, type GpuProbe, type GpuRequest } from "../core/gpu";
 
 /** An error whose status code the caller should see (4xx: the caller's fault). */
 export class ScoringError extends Error {
@@ -46,6 +48,15 @@ export interface ScoringHandler {
   infer(body: unknown, ctx: RunContext): Promise<{ outputs: unknown }>;
   /** OpenAPI document of the service. */
   swagger(service: string): object;
+  /** After init(): the compute it runs on, for services that asked for a GPU (and why not the GPU, if so). */
+  compute?(): ComputeReport | undefined;
+}
+
+/** The compute a GPU service's replica ended up with, as the readiness log line and `state` show it. */
+export interface ComputeReport {
+  gpu: ComputeProvider;
+  /** Why the replica runs on CPU although the service asked for a GPU (only with gpuFallbackToCpu). */
+  warning?: string;
 }
 
 /** One HTTP request to `/score`, as a handler that answers whole exchanges receives it. */
@@ -188,18 +199,87 @@ function nest(data: ArrayLike<number | bigint>, dims: readonly number[]): unknow
   return dims.length === 0 ? values[0] : build(0, 0);
 }
 
+/**
+ * Whether onnxruntime-node can load its CUDA execution provider: it lists CUDA as a backend it
+ * was built for, and its CUDA library is in its binary folder (npm does not ship it; the CUDA
+ * image installs it with onnxruntime-node's `ONNXRUNTIME_NODE_INSTALL=cuda12` option).
+ */
+function cudaProviderInstalled(): boolean {
+  const cuda = ort.listSupportedBackends().find((b) => b.name === "cuda");
+  if (!cuda) return false;
+  if (cuda.bundled) return true;
+  const bin = path.join(path.dirname(require.resolve("onnxruntime-node/package.json")), "bin", "napi-v6", process.platform, process.arch);
+  return existsSync(path.join(bin, "libonnxruntime_providers_cuda.so"));
+}
+
+/** `nvidia-smi -L` in this container: the GPUs the NVIDIA runtime gave it, independent of any framework. */
+export function listGpus(): Promise<GpuProbe["devices"]> {
+  return new Promise((resolve) => {
+    execFile("nvidia-smi", ["-L"], { timeout: 10_000 }, (err, stdout, stderr) => {
+      if (!err) return resolve({ ok: true, gpus: parseNvidiaSmiList(stdout) });
+      const code = (err as NodeJS.ErrnoException).code;
+      resolve({ ok: false, error: code === "ENOENT" ? "nvidia-smi is not in the container" : `nvidia-smi -L failed: ${(stderr || err.message).trim()}` });
+    });
+  });
+}
+
+/** What the replica's machine offers: the real probe, replaced by fakes in tests. */
+export async function probeGpu(): Promise<GpuProbe> {
+  return { cudaProviderInstalled: cudaProviderInstalled(), devices: await listGpus() };
+}
+
+export interface OnnxHandlerOptions {
+  /** The service's GPU request; default none (CPU). */
+  gpu?: GpuRequest;
+  /** Default: `probeGpu`. Only called for services that ask for GPUs. */
+  probe?: () => Promise<GpuProbe>;
+  /** Default: onnxruntime-node's `InferenceSession.create`. */
+  createSession?: (file: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+}
+
 /** Serves every `.onnx` model of the service; the first one unless the request names another. */
 export class OnnxHandler implements ScoringHandler {
   private readonly sessions = new Map<string, ort.InferenceSession>();
+  private report?: ComputeReport;
 
-  constructor(private readonly models: ModelContext) {}
+  constructor(
+    private readonly models: ModelContext,
+    private readonly opts: OnnxHandlerOptions = {},
+  ) {}
 
+  /**
+   * Creates the sessions on the provider `selectProvider` chose: CUDA first for GPU services.
+   * Without a usable GPU (or when CUDA refuses the model) the replica fails with the reason,
+   * unless the service allows CPU (gpuFallbackToCpu).
+   */
   async init(): Promise<void> {
-    for (const [name, p] of Object.entries(this.models.models)) {
-      const file = p.endsWith(".onnx") ? p : undefined;
-      if (file) this.sessions.set(name, await ort.InferenceSession.create(file));
+    const files = Object.entries(this.models.models).filter(([, p]) => p.endsWith(".onnx"));
+    if (files.length === 0) throw new Error("no .onnx model in the service's models (and no entry script)");
+    const gpu = this.opts.gpu ?? { gpuCores: 0, fallbackToCpu: false };
+    const create = this.opts.createSession ?? ((file, options) => ort.InferenceSession.create(file, options));
+    const probe = gpu.gpuCores > 0 ? await (this.opts.probe ?? probeGpu)() : { cudaProviderInstalled: false, devices: { ok: true as const, gpus: [] } };
+    let decision = selectProvider(gpu, probe);
+    if (!decision.ok) throw new Error(decision.reason);
+    const open = async (executionProviders: string[]) => {
+      this.sessions.clear();
+      for (const [name, file] of files) this.sessions.set(name, await create(file, { executionProviders }));
+    };
+    if (decision.provider === "cuda") {
+      try {
+        await open(decision.executionProviders);
+      } catch (err) {
+        decision = afterCudaSessionFailure(gpu, (err as Error).message);
+        if (!decision.ok) throw new Error(decision.reason);
+        await open(decision.executionProviders);
+      }
+    } else {
+      await open(decision.executionProviders);
     }
-    if (this.sessions.size === 0) throw new Error("no .onnx model in the service's models (and no entry script)");
+    this.report = gpu.gpuCores > 0 ? { gpu: decision.provider, warning: decision.warning } : undefined;
+  }
+
+  compute(): ComputeReport | undefined {
+    return this.report;
   }
 
   private session(name?: unknown): [string, ort.InferenceSession] {

@@ -8,7 +8,8 @@ import { writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
-import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, SCORING_ENV, SCORING_PORT, type ModelBlobs } from "../core/naming";
+import { gpuRequestFromEnv } from "../core/gpu";
+import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, SCORING_ENV, SCORING_PORT, logLevel, type ModelBlobs } from "../core/naming";
 import { MODELS_ROOT, bootstrap } from "./bootstrap";
 import { DataCollector } from "./collector";
 import { EntryScriptHandler, OnnxHandler, type HttpHandler, type ScoringHandler } from "./handlers";
@@ -25,7 +26,7 @@ function required(key: keyof typeof SCORING_ENV): string {
 async function main(): Promise<void> {
   const service = required("service");
   const replica = process.env[SCORING_ENV.replicaId] || os.hostname();
-  const log = pino({ name: "aks-inference-scoring", base: { service, replica }, level: process.env.LOG_LEVEL ?? "info" });
+  const log = pino({ name: "aks-inference-scoring", base: { service, replica }, level: logLevel(process.env) });
   const storage = storageAccess({ connectionString: process.env[SCORING_ENV.storageConnectionString], accountUrl: process.env[SCORING_ENV.storageAccountUrl] });
   const workDir = process.env[SCORING_ENV.workDir] || path.join(os.tmpdir(), `aks-inference-${service}-${replica}`);
   let models: ModelBlobs[];
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
       ? new PythonHandler({ ...pythonSettings(process.env), appRoot: ctx.projectDir, entryScript, models: ctx, modelsRoot: path.join(workDir, MODELS_ROOT), service, log, onFatal: fail })
       : entryScript
         ? new EntryScriptHandler(path.join(ctx.projectDir, entryScript), ctx)
-        : new OnnxHandler(ctx);
+        : new OnnxHandler(ctx, { gpu: gpuRequestFromEnv(process.env) });
     // The replica's own limit (replicaMaxConcurrentRequests): router pods each enforce it, so
     // several of them together could exceed it without this.
     const maxConcurrentRequests = pythonSettings(process.env).workers;

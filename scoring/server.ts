@@ -193,11 +193,14 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     return true;
   };
 
+  const compute = () => (isHttpHandler(handler) ? undefined : handler.compute?.());
+
   const server = http.createServer((req, res) => {
     const [path, query] = (req.url ?? "/").split(/\?(.*)/s, 2);
     const ready = () => state === "ready" && (!isHttpHandler(handler) || handler.healthy());
     if (path === "/healthz") return send(res, 200, { status: "alive", state });
-    if (path === "/readyz") return ready() ? send(res, 200, { status: "ready" }) : send(res, 503, { status: state === "ready" ? "restarting" : state });
+    // A GPU service's replica says which compute it got (`gpu: cuda|cpu`): local mode's `state` reads it here.
+    if (path === "/readyz") return ready() ? send(res, 200, { status: "ready", ...compute() }) : send(res, 503, { status: state === "ready" ? "restarting" : state });
     if (isHttpHandler(handler)) {
       if (path === "/score" && state === "ready" && !admit(res)) return;
       active++;
@@ -243,7 +246,9 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       try {
         await handler.init();
         state = "ready";
-        log.info({ ms: Date.now() - t }, "init() finished: replica ready");
+        const c = compute();
+        if (c?.warning) log.warn({ gpu: c.gpu }, c.warning);
+        log.info({ ms: Date.now() - t, ...(c ? { gpu: c.gpu } : {}) }, c ? `init() finished: replica ready (gpu: ${c.gpu})` : "init() finished: replica ready");
       } catch (err) {
         state = "failed";
         log.error({ err: (err as Error).message, stack: (err as Error).stack }, "init() failed");

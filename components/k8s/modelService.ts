@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { scoringHost, scoringUri, type ModelServiceConfig, type StackConfig } from "../../core/config";
+import { GPU_ENV } from "../../core/gpu";
 import {
   GPU_POOL_LABEL,
   GPU_TAINT,
@@ -110,6 +111,14 @@ export class ModelService extends pulumi.ComponentResource {
       { name: SCORING_ENV.port, value: String(SCORING_PORT) },
       { name: SCORING_ENV.storageAccountUrl, value: args.storage.blobEndpoint },
       { name: SCORING_ENV.workDir, value: "/work" },
+      // Only on the cluster: local mode runs every service on the machine's CPU.
+      ...(gpu
+        ? [
+            { name: GPU_ENV.gpuCores, value: String(svc.gpuCores) },
+            { name: GPU_ENV.fallbackToCpu, value: String(svc.gpuFallbackToCpu) },
+            { name: GPU_ENV.pool, value: svc.gpuPool ?? "" },
+          ]
+        : []),
     ];
     const probe = (p: string, period: number, failures: number) => ({ httpGet: { path: p, port: SCORING_PORT }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: failures });
     new k8s.apps.v1.Deployment(

@@ -1,0 +1,123 @@
+/**
+ * Which compute a scoring replica uses: CUDA or CPU. A service with `gpuCores > 0` pays for a GPU
+ * node; running it on that node's CPU without saying so is the failure this module prevents.
+ * The decision is pure (tested directly); the scoring server gathers its inputs (what
+ * onnxruntime-node can load, what `nvidia-smi -L` lists) and acts on the answer.
+ */
+
+/** The compute a replica ended up with, as `state` and the readiness log line report it. */
+export type ComputeProvider = "cuda" | "cpu";
+
+/** Environment variables the stack (and local mode) hand a replica about its GPU request. */
+export const GPU_ENV = {
+  /** The service's `gpuCores`; absent or "0" for CPU services. */
+  gpuCores: "AKS_INFERENCE_GPU_CORES",
+  /** "true" when the service allows running on CPU without a usable GPU (`gpuFallbackToCpu`). */
+  fallbackToCpu: "AKS_INFERENCE_GPU_FALLBACK_TO_CPU",
+  /** The GPU pool the service runs on, named in failure reasons. */
+  pool: "AKS_INFERENCE_GPU_POOL",
+} as const;
+
+/** What a replica was asked for, read from GPU_ENV. */
+export interface GpuRequest {
+  gpuCores: number;
+  fallbackToCpu: boolean;
+  pool?: string;
+}
+
+export function gpuRequestFromEnv(env: Record<string, string | undefined>): GpuRequest {
+  const raw = env[GPU_ENV.gpuCores];
+  const gpuCores = raw === undefined || raw === "" ? 0 : Number(raw);
+  if (!Number.isInteger(gpuCores) || gpuCores < 0) throw new Error(`${GPU_ENV.gpuCores} must be a whole number of GPUs, got '${raw}'`);
+  return { gpuCores, fallbackToCpu: env[GPU_ENV.fallbackToCpu] === "true", pool: env[GPU_ENV.pool] || undefined };
+}
+
+/** What the replica found on its machine. */
+export interface GpuProbe {
+  /** onnxruntime-node can load its CUDA execution provider (built with it, library installed). */
+  cudaProviderInstalled: boolean;
+  /** Devices `nvidia-smi -L` listed, or why it could not list any (not installed, failed). */
+  devices: { ok: true; gpus: string[] } | { ok: false; error: string };
+}
+
+/** The GPUs in `nvidia-smi -L` output: one `GPU <n>: <model> (UUID: ...)` line each. */
+export function parseNvidiaSmiList(stdout: string): string[] {
+  return stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /^GPU \d+:/.test(l));
+}
+
+export type ProviderDecision =
+  /** Ask onnxruntime for these execution providers, in this order. `warning`: why not the GPU. */
+  | { ok: true; provider: ComputeProvider; executionProviders: string[]; warning?: string }
+  | { ok: false; reason: string };
+
+/** Why a GPU cannot be used, or undefined when it can. */
+function gpuUnusable(req: GpuRequest, probe: GpuProbe): string | undefined {
+  const pool = req.pool ?? "gpu";
+  if (!probe.devices.ok) return `no CUDA device visible (${probe.devices.error}): check the NVIDIA device plugin on pool ${pool}`;
+  if (probe.devices.gpus.length === 0) return `no CUDA device visible (nvidia-smi lists none): check the NVIDIA device plugin on pool ${pool}`;
+  if (!probe.cudaProviderInstalled) {
+    return "onnxruntime-node has no CUDA execution provider in this image: build the service's environment image with gpuCores > 0 (the CUDA variant)";
+  }
+  return undefined;
+}
+
+/**
+ * The execution providers of a replica. CPU services get CPU. GPU services get CUDA first (CPU
+ * after it, for the operators CUDA does not implement), or — without a usable GPU — fail with
+ * the reason, unless the service allows CPU (`gpuFallbackToCpu`), which then comes with a warning.
+ */
+export function selectProvider(req: GpuRequest, probe: GpuProbe): ProviderDecision {
+  if (req.gpuCores === 0) return { ok: true, provider: "cpu", executionProviders: ["cpu"] };
+  const why = gpuUnusable(req, probe);
+  if (why === undefined) return { ok: true, provider: "cuda", executionProviders: ["cuda", "cpu"] };
+  return fallback(req, why);
+}
+
+/**
+ * After onnxruntime refused to create a CUDA session (driver too old for the CUDA runtime, out of
+ * GPU memory): CPU if the service allows it, else the failure with onnxruntime's message.
+ */
+export function afterCudaSessionFailure(req: GpuRequest, error: string): ProviderDecision {
+  return fallback(req, `onnxruntime could not create a CUDA session: ${error}`);
+}
+
+function fallback(req: GpuRequest, why: string): ProviderDecision {
+  if (!req.fallbackToCpu) return { ok: false, reason: `${why} (set gpuFallbackToCpu: true on the service to run on CPU instead)` };
+  return { ok: true, provider: "cpu", executionProviders: ["cpu"], warning: `running on CPU although the service asks for ${req.gpuCores} GPU(s): ${why}` };
+}
+
+/** The compute a replica's `/readyz` answer reports (`{"status":"ready","gpu":"cuda"}`), if any. */
+export function computeFromReadiness(body: unknown): ComputeProvider | undefined {
+  const gpu = (body as { gpu?: unknown } | null)?.gpu;
+  return gpu === "cuda" || gpu === "cpu" ? gpu : undefined;
+}
+
+/**
+ * The compute a replica's log reports: its readiness line (`init() finished: replica ready`,
+ * JSON with a `gpu` field). On a cluster the CLI reads it there: the pod's readiness probe result
+ * keeps no body, and the CLI cannot reach pods directly.
+ */
+export function computeFromLog(text: string): ComputeProvider | undefined {
+  let found: ComputeProvider | undefined;
+  for (const line of text.split("\n")) {
+    if (!line.includes("init() finished")) continue;
+    try {
+      found = computeFromReadiness(JSON.parse(line)) ?? found;
+    } catch {
+      // not a JSON log line
+    }
+  }
+  return found;
+}
+
+/** `cuda`, `cpu`, or `cuda on 2, cpu on 1` when replicas differ; undefined when none reports. */
+export function computeSummary(replicas: readonly { gpu?: ComputeProvider }[]): string | undefined {
+  const counts = new Map<ComputeProvider, number>();
+  for (const r of replicas) if (r.gpu) counts.set(r.gpu, (counts.get(r.gpu) ?? 0) + 1);
+  if (counts.size === 0) return undefined;
+  if (counts.size === 1) return [...counts.keys()][0];
+  return [...counts].map(([p, n]) => `${p} on ${n}`).join(", ");
+}
