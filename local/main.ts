@@ -12,7 +12,7 @@ import { TableServiceClient } from "@azure/data-tables";
 import { Command, Option } from "commander";
 import { generateKey } from "../core/auth";
 import { ConfigError, isPythonEntryScript, type ModelServiceConfig, type StackConfig } from "../core/config";
-import { SCORING_ENV, SERVICE_TABLE } from "../core/naming";
+import { SCORING_ENV, SERVICE_TABLE, logLevel } from "../core/naming";
 import { routingSettings } from "../core/routingSettings";
 import { loadStack } from "../core/stackFile";
 import { createBlobContainers, replicaEnv, uploadService } from "../packaging/upload";
@@ -57,7 +57,7 @@ function ensureKeys(file: string): void {
 
 export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   const logFormat = opts.logFormat ?? "json";
-  const log = localLogger("aks-inference-local", opts.logLevel ?? process.env.LOG_LEVEL ?? "info", logFormat);
+  const log = localLogger("aks-inference-local", opts.logLevel ?? logLevel(process.env), logFormat);
   const cfg: StackConfig = opts.config ?? loadStack(opts.stack, opts.repoRoot);
   const dir = path.resolve(opts.repoRoot, opts.dir);
   const keysDir = path.join(dir, "keys");
@@ -145,7 +145,7 @@ function sampleRequest(svc: ModelServiceConfig, repoRoot: string): string {
 }
 
 function banner(mode: LocalMode, cfg: StackConfig, dir: string, repoRoot: string): string {
-  const lines = [`aks-inference local mode: stack '${mode.state.stack}', router at ${mode.router.url}`, ""];
+  const lines = [`aks-inference local mode: stack '${mode.state.stack}', router at ${mode.router.url}`, `  status page: ${mode.router.adminUrl}/`, ""];
   for (const svc of cfg.services) {
     const uri = `${mode.router.url}/api/v1/service/${svc.name}/score`;
     const example = sampleRequest(svc, repoRoot);

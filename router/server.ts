@@ -14,6 +14,7 @@ import { bearer, keyMatches, verifyToken, type TokenIssuer } from "../core/auth"
 import { Autoscaler, type AutoscalerOptions } from "./autoscaler";
 import { BalancerError, ServiceBalancer, type ReplicaSlot } from "./balancer";
 import { RouterMetrics } from "./metrics";
+import { StatusSampler, serveStatus } from "./status";
 import { BodyBudget, BodyBudgetError, DEFAULT_BODY_LIMITS, PayloadTooLargeError, SlowBodyError, bodyDeadlineMs, bufferBody, type BodyLimits, type BufferedBody } from "./body";
 import { FRONT_DOOR_SERVER_OPTIONS, MAX_REQUEST_HEADERS, connectionCap, guardFrontDoor, openFileLimit } from "./frontDoor";
 import { BodySource, ForwardError, ReplicaBusyError, forward, forwardHeaders } from "./proxy";
@@ -420,8 +421,16 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const maxConnections = connectionCap(openFileLimit(), opts.maxConnections);
   guardFrontDoor(server, { maxConnections, metrics, log, sendError, onRequest });
 
+  const coordinator = opts.coordinator ?? new SingleCoordinator();
+  const status = new StatusSampler(
+    metrics,
+    () => new Map([...balancers].map(([name, b]) => [name, { ...b.settings.autoscale, autoscale: b.settings.autoscale.enabled }])),
+    () => coordinator.isLeader(),
+  );
   const admin = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
+    // The status page (`/`, its assets, /status.json): the admin port only, like /metrics.
+    if (req.method === "GET" && serveStatus(path, res, status)) return;
     if (path === "/metrics") {
       metrics.registry
         .metrics()
@@ -461,6 +470,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       ready = false;
       draining = true;
       autoscaler.close();
+      status.close();
       await new Promise((r) => setTimeout(r, opts.drainGraceMs ?? 1_000));
       server.close();
       server.closeIdleConnections();

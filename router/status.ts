@@ -1,0 +1,112 @@
+/**
+ * The router's status page, on the admin port (never the public one): `GET /` is a small
+ * self-contained page (its stylesheet and script come from this router, no CDN, no font) that
+ * polls `GET /status.json` once a second. The sampler reads the Prometheus counters and gauges
+ * of router/metrics.ts each second (no second bookkeeping) into a bounded ring
+ * (router/statusModel.ts). Nothing here reads keys or tokens.
+ */
+import type * as http from "node:http";
+import type { RouterMetrics } from "./metrics";
+import { STATUS_CSS, STATUS_HTML, STATUS_JS } from "./statusAssets";
+import { RING_SECONDS, Ring, rows, sampleBetween, type Counts, type Gauges, type Sample, type ServiceRow, type ServiceSettingsView } from "./statusModel";
+
+export interface StatusJson {
+  at: number;
+  /** This router pod (HOSTNAME on a cluster) and whether it makes the autoscaling decisions. */
+  router: { pod: string; leader: boolean };
+  services: ServiceRow[];
+}
+
+/** Reads the cumulative counts and the gauges from the metrics, as a scrape would. */
+async function read(metrics: RouterMetrics): Promise<{ counts: Counts; gauges: Map<string, Gauges>; bounds: number[] }> {
+  const requests = new Map<string, Map<number, number>>();
+  for (const v of (await metrics.requests.get()).values) {
+    const service = String(v.labels.service);
+    if (!requests.has(service)) requests.set(service, new Map());
+    requests.get(service)!.set(Number(v.labels.status), v.value);
+  }
+  const buckets = new Map<string, number[]>();
+  // Bucket values carry `le` besides the service label (prom-client's type names only the latter).
+  const histogram = (await metrics.duration.get()).values
+    .filter((v) => v.metricName?.endsWith("_bucket"))
+    .map((v) => ({ value: v.value, labels: v.labels as Partial<Record<"service" | "le", string | number>> }));
+  // The bucket bounds as the scrape shows them (`le`), +Inf last.
+  const bounds = [...new Set(histogram.map((v) => v.labels.le).filter((le) => le !== "+Inf").map(Number))].sort((a, b) => a - b);
+  for (const v of histogram) {
+    const service = String(v.labels.service);
+    if (!buckets.has(service)) buckets.set(service, new Array<number>(bounds.length + 1).fill(0));
+    const le = v.labels.le === "+Inf" ? bounds.length : bounds.indexOf(Number(v.labels.le));
+    if (le >= 0) buckets.get(service)![le] = v.value;
+  }
+  const gauges = new Map<string, Gauges>();
+  const gauge = async (g: { get(): Promise<{ values: { labels: Partial<Record<string, string | number>>; value: number }[] }> }, key: keyof Gauges) => {
+    for (const v of (await g.get()).values) {
+      const service = String(v.labels.service);
+      if (!gauges.has(service)) gauges.set(service, { ready: 0, desired: 0, utilization: 0, queued: 0 });
+      gauges.get(service)![key] = v.value;
+    }
+  };
+  await gauge(metrics.replicasReady, "ready");
+  await gauge(metrics.replicasDesired, "desired");
+  await gauge(metrics.utilization, "utilization");
+  await gauge(metrics.queued, "queued");
+  return { counts: { requests, buckets }, gauges, bounds };
+}
+
+/** One sample per second into a ring of 15 minutes. */
+export class StatusSampler {
+  readonly ring = new Ring<Sample>(RING_SECONDS);
+  private prev: Counts | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private bounds: number[] = [];
+
+  constructor(
+    private readonly metrics: RouterMetrics,
+    private readonly settings: () => Map<string, ServiceSettingsView>,
+    private readonly leader: () => boolean,
+    intervalMs = 1_000,
+  ) {
+    this.timer = setInterval(() => void this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Takes one sample now (the timer's work; tests call it to step time). */
+  async sample(now = Date.now()): Promise<void> {
+    const { counts, gauges, bounds } = await read(this.metrics);
+    if (bounds.length) this.bounds = bounds;
+    // The first second counts from zero: the router's counters start with it.
+    this.ring.push(sampleBetween(this.prev, counts, gauges, now));
+    this.prev = counts;
+  }
+
+  json(): StatusJson {
+    return { at: Date.now(), router: { pod: process.env.HOSTNAME ?? "local", leader: this.leader() }, services: rows(this.ring.toArray(), this.bounds, this.settings()) };
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
+
+// In the source, not files beside it: the router ships as one bundled file.
+const ASSETS: Record<string, { body: string; type: string }> = {
+  "/": { body: STATUS_HTML, type: "text/html; charset=utf-8" },
+  "/status.css": { body: STATUS_CSS, type: "text/css; charset=utf-8" },
+  "/status.js": { body: STATUS_JS, type: "text/javascript; charset=utf-8" },
+};
+
+/** Answers the page, its assets and /status.json; false when `pathname` is none of them. */
+export function serveStatus(pathname: string, res: http.ServerResponse, sampler: StatusSampler): boolean {
+  if (pathname === "/status.json") {
+    const body = JSON.stringify(sampler.json());
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+    res.end(body);
+    return true;
+  }
+  const asset = ASSETS[pathname];
+  if (!asset) return false;
+  // The page may load only what this router serves: no third-party script, style or font.
+  res.writeHead(200, { "content-type": asset.type, "content-security-policy": "default-src 'self'; img-src 'self' data:", "x-content-type-options": "nosniff" });
+  res.end(asset.body);
+  return true;
+}
