@@ -16,6 +16,7 @@ import { Cluster } from "./components/cluster";
 import { Endpoint, PrivateDns } from "./components/dns";
 import { Firewall } from "./components/firewall";
 import { GpuPool, NvidiaDevicePlugin } from "./components/gpuPool";
+import { GpuPoolVerification } from "./components/k8s/gpuVerification";
 import { Network, SubscriptionProviders } from "./components/network";
 import { Registry } from "./components/registry";
 import { assignRole } from "./components/roles";
@@ -182,9 +183,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
         tags,
       }),
   );
-  if (gpuPools.length > 0) {
-    new NvidiaDevicePlugin("nvidia-device-plugin", { provider: cluster.provider, dependsOn: gpuPools.map((p) => p.pool) });
-  }
+  const devicePlugin = gpuPools.length > 0 ? new NvidiaDevicePlugin("nvidia-device-plugin", { provider: cluster.provider, dependsOn: gpuPools.map((p) => p.pool) }) : undefined;
 
   if (cfg.dns.privateZones.length > 0) {
     new PrivateDns("private-dns", { resourceGroupName, vnetId: net.vnetId, zones: cfg.dns.privateZones, records: cfg.dns.records, tags });
@@ -262,6 +261,13 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
   // pods start only once that is in force.
   const networkPolicies = new NetworkPolicies("network-policies", { provider: cluster.provider, namespace: router.namespace });
   const modelBlobAccess = storage.grantBlobData("model-identity", modelIdentity.principalId, { packages: "read", models: "read", modelData: "write" });
+  // Each GPU pool proves it can run a GPU container (device plugin, driver) before its services.
+  const verifications = new Map(
+    (devicePlugin ? cfg.gpuPools.filter((p) => p.verifyOnDeploy) : []).map((p) => [
+      p.name,
+      new GpuPoolVerification(`gpu-verify-${p.name}`, { provider: cluster.provider, namespace: router.namespace, poolName: p.name, vmSize: p.vmSize, count: p.count, minCount: p.minCount, dependsOn: devicePlugin ? [devicePlugin.daemonSet] : [] }),
+    ]),
+  );
   const services = cfg.services.map(
     (svc) =>
       new ModelService(`svc-${svc.name}`, {
@@ -277,7 +283,7 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
         // Model pods need ACR and blob egress (covered by the firewall rules the router waits
         // for) and their identity's federation and blob roles, and are only reachable once the
         // router watches for them.
-        dependsOn: [router.deployment, modelIdentity.federatedCredential, ...modelBlobAccess, ...networkPolicies.policies],
+        dependsOn: [router.deployment, modelIdentity.federatedCredential, ...modelBlobAccess, ...networkPolicies.policies, ...(svc.gpuPool && verifications.has(svc.gpuPool) ? [verifications.get(svc.gpuPool)!.job] : [])],
       }),
   );
 

@@ -133,6 +133,12 @@ const gpuPoolSchema = z
     maxCount: positiveInt.optional(),
     /** GPUs per node of this VM size, used to check that GPU services fit. */
     gpusPerNode: positiveInt.default(1),
+    /**
+     * Run a Job on this pool during `pulumi up` (after the NVIDIA device plugin, before its GPU
+     * services) that must see a GPU with `nvidia-smi -L`. On a pool that may have no node it
+     * waits for a node to be added; set false to skip it.
+     */
+    verifyOnDeploy: z.boolean().default(true),
     labels: labels.default({}),
   })
   .strict();

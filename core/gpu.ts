@@ -121,3 +121,14 @@ export function computeSummary(replicas: readonly { gpu?: ComputeProvider }[]): 
   if (counts.size === 1) return [...counts.keys()][0];
   return [...counts].map(([p, n]) => `${p} on ${n}`).join(", ");
 }
+
+/**
+ * How long `pulumi up` waits for a pool's verification Job. A pool that may have no node
+ * (`count: 0` or `minCount: 0`) must first be scaled up by the cluster autoscaler, and a new
+ * N-series node joins only after its GPU driver is installed: Microsoft documents no figure for
+ * that; 20 minutes leaves room for the usual 5-10, while a pool with a node waits 10 at most
+ * (image pull, scheduling, driver check).
+ */
+export function verificationTimeoutSeconds(pool: { count: number; minCount?: number }): number {
+  return pool.count === 0 || pool.minCount === 0 ? 1200 : 600;
+}
