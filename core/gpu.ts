@@ -132,3 +132,64 @@ export function computeSummary(replicas: readonly { gpu?: ComputeProvider }[]): 
 export function verificationTimeoutSeconds(pool: { count: number; minCount?: number }): number {
   return pool.count === 0 || pool.minCount === 0 ? 1200 : 600;
 }
+
+/** An N-series VM size: what a GPU node offers before Kubernetes takes its share. */
+export interface GpuVmSize {
+  vcpus: number;
+  memoryGiB: number;
+  gpus: number;
+}
+
+/**
+ * The NVIDIA N-series sizes AKS GPU pools use, from Microsoft Learn's size-series pages
+ * ("NCasT4_v3 sizes series", "NCv3 sizes series", "NC A100 v4 sizes series" under "Sizes for
+ * virtual machines in Azure" → GPU accelerated). AMD NVv4 sizes are left out: AKS does not
+ * support them ("Use GPUs for compute-intensive workloads on AKS").
+ */
+export const GPU_VM_SIZES: Readonly<Record<string, GpuVmSize>> = {
+  Standard_NC4as_T4_v3: { vcpus: 4, memoryGiB: 28, gpus: 1 },
+  Standard_NC8as_T4_v3: { vcpus: 8, memoryGiB: 56, gpus: 1 },
+  Standard_NC16as_T4_v3: { vcpus: 16, memoryGiB: 110, gpus: 1 },
+  Standard_NC64as_T4_v3: { vcpus: 64, memoryGiB: 440, gpus: 4 },
+  Standard_NC6s_v3: { vcpus: 6, memoryGiB: 112, gpus: 1 },
+  Standard_NC12s_v3: { vcpus: 12, memoryGiB: 224, gpus: 2 },
+  Standard_NC24s_v3: { vcpus: 24, memoryGiB: 448, gpus: 4 },
+  Standard_NC24rs_v3: { vcpus: 24, memoryGiB: 448, gpus: 4 },
+  Standard_NC24ads_A100_v4: { vcpus: 24, memoryGiB: 220, gpus: 1 },
+  Standard_NC48ads_A100_v4: { vcpus: 48, memoryGiB: 440, gpus: 2 },
+  Standard_NC96ads_A100_v4: { vcpus: 96, memoryGiB: 880, gpus: 4 },
+};
+
+/**
+ * What pods can request on one node of `size`: AKS's reservations for the kubelet (Microsoft,
+ * "Core concepts for AKS: node resource reservations": the CPU table by core count; memory 25% of
+ * the first 4 GiB, 20% of the next 4, 10% of the next 8, 6% of the next 112, 2% above, plus the
+ * 750 Mi eviction threshold — the larger of the two documented schemes, so the estimate errs
+ * towards warning), minus the DaemonSets on every GPU node (kube-proxy, CNI, CSI, monitoring and
+ * the NVIDIA device plugin; about 0.2 vCPU and 0.5 GiB together, an estimate).
+ */
+export function allocatableOn(size: GpuVmSize): { cpu: number; memoryGiB: number } {
+  const cpuReserved: [number, number][] = [[64, 0.74], [32, 0.42], [16, 0.26], [8, 0.18], [4, 0.14], [2, 0.1], [1, 0.06]];
+  const cpuReserve = cpuReserved.find(([cores]) => size.vcpus >= cores)?.[1] ?? 0.06;
+  const bands: [number, number][] = [[4, 0.25], [4, 0.2], [8, 0.1], [112, 0.06], [Infinity, 0.02]];
+  let left = size.memoryGiB;
+  let memReserve = 750 / 1024;
+  for (const [width, rate] of bands) {
+    const part = Math.min(left, width);
+    memReserve += part * rate;
+    left -= part;
+  }
+  return { cpu: size.vcpus - cpuReserve - 0.2, memoryGiB: size.memoryGiB - memReserve - 0.5 };
+}
+
+/** Why a GPU service's replica cannot fit on one node of `vmSize`, or undefined (also for sizes not in the table). */
+export function gpuNodeFitProblem(vmSize: string, cpuCores: number, memoryGb: number): string | undefined {
+  const size = GPU_VM_SIZES[vmSize];
+  if (!size) return undefined;
+  const a = allocatableOn(size);
+  const short = [
+    cpuCores > a.cpu ? `cpuCores ${cpuCores} > ${a.cpu.toFixed(2)} allocatable of ${size.vcpus} vCPUs` : "",
+    memoryGb > a.memoryGiB ? `memoryGb ${memoryGb} > ${a.memoryGiB.toFixed(1)} GiB allocatable of ${size.memoryGiB} GiB` : "",
+  ].filter(Boolean);
+  return short.length > 0 ? `does not fit on a ${vmSize} node next to the system daemons (${short.join("; ")})` : undefined;
+}

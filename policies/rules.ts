@@ -5,6 +5,7 @@
  * CrossGuard policies (constructing the PolicyPack starts its server, so it lives apart).
  */
 import { MAX_MODELS_PER_DEPLOYMENT, MAX_PAYLOAD_MB } from "../core/config";
+import { gpuNodeFitProblem } from "../core/gpu";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
 import { parseRoutingSettings } from "../core/routingSettings";
 import {
@@ -677,7 +678,47 @@ export const rules: Rule[] = [
       return out;
     },
   },
+  {
+    name: "gpu-services-fit-their-pool-vm-size",
+    description: "A GPU model deployment's CPU and memory requests fit on one node of its pool's VM size next to AKS's reservations and the system daemons.",
+    enforcementLevel: "advisory",
+    stack: (all) => {
+      const poolSizes = new Map(
+        all.filter((r) => r.type === T.pool).map((r) => [get(r.props, "nodeLabels", GPU_POOL_LABEL) as string | undefined, r.props.vmSize as string | undefined] as const),
+      );
+      const out: Violation[] = [];
+      for (const d of all.filter(isModelDeployment)) {
+        const pool = get(d.props, "spec", "template", "spec", "nodeSelector", GPU_POOL_LABEL) as string | undefined;
+        const vmSize = pool === undefined ? undefined : poolSizes.get(pool);
+        const requests = containers(d)[0]?.resources?.requests;
+        if (!vmSize || !requests) continue;
+        const problem = gpuNodeFitProblem(vmSize, quantityCores(requests.cpu), quantityGiB(requests.memory));
+        if (problem) {
+          out.push({
+            urn: d.urn,
+            message: `GPU model deployment '${d.name}' ${problem}: its pods would stay Pending. Lower the service's cpuCores/memoryGb or choose a larger VM size for pool '${pool}' (sizes: Microsoft Learn, "Sizes for virtual machines in Azure", GPU accelerated).`,
+          });
+        }
+      }
+      return out;
+    },
+  },
 ];
+
+/** A Kubernetes CPU quantity (`2000m`, `2`) in cores; 0 when absent. */
+function quantityCores(q: string | undefined): number {
+  if (!q) return 0;
+  return q.endsWith("m") ? Number(q.slice(0, -1)) / 1000 : Number(q);
+}
+
+/** A Kubernetes memory quantity (`8192Mi`, `8Gi`) in GiB; 0 when absent. */
+function quantityGiB(q: string | undefined): number {
+  if (!q) return 0;
+  const units: Record<string, number> = { Ki: 1 / 1024 ** 2, Mi: 1 / 1024, Gi: 1, Ti: 1024 };
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti)?$/.exec(q);
+  if (!m) return 0;
+  return Number(m[1]) * (m[2] ? units[m[2]] : 1 / 1024 ** 3);
+}
 
 /** Every violation of every rule over a stack's resources. */
 export function evaluate(all: Res[]): { rule: Rule; violation: Violation }[] {
