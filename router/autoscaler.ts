@@ -14,6 +14,18 @@ export interface AutoscalerOptions extends DecisionOptions {
   intervalMs?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /** Told of each change decided, as it is written (the status page lists the last ones). */
+  onDecision?: (decision: ScaleDecision) => void;
+}
+
+/** One change of a service's replica count and why. */
+export interface ScaleDecision {
+  service: string;
+  from: number;
+  to: number;
+  reason: string;
+  /** Unix ms. */
+  at: number;
 }
 
 export class Autoscaler {
@@ -72,6 +84,7 @@ export class Autoscaler {
         this.metrics.replicasDesired.set({ service: name }, d.state.desired);
         if (d.change) {
           this.log.info({ service: name, from: d.change.from, to: d.change.to, reason: d.change.reason }, "autoscale");
+          this.opts.onDecision?.({ service: name, ...d.change, at: now });
           try {
             await this.scaler.setReplicas(name, d.change.to);
           } catch (err) {

@@ -171,13 +171,25 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   await opts.discovery.ready();
   for (const name of opts.discovery.services().keys()) sync(name);
 
+  const coordinator = opts.coordinator ?? new SingleCoordinator();
+  const status = new StatusSampler(
+    metrics,
+    () => new Map([...balancers].map(([name, b]) => [name, { ...b.settings.autoscale, autoscale: b.settings.autoscale.enabled }])),
+    () => coordinator.isLeader(),
+  );
   const autoscaler = new Autoscaler(
     balancers,
     opts.scaler ?? new CallbackScaler((service, n) => log.warn({ service, replicas: n }, "autoscale decision with no scaler configured")),
-    opts.coordinator ?? new SingleCoordinator(),
+    coordinator,
     metrics,
     log,
-    opts.autoscale,
+    {
+      ...opts.autoscale,
+      onDecision: (d) => {
+        status.decided(d);
+        opts.autoscale?.onDecision?.(d);
+      },
+    },
   );
 
   /** Undefined when allowed; else the answer to give. */
@@ -421,12 +433,6 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const maxConnections = connectionCap(openFileLimit(), opts.maxConnections);
   guardFrontDoor(server, { maxConnections, metrics, log, sendError, onRequest });
 
-  const coordinator = opts.coordinator ?? new SingleCoordinator();
-  const status = new StatusSampler(
-    metrics,
-    () => new Map([...balancers].map(([name, b]) => [name, { ...b.settings.autoscale, autoscale: b.settings.autoscale.enabled }])),
-    () => coordinator.isLeader(),
-  );
   const admin = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     // The status page (`/`, its assets, /status.json): the admin port only, like /metrics.

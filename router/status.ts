@@ -6,6 +6,7 @@
  * (router/statusModel.ts). Nothing here reads keys or tokens.
  */
 import type * as http from "node:http";
+import type { ScaleDecision } from "./autoscaler";
 import type { RouterMetrics } from "./metrics";
 import { STATUS_CSS, STATUS_HTML, STATUS_JS } from "./statusAssets";
 import { RING_SECONDS, Ring, rows, sampleBetween, type Counts, type Gauges, type Sample, type ServiceRow, type ServiceSettingsView } from "./statusModel";
@@ -15,7 +16,12 @@ export interface StatusJson {
   /** This router pod (HOSTNAME on a cluster) and whether it makes the autoscaling decisions. */
   router: { pod: string; leader: boolean };
   services: ServiceRow[];
+  /** The autoscaler's last changes on this pod (the leader's), newest first. */
+  decisions: ScaleDecision[];
 }
+
+/** How many of the autoscaler's last changes the page lists. */
+const DECISIONS_KEPT = 20;
 
 /** Reads the cumulative counts and the gauges from the metrics, as a scrape would. */
 async function read(metrics: RouterMetrics): Promise<{ counts: Counts; gauges: Map<string, Gauges>; bounds: number[] }> {
@@ -56,6 +62,7 @@ async function read(metrics: RouterMetrics): Promise<{ counts: Counts; gauges: M
 /** One sample per second into a ring of 15 minutes. */
 export class StatusSampler {
   readonly ring = new Ring<Sample>(RING_SECONDS);
+  private readonly decisions = new Ring<ScaleDecision>(DECISIONS_KEPT);
   private prev: Counts | undefined;
   private readonly timer: NodeJS.Timeout;
   private bounds: number[] = [];
@@ -79,8 +86,17 @@ export class StatusSampler {
     this.prev = counts;
   }
 
+  decided(d: ScaleDecision): void {
+    this.decisions.push(d);
+  }
+
   json(): StatusJson {
-    return { at: Date.now(), router: { pod: process.env.HOSTNAME ?? "local", leader: this.leader() }, services: rows(this.ring.toArray(), this.bounds, this.settings()) };
+    return {
+      at: Date.now(),
+      router: { pod: process.env.HOSTNAME ?? "local", leader: this.leader() },
+      services: rows(this.ring.toArray(), this.bounds, this.settings()),
+      decisions: this.decisions.toArray().reverse(),
+    };
   }
 
   close(): void {

@@ -30,6 +30,8 @@ export const STATUS_HTML = `<!doctype html>
   </thead>
   <tbody></tbody>
 </table>
+<h2>Autoscaling decisions <small>(this pod's, newest first; only the leader decides)</small></h2>
+<ul id="decisions"><li class="none">none yet</li></ul>
 <p class="note">Rates, latencies and errors over the last 10 seconds; charts over the last 15 minutes, one point a second. Refreshed every second.</p>
 <script src="/status.js"></script>
 </body>
@@ -48,6 +50,10 @@ th small { font-weight: normal; color: #888; }
 td[data-field=state][data-state=Healthy] { color: var(--ok); }
 td[data-field=state][data-state=Scaling] { color: var(--warn); }
 td[data-field=state][data-state=Degraded], td[data-field=state][data-state=Down] { color: var(--bad); font-weight: bold; }
+h2 { font-size: 1rem; margin: 1.5rem 0 .5rem; }
+h2 small { font-weight: normal; color: #888; }
+#decisions { margin: 0; padding-left: 1.2rem; font-variant-numeric: tabular-nums; }
+#decisions .none { color: #888; list-style: none; margin-left: -1.2rem; }
 svg.spark { width: 120px; height: 24px; vertical-align: middle; }
 svg.spark polyline { fill: none; stroke: currentColor; stroke-width: 1.2; }
 `;
@@ -107,6 +113,14 @@ function render(status) {
     return tr;
   });
   body.replaceChildren(...rows);
+  const list = document.getElementById("decisions");
+  const items = status.decisions.map((d) => {
+    const li = document.createElement("li");
+    li.dataset.service = d.service;
+    li.textContent = new Date(d.at).toLocaleTimeString() + " scaled " + d.service + " " + d.from + " \u2192 " + d.to + ": " + d.reason;
+    return li;
+  });
+  if (items.length) list.replaceChildren(...items);
 }
 
 async function poll() {

@@ -121,6 +121,8 @@ describe("router status page in a browser (local mode under load)", function () 
     assert.ok(now.rps > 0, `requests/s on the page: ${now.rps}`);
     assert.ok(now.ready > before.ready, `replicas on the page: ${before.ready} → ${now.ready} ready (desired ${now.desired})`);
     assert.ok(now.desired <= 4, "never beyond autoscaleMaxReplicas (4)");
+    const decision = String(await page.evaluate(`document.querySelector('#decisions li[data-service="regressor"]')?.textContent ?? ""`));
+    assert.match(decision, /scaled regressor 1 → \d: utilization \d+% above target 70%/);
     assert.ok(!(await page.content()).includes(key), "the page never shows a key");
   });
 });

@@ -123,6 +123,7 @@ describe("status page: served by the router's admin port", function () {
     assert.ok(row && row.rps > 0, text);
     assert.ok(row.p50Ms !== undefined && row.p50Ms > 0);
     assert.equal(status!.router.leader, true);
+    assert.deepEqual(status!.decisions, [], "autoscaling is off for this service: no decision");
     assert.equal(row.state, "Healthy", "one replica ready of one, no errors");
     assert.doesNotMatch(text, /key-secret/);
   });
