@@ -125,6 +125,20 @@ export const PYTHON_BASE_IMAGES = {
   cpu: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04",
   gpu: "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04",
 } as const;
+/**
+ * The CUDA variant of JavaScript environment images (gpuCores > 0). The runtime base is NVIDIA's
+ * CUDA 12 runtime with cuDNN 9 — what onnxruntime-node's CUDA 12 execution provider loads — as
+ * Microsoft mirrors nvcr.io on MCR (`mcr.microsoft.com/mirror/nvcr/`; this tag is one public
+ * Dockerfiles build on; not pulled here). It has no Node.js: the build stage runs on the same
+ * Node image as Python environments (the official Node.js build, which runs on its glibc) and
+ * copies its binary over. `environment.baseImage` replaces the CUDA runtime base.
+ */
+export const CUDA_SCORING_IMAGES = {
+  runtime: "mcr.microsoft.com/mirror/nvcr/nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04",
+  build: "mcr.microsoft.com/devcontainers/javascript-node:20",
+  /** onnxruntime-node's install option for its CUDA execution provider (script/install.js). */
+  onnxruntimeInstall: "cuda12",
+} as const;
 /** Python version of an environment whose conda file pins none and whose config names none. */
 export const DEFAULT_PYTHON_VERSION = "3.11";
 /** The project's scoring Dockerfiles, used unless a service brings its own. */
@@ -188,7 +202,17 @@ export function environmentKey(svc: EnvironmentInput, repoRoot: string): Environ
   } else {
     const lockPath = env.dependencies ? path.join(path.dirname(env.dependencies), "package-lock.json") : undefined;
     dockerfile = env.dockerfile ?? SCORING_DOCKERFILE;
-    buildArgs = { BASE_IMAGE: env.baseImage ?? DEFAULT_SCORING_BASE_IMAGE, ...(env.dependencies ? { DEPENDENCIES: env.dependencies } : {}) };
+    const deps: Record<string, string> = env.dependencies ? { DEPENDENCIES: env.dependencies } : {};
+    buildArgs =
+      svc.gpuCores > 0
+        ? {
+            BASE_IMAGE: CUDA_SCORING_IMAGES.build,
+            RUNTIME_BASE_IMAGE: env.baseImage ?? CUDA_SCORING_IMAGES.runtime,
+            COPY_NODE: "true",
+            ONNXRUNTIME_NODE_INSTALL: CUDA_SCORING_IMAGES.onnxruntimeInstall,
+            ...deps,
+          }
+        : { BASE_IMAGE: env.baseImage ?? DEFAULT_SCORING_BASE_IMAGE, ...deps };
     files = env.dependencies ? [read(env.dependencies), lockPath && existsSync(path.join(repoRoot, lockPath)) ? read(lockPath) : ""] : [];
   }
   const { PYTHON_BASE_IMAGE, BASE_IMAGE, ...args } = buildArgs;
