@@ -13,6 +13,8 @@ import { requiredHostsFor } from "../core/requiredHosts";
 import { loadStack } from "../core/stackFile";
 import { renderHostsTable } from "../scripts/hosts";
 import { DEFAULT_LOCAL_DIR, readLocalState } from "../local/state";
+import type { StatusJson } from "../router/status";
+import { renderStatus } from "../router/statusText";
 import { CliError, KubernetesBackend, LocalBackend, type Backend } from "./backends";
 
 interface GlobalOptions {
@@ -71,6 +73,37 @@ program
       const gpu = computeSummary(d.replicas);
       print(`${d.name}: ${d.state} (${d.ready}/${d.desired} replicas ready)${gpu ? `, gpu: ${gpu}` : ""}${d.reason ? ` — ${d.reason}` : ""}`, gpu ? { ...d, gpu } : d);
       if (d.state === "Failed") process.exitCode = 1;
+    }),
+  );
+
+program
+  .command("status")
+  .description("The router's status page as a table: state, replicas, load, latency and errors per service, and the autoscaler's last decisions")
+  .option("--url <adminUrl>", "the router's admin URL (default: local mode's; on a cluster, after `kubectl -n aks-inference port-forward deploy/aks-inference-router 8081`: http://127.0.0.1:8081)")
+  .option("--watch", "refresh every second until Ctrl-C")
+  .action(
+    action(async (o: { url?: string; watch?: boolean }) => {
+      const dir = path.resolve(program.opts<GlobalOptions>().localDir);
+      const url = o.url ?? readLocalState(dir)?.routerAdminUrl;
+      if (!url) throw new CliError(`no local mode is running (no ${path.join(dir, "state.json")}); start it with \`npm start\`, or pass --url <router admin URL>`);
+      const once = async () => {
+        let res: Response;
+        try {
+          res = await fetch(new URL("/status.json", url));
+        } catch (err) {
+          throw new CliError(`cannot reach the router at ${url}: ${(err as Error).message}`);
+        }
+        if (!res.ok) throw new CliError(`${url}/status.json answered ${res.status}`);
+        const status = (await res.json()) as StatusJson;
+        // --watch redraws in place; with --json each refresh is one line.
+        if (program.opts<GlobalOptions>().json) console.log(JSON.stringify(status, null, o.watch ? undefined : 2));
+        else console.log(`${o.watch ? "\x1b[2J\x1b[H" : ""}${renderStatus(status)}`);
+      };
+      await once();
+      while (o.watch) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        await once();
+      }
     }),
   );
 

@@ -119,7 +119,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
     signingKey,
     tokenTtlSeconds: cfg.tokenIssuer.ttlSeconds,
   });
-  const state: LocalState = { pid: process.pid, stack: opts.stack, routerUrl: router.url, adminUrl: admin.url, adminToken, services: [...services.keys()] };
+  const state: LocalState = { pid: process.pid, stack: opts.stack, routerUrl: router.url, routerAdminUrl: router.adminUrl, adminUrl: admin.url, adminToken, services: [...services.keys()] };
   writeFileSync(stateFile(dir), JSON.stringify(state, null, 2), { mode: 0o600 });
   chmodSync(stateFile(dir), 0o600);
 

@@ -8,6 +8,8 @@ export interface LocalState {
   pid: number;
   stack: string;
   routerUrl: string;
+  /** The router's admin port (status page, /status.json, /metrics); absent in a state file from before it was recorded. */
+  routerAdminUrl?: string;
   adminUrl: string;
   /** Bearer token of the admin API (the file is readable by its owner only). */
   adminToken: string;
