@@ -193,3 +193,13 @@ export function gpuNodeFitProblem(vmSize: string, cpuCores: number, memoryGb: nu
   ].filter(Boolean);
   return short.length > 0 ? `does not fit on a ${vmSize} node next to the system daemons (${short.join("; ")})` : undefined;
 }
+
+/**
+ * What a Python GPU service's replica reports: whether `nvidia-smi -L` in its container lists a
+ * GPU (the user's framework picks its own device; this says whether it had one to pick).
+ */
+export function pythonComputeReport(devices: GpuProbe["devices"], pool: string | undefined): { gpu: ComputeProvider; warning?: string } {
+  if (devices.ok && devices.gpus.length > 0) return { gpu: "cuda" };
+  const why = devices.ok ? "nvidia-smi lists none" : devices.error;
+  return { gpu: "cpu", warning: `no CUDA device visible (${why}): check the NVIDIA device plugin on pool ${pool ?? "gpu"}; the entry script runs without a GPU` };
+}

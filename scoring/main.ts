@@ -8,11 +8,11 @@ import { writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
-import { gpuRequestFromEnv } from "../core/gpu";
+import { gpuRequestFromEnv, pythonComputeReport } from "../core/gpu";
 import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, SCORING_ENV, SCORING_PORT, logLevel, type ModelBlobs } from "../core/naming";
 import { MODELS_ROOT, bootstrap } from "./bootstrap";
 import { DataCollector } from "./collector";
-import { EntryScriptHandler, OnnxHandler, type HttpHandler, type ScoringHandler } from "./handlers";
+import { EntryScriptHandler, OnnxHandler, listGpus, type HttpHandler, type ScoringHandler } from "./handlers";
 import { PythonHandler, pythonSettings } from "./pythonHandler";
 import { startScoringServer } from "./server";
 import { blobServiceClient, storageAccess } from "./storage";
@@ -58,16 +58,19 @@ async function main(): Promise<void> {
     const ctx = await bootstrap({ storage, packageBlob: process.env[SCORING_ENV.packageBlob] || "", models, workDir });
     log.info({ ms: Date.now() - t, models: Object.keys(ctx.models), workDir }, "package and models downloaded");
     process.env.AZUREML_MODEL_DIR = ctx.modelDir;
+    const gpu = gpuRequestFromEnv(process.env);
+    // A Python GPU service's replica reports whether its container sees a GPU (the ONNX handler reports its own provider).
+    const compute = entryScript.endsWith(".py") && gpu.gpuCores > 0 ? pythonComputeReport(await listGpus(), gpu.pool) : undefined;
     // A Python entry script is served by Python workers with Azure ML's scoring contract.
     const handler: ScoringHandler | HttpHandler = entryScript.endsWith(".py")
       ? new PythonHandler({ ...pythonSettings(process.env), appRoot: ctx.projectDir, entryScript, models: ctx, modelsRoot: path.join(workDir, MODELS_ROOT), service, log, onFatal: fail })
       : entryScript
         ? new EntryScriptHandler(path.join(ctx.projectDir, entryScript), ctx)
-        : new OnnxHandler(ctx, { gpu: gpuRequestFromEnv(process.env) });
+        : new OnnxHandler(ctx, { gpu });
     // The replica's own limit (replicaMaxConcurrentRequests): router pods each enforce it, so
     // several of them together could exceed it without this.
     const maxConcurrentRequests = pythonSettings(process.env).workers;
-    server = await startScoringServer({ service, replica, handler, log, collector, maxConcurrentRequests, host: process.env.HOST ?? "0.0.0.0", port: Number(process.env[SCORING_ENV.port] || SCORING_PORT) });
+    server = await startScoringServer({ service, replica, handler, log, collector, maxConcurrentRequests, compute, host: process.env.HOST ?? "0.0.0.0", port: Number(process.env[SCORING_ENV.port] || SCORING_PORT) });
     log.info({ port: server.port }, "listening (not ready until init() finishes)");
     await server.initialize();
   } catch (err) {

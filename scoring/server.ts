@@ -14,7 +14,7 @@ import { MAX_JSON_DEPTH, jsonDeeperThan } from "../core/jsonDepth";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
 import { REPLICA_BUSY_HEADER } from "../core/naming";
 import type { DataCollector } from "./collector";
-import { ScoringError, isHttpHandler, type HttpHandler, type ScoringHandler } from "./handlers";
+import { ScoringError, isHttpHandler, type ComputeReport, type HttpHandler, type ScoringHandler } from "./handlers";
 
 /** Methods Azure ML's scoring server routes to /score (Werkzeug adds HEAD to GET routes). */
 const SCORE_METHODS = ["GET", "HEAD", "OPTIONS", "POST"];
@@ -37,6 +37,8 @@ export interface ScoringServerOptions {
    * immediate 503 with REPLICA_BUSY_HEADER, whichever router pod sent it. Default: no limit.
    */
   maxConcurrentRequests?: number;
+  /** The compute a GPU service's replica got, for handlers that do not report it themselves (Python). */
+  compute?: ComputeReport;
 }
 
 export interface ScoringServer {
@@ -193,7 +195,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     return true;
   };
 
-  const compute = () => (isHttpHandler(handler) ? undefined : handler.compute?.());
+  const compute = () => (isHttpHandler(handler) ? undefined : handler.compute?.()) ?? opts.compute;
 
   const server = http.createServer((req, res) => {
     const [path, query] = (req.url ?? "/").split(/\?(.*)/s, 2);

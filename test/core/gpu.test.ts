@@ -3,15 +3,17 @@
  * a fake machine (no GPU here), the replica reporting it, and the config key that allows CPU.
  */
 import * as assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { InferenceSession } from "onnxruntime-node";
 import * as ort from "onnxruntime-node";
 import pino from "pino";
 import { ConfigError, parseStackConfig } from "../../core/config";
-import { afterCudaSessionFailure, gpuRequestFromEnv, GPU_ENV, parseNvidiaSmiList, selectProvider, type GpuProbe, type GpuRequest } from "../../core/gpu";
-import { OnnxHandler } from "../../scoring/handlers";
+import { afterCudaSessionFailure, gpuRequestFromEnv, GPU_ENV, parseNvidiaSmiList, pythonComputeReport, selectProvider, type GpuProbe, type GpuRequest } from "../../core/gpu";
+import { EntryScriptHandler, OnnxHandler } from "../../scoring/handlers";
 import { startScoringServer, type ScoringServer } from "../../scoring/server";
 import { REPO_ROOT, rawStack } from "../support/stacks";
+import { tempDir } from "../support/tmp";
 
 const MODEL = path.join(REPO_ROOT, "samples", "models", "regressor.onnx");
 const T4 = "GPU 0: Tesla T4 (UUID: GPU-2f1c6d3e-0000-0000-0000-000000000000)";
@@ -117,6 +119,21 @@ describe("ONNX handler on a GPU service (fake machine)", function () {
     assert.ok(logs.some((l) => l.level === 40 && /running on CPU although.*insufficient/.test(String(l.msg))), "the fallback is logged as a warning");
     const res = await fetch(`${server.url}/score`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ data: [[1, 2, 3, 4]] }) });
     assert.equal(res.status, 200, "still serves on CPU");
+  });
+
+  it("Python GPU services report whether nvidia-smi sees a GPU (cuda), or cpu with the reason", async () => {
+    assert.deepEqual(pythonComputeReport({ ok: true, gpus: [T4] }, "gput4"), { gpu: "cuda" });
+    const none = pythonComputeReport({ ok: false, error: "nvidia-smi is not in the container" }, "gput4");
+    assert.equal(none.gpu, "cpu");
+    assert.match(none.warning ?? "", /no CUDA device visible \(nvidia-smi is not in the container\): check the NVIDIA device plugin on pool gput4/);
+    // A handler that does not report its compute (Python's) gets the replica's report from the server options.
+    const dir = tempDir("entry");
+    writeFileSync(path.join(dir, "score.js"), "exports.run = () => 1;");
+    const server = await startScoringServer({ service: "py-gpu", replica: "r1", handler: new EntryScriptHandler(path.join(dir, "score.js"), { modelDir: "", models: {} }), log: pino({ level: "silent" }), compute: none });
+    servers.push(server);
+    await server.initialize();
+    const readyz = (await (await fetch(`${server.url}/readyz`)).json()) as Record<string, unknown>;
+    assert.equal(readyz.gpu, "cpu");
   });
 
   it("reports nothing for CPU services (readyz and log line unchanged)", async () => {
