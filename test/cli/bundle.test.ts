@@ -22,7 +22,7 @@ describe("CLI from a cached bundle (cli/bin.js)", function () {
 
   before(() => {
     copy = tempDir("cli-bundle");
-    for (const entry of ["cli", "core", "local", "scripts", "package.json", "package-lock.json", "tsconfig.json"]) {
+    for (const entry of ["cli", "core", "local", "router", "scripts", "package.json", "package-lock.json", "tsconfig.json"]) {
       cpSync(path.join(REPO_ROOT, entry), path.join(copy, entry), { recursive: true });
     }
     symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(copy, "node_modules"));
