@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { Gauge, Registry } from "prom-client";
 import { INTERNAL_ERROR_MESSAGE, NOT_FOUND_MESSAGE, amlErrorResponse, methodNotAllowed, requestIdHeaders, type FullResponse } from "../core/amlScoring";
 import { MAX_JSON_DEPTH, jsonDeeperThan } from "../core/jsonDepth";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
@@ -196,6 +197,10 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
   };
 
   const compute = () => (isHttpHandler(handler) ? undefined : handler.compute?.()) ?? opts.compute;
+  // The replica's own metrics: which compute a GPU service's replica got, as a label, so a
+  // dashboard can find GPU replicas running on CPU (gpuFallbackToCpu).
+  const metrics = new Registry();
+  const computeInfo = new Gauge({ name: "aksinf_replica_compute_info", help: "Compute of a GPU service's replica (label gpu: cuda or cpu); 1 once ready", labelNames: ["service", "replica", "gpu"], registers: [metrics] });
 
   const server = http.createServer((req, res) => {
     const [path, query] = (req.url ?? "/").split(/\?(.*)/s, 2);
@@ -203,6 +208,13 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     if (path === "/healthz") return send(res, 200, { status: "alive", state });
     // A GPU service's replica says which compute it got (`gpu: cuda|cpu`): local mode's `state` reads it here.
     if (path === "/readyz") return ready() ? send(res, 200, { status: "ready", ...compute() }) : send(res, 503, { status: state === "ready" ? "restarting" : state });
+    if (path === "/metrics" && req.method === "GET") {
+      void metrics.metrics().then((text) => {
+        res.writeHead(200, { "content-type": metrics.contentType });
+        res.end(text);
+      });
+      return;
+    }
     if (isHttpHandler(handler)) {
       if (path === "/score" && state === "ready" && !admit(res)) return;
       active++;
@@ -249,6 +261,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
         await handler.init();
         state = "ready";
         const c = compute();
+        if (c) computeInfo.set({ service, replica: opts.replica, gpu: c.gpu }, 1);
         if (c?.warning) log.warn({ gpu: c.gpu }, c.warning);
         log.info({ ms: Date.now() - t, ...(c ? { gpu: c.gpu } : {}) }, c ? `init() finished: replica ready (gpu: ${c.gpu})` : "init() finished: replica ready");
       } catch (err) {

@@ -117,6 +117,8 @@ describe("ONNX handler on a GPU service (fake machine)", function () {
     assert.equal(ready?.msg, "init() finished: replica ready (gpu: cpu)");
     assert.equal(ready?.gpu, "cpu");
     assert.ok(logs.some((l) => l.level === 40 && /running on CPU although.*insufficient/.test(String(l.msg))), "the fallback is logged as a warning");
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /aksinf_replica_compute_info\{service="regressor-gpu",replica="r1",gpu="cpu"\} 1/, "the provider is a metric label");
     const res = await fetch(`${server.url}/score`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ data: [[1, 2, 3, 4]] }) });
     assert.equal(res.status, 200, "still serves on CPU");
   });
@@ -143,6 +145,7 @@ describe("ONNX handler on a GPU service (fake machine)", function () {
     await server.initialize();
     assert.equal(h.compute(), undefined);
     assert.deepEqual(await (await fetch(`${server.url}/readyz`)).json(), { status: "ready" });
+    assert.doesNotMatch(await (await fetch(`${server.url}/metrics`)).text(), /aksinf_replica_compute_info\{/);
   });
 });
 
