@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { REPO_ROOT } from "../support/stacks";
@@ -22,8 +22,10 @@ describe("CLI from a cached bundle (cli/bin.js)", function () {
 
   before(() => {
     copy = tempDir("cli-bundle");
-    for (const entry of ["cli", "core", "local", "router", "scripts", "package.json", "package-lock.json", "tsconfig.json"]) {
-      cpSync(path.join(REPO_ROOT, entry), path.join(copy, entry), { recursive: true });
+    // The project's sources, whatever the CLI imports (not its dependencies, state or tests).
+    const skip = new Set([".git", "node_modules", ".aks-inference", "dist", "test", "bench", "docs"]);
+    for (const entry of readdirSync(REPO_ROOT)) {
+      if (!skip.has(entry)) cpSync(path.join(REPO_ROOT, entry), path.join(copy, entry), { recursive: true });
     }
     symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(copy, "node_modules"));
   });
