@@ -3,11 +3,17 @@
  * their readiness log line (a fake API server stands in for the cluster; no GPU here).
  */
 import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
 import type { V1Pod } from "@kubernetes/client-node";
 import { KubernetesBackend } from "../../cli/backends";
 import { computeFromLog, computeSummary } from "../../core/gpu";
 import { DEFAULT_NAMESPACE, GPU_RESOURCE, LABELS, ROLE_MODEL, SETTINGS_ANNOTATION, modelDeploymentName } from "../../core/naming";
 import { FakeApiServer } from "../support/fakeApiServer";
+import { REPO_ROOT } from "../support/stacks";
+import { tempDir } from "../support/tmp";
 import { settings } from "../support/upstream";
 
 const NS = DEFAULT_NAMESPACE;
@@ -48,6 +54,15 @@ describe("state of a GPU service on a cluster", function () {
     const c = await backend.describe("c");
     assert.equal(c.replicas[0].gpu, undefined);
     assert.equal(computeSummary(c.replicas), undefined);
+  });
+
+  it("`aks-inference state` prints it, and puts it in --json", async () => {
+    const kubeconfig = path.join(tempDir("kubeconfig"), "kubeconfig");
+    writeFileSync(kubeconfig, api.kubeConfig().exportConfig());
+    const run = (...args: string[]) => promisify(execFile)(process.execPath, [path.join(REPO_ROOT, "cli/bin.js"), "--kubeconfig", kubeconfig, ...args], { cwd: REPO_ROOT });
+    assert.match((await run("state", "g")).stdout, /^g: Healthy \(2\/2 replicas ready\), gpu: cuda on 1, cpu on 1$/m);
+    assert.equal((JSON.parse((await run("--json", "state", "g")).stdout) as { gpu?: string }).gpu, "cuda on 1, cpu on 1");
+    assert.doesNotMatch((await run("state", "c")).stdout, /gpu:/);
   });
 
   it("reads the readiness line only, whatever else the log holds", () => {
