@@ -4,27 +4,17 @@
  * dropped as "buffer full" or failing the 4 MiB append-block limit.
  */
 import * as assert from "node:assert/strict";
-import { BlobServiceClient } from "@azure/storage-blob";
 import pino from "pino";
 import { BLOB_CONTAINERS } from "../../core/naming";
-import { startAzurite, type Azurite } from "../../local/azurite";
-import { createBlobContainers } from "../../packaging/upload";
+import { useAzurite } from "../support/azurite";
 import { DataCollector, LARGE_RECORD_BYTES, recordBlobName } from "../../scoring/collector";
-import { tempDir } from "../support/tmp";
 
 describe("model data collection: large records", function () {
   this.timeout(60_000);
-  let azurite: Azurite;
-  let blob: BlobServiceClient;
-  before(async () => {
-    azurite = await startAzurite(tempDir("azurite"));
-    blob = BlobServiceClient.fromConnectionString(azurite.connectionString);
-    await createBlobContainers(blob);
-  });
-  after(async () => azurite.stop());
+  const azurite = useAzurite();
 
   it("stores a 20 MB record whole as its own blob and points at it from the JSON lines; small records stay inline", async () => {
-    const container = blob.getContainerClient(BLOB_CONTAINERS.modelData);
+    const container = azurite.blob().getContainerClient(BLOB_CONTAINERS.modelData);
     // A buffer far smaller than the record: before, such a record was dropped as "buffer full".
     const collector = new DataCollector(container, pino({ level: "silent" }), { flushIntervalMs: 60_000, maxBufferedBytes: 2 * LARGE_RECORD_BYTES });
     const time = "2026-11-28T07:15:00.000Z";

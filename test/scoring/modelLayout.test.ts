@@ -7,12 +7,11 @@
 import * as assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { BlobServiceClient } from "@azure/storage-blob";
 import { parseStackConfig } from "../../core/config";
-import { startAzurite, type Azurite } from "../../local/azurite";
 import { modelFiles, modelHash } from "../../packaging/project";
-import { createBlobContainers, uploadService } from "../../packaging/upload";
+import { uploadService } from "../../packaging/upload";
 import { bootstrap } from "../../scoring/bootstrap";
+import { useAzurite } from "../support/azurite";
 import { tempDir } from "../support/tmp";
 
 function service(models: unknown[]) {
@@ -21,13 +20,9 @@ function service(models: unknown[]) {
 
 describe("model layout (Azure ML's azureml-models/<name>/<version>)", function () {
   this.timeout(60_000);
-  let azurite: Azurite;
-  let blob: BlobServiceClient;
+  const azurite = useAzurite();
   let repo: string;
-  before(async () => {
-    azurite = await startAzurite(tempDir("azurite"));
-    blob = BlobServiceClient.fromConnectionString(azurite.connectionString);
-    await createBlobContainers(blob);
+  before(() => {
     repo = tempDir("repo");
     mkdirSync(path.join(repo, "src"));
     writeFileSync(path.join(repo, "src", "score.py"), "def init(): pass\ndef run(raw_data): return raw_data\n");
@@ -36,7 +31,6 @@ describe("model layout (Azure ML's azureml-models/<name>/<version>)", function (
     writeFileSync(path.join(repo, "outputs", "bert", "config.json"), "{}");
     writeFileSync(path.join(repo, "outputs", "bert", "tokenizer", "vocab.txt"), "a\nb\n");
   });
-  after(async () => azurite.stop());
 
   it("keeps a folder model's own name, as Azure ML registers it", () => {
     assert.deepEqual(
@@ -48,10 +42,10 @@ describe("model layout (Azure ML's azureml-models/<name>/<version>)", function (
 
   it("one model: AZUREML_MODEL_DIR is its version folder, so join(AZUREML_MODEL_DIR, 'model.pkl') finds it", async () => {
     const svc = service([{ name: "sklearn-regression", path: "outputs/model.pkl", version: 3 }]);
-    const up = await uploadService(svc, repo, blob);
+    const up = await uploadService(svc, repo, azurite.blob());
     assert.deepEqual(up.models, [{ name: "sklearn-regression", version: 3, prefix: `sklearn-regression/${modelHash(path.join(repo, "outputs", "model.pkl"))}/` }]);
     const work = tempDir("work");
-    const ctx = await bootstrap({ storage: { kind: "connectionString", connectionString: azurite.connectionString }, packageBlob: up.packageBlob, models: up.models, workDir: work });
+    const ctx = await bootstrap({ storage: { kind: "connectionString", connectionString: azurite.connectionString() }, packageBlob: up.packageBlob, models: up.models, workDir: work });
     assert.equal(ctx.modelDir, path.join(work, "azureml-models", "sklearn-regression", "3"));
     assert.equal(readFileSync(path.join(ctx.modelDir, "model.pkl"), "utf8"), "pickle");
     assert.equal(ctx.models["sklearn-regression"], path.join(ctx.modelDir, "model.pkl"));
@@ -59,9 +53,9 @@ describe("model layout (Azure ML's azureml-models/<name>/<version>)", function (
 
   it("several models: AZUREML_MODEL_DIR is the root and each model sits in <name>/<version>/", async () => {
     const svc = service(["outputs/model.pkl", { name: "bert", path: "outputs/bert", version: 2 }]);
-    const up = await uploadService(svc, repo, blob);
+    const up = await uploadService(svc, repo, azurite.blob());
     const work = tempDir("work");
-    const ctx = await bootstrap({ storage: { kind: "connectionString", connectionString: azurite.connectionString }, packageBlob: up.packageBlob, models: up.models, workDir: work });
+    const ctx = await bootstrap({ storage: { kind: "connectionString", connectionString: azurite.connectionString() }, packageBlob: up.packageBlob, models: up.models, workDir: work });
     assert.equal(ctx.modelDir, path.join(work, "azureml-models"));
     assert.ok(existsSync(path.join(ctx.modelDir, "model", "1", "model.pkl")), "a string model is version 1, named after its file");
     assert.equal(readFileSync(path.join(ctx.modelDir, "bert", "2", "bert", "tokenizer", "vocab.txt"), "utf8"), "a\nb\n");
