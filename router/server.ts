@@ -118,14 +118,20 @@ const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "
 const MAX_ATTEMPTS = 3;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-function sendError(res: http.ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
+/** A JSON answer; once a response has started (a stream broke midway) the connection is cut instead. */
+function sendJson(res: http.ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: { code, message } });
+  const body = JSON.stringify(value);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extra });
   res.end(body);
+}
+
+/** The router's error answer: `{"error": {"code", "message"}}`. */
+function sendError(res: http.ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
+  sendJson(res, status, { error: { code, message } }, extra);
 }
 
 export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
@@ -360,7 +366,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     }
     if (route.kind === "modelReady") {
       const n = b.readyReplicas();
-      if (n > 0) sendError(res, 200, "OK", `${n} ready replica(s)`);
+      if (n > 0) sendJson(res, 200, { name: route.service, ready: true, readyReplicas: n });
       else sendError(res, 503, "NoReadyReplica", `service '${route.service}' has no ready replica`);
       return route.service;
     }
@@ -396,10 +402,10 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       // Probes: answered, not counted as requests.
       case "/healthz":
       case "/v2/health/live":
-        return sendError(res, 200, "OK", "alive");
+        return sendJson(res, 200, { status: "alive" });
       case "/readyz":
       case "/v2/health/ready":
-        return ready ? sendError(res, 200, "OK", "ready") : sendError(res, 503, "NotReady", "router is not ready (starting or draining)");
+        return ready ? sendJson(res, 200, { status: "ready" }) : sendError(res, 503, "NotReady", "router is not ready (starting or draining)");
     }
     active++;
     let service: string | undefined;
@@ -453,8 +459,8 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       res.end(body);
       return;
     }
-    if (path === "/healthz") sendError(res, 200, "OK", "alive");
-    else if (path === "/readyz") sendError(res, ready ? 200 : 503, ready ? "OK" : "NotReady", ready ? "ready" : "router is not ready");
+    if (path === "/healthz") sendJson(res, 200, { status: "alive" });
+    else if (path === "/readyz") ready ? sendJson(res, 200, { status: "ready" }) : sendError(res, 503, "NotReady", "router is not ready");
     else sendError(res, 404, "NotFound", `no admin route ${path}`);
   });
 
