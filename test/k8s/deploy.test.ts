@@ -115,8 +115,11 @@ describe("deploying router and model services", function () {
   it("tags images by content hash and builds one image for services sharing an environment", () => {
     const images = prod.all(T.image);
     const env = images.filter((i) => i.name.startsWith("env-"));
-    assert.equal(env.length, 1, "three services, one environment, one image");
-    assert.match(String(input(env[0], "imageName")), /^aksinfprodacr\.azurecr\.io\/aks-inference-env:[0-9a-f]{16}$/);
+    // The CPU services share one image; the GPU service gets the CUDA variant of the same environment.
+    const cuda = env.filter((i) => input(i, "build", "args", "ONNXRUNTIME_NODE_INSTALL") === "cuda12");
+    assert.equal(env.length, 2, "CPU services share one image, the GPU service has its own");
+    assert.equal(cuda.length, 1);
+    for (const e of env) assert.match(String(input(e, "imageName")), /^aksinfprodacr\.azurecr\.io\/aks-inference-env:[0-9a-f]{16}$/);
     assert.equal(input(env[0], "registry", "username"), "00000000-0000-0000-0000-000000000000");
     assert.equal(input(env[0], "registry", "password"), SECRET);
     const custom = stackConfig("prod", {
