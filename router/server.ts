@@ -237,10 +237,14 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number, query: string) => {
     // The query string reaches the model (GET scoring parameters, swagger.json?version=3).
     const upstreamPath = (route.kind === "infer" ? `/v2/models/${route.service}/infer` : UPSTREAM_PATH[route.kind === "swagger" ? "swagger" : "score"]) + query;
+    const readStart = performance.now();
     const buffered = await readBody(req, res, b);
     if (buffered === null) return;
+    // The client's pace is not routing time: the overhead metric (self-scaling's input) leaves out
+    // the time the body took to arrive.
+    const routingStart = start + (performance.now() - readStart);
     try {
-      await forwardBuffered(req, res, b, route, requestId, start, upstreamPath, buffered);
+      await forwardBuffered(req, res, b, route, requestId, routingStart, upstreamPath, buffered);
     } finally {
       buffered?.release();
     }
@@ -248,11 +252,15 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
 
   const forwardBuffered = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number, upstreamPath: string, buffered: BufferedBody | undefined) => {
     const whole = buffered?.complete ? (buffered.chunks.length === 1 ? buffered.chunks[0] : Buffer.concat(buffered.chunks)) : undefined;
-    const declared = Number(req.headers["content-length"] ?? maxBody);
+    const declared = Number(req.headers["content-length"] ?? limitOf(b));
     const headers = forwardHeaders(req, requestId, opts.trustForwardedFor);
     const tried = new Set<string>();
     let busySince: number | undefined;
+    let pauseFirst = false;
     for (let attempt = 1; ; attempt++) {
+      // Every replica answered busy: wait a moment (holding no slot) before asking again.
+      if (pauseFirst) await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
+      pauseFirst = false;
       let slot: ReplicaSlot;
       try {
         slot = await b.acquire(tried);
@@ -291,7 +299,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
             tried.add(slot.replica.id);
             if (tried.size >= b.readyReplicas()) {
               tried.clear();
-              await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
+              pauseFirst = true;
             }
             continue;
           }
@@ -343,7 +351,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   };
 
   /** Answers one request; returns the service it was for, when known (for the metrics). */
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string): Promise<string | undefined> => {
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string, start: number): Promise<string | undefined> => {
     const bad = malformed(req);
     if (bad) {
       sendError(res, bad[0], bad[1], bad[2], { connection: "close" });
@@ -385,7 +393,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     }
     // `Expect: 100-continue`: the client sends its body only now that auth and size are fine.
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
-    await proxy(req, res, b, route, requestId, performance.now(), query);
+    await proxy(req, res, b, route, requestId, start, query);
     return route.service;
   };
 
@@ -409,7 +417,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     }
     active++;
     let service: string | undefined;
-    handle(req, res, requestId, path, q < 0 ? "" : url.slice(q))
+    handle(req, res, requestId, path, q < 0 ? "" : url.slice(q), start)
       .then(
         (s) => {
           service = s;
