@@ -73,7 +73,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   // Python services need an interpreter that sees their environment; one that has none fails
   // alone, with the missing module and the install command, and the others start as usual.
   const cannotStart = new Map<string, string>();
-  for (const problem of prepareSamples(opts.repoRoot)) log.warn(problem);
+  for (const problem of prepareSamples(opts.repoRoot, cfg.services.flatMap((s) => s.models.map((m) => m.path)))) log.warn(problem);
   for (const svc of cfg.services) {
     const uploaded = await uploadService(svc, opts.repoRoot, blob);
     const replica = replicaEnv(svc, uploaded, azurite.connectionString);

@@ -17,10 +17,14 @@ export const TRAINED_SAMPLES = [
   { script: "samples/diabetes/train.py", output: "samples/diabetes/model/sklearn_regression_model.pkl", modules: ["sklearn", "joblib"] },
 ] as const;
 
-/** Trains every sample model that is missing; returns the problems (empty when all exist). */
-export function prepareSamples(repoRoot: string): string[] {
+/**
+ * Trains the sample models that are missing (only those in `modelPaths` when given, e.g. the
+ * models of the stack local mode is starting); returns the problems (empty when all exist).
+ */
+export function prepareSamples(repoRoot: string, modelPaths?: readonly string[]): string[] {
   const problems: string[] = [];
   for (const s of TRAINED_SAMPLES) {
+    if (modelPaths && !modelPaths.includes(s.output)) continue;
     const output = path.join(repoRoot, s.output);
     if (existsSync(output)) continue;
     const choice = chooseInterpreter(s.modules, { install: "apt-get install python3-sklearn python3-joblib" });
