@@ -168,7 +168,7 @@ export function nginxConf(dir: string, body: string): string {
  * The baselines every latency benchmark compares with: an nginx `return 200` upstream (the model
  * stand-in, CPU 1) and an nginx `proxy_pass` to it with keep-alive (CPU 0, where the router runs too).
  */
-export async function nginxBaseline(dir: string): Promise<{ upstream: ChildProcess; proxy: ChildProcess; upstreamPort: number; nginxPort: number; upstreamUrl: string }> {
+export async function nginxBaseline(dir: string): Promise<{ upstream: ChildProcess; proxy: ChildProcess; upstreamUrl: string; directUrl: string; nginxUrl: string }> {
   const upstreamPort = await freePort();
   const nginxPort = await freePort();
   const upstream = pinned("1", "nginx", ["-c", nginxConf(dir, `  server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"result":[[0.1]]}'; } }`), "-p", dir]);
@@ -178,5 +178,13 @@ export async function nginxBaseline(dir: string): Promise<{ upstream: ChildProce
     "-p",
     dir,
   ]);
-  return { upstream, proxy, upstreamPort, nginxPort, upstreamUrl: `http://127.0.0.1:${upstreamPort}` };
+  try {
+    await waitForPort(upstreamPort);
+    await waitForPort(nginxPort);
+  } catch (err) {
+    await Promise.all([stop(upstream), stop(proxy)]);
+    throw err;
+  }
+  const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+  return { upstream, proxy, upstreamUrl, directUrl: `${upstreamUrl}/score`, nginxUrl: `http://127.0.0.1:${nginxPort}/score` };
 }

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type BenchResult, bundled, have, nginxBaseline, parseWrk, pinned, stop, waitFor, waitForPort } from "./common";
+import { type BenchResult, bundled, have, nginxBaseline, parseWrk, pinned, stop, waitFor } from "./common";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** h2load clients; each sends rate / CLIENTS requests per second. */
@@ -45,14 +45,12 @@ export async function fixedRate(): Promise<BenchResult> {
   for (const [tool, pkg] of [["nginx", "nginx-light"], ["wrk", "wrk"], ["h2load", "nghttp2-client"]]) if (!have(tool)) throw new Error(`${tool} is missing: apt-get install -y ${pkg}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-bench-rate-"));
   writeFileSync(path.join(dir, "body.json"), '{"data": [[1, 2, 3, 4]]}');
-  const { upstream, proxy, upstreamPort, nginxPort, upstreamUrl } = await nginxBaseline(dir);
+  const { upstream, proxy, upstreamUrl, directUrl, nginxUrl } = await nginxBaseline(dir);
   const router = pinned("0", process.execPath, [bundled(path.join(__dirname, "router-process.ts")), "--upstream", upstreamUrl], { env: { ...process.env, NODE_ENV: "production" } });
   try {
-    await waitForPort(upstreamPort);
-    await waitForPort(nginxPort);
     const url: Record<Target, string> = {
-      direct: `${upstreamUrl}/score`,
-      nginx: `http://127.0.0.1:${nginxPort}/score`,
+      direct: directUrl,
+      nginx: nginxUrl,
       router: `${(await waitFor(router, /READY (http:\/\/\S+)/))[1]}/api/v1/service/bench/score`,
     };
     const sat = spawnSync(have("taskset") ? "taskset" : "wrk", [...(have("taskset") ? ["-c", "1", "wrk"] : []), "-t1", "-c32", `-d${SECONDS}s`, "--latency", "-s", path.join(__dirname, "post.lua"), url.router], { encoding: "utf8" });

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { type BenchResult, bundled, cpuSeconds, cpuTimes, have, nginxBaseline, parseWrk, pinned, stop, waitFor, waitForPort, type WrkResult } from "./common";
+import { type BenchResult, bundled, cpuSeconds, cpuTimes, have, nginxBaseline, parseWrk, pinned, stop, waitFor, type WrkResult } from "./common";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -38,16 +38,14 @@ type Round = WrkResult & { cpuUs: number };
 export async function routerOverhead(): Promise<BenchResult> {
   for (const tool of ["nginx", "wrk"]) if (!have(tool)) throw new Error(`${tool} is missing: apt-get install -y nginx-light wrk`);
   const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-bench-"));
-  const { upstream, proxy, upstreamPort, nginxPort, upstreamUrl } = await nginxBaseline(dir);
+  const { upstream, proxy, upstreamUrl, directUrl, nginxUrl } = await nginxBaseline(dir);
   const env = { ...process.env, NODE_ENV: "production" };
   const naive = pinned("0", process.execPath, [bundled(path.join(__dirname, "naive-proxy.ts")), "--upstream", upstreamUrl], { env });
   const router = pinned("0", process.execPath, [bundled(path.join(__dirname, "router-process.ts")), "--upstream", upstreamUrl], { env });
   try {
-    await waitForPort(upstreamPort);
-    await waitForPort(nginxPort);
     const url: Record<Target, string> = {
-      direct: `${upstreamUrl}/score`,
-      nginx: `http://127.0.0.1:${nginxPort}/score`,
+      direct: directUrl,
+      nginx: nginxUrl,
       naive: `${(await waitFor(naive, /READY (http:\/\/\S+)/))[1]}/score`,
       router: `${(await waitFor(router, /READY (http:\/\/\S+)/))[1]}/api/v1/service/bench/score`,
     };
