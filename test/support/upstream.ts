@@ -20,22 +20,29 @@ export interface Upstream {
 
 export type UpstreamHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
 
-/** Echoes `{ replica, path, bytes, headers }` after `delayMs`, unless a handler is given. */
-export async function startUpstream(name: string, opts: { delayMs?: number; handler?: UpstreamHandler } = {}): Promise<Upstream> {
+/**
+ * Echoes `{ replica, path, bytes, headers }` after `delayMs`, unless a handler is given.
+ * `countOnly`: bodies are counted, not kept (memory tests measure the router, not this server).
+ */
+export async function startUpstream(name: string, opts: { delayMs?: number; handler?: UpstreamHandler; countOnly?: boolean } = {}): Promise<Upstream> {
   const hits: string[] = [];
   let active = 0;
   const server = http.createServer((req, res) => {
     active++;
     hits.push(req.url ?? "");
     const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
+    let bytes = 0;
+    req.on("data", (c: Buffer) => {
+      bytes += c.length;
+      if (!opts.countOnly) chunks.push(c);
+    });
     req.on("end", () => {
       const body = Buffer.concat(chunks);
       setTimeout(() => {
         active--;
         if (opts.handler) return opts.handler(req, res, body);
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ replica: name, path: req.url, bytes: body.length, headers: req.headers }));
+        res.end(JSON.stringify({ replica: name, path: req.url, bytes, headers: req.headers }));
       }, opts.delayMs ?? 0);
     });
   });
