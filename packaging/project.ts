@@ -182,7 +182,13 @@ function pythonVersion(svc: EnvironmentInput, conda: string | undefined): string
  * new image); the service's project folder is not part of it (replicas download it at start).
  * Paths are relative to `repoRoot`.
  */
-export function environmentKey(svc: EnvironmentInput, repoRoot: string): EnvironmentBuild {
+/** Hash of the scoring server's own sources, lock file and bundler settings: part of every environment key. */
+export function serverSourcesHash(repoRoot: string): string {
+  return [...SERVER_SOURCES.map((d) => hashFiles(path.join(repoRoot, d), projectFiles(path.join(repoRoot, d)))), hashFiles(repoRoot, IMAGE_BUILD_FILES)].join("");
+}
+
+/** `server`: serverSourcesHash(repoRoot), passed in by callers that key many services at once. */
+export function environmentKey(svc: EnvironmentInput, repoRoot: string, server = serverSourcesHash(repoRoot)): EnvironmentBuild {
   const env = svc.environment;
   const read = (rel: string) => readFileSync(path.join(repoRoot, rel), "utf8");
   let dockerfile: string;
@@ -217,6 +223,5 @@ export function environmentKey(svc: EnvironmentInput, repoRoot: string): Environ
   }
   const { PYTHON_BASE_IMAGE, BASE_IMAGE, ...args } = buildArgs;
   const spec: EnvironmentSpec = { baseImage: PYTHON_BASE_IMAGE ?? BASE_IMAGE, dockerfile: read(dockerfile), args, files };
-  const server = [...SERVER_SOURCES.map((d) => hashFiles(path.join(repoRoot, d), projectFiles(path.join(repoRoot, d)))), hashFiles(repoRoot, IMAGE_BUILD_FILES)].join("");
   return { hash: environmentHash({ ...spec, dockerfile: `${spec.dockerfile}\0${server}` }), dockerfile, buildArgs, spec };
 }

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { ModelServiceConfig } from "../../core/config";
-import { IMAGE_BUILD_FILES, environmentKey, hashFiles, projectFiles } from "../../packaging/project";
+import { IMAGE_BUILD_FILES, environmentKey, hashFiles, projectFiles, serverSourcesHash } from "../../packaging/project";
 
 /** Username ACR expects with a token from its OAuth2 exchange. */
 export const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000";
@@ -46,6 +46,7 @@ const ROUTER_SOURCES = ["core", "router"];
 export class Images extends pulumi.ComponentResource {
   readonly routerImage: pulumi.Output<string>;
   private readonly environments = new Map<string, pulumi.Output<string>>();
+  private serverHash?: string;
 
   constructor(
     name: string,
@@ -83,7 +84,9 @@ export class Images extends pulumi.ComponentResource {
 
   /** The environment image of a service; services with the same environment share it. */
   environmentImage(svc: ModelServiceConfig): pulumi.Output<string> {
-    const { hash, dockerfile, buildArgs } = environmentKey(svc, this.args.repoRoot);
+    // The server's sources are the same for every service: hashed once per stack, not per service.
+    this.serverHash ??= serverSourcesHash(this.args.repoRoot);
+    const { hash, dockerfile, buildArgs } = environmentKey(svc, this.args.repoRoot, this.serverHash);
     let image = this.environments.get(hash);
     if (!image) {
       image = this.build(`env-${hash}`, "aks-inference-env", hash, dockerfile, buildArgs);
