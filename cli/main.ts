@@ -4,7 +4,6 @@
  * --show-secrets > kubeconfig`). `--json` on every command for scripts.
  */
 import * as path from "node:path";
-import * as k8s from "@kubernetes/client-node";
 import { Command, Option } from "commander";
 import { replicasFor } from "../core/autoscale";
 import { computeSummary } from "../core/gpu";
@@ -15,7 +14,7 @@ import { renderHostsTable } from "../scripts/hosts";
 import { DEFAULT_LOCAL_DIR, readLocalState } from "../local/state";
 import type { StatusJson } from "../router/status";
 import { renderStatus } from "../router/statusText";
-import { CliError, KubernetesBackend, LocalBackend, type Backend } from "./backends";
+import { CliError, LocalBackend, type Backend } from "./backends";
 
 interface GlobalOptions {
   json?: boolean;
@@ -33,12 +32,13 @@ const program = new Command()
   .option("--local-dir <dir>", "local mode's state folder", DEFAULT_LOCAL_DIR)
   .showHelpAfterError();
 
-function backend(): Backend {
+async function backend(): Promise<Backend> {
   const o = program.opts<GlobalOptions>();
   if (o.kubeconfig) {
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(o.kubeconfig);
-    return new KubernetesBackend(kc, o.namespace);
+    // Loaded only here: the Kubernetes client is most of the CLI's code, and local mode's
+    // commands should not pay for compiling it.
+    const { kubernetesBackend } = await import("./kubernetes.js");
+    return kubernetesBackend(o.kubeconfig, o.namespace);
   }
   const state = readLocalState(path.resolve(o.localDir));
   if (!state) throw new CliError(`no local mode is running (no ${path.join(o.localDir, "state.json")}); start it with \`npm start\`, or pass --kubeconfig for a cluster`);
@@ -68,7 +68,7 @@ program
   .description("Transitioning, Healthy, Unhealthy or Failed, with replicas and the reason")
   .action(
     action(async (service: string) => {
-      const d = await backend().describe(service);
+      const d = await (await backend()).describe(service);
       // GPU services: the compute their ready replicas got (cpu only with gpuFallbackToCpu).
       const gpu = computeSummary(d.replicas);
       print(`${d.name}: ${d.state} (${d.ready}/${d.desired} replicas ready)${gpu ? `, gpu: ${gpu}` : ""}${d.reason ? ` — ${d.reason}` : ""}`, gpu ? { ...d, gpu } : d);
@@ -113,7 +113,7 @@ program
   .option("--timeout <seconds>", "give up after this long", "300")
   .action(
     action(async (service: string, o: { timeout: string }) => {
-      const b = backend();
+      const b = await backend();
       const deadline = Date.now() + Number(o.timeout) * 1000;
       let last = "";
       for (;;) {
@@ -135,7 +135,7 @@ program
   .option("--tail <lines>", "lines per replica", "200")
   .action(
     action(async (service: string, o: { tail: string }) => {
-      const text = await backend().logs(service, Number(o.tail));
+      const text = await (await backend()).logs(service, Number(o.tail));
       print(text.trimEnd(), { service, logs: text });
     }),
   );
@@ -145,7 +145,7 @@ program
   .description("Primary and secondary key")
   .action(
     action(async (service: string) => {
-      const k = await backend().keys(service);
+      const k = await (await backend()).keys(service);
       print(`primary:   ${k.primaryKey}\nsecondary: ${k.secondaryKey}`, k);
     }),
   );
@@ -156,7 +156,7 @@ program
   .addOption(new Option("--key <which>", "which key").choices(["primary", "secondary"]).makeOptionMandatory())
   .action(
     action(async (service: string, o: { key: KeyName }) => {
-      const k = await backend().regenKey(service, o.key);
+      const k = await (await backend()).regenKey(service, o.key);
       print(`${o.key} key regenerated\nprimary:   ${k.primaryKey}\nsecondary: ${k.secondaryKey}`, k);
     }),
   );
@@ -166,7 +166,7 @@ program
   .description("A token for a token-auth service, with the time to refresh it by")
   .action(
     action(async (service: string) => {
-      const t = await backend().token(service);
+      const t = await (await backend()).token(service);
       print(`${t.accessToken}\nrefresh_by: ${new Date(t.refreshBy * 1000).toISOString()}`, { accessToken: t.accessToken, refreshBy: t.refreshBy, expiresOn: t.expiresOn });
     }),
   );
@@ -176,7 +176,7 @@ program
   .description("Scoring URI and swagger URI")
   .action(
     action(async (service: string) => {
-      const d = await backend().describe(service);
+      const d = await (await backend()).describe(service);
       print(`scoring: ${d.scoringUri}\nswagger: ${d.swaggerUri}`, { scoringUri: d.scoringUri, swaggerUri: d.swaggerUri });
     }),
   );

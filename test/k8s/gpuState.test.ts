@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import type { V1Pod } from "@kubernetes/client-node";
-import { KubernetesBackend } from "../../cli/backends";
+import { KubernetesBackend } from "../../cli/kubernetes";
 import { computeFromLog, computeSummary } from "../../core/gpu";
 import { DEFAULT_NAMESPACE, GPU_RESOURCE, LABELS, ROLE_MODEL, SETTINGS_ANNOTATION, modelDeploymentName } from "../../core/naming";
 import { FakeApiServer } from "../support/fakeApiServer";
