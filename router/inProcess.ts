@@ -131,6 +131,9 @@ export class SingleCoordinator implements Coordinator {
   isLeader(): boolean {
     return true;
   }
+  leaderPod(): string | undefined {
+    return undefined;
+  }
   async collect(local: Record<string, ServiceLoad>): Promise<Record<string, ServiceLoad>> {
     return local;
   }

@@ -192,6 +192,8 @@ export function canTakeLease(lease: k8s.V1Lease | undefined, me: string, now: Da
  */
 export class LeaseCoordinator implements Coordinator {
   private leader = false;
+  /** The lease's holder at the last renewal attempt. */
+  private holder: string | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly coordination: k8s.CoordinationV1Api;
   /** Ready peer pod IPs per router EndpointSlice, kept current by a watch. */
@@ -230,6 +232,10 @@ export class LeaseCoordinator implements Coordinator {
     return this.leader;
   }
 
+  leaderPod(): string | undefined {
+    return this.holder;
+  }
+
   private async renew(): Promise<void> {
     const now = new Date();
     const spec: k8s.V1LeaseSpec = { holderIdentity: this.podName, leaseDurationSeconds: LEASE_SECONDS, renewTime: now };
@@ -242,6 +248,7 @@ export class LeaseCoordinator implements Coordinator {
       }
       if (!canTakeLease(lease, this.podName, now)) {
         this.leader = false;
+        this.holder = lease?.spec?.holderIdentity;
         return;
       }
       if (!lease) {
@@ -252,8 +259,11 @@ export class LeaseCoordinator implements Coordinator {
       }
       if (!this.leader) this.log.info({ pod: this.podName }, "became autoscaling coordinator");
       this.leader = true;
+      this.holder = this.podName;
     } catch (err) {
       this.leader = false;
+      // Whoever holds the lease now is unknown until the next renewal reads it.
+      this.holder = undefined;
       this.log.warn({ err: String(err) }, "lease renewal failed");
     }
   }

@@ -181,7 +181,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const status = new StatusSampler(
     metrics,
     () => new Map([...balancers].map(([name, b]) => [name, { ...b.settings.autoscale, autoscale: b.settings.autoscale.enabled }])),
-    () => coordinator.isLeader(),
+    coordinator,
   );
   const autoscaler = new Autoscaler(
     balancers,

@@ -8,13 +8,17 @@
 import type * as http from "node:http";
 import type { ScaleDecision } from "./autoscaler";
 import type { RouterMetrics } from "./metrics";
+import type { Coordinator } from "./types";
 import { STATUS_CSS, STATUS_HTML, STATUS_JS } from "./statusAssets";
 import { RING_SECONDS, Ring, rows, sampleBetween, type Counts, type Gauges, type Sample, type ServiceRow, type ServiceSettingsView } from "./statusModel";
 
 export interface StatusJson {
   at: number;
-  /** This router pod (HOSTNAME on a cluster) and whether it makes the autoscaling decisions. */
-  router: { pod: string; leader: boolean };
+  /**
+   * This router pod (HOSTNAME on a cluster), whether it makes the autoscaling decisions, and
+   * which pod does (on a cluster, the Lease's holder as this pod last read it).
+   */
+  router: { pod: string; leader: boolean; leaderPod?: string };
   services: ServiceRow[];
   /** The autoscaler's last changes on this pod (the leader's), newest first. */
   decisions: ScaleDecision[];
@@ -70,7 +74,7 @@ export class StatusSampler {
   constructor(
     private readonly metrics: RouterMetrics,
     private readonly settings: () => Map<string, ServiceSettingsView>,
-    private readonly leader: () => boolean,
+    private readonly coordinator: Pick<Coordinator, "isLeader" | "leaderPod">,
     intervalMs = 1_000,
   ) {
     this.timer = setInterval(() => void this.sample(), intervalMs);
@@ -93,7 +97,7 @@ export class StatusSampler {
   json(): StatusJson {
     return {
       at: Date.now(),
-      router: { pod: process.env.HOSTNAME ?? "local", leader: this.leader() },
+      router: { pod: process.env.HOSTNAME ?? "local", leader: this.coordinator.isLeader(), leaderPod: this.coordinator.leaderPod() },
       services: rows(this.ring.toArray(), this.bounds, this.settings()),
       decisions: this.decisions.toArray().reverse(),
     };

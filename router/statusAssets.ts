@@ -91,7 +91,8 @@ function cell(row, field, text, attrs) {
 
 function render(status) {
   document.getElementById("router").textContent =
-    "pod " + status.router.pod + (status.router.leader ? " · autoscaling leader" : " · follower (another pod decides scaling)");
+    "pod " + status.router.pod +
+    (status.router.leader ? " · autoscaling leader" : " · follower (" + (status.router.leaderPod || "another pod") + " decides scaling)");
   document.getElementById("updated").textContent = "updated " + new Date(status.at).toLocaleTimeString();
   const body = document.querySelector("#services tbody");
   const rows = status.services.map((s) => {

@@ -29,7 +29,7 @@ export function renderStatus(status: StatusJson): string {
     String(s.queued),
     String(s.unavailable),
   ]);
-  const who = `router pod ${status.router.pod}${status.router.leader ? " (autoscaling leader)" : " (follower: another pod decides scaling)"}`;
+  const who = `router pod ${status.router.pod}${status.router.leader ? " (autoscaling leader)" : ` (follower: ${status.router.leaderPod ?? "another pod"} decides scaling)`}`;
   const lines = [who, "", table([header, ...rows]), "", "Rates, latencies and errors over the last 10 s."];
   if (status.decisions.length) {
     lines.push("", "Autoscaling decisions (newest first):");

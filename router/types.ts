@@ -54,6 +54,8 @@ export interface ServiceLoad {
  */
 export interface Coordinator {
   isLeader(): boolean;
+  /** The pod that decides scaling as this pod last saw it (its status page names it), if known. */
+  leaderPod(): string | undefined;
   collect(local: Record<string, ServiceLoad>): Promise<Record<string, ServiceLoad>>;
   close(): Promise<void>;
 }

@@ -32,7 +32,7 @@ class FakeSize implements RouterSize {
 function setup(opts: { leader?: boolean; overheadMs?: number[]; replicas?: number } = {}) {
   const t = { now: 1_000_000, cpu: 0 };
   const clock = { now: () => t.now, cpuMicros: () => t.cpu };
-  const coordinator: Coordinator = { isLeader: () => opts.leader ?? true, collect: async (l) => l, close: async () => undefined };
+  const coordinator: Coordinator = { isLeader: () => opts.leader ?? true, leaderPod: () => undefined, collect: async (l) => l, close: async () => undefined };
   const metrics = new RouterMetrics();
   for (const ms of opts.overheadMs ?? []) metrics.overhead.observe(ms / 1000);
   const size = new FakeSize(0.5, opts.replicas ?? 2);
