@@ -53,6 +53,12 @@ describe("CLI: status", function () {
     assert.match(text, /07:59:58Z scaled regressor 1 → 3: utilization 180% above target 70%/);
   });
 
+  it("on a follower pod, names the pod that decides scaling (or says it is not known yet)", () => {
+    const follower = (leaderPod?: string) => renderStatus({ ...sample, router: { pod: "aks-inference-router-def", leader: false, leaderPod } });
+    assert.match(follower("aks-inference-router-abc"), /^router pod aks-inference-router-def \(follower: aks-inference-router-abc decides scaling\)$/m);
+    assert.match(follower(), /^router pod aks-inference-router-def \(follower: another pod decides scaling\)$/m);
+  });
+
   describe("against a router", () => {
     let router: RouterHandle;
     let replica: Upstream;

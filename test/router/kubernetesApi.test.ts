@@ -133,6 +133,8 @@ describe("router: Kubernetes discovery, keys, scaling and leases against an API 
       await new Promise((r) => setTimeout(r, 500));
       assert.ok(first.isLeader());
       assert.ok(!second.isLeader(), "a held, fresh lease is not taken over");
+      assert.equal(second.leaderPod(), "router-1", "a follower knows which pod decides (its status page names it)");
+      assert.equal(first.leaderPod(), "router-1");
       assert.equal((api.get(LEASES, ROUTER_LEASE) as V1Lease).spec?.holderIdentity, "router-1");
       await eventually(async () => (await first.collect({ a: { inFlight: 1, queued: 0 } })).a?.inFlight === 3, "the peer's load is added to the leader's own");
       assert.deepEqual(await first.collect({ a: { inFlight: 1, queued: 0 } }), { a: { inFlight: 3, queued: 1 } });
