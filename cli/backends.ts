@@ -6,6 +6,7 @@ import type { MintedToken, ServiceKeys } from "../core/auth";
 import type { KeyName } from "../core/naming";
 import type { ServiceDescription } from "../local/admin";
 import type { LocalState } from "../local/state";
+import { httpRequest, type HttpAnswer } from "./http";
 
 export class CliError extends Error {}
 
@@ -17,35 +18,42 @@ export interface Backend {
   token(service: string): Promise<MintedToken>;
 }
 
+/** The message of an admin API's JSON error body (`{"error": "..."}`), if that is what it is. */
+function errorOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown };
+    return typeof parsed.error === "string" ? parsed.error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class LocalBackend implements Backend {
   constructor(private readonly state: LocalState) {}
 
-  private async call(path: string, method = "GET"): Promise<Response> {
-    let res: Response;
+  private async call(path: string, method = "GET"): Promise<string> {
+    let res: HttpAnswer;
     try {
-      res = await fetch(`${this.state.adminUrl}${path}`, { method, headers: { authorization: `Bearer ${this.state.adminToken}` } });
+      res = await httpRequest(`${this.state.adminUrl}${path}`, { method, headers: { authorization: `Bearer ${this.state.adminToken}` } });
     } catch (err) {
       throw new CliError(`local mode (pid ${this.state.pid}) does not answer at ${this.state.adminUrl}: ${(err as Error).message}`);
     }
-    if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as { error?: string };
-      throw new CliError(body.error ?? `local mode answered ${res.status}`);
-    }
-    return res;
+    if (!res.ok) throw new CliError(errorOf(res.text) ?? `local mode answered ${res.status}`);
+    return res.text;
   }
   async describe(service: string): Promise<ServiceDescription> {
-    return (await (await this.call(`/services/${encodeURIComponent(service)}`)).json()) as ServiceDescription;
+    return JSON.parse(await this.call(`/services/${encodeURIComponent(service)}`)) as ServiceDescription;
   }
   async logs(service: string, tail: number): Promise<string> {
-    return (await this.call(`/services/${encodeURIComponent(service)}/logs?tail=${tail}`)).text();
+    return this.call(`/services/${encodeURIComponent(service)}/logs?tail=${tail}`);
   }
   async keys(service: string): Promise<ServiceKeys> {
-    return (await (await this.call(`/services/${encodeURIComponent(service)}/keys`)).json()) as ServiceKeys;
+    return JSON.parse(await this.call(`/services/${encodeURIComponent(service)}/keys`)) as ServiceKeys;
   }
   async regenKey(service: string, key: KeyName): Promise<ServiceKeys> {
-    return (await (await this.call(`/services/${encodeURIComponent(service)}/regen-key?key=${key}`, "POST")).json()) as ServiceKeys;
+    return JSON.parse(await this.call(`/services/${encodeURIComponent(service)}/regen-key?key=${key}`, "POST")) as ServiceKeys;
   }
   async token(service: string): Promise<MintedToken> {
-    return (await (await this.call(`/services/${encodeURIComponent(service)}/token`, "POST")).json()) as MintedToken;
+    return JSON.parse(await this.call(`/services/${encodeURIComponent(service)}/token`, "POST")) as MintedToken;
   }
 }

@@ -8,13 +8,11 @@ import { Command, Option } from "commander";
 import { replicasFor } from "../core/autoscale";
 import { computeSummary } from "../core/gpu";
 import { DEFAULT_NAMESPACE, type KeyName } from "../core/naming";
-import { requiredHostsFor } from "../core/requiredHosts";
-import { loadStack } from "../core/stackFile";
-import { renderHostsTable } from "../scripts/hosts";
 import { DEFAULT_LOCAL_DIR, readLocalState } from "../local/state";
 import type { StatusJson } from "../router/status";
 import { renderStatus } from "../router/statusText";
 import { CliError, LocalBackend, type Backend } from "./backends";
+import { httpRequest, type HttpAnswer } from "./http";
 
 interface GlobalOptions {
   json?: boolean;
@@ -87,14 +85,14 @@ program
       const url = o.url ?? readLocalState(dir)?.routerAdminUrl;
       if (!url) throw new CliError(`no local mode is running (no ${path.join(dir, "state.json")}); start it with \`npm start\`, or pass --url <router admin URL>`);
       const once = async () => {
-        let res: Response;
+        let res: HttpAnswer;
         try {
-          res = await fetch(new URL("/status.json", url));
+          res = await httpRequest(new URL("/status.json", url));
         } catch (err) {
           throw new CliError(`cannot reach the router at ${url}: ${(err as Error).message}`);
         }
         if (!res.ok) throw new CliError(`${url}/status.json answered ${res.status}`);
-        const status = (await res.json()) as StatusJson;
+        const status = JSON.parse(res.text) as StatusJson;
         // --watch redraws in place; with --json each refresh is one line.
         if (program.opts<GlobalOptions>().json) console.log(JSON.stringify(status, null, o.watch ? undefined : 2));
         else console.log(`${o.watch ? "\x1b[2J\x1b[H" : ""}${renderStatus(status)}`);
@@ -205,6 +203,13 @@ program
   .description("The hosts a stack's cluster must resolve and reach (firewall / DNS)")
   .action(
     action(async (stack: string) => {
+      // Loaded only here: reading a stack file takes the config schema (zod) and the YAML parser,
+      // most of what is left of the CLI's code once the Kubernetes client is out.
+      const [{ loadStack }, { requiredHostsFor }, { renderHostsTable }] = await Promise.all([
+        import("../core/stackFile.js"),
+        import("../core/requiredHosts.js"),
+        import("../scripts/hosts.js"),
+      ]);
       const hosts = requiredHostsFor(loadStack(stack));
       print(renderHostsTable(hosts), hosts);
     }),
