@@ -124,6 +124,16 @@ export class ServiceBalancer {
     });
   }
 
+  /**
+   * A free replica slot now, or none: never queues. For work that must not wait or make live
+   * requests wait behind it (mirrored copies).
+   */
+  tryAcquire(): ReplicaSlot | undefined {
+    const slot = this.queue.length === 0 ? this.pick() : undefined;
+    if (slot) slot.inFlight++;
+    return slot;
+  }
+
   release(slot: ReplicaSlot): void {
     slot.inFlight--;
     if (slot.removed) {
