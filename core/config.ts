@@ -8,6 +8,7 @@
  * `ConfigError` whose lines each name the offending key and what is allowed.
  */
 import { z } from "zod";
+import { IMPLICIT_VERSION, splitProblems } from "./versions";
 import { purposeProfile } from "./purpose";
 import { cidrsOverlap, usableInSubnet } from "./azureRules";
 import { DEFAULT_NAMESPACE } from "./naming";
@@ -315,8 +316,38 @@ const serviceSchema = z
     maxRequestWaitTimeMs: positiveInt.default(500),
     scoringTimeoutMs: positiveInt.default(60000),
     collectModelData: z.boolean().default(false),
+    /**
+     * Versions behind the service's one scoring URI, each a Deployment of its own: `name`,
+     * `traffic` (integer percent of live requests; the versions' shares sum to 100) or
+     * `mirrorPercent` (one version at most, 0-50: a copy of that share of requests), and any of
+     * VERSION_SETTINGS, which default to the service's own. Absent: one implicit version.
+     */
+    versions: z
+      .array(z.object({ name: z.string(), traffic: z.number().optional(), mirrorPercent: z.number().optional() }).catchall(z.unknown()))
+      .optional(),
   })
   .strict();
+
+/** The settings a version may set for itself; the rest (name, auth, data collection) belong to the service. */
+export const VERSION_SETTINGS = [
+  "models",
+  "sourceDirectory",
+  "entryScript",
+  "environment",
+  "cpuCores",
+  "memoryGb",
+  "gpuCores",
+  "gpuPool",
+  "gpuFallbackToCpu",
+  "autoscaleEnabled",
+  "autoscaleMinReplicas",
+  "autoscaleMaxReplicas",
+  "autoscaleTargetUtilization",
+  "numReplicas",
+  "replicaMaxConcurrentRequests",
+  "maxRequestWaitTimeMs",
+  "scoringTimeoutMs",
+] as const;
 
 const requiredHostsSchema = z
   .object({
@@ -367,12 +398,26 @@ export interface ModelRef {
 }
 
 /** A model service with every default applied and auth / replicas resolved. */
-export interface ModelServiceConfig extends Omit<ParsedService, "models" | "authEnabled" | "autoscaleEnabled" | "numReplicas"> {
+export interface ModelServiceConfig extends Omit<ParsedService, "models" | "authEnabled" | "autoscaleEnabled" | "numReplicas" | "versions"> {
   models: ModelRef[];
   authMode: AuthMode;
   autoscaleEnabled: boolean;
   /** Replicas at deploy time: numReplicas without autoscale, else autoscaleMinReplicas. */
   initialReplicas: number;
+  /**
+   * The declared versions, each with its own settings resolved (the service's fields above are
+   * then only their defaults); absent for a service with one implicit version (see versionsOf).
+   */
+  versions?: ModelVersionConfig[];
+}
+
+/** One version of a service: the service's settings as this version overrides them. */
+export interface ModelVersionConfig extends Omit<ModelServiceConfig, "versions"> {
+  version: string;
+  /** Percent of live requests. */
+  traffic: number;
+  /** Percent of requests copied to this version (the mirror), 0 for the others. */
+  mirrorPercent: number;
 }
 
 /**
@@ -580,44 +625,32 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     if (s.tokenAuthEnabled && s.authEnabled === true) {
       problem(["services", i, "tokenAuthEnabled"], "key auth (authEnabled) and token auth cannot both be on; set authEnabled: false");
     }
-    const authMode: AuthMode = s.tokenAuthEnabled ? "token" : s.authEnabled === false ? "none" : "key";
-    if (s.autoscaleEnabled === true && s.numReplicas !== undefined) {
-      problem(["services", i, "numReplicas"], "cannot be set with autoscaleEnabled: true; use autoscaleMinReplicas/autoscaleMaxReplicas");
-    }
-    const autoscaleEnabled = s.autoscaleEnabled ?? s.numReplicas === undefined;
-    if (s.autoscaleMinReplicas > s.autoscaleMaxReplicas) problem(["services", i, "autoscaleMinReplicas"], "must be at most autoscaleMaxReplicas");
-    if (s.entryScript && !s.sourceDirectory) problem(["services", i, "entryScript"], "needs sourceDirectory (the project folder that contains it)");
-    environmentProblems(s.entryScript, s.environment).forEach(([key, message]) => problem(["services", i, "environment", key], message));
-    const models: ModelRef[] = s.models.map((m) => (typeof m === "string" ? { name: modelName(m), path: m, version: 1 } : m));
-    const modelNames = new Set<string>();
-    models.forEach((m, j) => {
-      if (modelNames.has(m.name)) problem(["services", i, "models", j], `model name '${m.name}' is used twice in this service; give one a { name, path }`);
-      modelNames.add(m.name);
+    const { versions: rawVersions, ...base } = s;
+    if (!rawVersions) return resolveService(base, ["services", i], problem, c.gpuPools);
+    // A versioned service's own settings are only its versions' defaults: each version is
+    // checked whole (its settings over the service's), not the service alone.
+    const versions = rawVersions.flatMap((raw, j): ModelVersionConfig[] => {
+      const at = ["services", i, "versions", j];
+      const { name, traffic, mirrorPercent, ...overrides } = raw;
+      const misplaced = Object.keys(overrides).filter((k) => !(VERSION_SETTINGS as readonly string[]).includes(k));
+      misplaced.forEach((k) =>
+        problem([...at, k], k in serviceSchema.shape ? `belongs to the service, not to a version (a version sets ${VERSION_SETTINGS.join(", ")})` : "unknown key (check its spelling against the config reference)"),
+      );
+      if (misplaced.length) return [];
+      const parsed = serviceSchema.safeParse({ ...base, ...overrides });
+      if (!parsed.success) {
+        // An issue in a value the version set is the version's; one it inherited is the service's.
+        for (const issue of parsed.error.issues) describeIssue({ ...issue, path: [...(String(issue.path[0]) in overrides ? at : ["services", i]), ...issue.path] }).forEach((m) => problems.push(m));
+        return [];
+      }
+      const { versions: _none, ...settings } = parsed.data;
+      return [{ ...resolveService(settings, at, problem, c.gpuPools), version: name, traffic: traffic ?? 0, mirrorPercent: mirrorPercent ?? 0 }];
     });
-    if (!s.entryScript && !models.some((m) => m.path.endsWith(".onnx"))) {
-      problem(["services", i, "entryScript"], "is required unless the service has an .onnx model (served by the built-in ONNX handler)");
-    }
-    if (s.gpuCores > 0) {
-      if (c.gpuPools.length === 0) problem(["services", i, "gpuCores"], "needs a GPU pool: add one under gpuPools");
-      const gpuPool = s.gpuPool ?? c.gpuPools[0]?.name;
-      const poolCfg = c.gpuPools.find((p) => p.name === gpuPool);
-      if (c.gpuPools.length > 0 && !poolCfg) problem(["services", i, "gpuPool"], `must be one of ${c.gpuPools.map((p) => `'${p.name}'`).join(", ")}`);
-      if (poolCfg && s.gpuCores > poolCfg.gpusPerNode) problem(["services", i, "gpuCores"], `${s.gpuCores} GPUs do not fit on one '${poolCfg.vmSize}' node (${poolCfg.gpusPerNode} GPUs)`);
-      s.gpuPool = gpuPool;
-    } else if (s.gpuPool) {
-      problem(["services", i, "gpuPool"], "is only allowed with gpuCores > 0");
-    }
-    if (s.gpuCores === 0 && s.gpuFallbackToCpu) problem(["services", i, "gpuFallbackToCpu"], "is only allowed with gpuCores > 0 (a CPU service has no GPU to fall back from)");
-    const { authEnabled: _a, autoscaleEnabled: _b, numReplicas, ...rest } = s;
-    return {
-      ...rest,
-      models,
-      authMode,
-      autoscaleEnabled,
-      initialReplicas: autoscaleEnabled ? s.autoscaleMinReplicas : (numReplicas ?? 1),
-    };
+    splitProblems(s.name, rawVersions).forEach(([key, message]) => problem(["services", i, "versions", ...key], message));
+    return { ...resolveService(base, ["services", i], () => undefined, c.gpuPools), versions };
   });
-  if (problems.length > 0) throw new ConfigError(problems);
+  // A value several versions inherit is reported once, at the service.
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
 
   const clusterName = c.clusterName ?? `${c.namePrefix}-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
   const compact = `${c.namePrefix}${stack}`.toLowerCase().replace(/[^a-z0-9]/g, "");
@@ -634,6 +667,62 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     router: { ...c.router, replicas: c.router.replicas ?? d.routerReplicas, selfScaling: c.router.selfScaling ?? d.selfScaling },
     services,
   };
+}
+
+/**
+ * One service's (or one version's) settings with defaults resolved, its problems reported at
+ * `at`: auth mode, replicas, models, entry script and environment, GPU pool.
+ */
+function resolveService(
+  s: Omit<ParsedService, "versions">,
+  at: PropertyKey[],
+  problem: (path: PropertyKey[], message: string) => void,
+  gpuPools: ParsedStack["gpuPools"],
+): Omit<ModelServiceConfig, "versions"> {
+  const authMode: AuthMode = s.tokenAuthEnabled ? "token" : s.authEnabled === false ? "none" : "key";
+  if (s.autoscaleEnabled === true && s.numReplicas !== undefined) {
+    problem([...at, "numReplicas"], "cannot be set with autoscaleEnabled: true; use autoscaleMinReplicas/autoscaleMaxReplicas");
+  }
+  const autoscaleEnabled = s.autoscaleEnabled ?? s.numReplicas === undefined;
+  if (s.autoscaleMinReplicas > s.autoscaleMaxReplicas) problem([...at, "autoscaleMinReplicas"], "must be at most autoscaleMaxReplicas");
+  if (s.entryScript && !s.sourceDirectory) problem([...at, "entryScript"], "needs sourceDirectory (the project folder that contains it)");
+  environmentProblems(s.entryScript, s.environment).forEach(([key, message]) => problem([...at, "environment", key], message));
+  const models: ModelRef[] = s.models.map((m) => (typeof m === "string" ? { name: modelName(m), path: m, version: 1 } : m));
+  const modelNames = new Set<string>();
+  models.forEach((m, j) => {
+    if (modelNames.has(m.name)) problem([...at, "models", j], `model name '${m.name}' is used twice in this service; give one a { name, path }`);
+    modelNames.add(m.name);
+  });
+  if (!s.entryScript && !models.some((m) => m.path.endsWith(".onnx"))) {
+    problem([...at, "entryScript"], "is required unless the service has an .onnx model (served by the built-in ONNX handler)");
+  }
+  let gpuPool = s.gpuPool;
+  if (s.gpuCores > 0) {
+    if (gpuPools.length === 0) problem([...at, "gpuCores"], "needs a GPU pool: add one under gpuPools");
+    gpuPool = s.gpuPool ?? gpuPools[0]?.name;
+    const poolCfg = gpuPools.find((p) => p.name === gpuPool);
+    if (gpuPools.length > 0 && !poolCfg) problem([...at, "gpuPool"], `must be one of ${gpuPools.map((p) => `'${p.name}'`).join(", ")}`);
+    if (poolCfg && s.gpuCores > poolCfg.gpusPerNode) problem([...at, "gpuCores"], `${s.gpuCores} GPUs do not fit on one '${poolCfg.vmSize}' node (${poolCfg.gpusPerNode} GPUs)`);
+  } else if (s.gpuPool) {
+    problem([...at, "gpuPool"], "is only allowed with gpuCores > 0");
+  }
+  if (s.gpuCores === 0 && s.gpuFallbackToCpu) problem([...at, "gpuFallbackToCpu"], "is only allowed with gpuCores > 0 (a CPU service has no GPU to fall back from)");
+  const { authEnabled: _a, autoscaleEnabled: _b, numReplicas, ...rest } = s;
+  return {
+    ...rest,
+    gpuPool,
+    models,
+    authMode,
+    autoscaleEnabled,
+    initialReplicas: autoscaleEnabled ? s.autoscaleMinReplicas : (numReplicas ?? 1),
+  };
+}
+
+/** A service's versions: the declared ones, or its one implicit version taking all traffic. */
+export function versionsOf(svc: ModelServiceConfig): ModelVersionConfig[] {
+  if (svc.versions) return svc.versions;
+  const { versions: _none, ...settings } = svc;
+  return [{ ...settings, version: IMPLICIT_VERSION, traffic: 100, mirrorPercent: 0 }];
 }
 
 function resolveFirewall(c: ParsedStack): FirewallConfig | undefined {
