@@ -301,7 +301,10 @@ export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
     firewallPrivateIp: firewall?.privateIp,
     firewallPublicIp: firewall?.publicIp,
     routerImage: images.routerImage,
-    services: Object.fromEntries(services.map((s) => [s.serviceName, { scoringUri: s.scoringUri, swaggerUri: s.swaggerUri, deployment: s.deploymentName }])),
+    // `deployment` for a service's one Deployment; one per version, by version, for a service with versions.
+    services: Object.fromEntries(
+      services.map((s) => [s.serviceName, { scoringUri: s.scoringUri, swaggerUri: s.swaggerUri, ...(s.deployments ? { deployments: s.deployments } : { deployment: s.deploymentNames[0] }) }]),
+    ),
     serviceKeys: pulumi.secret(pulumi.all(Object.fromEntries(services.filter((s) => s.keys).map((s) => [s.serviceName, s.keys!])))),
   };
 }

@@ -8,10 +8,10 @@
  * `ConfigError` whose lines each name the offending key and what is allowed.
  */
 import { z } from "zod";
-import { IMPLICIT_VERSION, splitProblems } from "./versions";
+import { IMPLICIT_VERSION, splitProblems, unitOf } from "./versions";
 import { purposeProfile } from "./purpose";
 import { cidrsOverlap, usableInSubnet } from "./azureRules";
-import { DEFAULT_NAMESPACE } from "./naming";
+import { DEFAULT_NAMESPACE, modelDeploymentName } from "./naming";
 
 /** Project config namespace: keys are `aks-inference:<key>` in `Pulumi.<stack>.yaml`. */
 export const CONFIG_NAMESPACE = "aks-inference";
@@ -649,6 +649,18 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     splitProblems(s.name, rawVersions).forEach(([key, message]) => problem(["services", i, "versions", ...key], message));
     return { ...resolveService(base, ["services", i], () => undefined, c.gpuPools), versions };
   });
+  // One Deployment and Service per version, named after service and version: 'fraud' version
+  // 'blue' and a service 'fraud-blue' would share theirs.
+  const objectNames = new Map<string, string>();
+  services.forEach((svc, i) =>
+    (svc.versions ?? [undefined]).forEach((v, j) => {
+      const name = modelDeploymentName(svc.name, v?.version);
+      const what = v ? `'${svc.name}' version '${v.version}'` : `service '${svc.name}'`;
+      const other = objectNames.get(name);
+      if (other) problem(v ? ["services", i, "versions", j, "name"] : ["services", i, "name"], `the Deployment and Service of ${what} would be named '${name}', as those of ${other}`);
+      else objectNames.set(name, what);
+    }),
+  );
   // A value several versions inherit is reported once, at the service.
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
 
@@ -723,6 +735,11 @@ export function versionsOf(svc: ModelServiceConfig): ModelVersionConfig[] {
   if (svc.versions) return svc.versions;
   const { versions: _none, ...settings } = svc;
   return [{ ...settings, version: IMPLICIT_VERSION, traffic: 100, mirrorPercent: 0 }];
+}
+
+/** Each version of a service with its unit key (core/versions.ts), as the router and local mode key them. */
+export function unitsOf(svc: ModelServiceConfig): { unit: string; version: ModelVersionConfig }[] {
+  return versionsOf(svc).map((version) => ({ unit: unitOf(svc.name, svc.versions ? version.version : undefined), version }));
 }
 
 function resolveFirewall(c: ParsedStack): FirewallConfig | undefined {

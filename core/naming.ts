@@ -13,6 +13,8 @@ export const LABELS = {
   role: "aks-inference/role",
   /** The model service name (on model pods, Services and Deployments). */
   service: "aks-inference/service",
+  /** A declared version of the service (absent for its implicit version). */
+  version: "aks-inference/version",
   /** Marks Secrets holding a model service's keys (value: the service name). */
   keysFor: "aks-inference/keys-for",
   managedBy: "app.kubernetes.io/managed-by",
@@ -45,8 +47,12 @@ export const ROUTER_NAME = "aks-inference-router";
 export const ROUTER_LEASE = "aks-inference-router-autoscaler";
 
 /** Kubernetes object names of one model service (Deployment and Service share it). */
-export function modelDeploymentName(service: string): string {
-  return `model-${service}`;
+/**
+ * The name of a model service's Deployment and Service: one pair per version, the implicit
+ * version keeping the name a service without versions always had.
+ */
+export function modelDeploymentName(service: string, version?: string): string {
+  return version === undefined ? `model-${service}` : `model-${service}-${version}`;
 }
 
 /** Blob containers the Storage component creates and the runtime uses. */

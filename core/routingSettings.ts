@@ -3,8 +3,9 @@
  * `aks-inference/settings` annotation of the service's Kubernetes Service; local mode hands it
  * to the local discovery directly. Both build it with `routingSettings`, from the same config.
  */
-import type { AuthMode, ModelServiceConfig } from "./config";
+import type { AuthMode, ModelServiceConfig, ModelVersionConfig } from "./config";
 import { MAX_PAYLOAD_BYTES, servicePayloadLimitBytes } from "./payloadLimit";
+import { shareProblems } from "./versions";
 
 export interface AutoscaleSettings {
   enabled: boolean;
@@ -28,23 +29,34 @@ export interface ServiceRoutingSettings {
   scoringTimeoutMs: number;
   /** Largest body this service's replicas can hold in memory (core/payloadLimit.ts); absent: the router's limit. */
   maxBodyBytes?: number;
+  /**
+   * A declared version of the service (core/versions.ts): its name, its share of live requests
+   * and of mirrored copies. Absent for a service's one implicit version, so that a service
+   * without versions keeps the annotation it always had.
+   */
+  version?: { name: string; traffic: number; mirrorPercent: number };
 }
 
-export function routingSettings(svc: ModelServiceConfig, tokenAudience?: string, routerLimitBytes = MAX_PAYLOAD_BYTES): ServiceRoutingSettings {
+/**
+ * The settings of one version of `svc` (from versionsOf; a service without versions has its one
+ * implicit version).
+ */
+export function routingSettings(svc: ModelServiceConfig, v: ModelVersionConfig, tokenAudience?: string, routerLimitBytes = MAX_PAYLOAD_BYTES): ServiceRoutingSettings {
   return {
     name: svc.name,
     authMode: svc.authMode,
     tokenAudience: tokenAudience ?? svc.name,
     autoscale: {
-      enabled: svc.autoscaleEnabled,
-      minReplicas: svc.autoscaleEnabled ? svc.autoscaleMinReplicas : svc.initialReplicas,
-      maxReplicas: svc.autoscaleEnabled ? svc.autoscaleMaxReplicas : svc.initialReplicas,
-      targetUtilization: svc.autoscaleTargetUtilization,
+      enabled: v.autoscaleEnabled,
+      minReplicas: v.autoscaleEnabled ? v.autoscaleMinReplicas : v.initialReplicas,
+      maxReplicas: v.autoscaleEnabled ? v.autoscaleMaxReplicas : v.initialReplicas,
+      targetUtilization: v.autoscaleTargetUtilization,
     },
-    maxConcurrentRequestsPerReplica: svc.replicaMaxConcurrentRequests,
-    maxQueueWaitMs: svc.maxRequestWaitTimeMs,
-    scoringTimeoutMs: svc.scoringTimeoutMs,
-    maxBodyBytes: servicePayloadLimitBytes(svc.memoryGb, routerLimitBytes),
+    maxConcurrentRequestsPerReplica: v.replicaMaxConcurrentRequests,
+    maxQueueWaitMs: v.maxRequestWaitTimeMs,
+    scoringTimeoutMs: v.scoringTimeoutMs,
+    maxBodyBytes: servicePayloadLimitBytes(v.memoryGb, routerLimitBytes),
+    ...(svc.versions ? { version: { name: v.version, traffic: v.traffic, mirrorPercent: v.mirrorPercent } } : {}),
   };
 }
 
@@ -61,7 +73,10 @@ export function parseRoutingSettings(raw: string | undefined, serviceName: strin
     throw new Error(`${owner}: the routing settings annotation is not JSON`);
   }
   const badLimit = s.maxBodyBytes !== undefined && !(Number.isInteger(s.maxBodyBytes) && s.maxBodyBytes > 0);
-  if (s.name !== serviceName || !["key", "token", "none"].includes(s.authMode) || typeof s.autoscale?.maxReplicas !== "number" || badLimit) {
+  // One version's own shares are checked here; whether the versions of a service add up is for
+  // those that see them all (the router, the policy pack).
+  const badVersion = s.version !== undefined && (typeof s.version !== "object" || shareProblems(s.version).length > 0);
+  if (s.name !== serviceName || !["key", "token", "none"].includes(s.authMode) || typeof s.autoscale?.maxReplicas !== "number" || badLimit || badVersion) {
     throw new Error(`${owner}: the routing settings annotation is not a valid settings document`);
   }
   return s;

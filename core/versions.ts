@@ -18,6 +18,22 @@ export const MAX_MIRROR_PERCENT = 50;
 /** Bodies above this size are not mirrored (counted instead): a copy is held for the mirror's request. */
 export const MAX_MIRRORED_BODY_BYTES = 1024 * 1024;
 
+/**
+ * The key of one version of a service inside the router and local mode: its balancer, its
+ * autoscaling, its replicas. The service's own name for its implicit version (so a service
+ * without versions is keyed as it always was), `<service>.<version>` for a declared one (neither
+ * name can hold a '.').
+ */
+export function unitOf(service: string, version?: string): string {
+  return version === undefined ? service : `${service}.${version}`;
+}
+
+/** The service and version (undefined: the implicit one) a unit key stands for. */
+export function parseUnit(unit: string): { service: string; version?: string } {
+  const dot = unit.indexOf(".");
+  return dot < 0 ? { service: unit } : { service: unit.slice(0, dot), version: unit.slice(dot + 1) };
+}
+
 /** A version's name: part of Kubernetes object names and of a header value. */
 const VERSION_NAME = /^[a-z]([-a-z0-9]{0,14}[a-z0-9])?$/;
 
@@ -43,29 +59,32 @@ export interface VersionSplitInput {
 /** A problem found in a split: the key path below the service's `versions`, and the message. */
 export type SplitProblem = [path: (string | number)[], message: string];
 
+/** What is wrong with one version's own name and shares (keys below the version). */
+export function shareProblems(v: VersionSplitInput): [key: string, message: string][] {
+  const problems: [string, string][] = [];
+  if (typeof v.name !== "string" || !VERSION_NAME.test(v.name)) problems.push(["name", `'${v.name}' is not a version name: lower-case letters, digits and '-', starting with a letter, at most 16 characters`]);
+  const traffic = v.traffic ?? 0;
+  if (!Number.isInteger(traffic) || traffic < 0 || traffic > 100) problems.push(["traffic", `must be an integer percent from 0 to 100, got ${traffic}`]);
+  const mirror = v.mirrorPercent ?? 0;
+  if (!Number.isInteger(mirror) || mirror < 0 || mirror > MAX_MIRROR_PERCENT) problems.push(["mirrorPercent", `must be an integer percent from 0 to ${MAX_MIRROR_PERCENT}, got ${mirror}`]);
+  else if (mirror > 0 && traffic > 0) problems.push(["mirrorPercent", `version '${v.name}' takes live traffic (${traffic} %): a mirror version takes none`]);
+  return problems;
+}
+
 /**
  * What is wrong with a service's versions, each problem with the key it concerns (empty when the
  * split is valid). `service` names the service in messages.
  */
 export function splitProblems(service: string, versions: readonly VersionSplitInput[]): SplitProblem[] {
-  const problems: SplitProblem[] = [];
   if (versions.length === 0) return [[[], `service '${service}' declares versions: give at least one`]];
+  const problems: SplitProblem[] = [];
   const seen = new Set<string>();
   let mirrors = 0;
   versions.forEach((v, i) => {
-    if (!VERSION_NAME.test(v.name)) problems.push([[i, "name"], `'${v.name}' is not a version name: lower-case letters, digits and '-', starting with a letter, at most 16 characters`]);
+    for (const [key, message] of shareProblems(v)) problems.push([[i, key], message]);
     if (seen.has(v.name)) problems.push([[i, "name"], `'${v.name}' is used twice in service '${service}'`]);
     seen.add(v.name);
-    const traffic = v.traffic ?? 0;
-    if (!Number.isInteger(traffic) || traffic < 0 || traffic > 100) problems.push([[i, "traffic"], `must be an integer percent from 0 to 100, got ${traffic}`]);
-    const mirror = v.mirrorPercent ?? 0;
-    if (!Number.isInteger(mirror) || mirror < 0 || mirror > MAX_MIRROR_PERCENT) {
-      problems.push([[i, "mirrorPercent"], `must be an integer percent from 0 to ${MAX_MIRROR_PERCENT}, got ${mirror}`]);
-    } else if (mirror > 0) {
-      mirrors++;
-      if (mirrors > 1) problems.push([[i, "mirrorPercent"], `service '${service}' can mirror to one version only`]);
-      if (traffic > 0) problems.push([[i, "mirrorPercent"], `version '${v.name}' takes live traffic (${traffic} %): a mirror version takes none`]);
-    }
+    if ((v.mirrorPercent ?? 0) > 0 && ++mirrors > 1) problems.push([[i, "mirrorPercent"], `service '${service}' can mirror to one version only`]);
   });
   // Summing to 100 also means some version takes live traffic.
   const sum = versions.reduce((total, v) => total + (v.traffic ?? 0), 0);

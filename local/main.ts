@@ -11,7 +11,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { TableServiceClient } from "@azure/data-tables";
 import { Command, Option } from "commander";
 import { generateKey } from "../core/auth";
-import { ConfigError, isPythonEntryScript, type ModelServiceConfig, type StackConfig } from "../core/config";
+import { ConfigError, isPythonEntryScript, unitsOf, type ModelServiceConfig, type StackConfig } from "../core/config";
 import { SCORING_ENV, SERVICE_TABLE, logLevel } from "../core/naming";
 import { routingSettings } from "../core/routingSettings";
 import { loadStack } from "../core/stackFile";
@@ -73,19 +73,22 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   // Python services need an interpreter that sees their environment; one that has none fails
   // alone, with the missing module and the install command, and the others start as usual.
   const cannotStart = new Map<string, string>();
-  for (const problem of prepareSamples(opts.repoRoot, cfg.services.flatMap((s) => s.models.map((m) => m.path)))) log.warn(problem);
-  for (const svc of cfg.services) {
-    const uploaded = await uploadService(svc, opts.repoRoot, blob);
-    const replica = replicaEnv(svc, uploaded, azurite.connectionString);
-    if (isPythonEntryScript(svc.entryScript)) {
-      const needs = environmentNeeds(svc.environment, opts.repoRoot);
-      const choice = chooseInterpreter(needs.modules, { configured: svc.environment.python, install: needs.install });
-      if ("error" in choice) cannotStart.set(svc.name, choice.error);
+  const units = cfg.services.flatMap((svc) => unitsOf(svc).map((u) => ({ ...u, svc })));
+  for (const problem of prepareSamples(opts.repoRoot, units.flatMap((u) => u.version.models.map((m) => m.path)))) log.warn(problem);
+  // Every version runs, each with its own replicas (keyed by unit: the service's name for a
+  // service without versions).
+  for (const { unit, version } of units) {
+    const uploaded = await uploadService(version, opts.repoRoot, blob);
+    const replica = replicaEnv(version, uploaded, azurite.connectionString);
+    if (isPythonEntryScript(version.entryScript)) {
+      const needs = environmentNeeds(version.environment, opts.repoRoot);
+      const choice = chooseInterpreter(needs.modules, { configured: version.environment.python, install: needs.install });
+      if ("error" in choice) cannotStart.set(unit, choice.error);
       else replica[SCORING_ENV.python] = choice.python;
     }
-    env.set(svc.name, replica);
-    if (svc.authMode === "key") ensureKeys(path.join(keysDir, `${svc.name}.json`));
+    env.set(unit, replica);
   }
+  for (const svc of cfg.services) if (svc.authMode === "key") ensureKeys(path.join(keysDir, `${svc.name}.json`));
   const signingFile = path.join(dir, "token-signing.key");
   let signingKey: string | undefined;
   if (cfg.services.some((s) => s.authMode === "token")) {
@@ -94,7 +97,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   }
 
   const discovery = new LocalDiscovery();
-  for (const svc of cfg.services) discovery.upsertService(routingSettings(svc, undefined, Math.floor(cfg.router.payloadLimitMb * 1024 * 1024)));
+  for (const { svc, version } of units) discovery.upsertService(routingSettings(svc, version, undefined, Math.floor(cfg.router.payloadLimitMb * 1024 * 1024)));
   const supervisor = new Supervisor({ discovery, env: (s) => env.get(s) ?? {}, repoRoot: opts.repoRoot, stateDir: dir, log, replicaOutput: replicaLinePrinter(logFormat, (text) => process.stderr.write(text)) });
   for (const [service, reason] of cannotStart) supervisor.fail(service, reason);
   const router = await startRouter({
@@ -107,7 +110,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
     autoscale: opts.autoscale,
     logger: log.child({ component: "router" }),
   });
-  for (const svc of cfg.services) void supervisor.setReplicas(svc.name, svc.initialReplicas);
+  for (const { unit, version } of units) void supervisor.setReplicas(unit, version.initialReplicas);
 
   const adminToken = randomBytes(24).toString("base64url");
   const admin = await startAdmin({

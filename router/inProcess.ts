@@ -8,6 +8,7 @@ import * as path from "node:path";
 import type { ServiceKeys } from "../core/auth";
 import { readKeyFile } from "../core/keyFile";
 import type { ServiceRoutingSettings } from "../core/routingSettings";
+import { unitOf } from "../core/versions";
 import type { Coordinator, Discovery, KeyStore, Replica, Scaler, ServiceLoad, ServiceView } from "./types";
 
 export class LocalDiscovery implements Discovery {
@@ -27,10 +28,12 @@ export class LocalDiscovery implements Discovery {
     for (const l of this.listeners) l(service);
   }
 
+  /** Adds or updates one version of a service (its implicit one for a service without versions). */
   upsertService(settings: ServiceRoutingSettings): void {
-    const current = this.view.get(settings.name);
-    this.view.set(settings.name, { settings, replicas: current?.replicas ?? [] });
-    this.emit(settings.name);
+    const unit = unitOf(settings.name, settings.version?.name);
+    const current = this.view.get(unit);
+    this.view.set(unit, { settings, replicas: current?.replicas ?? [] });
+    this.emit(unit);
   }
 
   removeService(name: string): void {

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { keysFromSecretData, type ServiceKeys } from "../core/auth";
 import { LABELS, ROLE_MODEL, ROLE_ROUTER, ROUTER_LEASE, SETTINGS_ANNOTATION, modelDeploymentName } from "../core/naming";
 import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
+import { parseUnit, unitOf } from "../core/versions";
 import type { Coordinator, Discovery, KeyStore, Replica, Scaler, ServiceLoad, ServiceView } from "./types";
 
 /** Ready endpoints of an EndpointSlice as replicas (terminating ones get no new requests). */
@@ -54,6 +55,12 @@ function watchInformer<T extends k8s.KubernetesObject>(
   return informer;
 }
 
+/** The unit key (core/versions.ts) of a model Service or its EndpointSlice, from its labels. */
+function unitOfLabels(labels: Record<string, string> | undefined): string | undefined {
+  const service = labels?.[LABELS.service];
+  return service && unitOf(service, labels?.[LABELS.version]);
+}
+
 export class KubernetesDiscovery implements Discovery {
   private readonly settings = new Map<string, ServiceRoutingSettings>();
   /** Replicas per service, per EndpointSlice (a Service may have several slices). */
@@ -80,7 +87,7 @@ export class KubernetesDiscovery implements Discovery {
   }
 
   private onService(type: "add" | "update" | "delete", svc: k8s.V1Service): void {
-    const name = svc.metadata?.labels?.[LABELS.service];
+    const name = unitOfLabels(svc.metadata?.labels);
     if (!name) return;
     if (type === "delete") this.settings.delete(name);
     else {
@@ -95,7 +102,8 @@ export class KubernetesDiscovery implements Discovery {
   }
 
   private onSlice(type: "add" | "update" | "delete", slice: k8s.V1EndpointSlice): void {
-    const name = slice.metadata?.labels?.[LABELS.service];
+    // An EndpointSlice carries its Service's labels.
+    const name = unitOfLabels(slice.metadata?.labels);
     const sliceName = slice.metadata?.name;
     if (!name || !sliceName) return;
     const perSlice = this.slices.get(name) ?? new Map<string, Replica[]>();
@@ -167,9 +175,10 @@ export class KubernetesScaler implements Scaler {
   constructor(kc: k8s.KubeConfig, private readonly namespace: string) {
     this.apps = kc.makeApiClient(k8s.AppsV1Api);
   }
-  async setReplicas(service: string, replicas: number): Promise<void> {
+  async setReplicas(unit: string, replicas: number): Promise<void> {
+    const { service, version } = parseUnit(unit);
     await this.apps.patchNamespacedDeploymentScale(
-      { name: modelDeploymentName(service), namespace: this.namespace, body: { spec: { replicas } } },
+      { name: modelDeploymentName(service, version), namespace: this.namespace, body: { spec: { replicas } } },
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
     );
   }

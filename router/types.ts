@@ -20,12 +20,16 @@ export interface ServiceView {
   replicas: Replica[];
 }
 
-/** Where services and their ready replicas come from. Changes are pushed, never polled. */
+/**
+ * Where services and their ready replicas come from. Changes are pushed, never polled. Each
+ * version of a service is seen on its own, keyed by its unit key (core/versions.ts `unitOf`: the
+ * service's name for its implicit version).
+ */
 export interface Discovery {
-  /** Current view of every service. */
+  /** Current view of every service version, by unit key. */
   services(): ReadonlyMap<string, ServiceView>;
-  /** Called with the service name whenever its settings or ready replicas change (or it goes). */
-  onChange(listener: (service: string) => void): void;
+  /** Called with the unit key whenever a version's settings or ready replicas change (or it goes). */
+  onChange(listener: (unit: string) => void): void;
   /** Resolves once the initial state is known. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -37,9 +41,9 @@ export interface KeyStore {
   close(): Promise<void>;
 }
 
-/** Writes a service's desired replica count (the Deployment's scale, or the local supervisor). */
+/** Writes a service version's desired replica count (the Deployment's scale, or the local supervisor), by unit key. */
 export interface Scaler {
-  setReplicas(service: string, replicas: number): Promise<void>;
+  setReplicas(unit: string, replicas: number): Promise<void>;
 }
 
 /** Load one router pod reports for one service. */

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { scoringHost, scoringUri, type ModelServiceConfig, type StackConfig } from "../../core/config";
+import { scoringHost, scoringUri, versionsOf, type ModelServiceConfig, type ModelVersionConfig, type StackConfig } from "../../core/config";
 import { GPU_ENV } from "../../core/gpu";
 import {
   GPU_POOL_LABEL,
@@ -59,7 +59,10 @@ export class ModelService extends pulumi.ComponentResource {
   readonly serviceName: string;
   readonly scoringUri: pulumi.Output<string>;
   readonly swaggerUri: pulumi.Output<string>;
-  readonly deploymentName: string;
+  /** The Deployment of each version (one for a service without versions). */
+  readonly deploymentNames: string[];
+  /** The Deployment of each declared version, by version; undefined for a service without versions. */
+  readonly deployments?: Record<string, string>;
   /** Primary and secondary key (secret), for key auth. */
   readonly keys?: pulumi.Output<{ primaryKey: string; secondaryKey: string }>;
 
@@ -68,26 +71,7 @@ export class ModelService extends pulumi.ComponentResource {
     const svc = args.service;
     this.serviceName = svc.name;
     const k = { parent: this, provider: args.provider };
-    // Package: the project folder's files (honoring .amlignore/.gitignore), named by content hash,
-    // so an unchanged package is neither re-uploaded nor makes pods restart.
-    const uploads: pulumi.Resource[] = [];
-    let packageBlob = "";
-    if (svc.sourceDirectory) {
-      const dir = path.join(args.repoRoot, svc.sourceDirectory);
-      const files = projectFiles(dir);
-      packageBlob = packageBlobName(svc.name, hashFiles(dir, files).slice(0, 16));
-      uploads.push(args.storage.blob("packages", packageBlob, pulumi.output(packageZipFile(args.repoRoot, dir, packageBlob))));
-    }
-    const models = svc.models.map((m) => {
-      const abs = path.join(args.repoRoot, m.path);
-      const prefix = modelBlobPrefix(m.name, modelHash(abs));
-      for (const f of modelFiles(abs)) uploads.push(args.storage.blob("models", `${prefix}${f.rel}`, f.abs));
-      return { name: m.name, version: m.version, prefix };
-    });
-
     const labels = { [LABELS.role]: ROLE_MODEL, [LABELS.service]: svc.name, [LABELS.managedBy]: MANAGED_BY };
-    this.deploymentName = modelDeploymentName(svc.name);
-    const meta = { name: this.deploymentName, namespace: args.namespace, labels };
 
     if (svc.authMode === "key") {
       const key = (which: string) => new random.RandomPassword(`${name}-${which}-key`, { length: 43, special: false }, { parent: this }).result;
@@ -103,10 +87,52 @@ export class ModelService extends pulumi.ComponentResource {
       );
     }
 
-    const gpu = svc.gpuCores > 0;
+    // One Deployment and Service per version. The implicit version of a service without
+    // versions keeps the names (Kubernetes and Pulumi) a service always had: no replacement.
+    this.deploymentNames = versionsOf(svc).map((v) => {
+      const declared = svc.versions ? v.version : undefined;
+      return this.version(declared === undefined ? name : `${name}-${declared}`, args, v, declared, { ...labels, ...(declared ? { [LABELS.version]: declared } : {}) });
+    });
+    if (svc.versions) this.deployments = Object.fromEntries(svc.versions.map((v, i) => [v.version, this.deploymentNames[i]]));
+    const configured = scoringUri(args.stack, svc.name);
+    this.scoringUri = pulumi.output(args.host ?? scoringHost(args.stack)).apply((host) => configured.replace(scoringHost(args.stack), host));
+    this.swaggerUri = this.scoringUri.apply((uri) => uri.replace(/\/score$/, "/swagger.json"));
+    this.registerOutputs({ scoringUri: this.scoringUri, swaggerUri: this.swaggerUri, keys: this.keys });
+  }
+
+  /**
+   * One version's objects: its package and models uploaded, its Deployment and its Service (with
+   * the routing settings the router reads). `declared` is the version's name, undefined for a
+   * service's implicit version. Returns the Deployment's name.
+   */
+  private version(name: string, args: ModelServiceArgs, v: ModelVersionConfig, declared: string | undefined, labels: Record<string, string>): string {
+    const k = { parent: this, provider: args.provider };
+    const svc = args.service;
+    // Package: the project folder's files (honoring .amlignore/.gitignore), named by content hash,
+    // so an unchanged package is neither re-uploaded nor makes pods restart.
+    const uploads: pulumi.Resource[] = [];
+    let packageBlob = "";
+    if (v.sourceDirectory) {
+      const dir = path.join(args.repoRoot, v.sourceDirectory);
+      const files = projectFiles(dir);
+      packageBlob = packageBlobName(svc.name, hashFiles(dir, files).slice(0, 16));
+      uploads.push(args.storage.blob("packages", packageBlob, pulumi.output(packageZipFile(args.repoRoot, dir, packageBlob))));
+    }
+    const models = v.models.map((m) => {
+      const abs = path.join(args.repoRoot, m.path);
+      const prefix = modelBlobPrefix(m.name, modelHash(abs));
+      for (const f of modelFiles(abs)) uploads.push(args.storage.blob("models", `${prefix}${f.rel}`, f.abs));
+      return { name: m.name, version: m.version, prefix };
+    });
+
+    const deploymentName = modelDeploymentName(svc.name, declared);
+    const meta = { name: deploymentName, namespace: args.namespace, labels };
+    const selector = { [LABELS.role]: ROLE_MODEL, [LABELS.service]: svc.name, ...(declared ? { [LABELS.version]: declared } : {}) };
+
+    const gpu = v.gpuCores > 0;
     // The same service environment local mode gives its replicas, plus the pod's own parts.
     const env: k8s.types.input.core.v1.EnvVar[] = [
-      ...Object.entries(serviceEnv(svc, { packageBlob, models })).map(([name, value]) => ({ name, value })),
+      ...Object.entries(serviceEnv(v, { packageBlob, models })).map(([name, value]) => ({ name, value })),
       { name: SCORING_ENV.replicaId, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: SCORING_ENV.port, value: String(SCORING_PORT) },
       { name: SCORING_ENV.storageAccountUrl, value: args.storage.blobEndpoint },
@@ -114,9 +140,9 @@ export class ModelService extends pulumi.ComponentResource {
       // Only on the cluster: local mode runs every service on the machine's CPU.
       ...(gpu
         ? [
-            { name: GPU_ENV.gpuCores, value: String(svc.gpuCores) },
-            { name: GPU_ENV.fallbackToCpu, value: String(svc.gpuFallbackToCpu) },
-            { name: GPU_ENV.pool, value: svc.gpuPool ?? "" },
+            { name: GPU_ENV.gpuCores, value: String(v.gpuCores) },
+            { name: GPU_ENV.fallbackToCpu, value: String(v.gpuFallbackToCpu) },
+            { name: GPU_ENV.pool, value: v.gpuPool ?? "" },
           ]
         : []),
     ];
@@ -124,10 +150,10 @@ export class ModelService extends pulumi.ComponentResource {
     new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
-        metadata: { ...meta, annotations: { [MODEL_COUNT_ANNOTATION]: String(svc.models.length) } },
+        metadata: { ...meta, annotations: { [MODEL_COUNT_ANNOTATION]: String(v.models.length) } },
         spec: {
-          replicas: svc.initialReplicas,
-          selector: { matchLabels: { [LABELS.role]: ROLE_MODEL, [LABELS.service]: svc.name } },
+          replicas: v.initialReplicas,
+          selector: { matchLabels: selector },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
             // The workload identity webhook injects the identity's token and client ID into pods
@@ -137,12 +163,12 @@ export class ModelService extends pulumi.ComponentResource {
               serviceAccountName: args.serviceAccountName,
               // No Kubernetes API token: the pods only talk to blob storage.
               automountServiceAccountToken: false,
-              terminationGracePeriodSeconds: Math.ceil(svc.scoringTimeoutMs / 1000) + 15,
+              terminationGracePeriodSeconds: Math.ceil(v.scoringTimeoutMs / 1000) + 15,
               securityContext: POD_SECURITY_CONTEXT,
               ...(gpu
                 ? {
                     tolerations: [{ key: GPU_TAINT.key, operator: "Equal", value: GPU_TAINT.value, effect: GPU_TAINT.effect }],
-                    nodeSelector: { [GPU_POOL_LABEL]: svc.gpuPool ?? "" },
+                    nodeSelector: { [GPU_POOL_LABEL]: v.gpuPool ?? "" },
                   }
                 : {}),
               containers: [
@@ -151,7 +177,7 @@ export class ModelService extends pulumi.ComponentResource {
                   image: args.image,
                   ports: [{ name: "http", containerPort: SCORING_PORT }],
                   env,
-                  resources: containerResources(svc),
+                  resources: containerResources(v),
                   // Ready only after init(): until then the router sends nothing.
                   readinessProbe: probe("/readyz", 2, 1),
                   livenessProbe: { ...probe("/healthz", 10, 3), initialDelaySeconds: 10 },
@@ -174,20 +200,17 @@ export class ModelService extends pulumi.ComponentResource {
         },
       },
       // The router owns the replica count (autoscaling): `pulumi up` sets it only at creation.
-      { ...k, dependsOn: [...uploads, ...((args.dependsOn as pulumi.Resource[] | undefined) ?? [])], ignoreChanges: svc.autoscaleEnabled ? ["spec.replicas"] : [] },
+      { ...k, dependsOn: [...uploads, ...((args.dependsOn as pulumi.Resource[] | undefined) ?? [])], ignoreChanges: v.autoscaleEnabled ? ["spec.replicas"] : [] },
     );
     new k8s.core.v1.Service(
       `${name}-service`,
       {
-        metadata: { ...meta, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(routingSettings(svc, args.stack.tokenIssuer.audience)) } },
-        spec: { type: "ClusterIP", selector: { [LABELS.role]: ROLE_MODEL, [LABELS.service]: svc.name }, ports: [{ name: "http", port: SCORING_PORT, targetPort: SCORING_PORT }] },
+        metadata: { ...meta, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(routingSettings(svc, v, args.stack.tokenIssuer.audience)) } },
+        spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: SCORING_PORT, targetPort: SCORING_PORT }] },
       },
       { ...k, dependsOn: args.dependsOn },
     );
-    const configured = scoringUri(args.stack, svc.name);
-    this.scoringUri = pulumi.output(args.host ?? scoringHost(args.stack)).apply((host) => configured.replace(scoringHost(args.stack), host));
-    this.swaggerUri = this.scoringUri.apply((uri) => uri.replace(/\/score$/, "/swagger.json"));
-    this.registerOutputs({ scoringUri: this.scoringUri, swaggerUri: this.swaggerUri, keys: this.keys });
+    return deploymentName;
   }
 }
 

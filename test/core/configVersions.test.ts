@@ -87,6 +87,12 @@ describe("stack config: versions of a service", () => {
     assert.deepEqual(problems(fraud([{ name: "blue", traffic: 100, cpuCore: 1 }])), ["aks-inference:services[3].versions[0].cpuCore: unknown key (check its spelling against the config reference)"]);
   });
 
+  it("refuses a version whose Kubernetes objects would be named like another service's", () => {
+    assert.deepEqual(problems({ name: "fraud-blue", models: ["samples/models/regressor.onnx"] }, fraud([{ name: "blue", traffic: 100 }])), [
+      "aks-inference:services[4].versions[0].name: the Deployment and Service of 'fraud' version 'blue' would be named 'model-fraud-blue', as those of service 'fraud-blue'",
+    ]);
+  });
+
   it("a service's own settings need not stand alone once versions give what is missing", () => {
     // No model and no entry script at the service level: each version brings its own.
     const c = parse({ name: "fraud", versions: [{ name: "blue", traffic: 100, models: ["samples/models/regressor.onnx"] }] });

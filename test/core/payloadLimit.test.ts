@@ -1,6 +1,6 @@
 /** A service's body limit follows from its memory (measured factor), never above the router's. */
 import * as assert from "node:assert/strict";
-import { parseStackConfig } from "../../core/config";
+import { parseStackConfig, versionsOf } from "../../core/config";
 import { BODY_MEMORY_FACTOR, REPLICA_BASELINE_MB, servicePayloadLimitBytes } from "../../core/payloadLimit";
 import { routingSettings } from "../../core/routingSettings";
 
@@ -22,7 +22,7 @@ describe("payload limit from a service's memory", () => {
 
   it("reaches the router through the service's routing settings", () => {
     const cfg = parseStackConfig({ "azure-native:location": "westeurope", "aks-inference:services": [{ name: "small", models: ["m.onnx"], memoryGb: 0.25 }, { name: "big", models: ["m.onnx"], memoryGb: 8 }] }, "t");
-    assert.equal(routingSettings(cfg.services[0]).maxBodyBytes, Math.floor(((256 - 150) / 8) * MiB));
-    assert.equal(routingSettings(cfg.services[1]).maxBodyBytes, 100 * MiB);
+    assert.equal(routingSettings(cfg.services[0], versionsOf(cfg.services[0])[0]).maxBodyBytes, Math.floor(((256 - 150) / 8) * MiB));
+    assert.equal(routingSettings(cfg.services[1], versionsOf(cfg.services[1])[0]).maxBodyBytes, 100 * MiB);
   });
 });

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { MAX_MIRROR_PERCENT, SINGLE_VERSION, mirrors, parseTrafficArgs, pickVersion, splitOf, splitProblems, type TrafficSplit } from "../../core/versions";
+import { MAX_MIRROR_PERCENT, SINGLE_VERSION, mirrors, parseTrafficArgs, parseUnit, pickVersion, splitOf, splitProblems, unitOf, type TrafficSplit } from "../../core/versions";
 
 /** A random source that returns the given values in turn. */
 const sequence = (...values: number[]) => {
@@ -106,5 +106,15 @@ describe("versions: traffic split and mirror", () => {
       assert.throws(() => parseTrafficArgs("fraud", known, ["blue=90", "green=10"], "green=10"), /a mirror version takes none/);
       assert.throws(() => parseTrafficArgs("fraud", known, ["blue=100"], "green"), /^Error: --mirror 'green' is not <version>=<percent>$/);
     });
+  });
+});
+
+describe("versions: unit keys", () => {
+  it("keys a service's implicit version by the service alone, a declared one as service.version", () => {
+    assert.equal(unitOf("fraud"), "fraud");
+    assert.equal(unitOf("fraud", "blue"), "fraud.blue");
+    assert.deepEqual(parseUnit("fraud"), { service: "fraud" });
+    assert.deepEqual(parseUnit("fraud.blue"), { service: "fraud", version: "blue" });
+    assert.deepEqual(parseUnit(unitOf("fraud-x", "v-2")), { service: "fraud-x", version: "v-2" });
   });
 });
