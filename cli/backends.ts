@@ -4,6 +4,7 @@
  */
 import type { MintedToken, ServiceKeys } from "../core/auth";
 import type { KeyName } from "../core/naming";
+import type { TrafficSplit } from "../core/versions";
 import type { ServiceDescription } from "../local/admin";
 import type { LocalState } from "../local/state";
 import { httpRequest, type HttpAnswer } from "./http";
@@ -16,6 +17,8 @@ export interface Backend {
   keys(service: string): Promise<ServiceKeys>;
   regenKey(service: string, key: KeyName): Promise<ServiceKeys>;
   token(service: string): Promise<MintedToken>;
+  /** Changes a service's split between its versions (`<version>=<percent>` each) and its mirror. */
+  traffic(service: string, shares: string[], mirror?: string): Promise<TrafficSplit>;
 }
 
 /** The message of an admin API's JSON error body (`{"error": "..."}`), if that is what it is. */
@@ -31,10 +34,11 @@ function errorOf(body: string): string | undefined {
 export class LocalBackend implements Backend {
   constructor(private readonly state: LocalState) {}
 
-  private async call(path: string, method = "GET"): Promise<string> {
+  private async call(path: string, method = "GET", body?: unknown): Promise<string> {
     let res: HttpAnswer;
     try {
-      res = await httpRequest(`${this.state.adminUrl}${path}`, { method, headers: { authorization: `Bearer ${this.state.adminToken}` } });
+      const headers = { authorization: `Bearer ${this.state.adminToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }) };
+      res = await httpRequest(`${this.state.adminUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (err) {
       throw new CliError(`local mode (pid ${this.state.pid}) does not answer at ${this.state.adminUrl}: ${(err as Error).message}`);
     }
@@ -55,5 +59,8 @@ export class LocalBackend implements Backend {
   }
   async token(service: string): Promise<MintedToken> {
     return JSON.parse(await this.call(`/services/${encodeURIComponent(service)}/token`, "POST")) as MintedToken;
+  }
+  async traffic(service: string, shares: string[], mirror?: string): Promise<TrafficSplit> {
+    return JSON.parse(await this.call(`/services/${encodeURIComponent(service)}/traffic`, "POST", { shares, mirror })) as TrafficSplit;
   }
 }

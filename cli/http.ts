@@ -14,7 +14,7 @@ export interface HttpAnswer {
 }
 
 /** One request; resolves with the whole answer, rejects when nothing answers. */
-export function httpRequest(url: string | URL, init: { method?: string; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
+export function httpRequest(url: string | URL, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
   const target = new URL(url);
   const client = target.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
@@ -29,6 +29,6 @@ export function httpRequest(url: string | URL, init: { method?: string; headers?
       });
     });
     req.on("error", reject);
-    req.end();
+    req.end(init.body);
   });
 }

@@ -11,6 +11,7 @@ import {
   KEY_FIELDS,
   LABELS,
   ROUTER_HOST_ANNOTATION,
+  ROLE_MODEL,
   ROUTER_NAME,
   SETTINGS_ANNOTATION,
   TOKEN_SIGNING_FIELD,
@@ -22,7 +23,8 @@ import {
 import { computeFromLog, type ComputeProvider } from "../core/gpu";
 import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
 import type { ServiceDescription } from "../local/admin";
-import { serviceState, type ReplicaInfo, type ReplicaStatus } from "../core/serviceState";
+import { combineVersions, serviceState, type ReplicaInfo, type ReplicaStatus, type ServiceStatus } from "../core/serviceState";
+import { parseTrafficArgs, sharesOf, type TrafficSplit } from "../core/versions";
 import { CliError, type Backend } from "./backends";
 
 /** The backend for the cluster a kubeconfig file points at. */
@@ -64,24 +66,25 @@ export class KubernetesBackend implements Backend {
     this.apps = kc.makeApiClient(k8s.AppsV1Api);
   }
 
-  private async settings(service: string): Promise<ServiceRoutingSettings> {
-    let svc: k8s.V1Service;
-    try {
-      svc = await this.core.readNamespacedService({ name: modelDeploymentName(service), namespace: this.namespace });
-    } catch {
-      throw new CliError(`service '${service}' does not exist in namespace '${this.namespace}'`);
-    }
-    try {
-      return parseRoutingSettings(svc.metadata?.annotations?.[SETTINGS_ANNOTATION], svc.metadata?.labels?.[LABELS.service], `service '${service}'`);
-    } catch (err) {
-      throw new CliError((err as Error).message);
-    }
+  /** The service's model Services: one per version (one for a service without versions). */
+  private async versionServices(service: string): Promise<{ version?: string; name: string; settings: ServiceRoutingSettings }[]> {
+    const list = await this.core.listNamespacedService({ namespace: this.namespace, labelSelector: `${LABELS.role}=${ROLE_MODEL},${LABELS.service}=${service}` });
+    if (list.items.length === 0) throw new CliError(`service '${service}' does not exist in namespace '${this.namespace}'`);
+    return list.items.map((svc) => {
+      try {
+        const settings = parseRoutingSettings(svc.metadata?.annotations?.[SETTINGS_ANNOTATION], svc.metadata?.labels?.[LABELS.service], `service '${service}'`);
+        return { version: svc.metadata?.labels?.[LABELS.version], name: svc.metadata?.name ?? "", settings };
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+    });
   }
 
-  async describe(service: string): Promise<ServiceDescription> {
-    const settings = await this.settings(service);
-    const deployment = await this.apps.readNamespacedDeployment({ name: modelDeploymentName(service), namespace: this.namespace });
-    const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `${LABELS.service}=${service}` });
+  /** One version's replicas and state (the implicit version's: the whole service's). */
+  private async versionStatus(service: string, version: string | undefined): Promise<ServiceStatus> {
+    const deployment = await this.apps.readNamespacedDeployment({ name: modelDeploymentName(service, version), namespace: this.namespace });
+    const selector = `${LABELS.service}=${service}${version ? `,${LABELS.version}=${version}` : ""}`;
+    const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: selector });
     const replicas: ReplicaInfo[] = await Promise.all(
       pods.items.map(async (p) => {
         const info: ReplicaInfo = {
@@ -94,20 +97,53 @@ export class KubernetesBackend implements Backend {
       }),
     );
     const desired = deployment.spec?.replicas ?? 0;
+    return { name: service, desired, ready: replicas.filter((r) => r.status === "ready").length, replicas, ...serviceState(desired, replicas) };
+  }
+
+  async describe(service: string): Promise<ServiceDescription> {
+    const versions = await this.versionServices(service);
+    const declared = versions.filter((v) => v.version !== undefined);
+    const status = declared.length
+      ? combineVersions(
+          service,
+          await Promise.all(declared.map(async (v) => ({ ...(await this.versionStatus(service, v.version)), version: v.version!, traffic: v.settings.version?.traffic ?? 0, mirrorPercent: v.settings.version?.mirrorPercent ?? 0 }))),
+        )
+      : await this.versionStatus(service, undefined);
     const router = await this.core.readNamespacedService({ name: ROUTER_NAME, namespace: this.namespace }).catch(() => undefined);
     const ingress = router?.status?.loadBalancer?.ingress?.[0];
     const host = router?.metadata?.annotations?.[ROUTER_HOST_ANNOTATION] ?? ingress?.hostname ?? ingress?.ip ?? "<pending>";
     const scheme = router?.spec?.ports?.some((p) => p.port === 443) ? "https" : "http";
     return {
-      name: service,
-      desired,
-      ready: replicas.filter((r) => r.status === "ready").length,
-      replicas,
-      ...serviceState(desired, replicas),
-      authMode: settings.authMode,
+      ...status,
+      authMode: versions[0].settings.authMode,
       scoringUri: `${scheme}://${host}/api/v1/service/${service}/score`,
       swaggerUri: `${scheme}://${host}/api/v1/service/${service}/swagger.json`,
     };
+  }
+
+  /**
+   * Changes the split of a service with versions on the cluster: each version's Service carries
+   * its own shares in its routing settings, which the router watches. Shares that go down are
+   * written first, so that while the change is half-applied no version gets more than asked.
+   */
+  async traffic(service: string, shares: string[], mirror?: string): Promise<TrafficSplit> {
+    const versions = (await this.versionServices(service)).filter((v) => v.version !== undefined);
+    if (versions.length === 0) throw new CliError(`service '${service}' has no versions: its one version takes all traffic`);
+    let split: TrafficSplit;
+    try {
+      split = parseTrafficArgs(service, versions.map((v) => v.version!), shares, mirror);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+    const change = (v: (typeof versions)[number]) => sharesOf(split, v.version!).traffic - (v.settings.version?.traffic ?? 0);
+    for (const v of [...versions].sort((a, b) => change(a) - change(b))) {
+      const settings: ServiceRoutingSettings = { ...v.settings, version: { name: v.version!, ...sharesOf(split, v.version!) } };
+      await this.core.patchNamespacedService(
+        { name: v.name, namespace: this.namespace, body: { metadata: { annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(settings) } } } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
+    }
+    return split;
   }
 
   /** The compute a GPU replica reported in its readiness log line (the log's start, where that line is). */
@@ -149,7 +185,8 @@ export class KubernetesBackend implements Backend {
   }
 
   async token(service: string): Promise<MintedToken> {
-    const settings = await this.settings(service);
+    // Auth is the service's: every version's settings carry the same.
+    const [{ settings }] = await this.versionServices(service);
     if (settings.authMode !== "token") throw new CliError(`service '${service}' uses ${settings.authMode} auth; tokens are for token-auth services`);
     const secret = await this.core.readNamespacedSecret({ name: TOKEN_SIGNING_SECRET, namespace: this.namespace }).catch(() => {
       throw new CliError(`no built-in token issuer in this cluster (Secret ${TOKEN_SIGNING_SECRET}); with an OIDC issuer get tokens from it (e.g. az account get-access-token)`);

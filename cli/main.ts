@@ -69,8 +69,26 @@ program
       const d = await (await backend()).describe(service);
       // GPU services: the compute their ready replicas got (cpu only with gpuFallbackToCpu).
       const gpu = computeSummary(d.replicas);
-      print(`${d.name}: ${d.state} (${d.ready}/${d.desired} replicas ready)${gpu ? `, gpu: ${gpu}` : ""}${d.reason ? ` — ${d.reason}` : ""}`, gpu ? { ...d, gpu } : d);
+      const lines = [`${d.name}: ${d.state} (${d.ready}/${d.desired} replicas ready)${gpu ? `, gpu: ${gpu}` : ""}${d.reason ? ` — ${d.reason}` : ""}`];
+      // A service with versions: one line each, with its share of live traffic or of mirrored copies.
+      for (const v of d.versions ?? []) {
+        const share = v.mirrorPercent > 0 ? `mirror ${v.mirrorPercent} %` : `${v.traffic} %`;
+        lines.push(`  ${v.version} (${share}): ${v.state} (${v.ready}/${v.desired} replicas ready)${v.reason && v.state !== "Healthy" ? ` — ${v.reason}` : ""}`);
+      }
+      print(lines.join("\n"), gpu ? { ...d, gpu } : d);
       if (d.state === "Failed") process.exitCode = 1;
+    }),
+  );
+
+program
+  .command("traffic <service> <shares...>")
+  .description("Change the split between a service's versions without a deploy, e.g. `traffic fraud blue=90 green=10`; the stack's config stays the source of truth (the next `pulumi up` sets its split again)")
+  .option("--mirror <version=percent>", "copy this share of requests (at most 50 %) to a version that takes no live traffic")
+  .action(
+    action(async (service: string, shares: string[], o: { mirror?: string }) => {
+      const split = await (await backend()).traffic(service, shares, o.mirror);
+      const text = split.versions.map((v) => `${v.name}=${v.traffic}`).join(" ") + (split.mirror ? `, mirror ${split.mirror.name}=${split.mirror.percent}` : "");
+      print(`${service}: ${text}`, split);
     }),
   );
 

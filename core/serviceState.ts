@@ -37,3 +37,29 @@ export function serviceState(desired: number, replicas: Pick<ReplicaInfo, "statu
   const crashed = replicas.find((r) => r.status === "crashed" || r.status === "failed");
   return { state: "Unhealthy", reason: crashed?.reason ?? `${ready}/${desired} replicas ready` };
 }
+
+/** One version of a service with its share of traffic, as `state` shows it. */
+export interface VersionStatus extends ServiceStatus {
+  version: string;
+  traffic: number;
+  mirrorPercent: number;
+}
+
+const SEVERITY: ServiceState[] = ["Healthy", "Transitioning", "Unhealthy", "Failed"];
+
+/**
+ * A service with versions: its replicas and counts are its versions' together; its state is the
+ * worst of theirs, with that version named in the reason.
+ */
+export function combineVersions(name: string, versions: VersionStatus[]): ServiceStatus & { versions: VersionStatus[] } {
+  const worst = versions.reduce<VersionStatus | undefined>((w, v) => (!w || SEVERITY.indexOf(v.state) > SEVERITY.indexOf(w.state) ? v : w), undefined);
+  return {
+    name,
+    state: worst?.state ?? "Failed",
+    desired: versions.reduce((n, v) => n + v.desired, 0),
+    ready: versions.reduce((n, v) => n + v.ready, 0),
+    replicas: versions.flatMap((v) => v.replicas),
+    ...(worst && worst.state !== "Healthy" ? { reason: `version '${worst.version}': ${worst.reason ?? worst.state}` } : {}),
+    versions,
+  };
+}

@@ -150,3 +150,11 @@ export function parseTrafficArgs(service: string, known: readonly string[], shar
   if (problems.length) throw new Error(problems.map(([, message]) => message).join("; "));
   return splitOf(inputs);
 }
+
+/** A version's own shares under `split` (what its routing settings carry). */
+export function sharesOf(split: TrafficSplit, version: string): { traffic: number; mirrorPercent: number } {
+  return {
+    traffic: split.versions.find((v) => v.name === version)?.traffic ?? 0,
+    mirrorPercent: split.mirror?.name === version ? split.mirror.percent : 0,
+  };
+}

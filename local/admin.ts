@@ -9,15 +9,19 @@ import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
 import { generateKey, mintToken, type MintedToken } from "../core/auth";
 import { readKeyFile, writeKeyFile } from "../core/keyFile";
-import type { ModelServiceConfig } from "../core/config";
+import { unitsOf, type ModelServiceConfig } from "../core/config";
 import { KEY_FIELDS, type KeyName } from "../core/naming";
-import type { ServiceStatus } from "../core/serviceState";
+import { combineVersions, type ServiceStatus, type VersionStatus } from "../core/serviceState";
+import { parseTrafficArgs, sharesOf, type TrafficSplit } from "../core/versions";
+import type { LocalDiscovery } from "../router/inProcess";
 import type { Supervisor } from "./supervisor";
 
 export interface AdminDeps {
   token: string;
   services: Map<string, ModelServiceConfig>;
   supervisor: Supervisor;
+  /** The router's discovery: each version's current settings, where `traffic` changes the split. */
+  discovery: LocalDiscovery;
   routerUrl: string;
   keyFile: (service: string) => string;
   signingKey?: string;
@@ -28,6 +32,29 @@ export interface ServiceDescription extends ServiceStatus {
   authMode: string;
   scoringUri: string;
   swaggerUri: string;
+  /** A service with versions: each version's state, replicas and current shares. */
+  versions?: VersionStatus[];
+}
+
+/** A small JSON request body (at most 64 KiB). */
+function readJson(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    req.on("data", (c: Buffer) => {
+      bytes += c.length;
+      if (bytes > 64 * 1024) req.destroy(new Error("body too large"));
+      else chunks.push(c);
+    });
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    req.on("error", reject);
+  });
 }
 
 export async function startAdmin(deps: AdminDeps): Promise<{ url: string; close(): Promise<void> }> {
@@ -37,8 +64,18 @@ export async function startAdmin(deps: AdminDeps): Promise<{ url: string; close(
     res.writeHead(status, { "content-type": typeof body === "string" ? "text/plain" : "application/json" });
     res.end(text);
   };
+  /** Each version's unit and its current routing settings (changed by `traffic`). */
+  const versionSettings = (svc: ModelServiceConfig) =>
+    unitsOf(svc).map(({ unit, version }) => ({ unit, version: version.version, settings: deps.discovery.services().get(unit)?.settings }));
+  const status = (svc: ModelServiceConfig): ServiceStatus =>
+    svc.versions
+      ? combineVersions(
+          svc.name,
+          versionSettings(svc).map(({ unit, version, settings }) => ({ ...deps.supervisor.status(unit), name: svc.name, version, traffic: settings?.version?.traffic ?? 0, mirrorPercent: settings?.version?.mirrorPercent ?? 0 })),
+        )
+      : deps.supervisor.status(svc.name);
   const describe = (svc: ModelServiceConfig): ServiceDescription => ({
-    ...deps.supervisor.status(svc.name),
+    ...status(svc),
     authMode: svc.authMode,
     scoringUri: `${deps.routerUrl}/api/v1/service/${svc.name}/score`,
     swaggerUri: `${deps.routerUrl}/api/v1/service/${svc.name}/swagger.json`,
@@ -80,6 +117,28 @@ export async function startAdmin(deps: AdminDeps): Promise<{ url: string; close(
       const next = { ...keys, [KEY_FIELDS[which]]: generateKey() };
       writeKeyFile(deps.keyFile(svc.name), next);
       return send(res, 200, next);
+    }
+    if (action === "traffic" && req.method === "POST") {
+      if (!svc.versions) return send(res, 400, { error: `service '${svc.name}' has no versions: its one version takes all traffic` });
+      const known = svc.versions.map((v) => v.version);
+      readJson(req)
+        .then((body) => {
+          const { shares, mirror } = body as { shares?: unknown; mirror?: unknown };
+          if (!Array.isArray(shares) || !shares.every((x) => typeof x === "string") || (mirror !== undefined && typeof mirror !== "string")) {
+            return send(res, 400, { error: 'expected {"shares": ["<version>=<percent>", ...], "mirror"?: "<version>=<percent>"}' });
+          }
+          let split: TrafficSplit;
+          try {
+            split = parseTrafficArgs(svc.name, known, shares, mirror);
+          } catch (err) {
+            return send(res, 400, { error: (err as Error).message });
+          }
+          // Each version's own settings carry its shares, as the annotations do on a cluster.
+          for (const { settings, version } of versionSettings(svc)) if (settings) deps.discovery.upsertService({ ...settings, version: { name: version, ...sharesOf(split, version) } });
+          send(res, 200, split);
+        })
+        .catch(() => send(res, 400, { error: "the body is not JSON" }));
+      return;
     }
     if (action === "token" && req.method === "POST") {
       if (svc.authMode !== "token") return send(res, 400, { error: `service '${svc.name}' uses ${svc.authMode} auth; tokens are for token-auth services` });

@@ -117,6 +117,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
     token: adminToken,
     services,
     supervisor,
+    discovery,
     routerUrl: router.url,
     keyFile: (s) => path.join(keysDir, `${s}.json`),
     signingKey,

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { MAX_MIRROR_PERCENT, SINGLE_VERSION, mirrors, parseTrafficArgs, parseUnit, pickVersion, splitOf, splitProblems, unitOf, type TrafficSplit } from "../../core/versions";
+import { MAX_MIRROR_PERCENT, SINGLE_VERSION, mirrors, parseTrafficArgs, parseUnit, pickVersion, sharesOf, splitOf, splitProblems, unitOf, type TrafficSplit } from "../../core/versions";
+import { combineVersions, type VersionStatus } from "../../core/serviceState";
 
 /** A random source that returns the given values in turn. */
 const sequence = (...values: number[]) => {
@@ -116,5 +117,23 @@ describe("versions: unit keys", () => {
     assert.deepEqual(parseUnit("fraud"), { service: "fraud" });
     assert.deepEqual(parseUnit("fraud.blue"), { service: "fraud", version: "blue" });
     assert.deepEqual(parseUnit(unitOf("fraud-x", "v-2")), { service: "fraud-x", version: "v-2" });
+  });
+});
+
+describe("versions: a version's shares and a service's state", () => {
+  it("sharesOf: what a version's settings carry under a split", () => {
+    const split: TrafficSplit = { versions: [{ name: "blue", traffic: 90 }, { name: "green", traffic: 10 }], mirror: { name: "shadow", percent: 5 } };
+    assert.deepEqual(sharesOf(split, "blue"), { traffic: 90, mirrorPercent: 0 });
+    assert.deepEqual(sharesOf(split, "shadow"), { traffic: 0, mirrorPercent: 5 });
+    assert.deepEqual(sharesOf(split, "gone"), { traffic: 0, mirrorPercent: 0 });
+  });
+
+  it("combineVersions: counts together, the worst state with its version named", () => {
+    const v = (version: string, state: VersionStatus["state"], ready: number, reason?: string): VersionStatus => ({ name: "fraud", version, traffic: 50, mirrorPercent: 0, state, desired: 2, ready, replicas: [], ...(reason ? { reason } : {}) });
+    const healthy = combineVersions("fraud", [v("blue", "Healthy", 2), v("green", "Healthy", 2)]);
+    assert.deepEqual([healthy.state, healthy.desired, healthy.ready, healthy.reason], ["Healthy", 4, 4, undefined]);
+    const mixed = combineVersions("fraud", [v("blue", "Healthy", 2), v("green", "Failed", 0, "init() raised"), v("red", "Transitioning", 1, "1/2 replicas ready")]);
+    assert.deepEqual([mixed.state, mixed.ready, mixed.reason], ["Failed", 3, "version 'green': init() raised"]);
+    assert.equal(combineVersions("fraud", [v("blue", "Unhealthy", 1), v("green", "Transitioning", 1)]).reason, "version 'blue': Unhealthy");
   });
 });
