@@ -63,6 +63,7 @@ export type SplitProblem = [path: (string | number)[], message: string];
 export function shareProblems(v: VersionSplitInput): [key: string, message: string][] {
   const problems: [string, string][] = [];
   if (typeof v.name !== "string" || !VERSION_NAME.test(v.name)) problems.push(["name", `'${v.name}' is not a version name: lower-case letters, digits and '-', starting with a letter, at most 16 characters`]);
+  else if (v.name === IMPLICIT_VERSION) problems.push(["name", `'${IMPLICIT_VERSION}' names the one version of a service without versions; choose another name`]);
   const traffic = v.traffic ?? 0;
   if (!Number.isInteger(traffic) || traffic < 0 || traffic > 100) problems.push(["traffic", `must be an integer percent from 0 to 100, got ${traffic}`]);
   const mirror = v.mirrorPercent ?? 0;

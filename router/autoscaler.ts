@@ -6,7 +6,7 @@
 import type { Logger } from "pino";
 import { decide, initialState, type AutoscalerState, type DecisionOptions } from "../core/autoscale";
 import type { ServiceBalancer } from "./balancer";
-import type { RouterMetrics } from "./metrics";
+import { labelsOf, type RouterMetrics } from "./metrics";
 import type { Coordinator, Scaler, ServiceLoad } from "./types";
 
 export interface AutoscalerOptions extends DecisionOptions {
@@ -67,21 +67,21 @@ export class Autoscaler {
     this.ticking = true;
     try {
       const local = this.localLoad();
-      for (const [name, load] of Object.entries(local)) this.metrics.queued.set({ service: name }, load.queued);
+      for (const [name, load] of Object.entries(local)) this.metrics.queued.set(labelsOf(name), load.queued);
       if (!this.coordinator.isLeader()) return;
       const total = await this.coordinator.collect(local);
       const now = this.now();
       for (const [name, b] of this.balancers) {
         const settings = b.settings.autoscale;
         const ready = b.readyReplicas();
-        this.metrics.replicasReady.set({ service: name }, ready);
+        this.metrics.replicasReady.set(labelsOf(name), ready);
         if (!settings.enabled) continue;
         const prev = this.states.get(name) ?? initialState(settings, Math.max(ready, settings.minReplicas));
         const load = total[name] ?? { inFlight: 0, queued: 0 };
         const d = decide(settings, prev, { readyReplicas: ready, ...load, maxConcurrentPerReplica: b.settings.maxConcurrentRequestsPerReplica }, now, this.opts);
         this.states.set(name, d.state);
-        this.metrics.utilization.set({ service: name }, Number.isFinite(d.utilization) ? d.utilization : 100);
-        this.metrics.replicasDesired.set({ service: name }, d.state.desired);
+        this.metrics.utilization.set(labelsOf(name), Number.isFinite(d.utilization) ? d.utilization : 100);
+        this.metrics.replicasDesired.set(labelsOf(name), d.state.desired);
         if (d.change) {
           this.log.info({ service: name, from: d.change.from, to: d.change.to, reason: d.change.reason }, "autoscale");
           this.opts.onDecision?.({ service: name, ...d.change, at: now });

@@ -13,7 +13,7 @@ import type { Dispatcher } from "undici";
 import { bearer, keyMatches, verifyToken, type TokenIssuer } from "../core/auth";
 import { Autoscaler, type AutoscalerOptions } from "./autoscaler";
 import { BalancerError, ServiceBalancer, type ReplicaSlot } from "./balancer";
-import { RouterMetrics } from "./metrics";
+import { RouterMetrics, labelsOf } from "./metrics";
 import { StatusSampler, serveStatus } from "./status";
 import { BodyBudget, BodyBudgetError, DEFAULT_BODY_LIMITS, PayloadTooLargeError, SlowBodyError, bodyDeadlineMs, bufferBody, type BodyLimits, type BufferedBody } from "./body";
 import { FRONT_DOOR_SERVER_OPTIONS, MAX_REQUEST_HEADERS, connectionCap, guardFrontDoor, openFileLimit } from "./frontDoor";
@@ -21,6 +21,9 @@ import { BodySource, ForwardError, ReplicaBusyError, forward, forwardHeaders } f
 import { CallbackScaler, SingleCoordinator } from "./inProcess";
 import type { Coordinator, Discovery, KeyStore, Scaler, ServiceLoad } from "./types";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
+import { VERSION_HEADER } from "../core/versions";
+import { sendMirror } from "./mirror";
+import { VersionTable, type VersionChoice } from "./versionTable";
 import { logLevel } from "../core/naming";
 
 export interface RouterOptions {
@@ -43,6 +46,8 @@ export interface RouterOptions {
   maxBodyBytes?: number;
   /** Requests allowed to wait per service before answering 503 at once; default 1,000. */
   maxQueueLength?: number;
+  /** Random numbers in [0, 1) for the traffic split and mirroring; default Math.random (tests fix it). */
+  random?: () => number;
   autoscale?: AutoscalerOptions;
   /** Time a client has to send its request headers (slow-loris guard); default 10 s. */
   headersTimeoutMs?: number;
@@ -173,9 +178,17 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       log.info({ service, replicas: view.replicas.length, auth: view.settings.authMode }, "service discovered");
     }
   };
-  opts.discovery.onChange(sync);
+  // Discovery reports each version on its own; the table groups them back by service.
+  const versions = new VersionTable();
+  const syncVersions = (unit: string) => {
+    sync(unit);
+    versions.rebuild([...balancers.values()].map((b) => b.settings));
+  };
+  opts.discovery.onChange(syncVersions);
   await opts.discovery.ready();
   for (const name of opts.discovery.services().keys()) sync(name);
+  versions.rebuild([...balancers.values()].map((b) => b.settings));
+  const random = opts.random ?? Math.random;
 
   const coordinator = opts.coordinator ?? new SingleCoordinator();
   const status = new StatusSampler(
@@ -234,7 +247,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     }
   };
 
-  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number, query: string) => {
+  const proxy = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number, query: string, choice: VersionChoice) => {
     // The query string reaches the model (GET scoring parameters, swagger.json?version=3).
     const upstreamPath = (route.kind === "infer" ? `/v2/models/${route.service}/infer` : UPSTREAM_PATH[route.kind === "swagger" ? "swagger" : "score"]) + query;
     const readStart = performance.now();
@@ -244,16 +257,33 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     // the time the body took to arrive.
     const routingStart = start + (performance.now() - readStart);
     try {
-      await forwardBuffered(req, res, b, route, requestId, routingStart, upstreamPath, buffered);
+      await forwardBuffered(req, res, b, route, requestId, routingStart, upstreamPath, buffered, choice);
     } finally {
       buffered?.release();
     }
   };
 
-  const forwardBuffered = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, requestId: string, start: number, upstreamPath: string, buffered: BufferedBody | undefined) => {
+  const forwardBuffered = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    b: ServiceBalancer,
+    route: Route,
+    requestId: string,
+    start: number,
+    upstreamPath: string,
+    buffered: BufferedBody | undefined,
+    choice: VersionChoice,
+  ) => {
     const whole = buffered?.complete ? (buffered.chunks.length === 1 ? buffered.chunks[0] : Buffer.concat(buffered.chunks)) : undefined;
     const declared = Number(req.headers["content-length"] ?? limitOf(b));
     const headers = forwardHeaders(req, requestId, opts.trustForwardedFor);
+    const mirror = choice.mirrorUnit === undefined ? undefined : balancers.get(choice.mirrorUnit);
+    if (mirror) {
+      // The copy leaves now and runs beside the live request; nothing of it reaches this caller.
+      const labels = labelsOf(choice.mirrorUnit!);
+      const body = buffered === undefined ? null : whole;
+      sendMirror(mirror, { method: req.method as Dispatcher.HttpMethod, path: upstreamPath, headers, body }, mirror.settings.scoringTimeoutMs, (outcome) => metrics.mirrored.labels({ ...labels, outcome }).inc());
+    }
     const tried = new Set<string>();
     let busySince: number | undefined;
     let pauseFirst = false;
@@ -350,7 +380,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     return undefined;
   };
 
-  /** Answers one request; returns the service it was for, when known (for the metrics). */
+  /** Answers one request; returns the unit (service version) it was for, when known (for the metrics). */
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string, start: number): Promise<string | undefined> => {
     const bad = malformed(req);
     if (bad) {
@@ -362,8 +392,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       sendError(res, 404, "NotFound", `no route for ${path}; scoring is POST /api/v1/service/<service>/score`);
       return undefined;
     }
-    const b = balancers.get(route.service);
-    if (!b) {
+    if (!versions.has(route.service)) {
       sendError(res, 404, "ServiceNotFound", `service '${route.service}' does not exist`);
       return undefined;
     }
@@ -373,11 +402,20 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       return route.service;
     }
     if (route.kind === "modelReady") {
-      const n = b.readyReplicas();
+      const n = versions.unitsOf(route.service).reduce((sum, unit) => sum + (balancers.get(unit)?.readyReplicas() ?? 0), 0);
       if (n > 0) sendJson(res, 200, { name: route.service, ready: true, readyReplicas: n });
       else sendError(res, 503, "NoReadyReplica", `service '${route.service}' has no ready replica`);
       return route.service;
     }
+    // The version: the one the caller pins (Azure ML's azureml-model-deployment header), else by the split.
+    const pinned = req.headers[VERSION_HEADER];
+    const choice = versions.choose(route.service, typeof pinned === "string" ? pinned : undefined, random);
+    if ("error" in choice) {
+      sendError(res, pinned === undefined ? 503 : 404, pinned === undefined ? "NoLiveVersion" : "VersionNotFound", choice.error);
+      return route.service;
+    }
+    const b = balancers.get(choice.unit)!;
+    res.setHeader(VERSION_HEADER, choice.version);
     if (route.kind !== "swagger") {
       const length = req.headers["content-length"];
       if (length !== undefined && Number(length) > limitOf(b)) {
@@ -393,8 +431,8 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     }
     // `Expect: 100-continue`: the client sends its body only now that auth and size are fine.
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
-    await proxy(req, res, b, route, requestId, start, query);
-    return route.service;
+    await proxy(req, res, b, route, requestId, start, query, choice);
+    return choice.unit;
   };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {

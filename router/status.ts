@@ -7,7 +7,7 @@
  */
 import type * as http from "node:http";
 import type { ScaleDecision } from "./autoscaler";
-import type { RouterMetrics } from "./metrics";
+import { unitOfLabels, type RouterMetrics } from "./metrics";
 import type { Coordinator } from "./types";
 import { STATUS_CSS, STATUS_HTML, STATUS_JS } from "./statusAssets";
 import { RING_SECONDS, Ring, rows, sampleBetween, type Counts, type Gauges, type Sample, type ServiceRow, type ServiceSettingsView } from "./statusModel";
@@ -31,7 +31,7 @@ const DECISIONS_KEPT = 20;
 async function read(metrics: RouterMetrics): Promise<{ counts: Counts; gauges: Map<string, Gauges>; bounds: number[] }> {
   const requests = new Map<string, Map<number, number>>();
   for (const v of (await metrics.requests.get()).values) {
-    const service = String(v.labels.service);
+    const service = unitOfLabels(v.labels);
     if (!requests.has(service)) requests.set(service, new Map());
     requests.get(service)!.set(Number(v.labels.status), v.value);
   }
@@ -39,11 +39,11 @@ async function read(metrics: RouterMetrics): Promise<{ counts: Counts; gauges: M
   // Bucket values carry `le` besides the service label (prom-client's type names only the latter).
   const histogram = (await metrics.duration.get()).values
     .filter((v) => v.metricName?.endsWith("_bucket"))
-    .map((v) => ({ value: v.value, labels: v.labels as Partial<Record<"service" | "le", string | number>> }));
+    .map((v) => ({ value: v.value, labels: v.labels as Partial<Record<"service" | "version" | "le", string | number>> }));
   // The bucket bounds as the scrape shows them (`le`), +Inf last.
   const bounds = [...new Set(histogram.map((v) => v.labels.le).filter((le) => le !== "+Inf").map(Number))].sort((a, b) => a - b);
   for (const v of histogram) {
-    const service = String(v.labels.service);
+    const service = unitOfLabels(v.labels);
     if (!buckets.has(service)) buckets.set(service, new Array<number>(bounds.length + 1).fill(0));
     const le = v.labels.le === "+Inf" ? bounds.length : bounds.indexOf(Number(v.labels.le));
     if (le >= 0) buckets.get(service)![le] = v.value;
@@ -51,7 +51,7 @@ async function read(metrics: RouterMetrics): Promise<{ counts: Counts; gauges: M
   const gauges = new Map<string, Gauges>();
   const gauge = async (g: { get(): Promise<{ values: { labels: Partial<Record<string, string | number>>; value: number }[] }> }, key: keyof Gauges) => {
     for (const v of (await g.get()).values) {
-      const service = String(v.labels.service);
+      const service = unitOfLabels(v.labels);
       if (!gauges.has(service)) gauges.set(service, { ready: 0, desired: 0, utilization: 0, queued: 0 });
       gauges.get(service)![key] = v.value;
     }

@@ -50,6 +50,7 @@ describe("versions: traffic split and mirror", () => {
       assert.deepEqual(splitProblems("s", [{ name: "a-very-long-name-x", traffic: 100 }]).map(([p]) => p), [[0, "name"]]);
       assert.deepEqual(splitProblems("s", [{ name: "ends-", traffic: 100 }]).map(([p]) => p), [[0, "name"]]);
       assert.deepEqual(splitProblems("s", [{ name: "v2", traffic: 100 }, { name: "x", traffic: 0 }]), []);
+      assert.deepEqual(splitProblems("s", [{ name: "default", traffic: 100 }]), [[[0, "name"], "'default' names the one version of a service without versions; choose another name"]]);
     });
 
     it("refuses an empty list", () => {

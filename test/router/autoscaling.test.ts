@@ -56,7 +56,7 @@ describe("router: model autoscaling", function () {
     assert.deepEqual([...new Set(statuses)], [200]);
     assert.ok(upstreams.length <= 5, "never beyond max");
     const metrics = await (await fetch(`${router.adminUrl}/metrics`)).text();
-    assert.match(metrics, /aksinf_router_replicas_desired\{service="auto"\} [4-5]/);
+    assert.match(metrics, /aksinf_router_replicas_desired\{service="auto",version="default"\} [4-5]/);
   });
 
   it("removes replicas only after the scale-down delay once the load stops", async () => {

@@ -242,11 +242,11 @@ describe("router: front door hardening", function () {
       await raw(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 150 }, (_, i) => `h${i}: 1\r\n`).join("")}\r\n`);
       const text = await metricsText(router);
       for (const line of [
-        'aksinf_router_requests_total{service="svc",status="401"} 2',
-        'aksinf_router_requests_total{service="unknown",status="404"} 1',
-        'aksinf_router_requests_total{service="svc",status="405"} 1',
-        'aksinf_router_requests_total{service="svc",status="413"} 1',
-        'aksinf_router_requests_total{service="unknown",status="431"} 1',
+        'aksinf_router_requests_total{service="svc",version="default",status="401"} 2',
+        'aksinf_router_requests_total{service="unknown",version="default",status="404"} 1',
+        'aksinf_router_requests_total{service="svc",version="default",status="405"} 1',
+        'aksinf_router_requests_total{service="svc",version="default",status="413"} 1',
+        'aksinf_router_requests_total{service="unknown",version="default",status="431"} 1',
         'aksinf_router_auth_failures_total{service="svc",reason="key"} 1',
         'aksinf_router_auth_failures_total{service="svc",reason="missing"} 1',
       ]) {

@@ -82,7 +82,7 @@ describe("router: mirroring to a version", function () {
     assert.equal(slow.balancer.load().inFlight, 0);
   });
 
-  it("counts a dead mirror replica as failed", async () => {
+  it("counts a dead mirror replica as failed, and skips it for a second", async () => {
     // A port that was just closed: nothing listens there.
     const server = http.createServer();
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -93,5 +93,16 @@ describe("router: mirroring to a version", function () {
     closers.push(() => balancer.close());
     assert.equal(await mirrorOnce(balancer, (Buffer.from("{}"))), "failed");
     assert.equal(balancer.load().inFlight, 0);
+    // Skipped for a second after it refused (no connection attempt per copy), then tried again.
+    let connections = 0;
+    const back = http.createServer((_req, res) => res.end("{}"));
+    back.on("connection", () => connections++);
+    await new Promise<void>((r) => back.listen(port, "127.0.0.1", r));
+    closers.push(() => new Promise((r) => back.close(r)));
+    assert.equal(await mirrorOnce(balancer, Buffer.from("{}")), "failed");
+    assert.equal(connections, 0, "skipped while it was down");
+    await new Promise((r) => setTimeout(r, 1_050));
+    assert.equal(await mirrorOnce(balancer, Buffer.from("{}")), "answered");
+    assert.equal(connections, 1);
   });
 });

@@ -244,7 +244,7 @@ describe("router: routing", function () {
   it("reports Prometheus metrics and drains on close", async () => {
     await call(score(), { key: "primary-key" });
     const text = await (await fetch(`${router.adminUrl}/metrics`)).text();
-    assert.match(text, /aksinf_router_requests_total\{service="svc",status="200"\} 1/);
+    assert.match(text, /aksinf_router_requests_total\{service="svc",version="default",status="200"\} 1/);
     const slowCall = call(score(), { key: "primary-key" });
     await new Promise((r) => setTimeout(r, 5));
     await router.close();
