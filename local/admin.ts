@@ -93,15 +93,19 @@ export async function startAdmin(deps: AdminDeps): Promise<{ url: string; close(
     const action = parts[2] ?? "";
     if (action === "" && req.method === "GET") return send(res, 200, describe(svc));
     if (action === "logs" && req.method === "GET") {
-      const tail = Number(url.searchParams.get("tail") ?? "200");
-      let text = "";
-      try {
-        text = readFileSync(deps.supervisor.logFile(svc.name), "utf8");
-      } catch {
-        text = "";
-      }
-      const lines = text.split("\n").filter(Boolean);
-      return send(res, 200, `${lines.slice(-Math.max(1, tail)).join("\n")}\n`);
+      const tail = Math.max(1, Number(url.searchParams.get("tail") ?? "200"));
+      const last = (unit: string) => {
+        let text = "";
+        try {
+          text = readFileSync(deps.supervisor.logFile(unit), "utf8");
+        } catch {
+          text = "";
+        }
+        return text.split("\n").filter(Boolean).slice(-tail);
+      };
+      // A service with versions: each version's last lines under its name, as the cluster's logs come per pod.
+      const parts = svc.versions ? unitsOf(svc).map(({ unit, version }) => [`==> version ${version.version} <==`, ...last(unit)]) : [last(svc.name)];
+      return send(res, 200, `${parts.flat().join("\n")}\n`);
     }
     if (action === "keys" && req.method === "GET") {
       if (svc.authMode !== "key") return send(res, 400, { error: `service '${svc.name}' uses ${svc.authMode} auth, not keys` });

@@ -1,6 +1,7 @@
 /**
  * Writes `samples/models/regressor.onnx`: a real ONNX model (y = x·W + b, 4 features → 1 value)
- * with known weights, so tests can check the served output exactly. There is no Python here,
+ * with known weights, so tests can check the served output exactly; and `regressor-v2.onnx`, the
+ * same with another bias, the dev stack's second version of the service. There is no Python here,
  * so the ModelProto is encoded directly with protobufjs from the ONNX schema's field numbers.
  *
  *   npx tsx samples/make-regressor.ts
@@ -12,9 +13,12 @@ import * as protobuf from "protobufjs";
 /** The weights the sample model computes with; tests import them to check outputs. */
 export const REGRESSOR = { weights: [0.5, -1, 2, 0.25], bias: 0.1, inputName: "input", outputName: "output" } as const;
 
+/** The bias of the second version (regressor-v2.onnx): its answers are those of the first plus one. */
+export const REGRESSOR_V2_BIAS = 1.1;
+
 /** What the sample model answers for one row of 4 features: x·W + b. */
-export function regressorOutput(x: readonly number[]): number {
-  return x.reduce((s, v, i) => s + v * REGRESSOR.weights[i], REGRESSOR.bias);
+export function regressorOutput(x: readonly number[], bias: number = REGRESSOR.bias): number {
+  return x.reduce((s, v, i) => s + v * REGRESSOR.weights[i], bias);
 }
 
 /** The subset of onnx.proto (ONNX IR v8) the model needs. */
@@ -39,7 +43,7 @@ const ONNX_SCHEMA = {
 
 const FLOAT = 1;
 
-export function regressorModel(): Uint8Array {
+export function regressorModel(bias: number = REGRESSOR.bias): Uint8Array {
   const root = protobuf.Root.fromJSON(ONNX_SCHEMA);
   const Model = root.lookupType("onnx.ModelProto");
   const tensorType = (dims: ({ dimValue: number } | { dimParam: string })[]) => ({ tensorType: { elemType: FLOAT, shape: { dim: dims } } });
@@ -58,7 +62,7 @@ export function regressorModel(): Uint8Array {
       ],
       initializer: [
         { name: "W", dims: [4, 1], dataType: FLOAT, floatData: [...REGRESSOR.weights] },
-        { name: "B", dims: [1], dataType: FLOAT, floatData: [REGRESSOR.bias] },
+        { name: "B", dims: [1], dataType: FLOAT, floatData: [bias] },
       ],
       input: [{ name: REGRESSOR.inputName, type: tensorType([{ dimParam: "batch" }, { dimValue: 4 }]) }],
       output: [{ name: REGRESSOR.outputName, type: tensorType([{ dimParam: "batch" }, { dimValue: 1 }]) }],
@@ -70,7 +74,9 @@ export function regressorModel(): Uint8Array {
 }
 
 if (require.main === module) {
-  const out = path.join(__dirname, "models", "regressor.onnx");
-  writeFileSync(out, regressorModel());
-  console.log(`wrote ${out}`);
+  for (const [file, bias] of [["regressor.onnx", REGRESSOR.bias], ["regressor-v2.onnx", REGRESSOR_V2_BIAS]] as const) {
+    const out = path.join(__dirname, "models", file);
+    writeFileSync(out, regressorModel(bias));
+    console.log(`wrote ${out}`);
+  }
 }

@@ -30,15 +30,20 @@ function problems(...services: Record<string, unknown>[]): string[] {
 
 describe("stack config: versions of a service", () => {
   it("a service without versions has one implicit version taking all traffic, with its own settings", () => {
-    const regressor = parse().services.find((s) => s.name === "regressor")!;
-    assert.equal(regressor.versions, undefined);
-    const [only, ...rest] = versionsOf(regressor);
+    const echo = parse().services.find((s) => s.name === "echo")!;
+    assert.equal(echo.versions, undefined);
+    const [only, ...rest] = versionsOf(echo);
     assert.deepEqual(rest, []);
-    assert.equal(only.version, "default");
-    assert.equal(only.traffic, 100);
-    assert.equal(only.mirrorPercent, 0);
-    assert.deepEqual(only.models, regressor.models);
-    assert.equal(only.autoscaleMaxReplicas, 4);
+    assert.deepEqual([only.version, only.traffic, only.mirrorPercent], ["default", 100, 0]);
+    assert.deepEqual([only.entryScript, only.initialReplicas, only.memoryGb], [echo.entryScript, 1, 0.25]);
+  });
+
+  it("the dev stack's regressor has two versions, 90/10, the second with its own model", () => {
+    const regressor = parse().services.find((s) => s.name === "regressor")!;
+    const [v1, v2] = versionsOf(regressor);
+    assert.deepEqual([v1.version, v1.traffic, v1.models[0].path], ["v1", 90, "samples/models/regressor.onnx"]);
+    assert.deepEqual([v2.version, v2.traffic, v2.models[0].path, v2.models[0].version], ["v2", 10, "samples/models/regressor-v2.onnx", 2]);
+    assert.equal(v2.autoscaleMaxReplicas, 4, "the rest is the service's");
   });
 
   it("each version takes the service's settings and overrides its own", () => {

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { BLOB_CONTAINERS } from "../../core/naming";
 import { startAzurite } from "../../local/azurite";
-import { regressorOutput } from "../../samples/make-regressor";
+import { REGRESSOR, REGRESSOR_V2_BIAS, regressorOutput } from "../../samples/make-regressor";
 import { REPO_ROOT } from "../support/stacks";
 import { tempDir } from "../support/tmp";
 
@@ -35,8 +35,8 @@ describe("local mode (npm start) end to end", function () {
       return { code: e.code, json: JSON.parse(e.stdout) as Record<string, unknown> };
     }
   }
-  const score = (key: string | undefined, body: unknown = { data: [[1, 2, 3, 4]] }) =>
-    fetch(`${routerUrl}/api/v1/service/regressor/score`, { method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body) });
+  const score = (key: string | undefined, body: unknown = { data: [[1, 2, 3, 4]] }, headers: Record<string, string> = {}) =>
+    fetch(`${routerUrl}/api/v1/service/regressor/score`, { method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers }, body: JSON.stringify(body) });
 
   before(async () => {
     dir = tempDir("local");
@@ -71,11 +71,15 @@ describe("local mode (npm start) end to end", function () {
     assert.equal(waited.code, 0, JSON.stringify(waited.json));
     assert.equal(waited.json.state, "Healthy");
     const keys = (await cli("keys", "regressor")).json as { primaryKey: string };
-    const res = await score(keys.primaryKey);
-    assert.equal(res.status, 200);
-    const out = ((await res.json()) as { output: number[][] }).output[0][0];
-    const expected = regressorOutput([1, 2, 3, 4]);
-    assert.ok(Math.abs(out - expected) < 1e-5, `${out} != ${expected}`);
+    // The dev stack's regressor has two versions: each answers with its own model.
+    for (const [version, bias] of [["v1", REGRESSOR.bias], ["v2", REGRESSOR_V2_BIAS]] as const) {
+      const res = await score(keys.primaryKey, undefined, { "azureml-model-deployment": version });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("azureml-model-deployment"), version);
+      const out = ((await res.json()) as { output: number[][] }).output[0][0];
+      const expected = regressorOutput([1, 2, 3, 4], bias);
+      assert.ok(Math.abs(out - expected) < 1e-5, `${version}: ${out} != ${expected}`);
+    }
     const uri = (await cli("uri", "regressor")).json;
     assert.equal(uri.scoringUri, `${routerUrl}/api/v1/service/regressor/score`);
   });

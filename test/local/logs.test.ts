@@ -78,17 +78,18 @@ describe("local mode's log on a terminal (npm start)", function () {
     });
 
     it("prints readable lines, replica output prefixed with the replica's name", async () => {
-      const out = await onTerminal([], [/^regressor-1 \| .*replica ready/m, /INFO: regressor: replica ready/]);
-      assert.match(out, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: regressor: replica starting \{"replica":"regressor-1","port":\d+\}$/m);
-      assert.match(out, /^regressor-1 \| \[\d\d:\d\d:\d\d\.\d{3}\] INFO: init\(\) finished: replica ready/m);
+      // The dev stack's regressor runs as two versions: the first one's first replica is regressor.v1-1.
+      const out = await onTerminal([], [/^regressor\.v1-1 \| .*replica ready/m, /INFO: regressor\.v1: replica ready/]);
+      assert.match(out, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: regressor\.v1: replica starting \{"replica":"regressor\.v1-1","port":\d+\}$/m);
+      assert.match(out, /^regressor\.v1-1 \| \[\d\d:\d\d:\d\d\.\d{3}\] INFO: init\(\) finished: replica ready/m);
       assert.doesNotMatch(out, /^\{"level"/m, "no JSON line on the terminal");
     });
 
     it("prints JSON lines with --log-format json, replica output left to the log files", async () => {
-      const out = await onTerminal(["--log-format", "json"], [/"replica":"regressor-1".*"msg":"replica ready"/]);
+      const out = await onTerminal(["--log-format", "json"], [/"replica":"regressor\.v1-1".*"msg":"replica ready"/]);
       const logLines = out.split("\n").filter((l) => l.startsWith("{"));
       assert.ok(logLines.some((l) => (JSON.parse(l) as { msg: string }).msg === "replica ready"));
-      assert.doesNotMatch(out, /^regressor-1 \| /m);
+      assert.doesNotMatch(out, /^regressor\.v1-1 \| /m);
     });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The router's status page in a real browser: Debian's headless chromium driven by
  * puppeteer-core (no browser download at install). Local mode runs, load arrives, and the page's
- * row for `regressor` must show requests per second above zero and replicas rising as the
+ * row for `regressor` version v1 (the dev stack serves two versions of it) must show requests per second above zero and replicas rising as the
  * autoscaler adds them; a screenshot goes to test/artifacts/ (git-ignored). Without chromium
  * the test says so and is skipped (`.ci/run` installs it: `apt-get install -y chromium`).
  */
@@ -91,7 +91,7 @@ describe("router status page in a browser (local mode under load)", function () 
     const started = Date.now() + 60_000;
     while (Date.now() < started && !(before && before.ready >= 1)) {
       await new Promise((r) => setTimeout(r, 250));
-      before = await rowOf(page, "regressor");
+      before = await rowOf(page, "regressor.v1");
     }
     assert.ok(before && before.ready >= 1, `regressor never showed a ready replica: ${JSON.stringify(before)}`);
 
@@ -110,7 +110,7 @@ describe("router status page in a browser (local mode under load)", function () 
     try {
       while (Date.now() < deadline && !(now.rps > 0 && now.ready > before.ready)) {
         await new Promise((r) => setTimeout(r, 500));
-        now = (await rowOf(page, "regressor")) ?? now;
+        now = (await rowOf(page, "regressor.v1")) ?? now;
       }
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: path.join(ARTIFACTS, "status-page.png") });
@@ -121,8 +121,8 @@ describe("router status page in a browser (local mode under load)", function () 
     assert.ok(now.rps > 0, `requests/s on the page: ${now.rps}`);
     assert.ok(now.ready > before.ready, `replicas on the page: ${before.ready} → ${now.ready} ready (desired ${now.desired})`);
     assert.ok(now.desired <= 4, "never beyond autoscaleMaxReplicas (4)");
-    const decision = String(await page.evaluate(`document.querySelector('#decisions li[data-service="regressor"]')?.textContent ?? ""`));
-    assert.match(decision, /scaled regressor 1 → \d: utilization \d+% above target 70%/);
+    const decision = String(await page.evaluate(`document.querySelector('#decisions li[data-service="regressor.v1"]')?.textContent ?? ""`));
+    assert.match(decision, /scaled regressor\.v1 1 → \d: utilization \d+% above target 70%/);
     assert.ok(!(await page.content()).includes(key), "the page never shows a key");
   });
 });
