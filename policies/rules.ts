@@ -7,7 +7,8 @@
 import { MAX_MODELS_PER_DEPLOYMENT, MAX_PAYLOAD_MB } from "../core/config";
 import { gpuNodeFitProblem } from "../core/gpu";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
-import { parseRoutingSettings } from "../core/routingSettings";
+import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
+import { splitProblems } from "../core/versions";
 import {
   GPU_POOL_LABEL,
   GPU_RESOURCE,
@@ -290,15 +291,18 @@ const isWorkload = (r: Res) => WORKLOAD_TYPES.has(r.type);
 const kindOf = (r: Res) => r.type.split(":").pop() ?? r.type;
 const namespaceOf = (r: Res) => String(get(r.props, "metadata", "namespace") ?? "default");
 
-/** A model Service's auth mode, read with the router's own parser; undefined when not (yet) known. */
-function authModeOf(r: Res): string | undefined {
+/** A model Service's routing settings, read with the router's own parser; undefined when not (yet) known. */
+function modelSettingsOf(r: Res): ServiceRoutingSettings | undefined {
   if (r.type !== T.service || labelsOf(r)[LABELS.role] !== ROLE_MODEL) return undefined;
   try {
-    return parseRoutingSettings(annotationsOf(r)[SETTINGS_ANNOTATION], labelsOf(r)[LABELS.service], `Service '${r.name}'`).authMode;
+    return parseRoutingSettings(annotationsOf(r)[SETTINGS_ANNOTATION], labelsOf(r)[LABELS.service], `Service '${r.name}'`);
   } catch {
     return undefined;
   }
 }
+
+/** A model Service's auth mode, read with the router's own parser; undefined when not (yet) known. */
+const authModeOf = (r: Res): string | undefined => modelSettingsOf(r)?.authMode;
 const sameNamespace = (a: string, b: string) => a === b || !known(a) || !known(b);
 
 interface PodSpec {
@@ -367,6 +371,24 @@ export const rules: Rule[] = [
           urn: h.urn,
           message: `HorizontalPodAutoscaler '${h.name}' targets model deployment '${String(get(h.props, "spec", "scaleTargetRef", "name"))}'. The router autoscales model services (autoscaleEnabled/autoscaleMinReplicas/autoscaleMaxReplicas in the service config): remove the HPA.`,
         }));
+    },
+  },
+  {
+    name: "version-split-sums-to-100",
+    description: "The versions of a model service split its live traffic in integer shares summing to 100; a mirror version (at most 50 %) takes no live traffic.",
+    enforcementLevel: "mandatory",
+    stack: (all) => {
+      const byService = new Map<string, { urn: Res["urn"]; settings: ServiceRoutingSettings }[]>();
+      for (const r of all) {
+        const settings = modelSettingsOf(r);
+        if (settings?.version) byService.set(settings.name, [...(byService.get(settings.name) ?? []), { urn: r.urn, settings }]);
+      }
+      return [...byService].flatMap(([service, versions]) =>
+        splitProblems(service, versions.map((v) => v.settings.version!)).map(([key, message]) => ({
+          urn: versions[typeof key[0] === "number" ? key[0] : 0].urn,
+          message: `Service '${service}': ${message}. Set the versions' traffic (and mirrorPercent) in services[].versions of the stack config.`,
+        })),
+      );
     },
   },
   {

@@ -61,6 +61,21 @@ describe("policy pack", () => {
     assert.deepEqual(resourceMessages("storage-no-public-blob-access", sa(false)), []);
   });
 
+  it("refuses a version split that does not sum to 100, and a mirror that takes live traffic", () => {
+    const version = (name: string, traffic: number, mirrorPercent = 0): Res => ({
+      type: "kubernetes:core/v1:Service",
+      urn: `urn:${name}`,
+      name: `fraud-${name}-service`,
+      props: { metadata: { labels: { [LABELS.role]: "model", [LABELS.service]: "fraud" }, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(settings("fraud", { version: { name, traffic, mirrorPercent } })) } } },
+    });
+    assert.deepEqual(stackMessages("version-split-sums-to-100", [version("blue", 90), version("green", 10), version("shadow", 0, 20), modelService("key")]), []);
+    assert.deepEqual(stackMessages("version-split-sums-to-100", [version("blue", 80), version("green", 10)]), [
+      "Service 'fraud': versions of 'fraud' must sum to 100, got 90. Set the versions' traffic (and mirrorPercent) in services[].versions of the stack config.",
+    ]);
+    const mirrorLive = rule("version-split-sums-to-100").stack!([version("blue", 90), version("green", 10, 10)]);
+    assert.deepEqual(mirrorLive.map((v) => [v.urn, v.message]), [["urn:green", "Service 'fraud': version 'green' takes live traffic (10 %): a mirror version takes none. Set the versions' traffic (and mirrorPercent) in services[].versions of the stack config."]]);
+  });
+
   it("allows at most 1,000 models per model deployment", () => {
     assert.match(resourceMessages("max-1000-models-per-deployment", modelDeployment({}, { [MODEL_COUNT_ANNOTATION]: "1001" }))[0], /Split the service/);
     assert.deepEqual(resourceMessages("max-1000-models-per-deployment", modelDeployment({}, { [MODEL_COUNT_ANNOTATION]: "1000" })), []);
