@@ -129,6 +129,11 @@ export const ESC_UNKNOWN = "esc-unknown";
 const ZERO_SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/esc-unknown/providers/Microsoft.Network";
 const escUrl = `https://${ESC_UNKNOWN}.invalid/`;
 
+function customDomainStandIn(config: Record<string, unknown>): [string, unknown][] {
+  const zone = getConfigValue(config, parseConfigKey("endpoint.dnsZone.zoneName"));
+  return [[`${CONFIG_NAMESPACE}:endpoint.customDomain`, `${ESC_UNKNOWN}.${typeof zone === "string" ? zone : "example.com"}`]];
+}
+
 /**
  * Keys the config rules can require, with a stand-in that passes them: when a stack imports ESC
  * environments and one of these is absent from the file, the offline tools assume an environment
@@ -142,10 +147,9 @@ const ESC_STAND_INS: Record<string, (config: Record<string, unknown>) => [string
   [`${CONFIG_NAMESPACE}:firewall.policyId`]: () => [[`${CONFIG_NAMESPACE}:firewall.policyId`, `${ZERO_SUB}/firewallPolicies/${ESC_UNKNOWN}`]],
   [`${CONFIG_NAMESPACE}:firewall.privateIp`]: () => [[`${CONFIG_NAMESPACE}:firewall.privateIp`, "192.0.2.4"]],
   [`${CONFIG_NAMESPACE}:firewall.publicIp`]: () => [[`${CONFIG_NAMESPACE}:firewall.publicIp`, "192.0.2.5"]],
-  [`${CONFIG_NAMESPACE}:endpoint.customDomain`]: (config) => {
-    const zone = getConfigValue(config, parseConfigKey("endpoint.dnsZone.zoneName"));
-    return [[`${CONFIG_NAMESPACE}:endpoint.customDomain`, `${ESC_UNKNOWN}.${typeof zone === "string" ? zone : "example.com"}`]];
-  },
+  [`${CONFIG_NAMESPACE}:endpoint.customDomain`]: customDomainStandIn,
+  // "endpoint.dnsZone: needs endpoint.customDomain": the domain is the missing one.
+  [`${CONFIG_NAMESPACE}:endpoint.dnsZone`]: customDomainStandIn,
   [`${CONFIG_NAMESPACE}:endpoint.internalIp`]: (config) => {
     // kubenet: the address must lie in the node subnet the stack creates (Azure reserves the first four).
     const prefix = getConfigValue(config, parseConfigKey("network.nodeSubnetPrefix"));

@@ -129,14 +129,14 @@ function specificValues(config: Record<string, unknown>, environments: string[],
 const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
 
 /**
- * The value of `--set key=value`: strings stay strings (config keys are mostly IDs and names),
- * true/false and JSON objects or lists are decoded as Pulumi does, and a number where the
- * template has a number.
+ * The value of `--set key=value`, decoded as Pulumi decodes config: true/false, JSON objects and
+ * lists; a number, unless the template holds a string there (`kubernetesVersion: "1.33"`); a
+ * JSON-quoted string (`'"1.34"'`) to force a string.
  */
 function setValue(raw: string, templateValue: unknown): unknown {
-  if (typeof templateValue === "number" && /^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  if (typeof templateValue !== "string" && /^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
   try {
-    return decodeConfigValue(raw);
+    return raw.startsWith('"') ? (JSON.parse(raw) as unknown) : decodeConfigValue(raw);
   } catch {
     throw new StampError(`--set value '${raw}': not valid JSON`);
   }
