@@ -7,10 +7,14 @@
  * copy the template's environment-specific values unless each is set, kept or unset, validates
  * it (config, required hosts, the policy pack's offline checks) before anything is written, then
  * creates the Pulumi stack with the Automation API (needs the Pulumi CLI and a login). The
- * template's secrets are listed to be set for the new stack, never copied.
+ * template's secrets are never copied as ciphertext: once the stack exists the CLI re-encrypts
+ * them for it (`pulumi config cp`), and those it cannot are listed to be set.
  */
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { promisify } from "node:util";
+import type { LocalWorkspace } from "@pulumi/pulumi/automation/index.js";
 import { Command, Option } from "commander";
 import { CLUSTER_PURPOSES, ConfigError, type ClusterPurpose } from "../core/config";
 import { requiredHostsFor } from "../core/requiredHosts";
@@ -20,6 +24,7 @@ import { evaluate } from "../policies/rules";
 import { runOffline } from "./offline";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+const execFileAsync = promisify(execFile);
 
 async function main(): Promise<void> {
   const program = new Command()
@@ -74,28 +79,24 @@ async function main(): Promise<void> {
   for (const v of violations) console.error(`${v.rule.enforcementLevel}: ${v.rule.name}: ${v.violation.message}`);
   if (mandatory.length > 0) throw new StampError(`the stamped config violates ${mandatory.length} mandatory polic${mandatory.length === 1 ? "y" : "ies"}; adjust the template or pass another --purpose`);
 
-  // Ciphertext only decrypts under the template stack's key: the secrets are set anew.
-  const secretsNote =
-    secretsToSet.length > 0
-      ? [
-          `${secretsToSet.length} secret${secretsToSet.length === 1 ? "" : "s"} of ${o.from} not copied; set ${secretsToSet.length === 1 ? "it" : "each"} for ${o.env}:`,
-          ...secretsToSet.map((key) => `  pulumi config set --secret --path '${key}' --stack ${o.env}`),
-        ].join("\n")
-      : undefined;
   if (o.dryRun) {
     console.log(text);
     console.error(`dry run: ${path.basename(target)} not written; ${planned.length} resources, ${requiredHostsFor(config).length} required hosts`);
-    if (secretsNote) console.error(secretsNote);
+    if (secretsToSet.length > 0) console.error(toSetNote(o.from, o.env, secretsToSet, "not copied (a dry run creates no stack to encrypt them for)"));
     return;
   }
   writeFileSync(target, text);
   console.log(`wrote ${path.basename(target)} (${config.clusterPurpose} in ${config.location}, cluster ${config.clusterName})`);
-  if (secretsNote) console.log(secretsNote);
-  if (!o.stack) return;
+  if (!o.stack) {
+    if (secretsToSet.length > 0) console.log(toSetNote(o.from, o.env, secretsToSet, "not copied (--no-stack)"));
+    return;
+  }
 
+  let workspace: LocalWorkspace;
   try {
-    const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
-    const stack = await LocalWorkspace.createOrSelectStack({ stackName: o.env, workDir: repoRoot });
+    const { LocalWorkspace, Stack } = await import("@pulumi/pulumi/automation/index.js");
+    workspace = await LocalWorkspace.create({ workDir: repoRoot });
+    const stack = await Stack.createOrSelect(o.env, workspace);
     console.log(`stack '${stack.name}' ready: run \`pulumi preview --stack ${o.env} --policy-pack policies\``);
   } catch (err) {
     const message = (err as Error).message;
@@ -104,9 +105,58 @@ async function main(): Promise<void> {
     }
     throw new StampError(`${path.basename(target)} written, but creating stack '${o.env}' failed: ${message}`);
   }
+  if (secretsToSet.length === 0) return;
+  const command = workspace.pulumiCommand.command;
+  const { copied, failed } = await copySecrets(
+    async (args) => {
+      await execFileAsync(command, args, { cwd: repoRoot, env: { ...process.env, ...workspace.envVars } });
+    },
+    o.from,
+    o.env,
+    secretsToSet,
+  );
+  for (const key of copied) console.log(`secret ${key} re-encrypted for ${o.env}`);
+  if (failed.length > 0) {
+    console.log(toSetNote(o.from, o.env, failed.map((f) => f.key), `not copied: ${failed[0].reason}`));
+  }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof StampError || err instanceof ConfigError ? err.message : `stamp failed: ${(err as Error).message}`);
-  process.exit(1);
-});
+/** The template's secrets that must be set by hand for the new stack, with the commands to do it. */
+function toSetNote(from: string, env: string, keys: string[], why: string): string {
+  return [
+    `${keys.length} secret${keys.length === 1 ? "" : "s"} of ${from} ${why}; set ${keys.length === 1 ? "it" : "each"} for ${env}:`,
+    ...keys.map((key) => `  pulumi config set --secret --path '${key}' --stack ${env}`),
+  ].join("\n");
+}
+
+/** Runs one Pulumi CLI command in the project folder; rejects with the CLI's message. */
+export type PulumiRun = (args: string[]) => Promise<void>;
+
+/**
+ * Re-encrypts the template's secrets for the new stack, one `pulumi config cp --path` each: the
+ * CLI decrypts with the template's secrets provider and encrypts with the new stack's, so the
+ * plaintext never passes through this process or a command line (as `pulumi config set` would).
+ * A key the CLI cannot copy (the template's provider unavailable, e.g. no passphrase in the
+ * environment) is returned with the reason, to be set by hand.
+ */
+export async function copySecrets(run: PulumiRun, from: string, to: string, keys: readonly string[]): Promise<{ copied: string[]; failed: { key: string; reason: string }[] }> {
+  const copied: string[] = [];
+  const failed: { key: string; reason: string }[] = [];
+  for (const key of keys) {
+    try {
+      await run(["config", "cp", "--path", key, "--stack", from, "--dest", to, "--non-interactive"]);
+      copied.push(key);
+    } catch (err) {
+      const e = err as Error & { stderr?: string };
+      failed.push({ key, reason: (e.stderr || e.message).trim().split("\n").pop() ?? "" });
+    }
+  }
+  return { copied, failed };
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof StampError || err instanceof ConfigError ? err.message : `stamp failed: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { ConfigError } from "../../core/config";
 import { StampError, renderStack } from "../../core/stamp";
+import { copySecrets } from "../../scripts/stamp";
 import { REPO_ROOT } from "../support/stacks";
 
 const template = (stack: string) => readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
@@ -153,5 +154,26 @@ describe("stamping: Pulumi ESC environments", () => {
     assert.ok(!("code" in ok) || ok.code === 0, ok.stderr);
     assert.match(ok.stdout, /^environment:\n {2}- contoso\/aks\/qa$/m);
     assert.match(ok.stderr, /^aks-inference:network\.subnetId: from ESC environment contoso\/aks\/qa \(unknown offline\)$/m);
+  });
+});
+
+describe("stamping: the template's secrets re-encrypted for the new stack", () => {
+  const keys = ["aks-inference:endpoint.tls.certificate", "aks-inference:endpoint.tls.privateKey"];
+
+  it("one `pulumi config cp --path` per secret, from the template stack to the new one: no plaintext on any command line", async () => {
+    const calls: string[][] = [];
+    const result = await copySecrets(async (args) => void calls.push(args), "prod", "prodneu", keys);
+    assert.deepEqual(result, { copied: keys, failed: [] });
+    assert.deepEqual(calls, keys.map((key) => ["config", "cp", "--path", key, "--stack", "prod", "--dest", "prodneu", "--non-interactive"]));
+  });
+
+  it("a secret the CLI cannot decrypt (template's provider unavailable) is returned with the CLI's reason, to set by hand", async () => {
+    const refuse = async () => {
+      throw Object.assign(new Error("Command failed"), { stderr: "warning: A new version\nerror: could not create a decrypter: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n" });
+    };
+    const result = await copySecrets(refuse, "prod", "prodneu", keys);
+    assert.deepEqual(result.copied, []);
+    assert.deepEqual(result.failed.map((f) => f.key), keys);
+    assert.match(result.failed[0].reason, /^error: could not create a decrypter: passphrase must be set/);
   });
 });
