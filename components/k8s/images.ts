@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { ModelServiceConfig } from "../../core/config";
 import { IMAGE_BUILD_FILES, environmentKey, hashFiles, projectFiles, serverSourcesHash } from "../../packaging/project";
+import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 /** Username ACR expects with a token from its OAuth2 exchange. */
 export const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000";
@@ -53,7 +54,7 @@ export class Images extends pulumi.ComponentResource {
     private readonly args: ImagesArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
-    super("aks-inference:k8s:Images", name, {}, opts);
+    super(token("Images"), name, {}, withFormerType(FORMER_TYPES.Images, opts));
     this.routerImage = args.routerImage
       ? pulumi.output(args.routerImage)
       : this.build("router", "aks-inference-router", this.sourceHash(ROUTER_SOURCES, "router/Dockerfile"), "router/Dockerfile", {});

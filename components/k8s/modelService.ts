@@ -34,6 +34,7 @@ import { hashFiles, modelFiles, modelHash, packageProject, projectFiles } from "
 import { serviceEnv } from "../../packaging/upload";
 import type { Storage } from "../storage";
 import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
+import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 export interface ModelServiceArgs {
   service: ModelServiceConfig;
@@ -64,7 +65,7 @@ export class ModelService extends pulumi.ComponentResource {
   readonly keys?: pulumi.Output<{ primaryKey: string; secondaryKey: string }>;
 
   constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:k8s:ModelService", name, {}, opts);
+    super(token("ModelService"), name, {}, withFormerType(FORMER_TYPES.ModelService, opts));
     const svc = args.service;
     this.serviceName = svc.name;
     const k = { parent: this, provider: args.provider };
