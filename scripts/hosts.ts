@@ -25,7 +25,7 @@ function main(): void {
     .option("--json", "print JSON")
     .parse();
   const [stack] = program.args;
-  const { config: cfg, standIns } = loadStackOrExit(stack);
+  const { config: cfg, standIns, fromEsc } = loadStackOrExit(stack);
   const input = requiredHostsInputFor(cfg);
   // A region or domain left to an ESC environment shows as [unknown] inside the host names.
   const known = <T>(value: T) => maskEscStandIns(value, standIns, "[unknown]", "within");
@@ -33,7 +33,7 @@ function main(): void {
   const withheld = known(withheldAzureMlHosts(input));
   const networkRules = known(aksNetworkRules(cfg.location));
   if (program.opts<{ json?: boolean }>().json) {
-    console.log(JSON.stringify({ hosts, withheld, networkRules }, null, 2));
+    console.log(JSON.stringify({ hosts, withheld, networkRules, ...(fromEsc.length > 0 ? { unknownFromEsc: fromEsc } : {}) }, null, 2));
     return;
   }
   console.log(renderHostsTable(hosts));

@@ -53,7 +53,8 @@ describe("plan and hosts: values from Pulumi ESC environments", function () {
   it("hosts shows a region left to ESC as unknown inside the host names", async () => {
     const { stdout, stderr } = await script("hosts.ts", ["neu", "--json"]);
     assert.match(stderr, /azure-native:location: from ESC environment contoso\/aks\/neu \(unknown offline\)/);
-    const { hosts } = JSON.parse(stdout) as { hosts: RequiredHost[] };
+    const { hosts, unknownFromEsc } = JSON.parse(stdout) as { hosts: RequiredHost[]; unknownFromEsc: { key: string; environments: string[] }[] };
+    assert.ok(unknownFromEsc.some((u) => u.key === "azure-native:location" && u.environments[0] === "contoso/aks/neu"), "machine-readable too");
     assert.ok(hosts.some((h) => h.host === "*.hcp.[unknown].azmk8s.io"), hosts.map((h) => h.host).join(" "));
     assert.doesNotMatch(stdout, /esc-unknown/);
   });
