@@ -126,7 +126,7 @@ function escEnvironments(block: unknown): string[] {
 
 /** Marks every value invented for a key an ESC environment is expected to provide. */
 export const ESC_UNKNOWN = "esc-unknown";
-const ZERO_SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/esc-unknown/providers/Microsoft.Network";
+const ZERO_SUB = `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${ESC_UNKNOWN}/providers/Microsoft.Network`;
 const escUrl = `https://${ESC_UNKNOWN}.invalid/`;
 
 function customDomainStandIn(config: Record<string, unknown>): [string, unknown][] {

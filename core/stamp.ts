@@ -205,6 +205,8 @@ export function renderStack(templateText: string, input: StampInput): StampResul
   // Azure ML v1 tokens depend on the issuer's region matching the cluster's: it moves with it.
   if (doc.hasIn(["config", `${CONFIG_NAMESPACE}:tokenIssuer`, "region"])) doc.setIn(["config", `${CONFIG_NAMESPACE}:tokenIssuer`, "region"], input.region);
   for (const key of template.secrets) doc.deleteIn(at(key));
+  // A secret inside a value the new environment replaces or drops is gone with it.
+  const secretsToSet = template.secrets.filter((secret) => ![...sets.map((s) => s.key), ...unsets].some((by) => covers(by, secret)));
   for (const key of unsets) if (key !== ESC_KEY) doc.deleteIn(at(key));
   for (const { key, value } of sets) doc.setIn(at(key), value);
   const environments = [...(keeps.includes(ESC_KEY) ? template.environments : []), ...(input.esc ?? [])];
@@ -215,7 +217,7 @@ export function renderStack(templateText: string, input: StampInput): StampResul
 
   // Validated as the new stack will be: with its secrets (to be set) present but unreadable.
   const rendered = parseStackFile(text);
-  const withSecrets = template.secrets.reduce((config, key) => withConfigValue(config, parseConfigKey(key), SECRET_PLACEHOLDER), rendered.config);
+  const withSecrets = secretsToSet.reduce((config, key) => withConfigValue(config, parseConfigKey(key), SECRET_PLACEHOLDER), rendered.config);
   const resolved = resolveStackFile({ config: withSecrets, environments: rendered.environments }, input.env);
-  return { text, config: resolved.config, secretsToSet: template.secrets, fromEsc: resolved.fromEsc };
+  return { text, config: resolved.config, secretsToSet, fromEsc: resolved.fromEsc };
 }

@@ -122,6 +122,9 @@ describe("stamping: values specific to the template's environment", function () 
     assert.deepEqual(secretsToSet, ["aks-inference:endpoint.tls.certificate", "aks-inference:endpoint.tls.privateKey"]);
     assert.doesNotMatch(text, /secure:|v1:Y2VydA==|v1:a2V5/);
     assert.ok(config.endpoint.tls, "validated as the new stack will be once they are set");
+    const replaced = renderStack(withSecrets, { env: "qa", region: "northeurope", set: ['endpoint.tls={"keyVault":{"name":"kv-qa","resourceGroupName":"rg-qa","certificateName":"ml-qa"}}'] });
+    assert.deepEqual(replaced.secretsToSet, [], "secrets inside a replaced value are not asked for");
+    assert.equal(replaced.config.endpoint.tls?.keyVault?.name, "kv-qa");
     assert.match(refusal(() => renderStack(withSecrets, { env: "qa", region: "northeurope", set: ["endpoint.tls.privateKey=-----BEGIN"] })), /it is a secret in Pulumi\.template\.yaml; set it after stamping with `pulumi config set --secret --path 'aks-inference:endpoint\.tls\.privateKey' --stack qa`/);
   });
 });
