@@ -82,6 +82,9 @@ export const ENVIRONMENT_SPECIFIC: readonly { key: string; what: string; globall
   { key: "endpoint.dnsZone", what: "the Azure DNS zone of the custom domain" },
   { key: "endpoint.internalIp", what: "the router's IP in the node subnet" },
   { key: "endpoint.tls.keyVault", what: "the Key Vault certificate of the custom domain" },
+  // Normally secrets (then listed to set, not here); a plain-text one is still the domain's.
+  { key: "endpoint.tls.certificate", what: "the custom domain's certificate" },
+  { key: "endpoint.tls.privateKey", what: "the custom domain's private key" },
   { key: "dns.records", what: "private DNS records (they name the environment's hosts)" },
   { key: "tokenIssuer.issuer", what: "the token issuer" },
   { key: "tokenIssuer.jwksUri", what: "the token issuer's signing keys" },

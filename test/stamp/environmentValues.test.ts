@@ -125,6 +125,8 @@ describe("stamping: values specific to the template's environment", function () 
     const replaced = renderStack(withSecrets, { env: "qa", region: "northeurope", set: ['endpoint.tls={"keyVault":{"name":"kv-qa","resourceGroupName":"rg-qa","certificateName":"ml-qa"}}'] });
     assert.deepEqual(replaced.secretsToSet, [], "secrets inside a replaced value are not asked for");
     assert.equal(replaced.config.endpoint.tls?.keyVault?.name, "kv-qa");
+    const plain = withSecrets.replace("\n        secure: v1:Y2VydA==", " CERT").replace("\n        secure: v1:a2V5", " KEY");
+    assert.match(refusal(() => renderStack(plain, { env: "qa", region: "northeurope" })), /endpoint\.tls\.certificate .*template: CERT\n.*endpoint\.tls\.privateKey .*template: KEY$/, "a certificate in plain text is still the template's");
     assert.match(refusal(() => renderStack(withSecrets, { env: "qa", region: "northeurope", set: ["endpoint.tls.privateKey=-----BEGIN"] })), /it is a secret in Pulumi\.template\.yaml; set it after stamping with `pulumi config set --secret --path 'aks-inference:endpoint\.tls\.privateKey' --stack qa`/);
   });
 });
