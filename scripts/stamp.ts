@@ -23,7 +23,8 @@ import { describeEscUnknown, stackFilePath } from "../core/stackFile";
 import { evaluate } from "../policies/rules";
 import { runOffline } from "./offline";
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+/** Repeatable options: no default, so `--help` shows none. */
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 const execFileAsync = promisify(execFile);
 
 async function main(): Promise<void> {
@@ -34,10 +35,10 @@ async function main(): Promise<void> {
     .requiredOption("--region <region>", "Azure region, e.g. westeurope")
     .addOption(new Option("--purpose <purpose>", "cluster purpose (default: the template's)").choices([...CLUSTER_PURPOSES]))
     .option("--from <stack>", "stack file to use as the template", "dev")
-    .option("--set <key=value>", "the new environment's value of a key, e.g. network.subnetId=/subscriptions/... (repeatable)", collect, [])
-    .option("--keep <key>", "keep the template's environment-specific value of a key, e.g. endpoint.customDomain (repeatable)", collect, [])
-    .option("--unset <key>", "leave a key of the template out, so its default applies, e.g. registryName (repeatable)", collect, [])
-    .option("--esc <org/project/env>", "Pulumi ESC environment the new stack imports (repeatable)", collect, [])
+    .option("--set <key=value>", "the new environment's value of a key, e.g. network.subnetId=/subscriptions/... (repeatable)", collect)
+    .option("--keep <key>", "keep the template's environment-specific value of a key, e.g. endpoint.customDomain (repeatable)", collect)
+    .option("--unset <key>", "leave a key of the template out, so its default applies, e.g. registryName (repeatable)", collect)
+    .option("--esc <org/project/env>", "Pulumi ESC environment the new stack imports (repeatable)", collect)
     .option("--dry-run", "print the rendered stack file, write and create nothing")
     .option("--no-stack", "write Pulumi.<env>.yaml but do not create the Pulumi stack")
     .option("--force", "overwrite an existing Pulumi.<env>.yaml")
@@ -47,10 +48,10 @@ async function main(): Promise<void> {
     region: string;
     purpose?: ClusterPurpose;
     from: string;
-    set: string[];
-    keep: string[];
-    unset: string[];
-    esc: string[];
+    set?: string[];
+    keep?: string[];
+    unset?: string[];
+    esc?: string[];
     dryRun?: boolean;
     stack: boolean;
     force?: boolean;
