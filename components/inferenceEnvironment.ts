@@ -97,9 +97,10 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
   readonly serviceKeys: pulumi.Output<Record<string, ServiceKeys>>;
 
   constructor(name: string, args: InferenceEnvironmentArgs, opts: InferenceEnvironmentOptions = {}) {
-    super(token("InferenceEnvironment"), name, {}, opts);
-    // The name stands in for the stack name: derived Azure names and the `stack` tag come from it.
+    // Checked before anything is registered. The name stands in for the stack name: derived
+    // Azure names and the `stack` tag come from it.
     const cfg = parseEnvironmentArgs(args, name);
+    super(token("InferenceEnvironment"), name, {}, opts);
     const repoRoot = args.projectRoot ?? process.cwd();
     const tags = environmentTags(cfg);
     const formerLayout = opts.formerStackLayout === true;

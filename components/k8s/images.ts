@@ -50,7 +50,8 @@ export class Images extends pulumi.ComponentResource {
   private serverHash?: string;
 
   constructor(
-    name: string,
+    /** Prefixes the image resources' names: two Images components (two environments) never collide. */
+    private readonly name: string,
     private readonly args: ImagesArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
@@ -71,7 +72,7 @@ export class Images extends pulumi.ComponentResource {
 
   private build(resourceName: string, repository: string, tag: string, dockerfile: string, buildArgs: Record<string, string>): pulumi.Output<string> {
     const image = new docker.Image(
-      resourceName,
+      `${this.name}-${resourceName}`,
       {
         imageName: pulumi.interpolate`${this.args.loginServer}/${repository}:${tag}`,
         build: { context: this.args.repoRoot, dockerfile: path.join(this.args.repoRoot, dockerfile), platform: "linux/amd64", args: buildArgs },

@@ -114,7 +114,7 @@ describe("deploying router and model services", function () {
 
   it("tags images by content hash and builds one image for services sharing an environment", () => {
     const images = prod.all(T.image);
-    const env = images.filter((i) => i.name.startsWith("env-"));
+    const env = images.filter((i) => i.name.startsWith("images-env-"));
     // The CPU services share one image; the GPU service gets the CUDA variant of the same environment.
     const cuda = env.filter((i) => input(i, "build", "args", "ONNXRUNTIME_NODE_INSTALL") === "cuda12");
     assert.equal(env.length, 2, "CPU services share one image, the GPU service has its own");
@@ -128,7 +128,7 @@ describe("deploying router and model services", function () {
         { name: "two", models: ["samples/models/regressor.onnx"], environment: { baseImage: "mcr.microsoft.com/azurelinux/base/nodejs:22" } },
       ],
     });
-    return Plan.of(custom).then((p) => assert.equal(p.all(T.image).filter((i) => i.name.startsWith("env-")).length, 2, "a different base image is a different environment"));
+    return Plan.of(custom).then((p) => assert.equal(p.all(T.image).filter((i) => i.name.startsWith("images-env-")).length, 2, "a different base image is a different environment"));
   });
 
   it("deploys the router only after the firewall rules exist, and model services after the router", () => {
