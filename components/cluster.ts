@@ -181,6 +181,10 @@ export class Cluster extends pulumi.ComponentResource {
       `${name}-k8s`,
       {
         kubeconfig: this.kubeconfig,
+        // The provider (and with it every Kubernetes object) is replaced only when this changes:
+        // a rotated or not-yet-known kubeconfig of the same cluster is an update, a new cluster
+        // (new resource ID) is a replacement. Adding it to an existing provider replaces nothing.
+        clusterIdentifier: this.cluster.id,
         // A destroyed or unreachable cluster must not wedge `pulumi destroy` of its objects.
         deleteUnreachable: true,
         enableServerSideApply: true,
