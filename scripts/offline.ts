@@ -185,7 +185,8 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         if ((inputs.oidcIssuerProfile as { enabled?: boolean } | undefined)?.enabled) {
           state.oidcIssuerProfile = { enabled: true, issuerURL: `https://${String(inputs.location)}.oic.prod-aks.azure.com/00000000-0000-0000-0000-0000000000aa/00000000-0000-0000-0000-00000000001c/` };
         }
-        break;
+        // Its ARM resource ID, as Azure gives it: the Kubernetes provider's clusterIdentifier.
+        return { id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${name}`, state };
       case "azure-native:managedidentity:UserAssignedIdentity":
         state.principalId = `00000000-0000-0000-0000-${String(this.ip++).padStart(12, "0")}`;
         state.clientId = `00000000-0000-0000-0001-${String(this.ip++).padStart(12, "0")}`;
@@ -193,6 +194,13 @@ class OfflineMocks implements pulumi.runtime.Mocks {
       case "azure-native:network:AzureFirewall":
         state.ipConfigurations = (inputs.ipConfigurations as Record<string, unknown>[] | undefined)?.map((c) => ({ ...c, privateIPAddress: "10.225.0.4" }));
         break;
+      case "docker-build:index:Image": {
+        // What a push answers: the first tag pinned to the pushed digest.
+        const tag = String((inputs.tags as string[] | undefined)?.[0]);
+        state.digest = `sha256:${createHash("sha256").update(tag).digest("hex")}`;
+        state.ref = `${tag}@${String(state.digest)}`;
+        break;
+      }
       case "azure-native:network:PublicIPAddress": {
         state.ipAddress = `20.50.0.${this.ip++}`;
         const dns = inputs.dnsSettings as { domainNameLabel?: string; domainNameLabelScope?: string } | undefined;
