@@ -1,0 +1,35 @@
+/** The router's table of services: one balancer per discovered service, kept in step with discovery. */
+import type { Logger } from "pino";
+import { ServiceBalancer } from "./balancer";
+import type { Discovery } from "./types";
+
+/**
+ * Resolves once discovery's initial state is in the table; later changes (settings, ready
+ * replicas, a service going) are applied as discovery reports them.
+ */
+export async function trackServices(discovery: Discovery, maxQueueLength: number, log: Logger): Promise<Map<string, ServiceBalancer>> {
+  const balancers = new Map<string, ServiceBalancer>();
+  const sync = (service: string) => {
+    const view = discovery.services().get(service);
+    const existing = balancers.get(service);
+    if (!view) {
+      if (existing) {
+        balancers.delete(service);
+        void existing.close();
+        log.info({ service }, "service removed");
+      }
+      return;
+    }
+    if (existing) existing.update(view.settings, view.replicas);
+    else {
+      const b = new ServiceBalancer(view.settings, maxQueueLength);
+      b.update(view.settings, view.replicas);
+      balancers.set(service, b);
+      log.info({ service, replicas: view.replicas.length, auth: view.settings.authMode }, "service discovered");
+    }
+  };
+  discovery.onChange(sync);
+  await discovery.ready();
+  for (const name of discovery.services().keys()) sync(name);
+  return balancers;
+}
