@@ -10,6 +10,10 @@
  * fetched nothing). Installing them from the npm cache instead is not possible offline: `npm ci`
  * caches package tarballs but not the registry metadata a lockfile-less install resolves version
  * ranges with (ENOTCACHED). Linking also serves the pack with the very versions the suite ran.
+ *
+ * Not under test/policies/: mutation testing runs those specs against mutated rules in-process,
+ * while this one bundles the rules for another process, where no mutant is active; it would
+ * "kill" every mutant it reaches, slowly, without testing anything about it.
  */
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
