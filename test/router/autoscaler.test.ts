@@ -4,6 +4,7 @@
  * what it writes and reports, and what happens when writing fails.
  */
 import * as assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import pino from "pino";
 import type { Gauge } from "prom-client";
 import { SCALE_DOWN_DELAY_MS, SCALE_UP_DELAY_MS } from "../../core/autoscale";
@@ -73,10 +74,18 @@ describe("router autoscaler loop", () => {
   let coordinator: FakeCoordinator;
   let metrics: RouterMetrics;
   let decisions: ScaleDecision[];
+  let logged: Record<string, unknown>[];
   const made: Autoscaler[] = [];
 
   function autoscaler(intervalMs = 0): Autoscaler {
-    const a = new Autoscaler(balancers, scaler, coordinator, metrics, pino({ level: "silent" }), {
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        const { level, msg, service, from, to, reason, err } = JSON.parse(chunk.toString("utf8")) as Record<string, unknown>;
+        logged.push({ level, msg, service, from, to, reason, err });
+        done();
+      },
+    });
+    const a = new Autoscaler(balancers, scaler, coordinator, metrics, pino({ level: "info" }, stream), {
       intervalMs,
       now: () => clock.t,
       onDecision: (d) => decisions.push(d),
@@ -91,6 +100,7 @@ describe("router autoscaler loop", () => {
     coordinator = new FakeCoordinator();
     metrics = new RouterMetrics();
     decisions = [];
+    logged = [];
   });
   afterEach(async () => {
     for (const a of made.splice(0)) a.close();
@@ -190,6 +200,12 @@ describe("router autoscaler loop", () => {
     await a.tick();
     assert.deepEqual(scaler.calls, [["fraud", 9], ["fraud", 9]]);
     assert.equal(a.desired("fraud"), 9);
+    const change = { level: 30, msg: "autoscale", service: "fraud", from: 2, to: 9, reason: "utilization 300% above target 70%", err: undefined };
+    assert.deepEqual(logged, [
+      change,
+      { level: 50, msg: "autoscale: could not set replicas", service: "fraud", from: undefined, to: undefined, reason: undefined, err: "the API server said no" },
+      change,
+    ]);
   });
 
   it("skips a round while the previous one is still running", async () => {

@@ -189,14 +189,50 @@ describe("router: service balancer", () => {
     assert.notEqual(moved, onB);
   });
 
-  it("keeps a replica that is still discovered at the same address", async () => {
+  it("keeps the replicas that are still discovered at the same address", async () => {
     const b = balancer();
     const before = await b.acquire();
+    const other = b.tryAcquire()!;
+    assert.deepEqual([before.replica.id, other.replica.id], ["a", "b"]);
+    b.release(other);
     b.update(settings("fraud"), replicas("a", "b"));
     assert.equal(before.removed, false);
+    assert.equal(other.removed, false);
+    assert.equal(other.pool.closed, false);
     assert.equal(b.readyReplicas(), 2);
     b.release(before);
     assert.equal(before.inFlight, 0);
+  });
+
+  it("closes a removed replica's connections only when its last request ends", async () => {
+    const b = balancer({ maxConcurrentRequestsPerReplica: 5 }, 10, ["a"]);
+    const first = await b.acquire();
+    await b.acquire();
+    b.update(settings("fraud"), []);
+    b.release(first);
+    assert.equal(first.pool.closed, false, "one request still in flight");
+    b.release(first);
+    assert.equal(first.pool.closed, true);
+  });
+
+  it("closes every replica's connections when the balancer closes", async () => {
+    const b = balancer();
+    const a = b.tryAcquire()!;
+    const other = b.tryAcquire()!;
+    await b.close();
+    assert.equal(a.pool.closed, true);
+    assert.equal(other.pool.closed, true);
+    assert.equal(b.readyReplicas(), 0);
+  });
+
+  it("does not move the rotation when no replica was free", async () => {
+    const b = balancer({ maxConcurrentRequestsPerReplica: 1 });
+    const a = await b.acquire();
+    const other = await b.acquire();
+    assert.equal(b.tryAcquire(), undefined);
+    b.release(a);
+    b.release(other);
+    assert.equal(b.tryAcquire()?.replica.id, "a", "the rotation starts where it was");
   });
 
   it("closes an idle removed replica's connections at once", async () => {
