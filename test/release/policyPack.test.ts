@@ -26,6 +26,7 @@ import type * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import type * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import type * as emptyPb from "google-protobuf/google/protobuf/empty_pb";
 import type * as structPb from "google-protobuf/google/protobuf/struct_pb";
+import { parse } from "yaml";
 import { evaluate, type Res } from "../../policies/rules";
 import { buildPolicyPack, packPolicyPack, readPolicyManifest } from "../../scripts/pack-policies";
 import { asRes, Plan, REPO_ROOT, stackConfig } from "../support/stacks";
@@ -187,6 +188,10 @@ describe("the published policy pack", function () {
     assert.deepEqual([...packed.files].sort(), ["PulumiPolicy.yaml", "index.js", "package.json"]);
     const manifest = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8")) as { main: string; dependencies: Record<string, string> };
     assert.equal(manifest.main, "index.js");
+    const project = (file: string) => parse(readFileSync(file, "utf8")) as { description: string; runtime: { name: string; options?: { typescript?: boolean } } };
+    const published = project(path.join(installed, "PulumiPolicy.yaml"));
+    assert.equal(published.description, project(path.join(REPO_ROOT, "policies", "PulumiPolicy.yaml")).description);
+    assert.deepEqual(published.runtime, { name: "nodejs", options: { typescript: false } });
     // The shared rules in core/ are inside the bundle: no relative require leaves it.
     const required = new Set([...readFileSync(path.join(installed, "index.js"), "utf8").matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]));
     const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
