@@ -1,6 +1,7 @@
 /**
- * Pulumi entry point: reads this stack's config once, validates it (a bad value stops here with
- * the key named), and builds the environment.
+ * This repository's Pulumi program (Pulumi.yaml `main`): one InferenceEnvironment per stack,
+ * named after the stack, from the stack's config. A bad value stops here with its config key
+ * named. The package entry for other programs is `lib.ts`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { decodeConfigValue, parseStackConfig } from "./core/config";

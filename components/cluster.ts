@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { ClusterPurpose, NetworkPlugin } from "../core/config";
 import { assignRole } from "./roles";
 import { purposeProfile } from "../core/purpose";
+import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface ClusterArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -62,7 +63,7 @@ export class Cluster extends pulumi.ComponentResource {
   readonly zones: string[];
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:cluster:Cluster", name, {}, opts);
+    super(token("Cluster"), name, {}, withFormerType(FORMER_TYPES.Cluster, opts));
     const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
     // Prod spreads nodes over zones; DevTest stays small and single-zone.
     this.zones = purposeProfile(args.purpose).zones;
@@ -180,6 +181,10 @@ export class Cluster extends pulumi.ComponentResource {
       `${name}-k8s`,
       {
         kubeconfig: this.kubeconfig,
+        // The provider (and with it every Kubernetes object) is replaced only when this changes:
+        // a rotated or not-yet-known kubeconfig of the same cluster is an update, a new cluster
+        // (new resource ID) is a replacement. Adding it to an existing provider replaces nothing.
+        clusterIdentifier: this.cluster.id,
         // A destroyed or unreachable cluster must not wedge `pulumi destroy` of its objects.
         deleteUnreachable: true,
         enableServerSideApply: true,

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import * as dns from "@pulumi/azure-native/dns";
 import * as privatedns from "@pulumi/azure-native/privatedns";
+import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface EndpointArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -38,7 +39,7 @@ export class Endpoint extends pulumi.ComponentResource {
   readonly fqdn: pulumi.Output<string>;
 
   constructor(name: string, args: EndpointArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:dns:Endpoint", name, {}, opts);
+    super(token("Endpoint"), name, {}, withFormerType(FORMER_TYPES.Endpoint, opts));
     this.resourceGroupName = pulumi.output(args.resourceGroupName);
     if (args.entry.kind === "publicIp") {
       this.publicIp = new network.PublicIPAddress(
@@ -93,7 +94,7 @@ export class PrivateDns extends pulumi.ComponentResource {
   readonly zones: Record<string, privatedns.PrivateZone> = {};
 
   constructor(name: string, args: PrivateDnsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:dns:PrivateDns", name, {}, opts);
+    super(token("PrivateDns"), name, {}, withFormerType(FORMER_TYPES.PrivateDns, opts));
     for (const zoneName of args.zones) {
       const key = zoneName.replace(/\./g, "-");
       const zone = new privatedns.PrivateZone(`${name}-${key}`, { resourceGroupName: args.resourceGroupName, privateZoneName: zoneName, location: "global", tags: args.tags }, { parent: this });

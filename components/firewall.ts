@@ -19,6 +19,7 @@ import { checkHubFirewall, parseTopLevelId } from "../core/azureRules";
 import type { FirewallConfig } from "../core/config";
 import { AKS_FQDN_TAG, type NetworkRule, type RequiredHost } from "../core/requiredHosts";
 import { PreflightError, type RouteTableRef, type SubscriptionProviders } from "./network";
+import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface FirewallArgs {
   config: FirewallConfig;
@@ -77,7 +78,7 @@ export class Firewall extends pulumi.ComponentResource {
   readonly egressReady: pulumi.Resource[];
 
   constructor(name: string, args: FirewallArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:egress:Firewall", name, {}, opts);
+    super(token("Firewall"), name, {}, withFormerType(FORMER_TYPES.Firewall, opts));
     const cfg = args.config;
     const sources = args.sourceAddresses;
 

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as k8s from "@pulumi/kubernetes";
 import { GPU_POOL_LABEL, GPU_TAINT, GPU_TAINT_STRING, LABELS, MANAGED_BY } from "../core/naming";
+import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface GpuPoolArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -30,7 +31,7 @@ export class GpuPool extends pulumi.ComponentResource {
   readonly pool: containerservice.AgentPool;
 
   constructor(name: string, args: GpuPoolArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:cluster:GpuPool", name, {}, opts);
+    super(token("GpuPool"), name, {}, withFormerType(FORMER_TYPES.GpuPool, opts));
     const autoscale = args.minCount !== undefined && args.maxCount !== undefined;
     this.pool = new containerservice.AgentPool(
       name,
@@ -87,7 +88,7 @@ export class NvidiaDevicePlugin extends pulumi.ComponentResource {
   readonly daemonSet: k8s.apps.v1.DaemonSet;
 
   constructor(name: string, args: NvidiaDevicePluginArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:cluster:NvidiaDevicePlugin", name, {}, opts);
+    super(token("NvidiaDevicePlugin"), name, {}, withFormerType(FORMER_TYPES.NvidiaDevicePlugin, opts));
     const labels = { app: "nvidia-device-plugin", [LABELS.managedBy]: MANAGED_BY };
     this.daemonSet = new k8s.apps.v1.DaemonSet(
       name,

@@ -19,6 +19,7 @@ import {
   parseTopLevelId,
 } from "../core/azureRules";
 import type { FirewallConfig, NetworkPlugin } from "../core/config";
+import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface NetworkArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -60,7 +61,14 @@ export interface NetworkArgs {
 export class SubscriptionProviders {
   private readonly providers = new Map<string, azure.Provider>();
 
-  constructor(private readonly parent?: pulumi.Resource) {}
+  /**
+   * `name` makes each provider's resource name (e.g. prefixed with the environment's), `opts`
+   * its options from its unprefixed name `subscription-<id>` (parent, aliases).
+   */
+  constructor(
+    private readonly name: (bare: string) => string = (bare) => bare,
+    private readonly opts: (bare: string) => pulumi.CustomResourceOptions = () => ({}),
+  ) {}
 
   /** The provider for the subscription of `resourceId` (a full Azure resource ID). */
   for(resourceId: string): azure.Provider {
@@ -69,7 +77,8 @@ export class SubscriptionProviders {
     const subscriptionId = parsed.subscriptionId.toLowerCase();
     let provider = this.providers.get(subscriptionId);
     if (!provider) {
-      provider = new azure.Provider(`subscription-${subscriptionId}`, { subscriptionId }, { parent: this.parent });
+      const bare = `subscription-${subscriptionId}`;
+      provider = new azure.Provider(this.name(bare), { subscriptionId }, this.opts(bare));
       this.providers.set(subscriptionId, provider);
     }
     return provider;
@@ -117,7 +126,7 @@ export class Network extends pulumi.ComponentResource {
   readonly vnet?: network.VirtualNetwork;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:network:Network", name, {}, opts);
+    super(token("Network"), name, {}, withFormerType(FORMER_TYPES.Network, opts));
     const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
 
     if (args.plugin === "kubenet") {

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as containerregistry from "@pulumi/azure-native/containerregistry";
 import { assignRole } from "./roles";
+import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface RegistryArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -23,7 +24,7 @@ export class Registry extends pulumi.ComponentResource {
   readonly acrPull: pulumi.Resource;
 
   constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:registry:Registry", name, {}, opts);
+    super(token("Registry"), name, {}, withFormerType(FORMER_TYPES.Registry, opts));
     this.registry = new containerregistry.Registry(
       name,
       {

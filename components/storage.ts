@@ -11,6 +11,7 @@ import type * as authorization from "@pulumi/azure-native/authorization";
 import { BLOB_CONTAINERS, SERVICE_TABLE } from "../core/naming";
 import { UploadedBlob } from "./blobUpload";
 import { assignRole } from "./roles";
+import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export type ContainerKey = keyof typeof BLOB_CONTAINERS;
 /** Storage Blob Data Reader or Contributor on one container. */
@@ -42,7 +43,7 @@ export class Storage extends pulumi.ComponentResource {
   private readonly blobs = new Map<string, UploadedBlob>();
 
   constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:storage:Storage", name, {}, opts);
+    super(token("Storage"), name, {}, withFormerType(FORMER_TYPES.Storage, opts));
     this.name = name;
     this.subscriptionId = args.subscriptionId;
     this.account = new storage.StorageAccount(

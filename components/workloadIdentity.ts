@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import { LABELS, MANAGED_BY, WORKLOAD_IDENTITY, serviceAccountSubject } from "../core/naming";
+import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface WorkloadIdentityArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -36,7 +37,7 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
   readonly serviceAccount?: k8s.core.v1.ServiceAccount;
 
   constructor(name: string, args: WorkloadIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:identity:WorkloadIdentity", name, {}, opts);
+    super(token("WorkloadIdentity"), name, {}, withFormerType(FORMER_TYPES.WorkloadIdentity, opts));
     const identity = new managedidentity.UserAssignedIdentity(
       name,
       { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags },

@@ -101,6 +101,6 @@ export class Autoscaler {
   }
 
   close(): void {
-    if (this.timer) clearInterval(this.timer);
+    clearInterval(this.timer);
   }
 }

@@ -1,6 +1,7 @@
 /** `npm run hosts -- <stack> [--json]`: the hosts the stack's cluster must resolve and reach. */
 import { Command } from "commander";
 import { AZUREML_FE_ONLY, aksNetworkRules, requiredHosts, requiredHostsInputFor, type RequiredHost } from "../core/requiredHosts";
+import { maskEscStandIns } from "../core/stackFile";
 import { loadStackOrExit } from "./cli-common";
 
 export function renderHostsTable(hosts: RequiredHost[]): string {
@@ -24,13 +25,15 @@ function main(): void {
     .option("--json", "print JSON")
     .parse();
   const [stack] = program.args;
-  const cfg = loadStackOrExit(stack);
+  const { config: cfg, standIns, fromEsc } = loadStackOrExit(stack);
   const input = requiredHostsInputFor(cfg);
-  const hosts = requiredHosts(input);
-  const withheld = withheldAzureMlHosts(input);
-  const networkRules = aksNetworkRules(cfg.location);
+  // A region or domain left to an ESC environment shows as [unknown] inside the host names.
+  const known = <T>(value: T) => maskEscStandIns(value, standIns, "[unknown]", "within");
+  const hosts = known(requiredHosts(input));
+  const withheld = known(withheldAzureMlHosts(input));
+  const networkRules = known(aksNetworkRules(cfg.location));
   if (program.opts<{ json?: boolean }>().json) {
-    console.log(JSON.stringify({ hosts, withheld, networkRules }, null, 2));
+    console.log(JSON.stringify({ hosts, withheld, networkRules, ...(fromEsc.length > 0 ? { unknownFromEsc: fromEsc } : {}) }, null, 2));
     return;
   }
   console.log(renderHostsTable(hosts));

@@ -23,6 +23,8 @@ export interface PlannedResource {
   custom: boolean;
   /** Inputs as sent to the engine: secrets as "[secret]", values unknown before apply as "[unknown]". */
   inputs: Record<string, unknown>;
+  /** With `resolveAliases`: the URNs its aliases stand for (the engine adopts a resource found under any). */
+  aliases: string[];
 }
 
 export interface OfflineOptions {
@@ -38,6 +40,13 @@ export interface OfflineOptions {
    * lookups of an existing subnet, route table and VNet). Default: `documentedNetwork(cfg)`.
    */
   existing?: ExistingNetwork;
+  /**
+   * Resolve each resource's aliases to URNs (`PlannedResource.aliases`). The SDK does that itself,
+   * with the rules the engine applies (an alias's name, type and parent; aliases inherited from
+   * the parent's), when the engine takes no structured aliases: the run says so to the SDK.
+   * Otherwise mocks pass aliases on unresolved, as specs.
+   */
+  resolveAliases?: boolean;
 }
 
 export interface ExistingRoute {
@@ -176,7 +185,8 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         if ((inputs.oidcIssuerProfile as { enabled?: boolean } | undefined)?.enabled) {
           state.oidcIssuerProfile = { enabled: true, issuerURL: `https://${String(inputs.location)}.oic.prod-aks.azure.com/00000000-0000-0000-0000-0000000000aa/00000000-0000-0000-0000-00000000001c/` };
         }
-        break;
+        // Its ARM resource ID, as Azure gives it: the Kubernetes provider's clusterIdentifier.
+        return { id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${name}`, state };
       case "azure-native:managedidentity:UserAssignedIdentity":
         state.principalId = `00000000-0000-0000-0000-${String(this.ip++).padStart(12, "0")}`;
         state.clientId = `00000000-0000-0000-0001-${String(this.ip++).padStart(12, "0")}`;
@@ -184,6 +194,13 @@ class OfflineMocks implements pulumi.runtime.Mocks {
       case "azure-native:network:AzureFirewall":
         state.ipConfigurations = (inputs.ipConfigurations as Record<string, unknown>[] | undefined)?.map((c) => ({ ...c, privateIPAddress: "10.225.0.4" }));
         break;
+      case "docker-build:index:Image": {
+        // What a push answers: the first tag pinned to the pushed digest.
+        const tag = String((inputs.tags as string[] | undefined)?.[0]);
+        state.digest = `sha256:${createHash("sha256").update(tag).digest("hex")}`;
+        state.ref = `${tag}@${String(state.digest)}`;
+        break;
+      }
       case "azure-native:network:PublicIPAddress": {
         state.ipAddress = `20.50.0.${this.ip++}`;
         const dns = inputs.dnsSettings as { domainNameLabel?: string; domainNameLabelScope?: string } | undefined;
@@ -264,6 +281,7 @@ interface RegisterRequest {
   getProvider(): string;
   getDependenciesList(): string[];
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getAliasurnsList(): string[];
 }
 type Callback = (err: unknown, response: { getUrn(): string } | undefined) => void;
 interface Monitor {
@@ -290,13 +308,24 @@ let running: Promise<unknown> = Promise.resolve();
  * order. Safe to call many times in one process (runs are serialized).
  */
 export function runOffline(cfg: StackConfig, opts: OfflineOptions): Promise<PlannedResource[]> {
-  const run = running.then(() => evaluate(cfg, opts));
+  // No network: the ACR token exchange of image pushes is answered locally.
+  return runOfflineProgram(cfg.stack, () => createStack(cfg, { acrToken: async () => "offline-acr-token" }), { ...opts, existing: opts.existing ?? documentedNetwork(cfg) });
+}
+
+/** As `runOffline`, for any program (e.g. one building several environments) of the stack `stack`; `existing` defaults to none. */
+export function runOfflineProgram(stack: string, program: () => unknown, opts: OfflineOptions): Promise<PlannedResource[]> {
+  const run = running.then(() => evaluate(stack, program, opts));
   running = run.catch(() => undefined);
   return run;
 }
 
-async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<PlannedResource[]> {
-  await pulumi.runtime.setMocks(new OfflineMocks(opts.preview, opts.existing ?? documentedNetwork(cfg)), "aks-inference", cfg.stack, opts.preview);
+const NO_NETWORK: ExistingNetwork = { subnets: {}, routeTables: {}, virtualNetworks: {}, firewallPolicies: {}, azureFirewalls: {}, publicIps: {} };
+
+async function evaluate(stack: string, program: () => unknown, opts: OfflineOptions): Promise<PlannedResource[]> {
+  await pulumi.runtime.setMocks(new OfflineMocks(opts.preview, opts.existing ?? NO_NETWORK), "aks-inference", stack, opts.preview);
+  // The runtime's own switch, in the store a mocked run uses (the global one; setMocks turns
+  // structured aliases on, so the next run's turns them back on).
+  if (opts.resolveAliases) (globalThis as unknown as { globalStore: { supportsAliasSpecs: boolean } }).globalStore.supportsAliasSpecs = false;
   const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
   const original = monitor.registerResource.bind(monitor);
   if (opts.onInvoke) {
@@ -323,6 +352,7 @@ async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<Planned
               provider: req.getProvider() || undefined,
               custom: req.getCustom(),
               inputs: readable(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+              aliases: req.getAliasurnsList(),
             });
           }
           resolve();
@@ -342,10 +372,9 @@ async function evaluate(cfg: StackConfig, opts: OfflineOptions): Promise<Planned
     failed();
   };
   process.on("unhandledRejection", onRejection);
-  let outputs: ReturnType<typeof createStack>;
+  let outputs: unknown;
   try {
-    // No network: the ACR token exchange of image pushes is answered locally.
-    outputs = createStack(cfg, { acrToken: async () => "offline-acr-token" });
+    outputs = program();
     // Registration is asynchronous, and a resource whose inputs wait on real I/O (a package zip
     // being written) registers late: `disconnect` waits until every resource operation the
     // program started has finished (the runtime's own RPC queue), then every registration seen

@@ -3,7 +3,8 @@
  * computed offline (no cloud, no Pulumi CLI) from its `Pulumi.<stack>.yaml`.
  */
 import { Command } from "commander";
-import { runOffline, type PlannedResource } from "./offline";
+import { maskEscStandIns } from "../core/stackFile";
+import { UNKNOWN, runOffline, type PlannedResource } from "./offline";
 import { loadStackOrExit } from "./cli-common";
 
 /** Inputs that say little in a tree (they are the same on every resource). */
@@ -89,8 +90,9 @@ async function main(): Promise<void> {
     .parse();
   const [stack] = program.args;
   const opts = program.opts<{ json?: boolean; up?: boolean }>();
-  const cfg = loadStackOrExit(stack);
-  const resources = await runOffline(cfg, { preview: !opts.up });
+  const { config: cfg, standIns } = loadStackOrExit(stack);
+  // Values left to ESC environments were evaluated with stand-ins: shown unknown, as they are offline.
+  const resources = maskEscStandIns(await runOffline(cfg, { preview: !opts.up }), standIns, UNKNOWN);
   if (cfg.network.subnetId) {
     // Offline there is no Azure to read the network team's subnet from.
     console.error(

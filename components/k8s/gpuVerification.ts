@@ -11,6 +11,7 @@ import { verificationTimeoutSeconds } from "../../core/gpu";
 import { GPU_POOL_LABEL, GPU_RESOURCE, GPU_TAINT, LABELS, MANAGED_BY } from "../../core/naming";
 import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "../gpuPool";
 import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
+import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 /**
  * NVIDIA's CUDA base image (no CUDA libraries, just the runtime hooks: `NVIDIA_DRIVER_CAPABILITIES`
@@ -41,7 +42,7 @@ export class GpuPoolVerification extends pulumi.ComponentResource {
   readonly job: k8s.batch.v1.Job;
 
   constructor(name: string, args: GpuPoolVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:cluster:GpuPoolVerification", name, {}, opts);
+    super(token("GpuPoolVerification"), name, {}, withFormerType(FORMER_TYPES.GpuPoolVerification, opts));
     const timeoutSeconds = verificationTimeoutSeconds(args);
     // A completed Job is not run again; its name changes with what it verifies (VM size, device
     // plugin, check image), so a change replaces it and the pool is proven again.

@@ -1,7 +1,12 @@
 /**
- * The router and environment images, built with `@pulumi/docker` and pushed to the stack's ACR,
- * tagged by content hash: an unchanged environment is never rebuilt or re-pushed, and services
- * with the same environment share one image (one resource per distinct hash).
+ * The router and environment images, built with BuildKit (`@pulumi/docker-build`) and pushed to
+ * the stack's ACR, tagged by content hash: services with the same environment share one image
+ * (one resource per distinct hash).
+ *
+ * `pulumi preview` builds them too (nothing is pushed then), so a pull request whose Dockerfile
+ * or build no longer works fails its preview instead of the `up` after merge. Layers are cached
+ * in the ACR itself (a registry cache, every stage): a CI runner starts with an empty Docker,
+ * and without it each preview and `up` would rebuild the dependency stages from scratch.
  *
  * The ACR admin user is off, so pushes authenticate with Entra: the deployer's ARM token is
  * exchanged for an ACR refresh token (what `az acr login --expose-token` does) at deploy time.
@@ -9,9 +14,10 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import * as docker from "@pulumi/docker";
+import * as dockerBuild from "@pulumi/docker-build";
 import type { ModelServiceConfig } from "../../core/config";
 import { IMAGE_BUILD_FILES, environmentKey, hashFiles, projectFiles, serverSourcesHash } from "../../packaging/project";
+import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 /** Username ACR expects with a token from its OAuth2 exchange. */
 export const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000";
@@ -43,17 +49,32 @@ export interface ImagesArgs {
 /** Files the router image is built from: a change to any of them is a new router image. */
 const ROUTER_SOURCES = ["core", "router"];
 
+/** The ACR repository holding the build caches, apart from the images (purged on its own). */
+export const BUILD_CACHE_REPOSITORY = "aks-inference-buildcache";
+
+/**
+ * One cache per recipe (repository, Dockerfile, build arguments), not per content hash: a source
+ * change reuses the cache of the build before it, and two environments with different bases or
+ * dependencies do not overwrite each other's.
+ */
+export function cacheTag(repository: string, dockerfile: string, buildArgs: Record<string, string>): string {
+  const args = Object.entries(buildArgs).sort(([a], [b]) => a.localeCompare(b));
+  const recipe = createHash("sha256").update(JSON.stringify([dockerfile, args])).digest("hex").slice(0, 16);
+  return `${repository.replace(/^aks-inference-/, "")}-${recipe}`;
+}
+
 export class Images extends pulumi.ComponentResource {
   readonly routerImage: pulumi.Output<string>;
   private readonly environments = new Map<string, pulumi.Output<string>>();
   private serverHash?: string;
 
   constructor(
-    name: string,
+    /** Prefixes the image resources' names: two Images components (two environments) never collide. */
+    private readonly name: string,
     private readonly args: ImagesArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
-    super("aks-inference:k8s:Images", name, {}, opts);
+    super(token("Images"), name, {}, withFormerType(FORMER_TYPES.Images, opts));
     this.routerImage = args.routerImage
       ? pulumi.output(args.routerImage)
       : this.build("router", "aks-inference-router", this.sourceHash(ROUTER_SOURCES, "router/Dockerfile"), "router/Dockerfile", {});
@@ -69,17 +90,28 @@ export class Images extends pulumi.ComponentResource {
   }
 
   private build(resourceName: string, repository: string, tag: string, dockerfile: string, buildArgs: Record<string, string>): pulumi.Output<string> {
-    const image = new docker.Image(
-      resourceName,
+    const { loginServer, registryPassword, repoRoot } = this.args;
+    const cache = pulumi.interpolate`${loginServer}/${BUILD_CACHE_REPOSITORY}:${cacheTag(repository, dockerfile, buildArgs)}`;
+    const image = new dockerBuild.Image(
+      `${this.name}-${resourceName}`,
       {
-        imageName: pulumi.interpolate`${this.args.loginServer}/${repository}:${tag}`,
-        build: { context: this.args.repoRoot, dockerfile: path.join(this.args.repoRoot, dockerfile), platform: "linux/amd64", args: buildArgs },
-        registry: { server: this.args.loginServer, username: ACR_TOKEN_USER, password: this.args.registryPassword },
+        tags: [pulumi.interpolate`${loginServer}/${repository}:${tag}`],
+        context: { location: repoRoot },
+        dockerfile: { location: path.join(repoRoot, dockerfile) },
+        platforms: [dockerBuild.Platform.Linux_amd64],
+        buildArgs,
+        push: true,
+        buildOnPreview: true,
+        cacheFrom: [{ registry: { ref: cache } }],
+        // `max`: the dependency stages (npm ci, conda) are the slow ones, and `min` would cache
+        // only the final stage. A failed cache write slows the next build, it fails none.
+        cacheTo: [{ registry: { ref: cache, mode: dockerBuild.CacheMode.Max, ignoreError: true } }],
+        registries: [{ address: loginServer, username: ACR_TOKEN_USER, password: pulumi.secret(registryPassword) }],
       },
       { parent: this },
     );
-    // The digest-pinned name: pods run exactly what was pushed.
-    return image.repoDigest;
+    // The digest-pinned name (`<tag>@sha256:…`): pods run exactly what was pushed.
+    return image.ref;
   }
 
   /** The environment image of a service; services with the same environment share it. */

@@ -34,13 +34,15 @@ import { hashFiles, modelFiles, modelHash, packageProject, projectFiles } from "
 import { serviceEnv } from "../../packaging/upload";
 import type { Storage } from "../storage";
 import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
+import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 export interface ModelServiceArgs {
   service: ModelServiceConfig;
   stack: Pick<StackConfig, "endpoint" | "clusterName" | "location" | "tokenIssuer">;
   provider: k8s.Provider;
   namespace: pulumi.Input<string>;
-  image: pulumi.Input<string>;
+  /** The environment image of each version, by version name (`default` for a service without versions). */
+  images: Record<string, pulumi.Input<string>>;
   repoRoot: string;
   /** Uploads packages and models (once per content-addressed blob). */
   storage: Storage;
@@ -67,7 +69,7 @@ export class ModelService extends pulumi.ComponentResource {
   readonly keys?: pulumi.Output<{ primaryKey: string; secondaryKey: string }>;
 
   constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:k8s:ModelService", name, {}, opts);
+    super(token("ModelService"), name, {}, withFormerType(FORMER_TYPES.ModelService, opts));
     const svc = args.service;
     this.serviceName = svc.name;
     const k = { parent: this, provider: args.provider };
@@ -174,7 +176,7 @@ export class ModelService extends pulumi.ComponentResource {
               containers: [
                 {
                   name: "scoring",
-                  image: args.image,
+                  image: args.images[v.version],
                   ports: [{ name: "http", containerPort: SCORING_PORT }],
                   env,
                   resources: containerResources(v),

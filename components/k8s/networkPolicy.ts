@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { LABELS, MANAGED_BY, ROLE_MODEL, ROLE_ROUTER, ROUTER_PORTS, SCORING_PORT } from "../../core/naming";
+import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 export interface NetworkPoliciesArgs {
   provider: k8s.Provider;
@@ -45,7 +46,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
   readonly policies: k8s.networking.v1.NetworkPolicy[];
 
   constructor(name: string, args: NetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:k8s:NetworkPolicies", name, {}, opts);
+    super(token("NetworkPolicies"), name, {}, withFormerType(FORMER_TYPES.NetworkPolicies, opts));
     this.policies = networkPolicySpecs().map(
       (p) =>
         new k8s.networking.v1.NetworkPolicy(

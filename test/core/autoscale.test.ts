@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { SCALE_DOWN_DELAY_MS, decide, initialState, replicasFor, type AutoscalerState, type LoadSample } from "../../core/autoscale";
+import { SCALE_DOWN_DELAY_MS, SCALE_UP_DELAY_MS, decide, initialState, replicasFor, replicasForDemand, utilizationPercent, type AutoscalerState, type LoadSample } from "../../core/autoscale";
 import type { AutoscaleSettings } from "../../core/routingSettings";
 
 const auto: AutoscaleSettings = { enabled: true, minReplicas: 1, maxReplicas: 10, targetUtilization: 70 };
@@ -70,5 +70,93 @@ describe("model autoscaler decisions", () => {
     // Still 2 ready, same load: 6 / 9 desired = 67 % < 70 %: wait for the new ones.
     ({ state } = run(state, sample(2, 2, 4), 1_250, 3_000));
     assert.equal(state.desired, 9);
+  });
+});
+
+describe("model autoscaler decisions: exact thresholds and reasons", () => {
+  it("decides after 1 s above target and 60 s below, unless told otherwise", () => {
+    assert.equal(SCALE_UP_DELAY_MS, 1_000);
+    assert.equal(SCALE_DOWN_DELAY_MS, 60_000);
+    const first = decide(auto, initialState(auto, 2), sample(2, 4), 0);
+    assert.equal(first.change, undefined);
+    assert.equal(first.state.aboveSince, 0);
+    assert.equal(decide(auto, first.state, sample(2, 4), 999).change, undefined);
+    assert.deepEqual(decide(auto, first.state, sample(2, 4), 1_000).change, { from: 2, to: 6, reason: "utilization 200% above target 70%" });
+    assert.deepEqual(decide(auto, first.state, sample(2, 4), 10, { scaleUpDelayMs: 10 }).change?.to, 6);
+    const low = decide(auto, initialState(auto, 4), sample(4, 0), 0).state;
+    assert.equal(low.belowSince, 0);
+    assert.equal(decide(auto, low, sample(4, 0), 59_999).change, undefined);
+    assert.deepEqual(decide(auto, low, sample(4, 0), 60_000).change, { from: 4, to: 2, reason: "utilization 0% below target 70% for 60 s" });
+    assert.equal(decide(auto, low, sample(4, 0), 5_000, { scaleDownDelayMs: 5_000 }).change?.reason, "utilization 0% below target 70% for 5 s");
+  });
+
+  it("does nothing at exactly the target utilization, and forgets when load was above or below", () => {
+    const above = decide(auto, initialState(auto, 10), sample(10, 9), 0).state;
+    assert.equal(above.aboveSince, 0);
+    const at = decide(auto, above, sample(10, 7), 5_000);
+    assert.equal(at.utilization, 70);
+    assert.equal(at.change, undefined);
+    assert.deepEqual(at.state, { desired: 10 }, "neither above nor below any more");
+    const below = decide(auto, at.state, sample(10, 6), 6_000).state;
+    assert.deepEqual(below, { desired: 10, belowSince: 6_000 });
+    assert.deepEqual(decide(auto, below, sample(10, 8), 7_000).state, { desired: 10, aboveSince: 7_000 });
+  });
+
+  it("grows straight to ceil(demand / target), capped at the maximum", () => {
+    const big = { ...auto, targetUtilization: 90, maxReplicas: 200 };
+    assert.deepEqual(decide(big, { desired: 10, aboveSince: 0 }, sample(10, 10), 1_000).change, { from: 10, to: 12, reason: "utilization 100% above target 90%" }, "ceil(10 / 0.9) = 12");
+    assert.equal(decide({ ...big, targetUtilization: 99 }, { desired: 100, aboveSince: 0 }, sample(100, 100), 1_000).change?.to, 102, "ceil(100 / 0.99) = 102");
+    assert.equal(decide({ ...big, maxReplicas: 11 }, { desired: 10, aboveSince: 0 }, sample(10, 10), 1_000).change?.to, 11);
+  });
+
+  it("does not report a change when already at the maximum or minimum", () => {
+    const top = decide(auto, { desired: 10, aboveSince: 0 }, sample(10, 50), 1_000);
+    assert.equal(top.change, undefined);
+    assert.equal(top.state.aboveSince, 0, "keeps waiting above target");
+    const bottom = decide({ ...auto, minReplicas: 2 }, { desired: 2, belowSince: 0 }, sample(2, 0), SCALE_DOWN_DELAY_MS);
+    assert.equal(bottom.change, undefined);
+    assert.equal(bottom.state.belowSince, 0);
+  });
+
+  it("scales down to what the demand needs when that is more than half", () => {
+    const d = decide(auto, { desired: 10, belowSince: 0 }, sample(10, 6), SCALE_DOWN_DELAY_MS);
+    assert.equal(d.change?.to, 9, "ceil(6 / 0.7) = 9, more than half of 10");
+    assert.equal(d.state.belowSince, undefined, "the next step down waits a full delay again");
+    const half = decide(auto, { desired: 9, belowSince: 0 }, sample(9, 0), SCALE_DOWN_DELAY_MS);
+    assert.equal(half.change?.to, 5, "ceil(9 / 2)");
+  });
+
+  it("measures utilization against the desired replicas when more are on their way, and never divides by zero", () => {
+    assert.equal(decide(auto, { desired: 4 }, sample(2, 2), 0).utilization, 50);
+    assert.equal(decide(auto, { desired: 2 }, sample(4, 2), 0).utilization, 50);
+    assert.equal(decide(auto, { desired: 0 }, sample(0, 1), 0).utilization, 100);
+  });
+
+  it("keeps the desired count within min and max even when autoscaling is off", () => {
+    const off = { ...auto, enabled: false, minReplicas: 2, maxReplicas: 3 };
+    assert.deepEqual(decide(off, { desired: 5 }, sample(5, 0), 0), { state: { desired: 3 }, utilization: 0 });
+    assert.deepEqual(initialState(off, 1), { desired: 2 });
+    assert.deepEqual(initialState(off, 9), { desired: 3 });
+  });
+
+  it("utilization counts queued requests per replica slot, in percent", () => {
+    assert.equal(utilizationPercent({ readyReplicas: 2, inFlight: 2, queued: 2, maxConcurrentPerReplica: 2 }, 2), 100);
+    assert.equal(utilizationPercent({ readyReplicas: 0, inFlight: 0, queued: 1, maxConcurrentPerReplica: 1 }, 0), Infinity);
+    assert.equal(utilizationPercent({ readyReplicas: 0, inFlight: 1, queued: 0, maxConcurrentPerReplica: 1 }, 0), Infinity);
+    assert.equal(utilizationPercent({ readyReplicas: 0, inFlight: 0, queued: 0, maxConcurrentPerReplica: 1 }, 0), 0);
+    assert.equal(replicasForDemand({ readyReplicas: 1, inFlight: 3, queued: 4, maxConcurrentPerReplica: 2 }, 50), 7);
+  });
+
+  it("sizing: each input must be a positive number, the utilization at most 100 %", () => {
+    const ok = { targetRps: 20, requestSeconds: 10, targetUtilization: 0.7, maxConcurrentRequestsPerContainer: 1 };
+    for (const [key, bad] of [["targetRps", -1], ["requestSeconds", 0], ["maxConcurrentRequestsPerContainer", Number.NaN], ["targetUtilization", 0]] as const) {
+      assert.throws(() => replicasFor({ ...ok, [key]: bad }), { name: "RangeError", message: `${key} must be a positive number (got ${bad})` });
+    }
+    assert.throws(() => replicasFor({ ...ok, requestSeconds: Infinity }), { message: "requestSeconds must be a positive number (got Infinity)" });
+    assert.throws(() => replicasFor({ ...ok, targetUtilization: 101 }), { name: "RangeError", message: "targetUtilization must be at most 100 % (got 101)" });
+    assert.equal(replicasFor({ ...ok, targetUtilization: 1 }), 200, "1 is 100 %, not 1 %");
+    assert.equal(replicasFor({ ...ok, targetUtilization: 100 }), 200);
+    assert.equal(replicasFor({ ...ok, targetRps: 21 }), 300);
+    assert.equal(replicasFor({ ...ok, maxConcurrentRequestsPerContainer: 4 }), 72);
   });
 });

@@ -13,7 +13,7 @@ describe("offline runner: what it captures from the runtime", function () {
     const plan = await Plan.of(stackConfig("dev"));
     const cluster = plan.one("azure-native:containerservice:ManagedCluster");
     assert.match(cluster.urn, /^urn:pulumi:dev::aks-inference::.*azure-native:containerservice:ManagedCluster::aks$/);
-    assert.ok(cluster.parentUrn?.includes("aks-inference:cluster:Cluster"), `parent: ${cluster.parentUrn}`);
+    assert.ok(cluster.parentUrn?.includes("aks-inference:index:InferenceEnvironment$aks-inference:index:Cluster"), `parent: ${cluster.parentUrn}`);
     assert.ok(cluster.dependencies.length > 0, "data dependencies and dependsOn are captured");
     assert.equal((cluster.inputs as { networkProfile: { networkPlugin: string } }).networkProfile.networkPlugin, "kubenet");
     const routerDeployment = plan.all("kubernetes:apps/v1:Deployment").find((d) => d.name === "router-deployment")!;

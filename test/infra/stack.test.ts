@@ -489,12 +489,12 @@ describe("infrastructure stack", function () {
   it("shows different trees for dev and prod in the offline plan", () => {
     const devTree = renderTree(dev.resources);
     const prodTree = renderTree(prod.resources);
-    assert.match(prodTree, /aks-inference:egress:Firewall/);
-    assert.match(prodTree, /\n {10}DNAT router-443: TCP \* -> 203\.0\.113\.10:443 => 10\.240\.0\.200:443\n/, "each firewall rule is shown");
-    assert.match(prodTree, /\n {10}allow aks-tunnel-tcp: TCP 10\.240\.0\.0\/24 -> AzureCloud\.westeurope:9000\n/);
+    assert.match(prodTree, /aks-inference:index:Firewall/);
+    assert.match(prodTree, /\n {14}DNAT router-443: TCP \* -> 203\.0\.113\.10:443 => 10\.240\.0\.200:443\n/, "each firewall rule is shown");
+    assert.match(prodTree, /\n {14}allow aks-tunnel-tcp: TCP 10\.240\.0\.0\/24 -> AzureCloud\.westeurope:9000\n/);
     assert.match(prodTree, /network: networkPlugin=azure networkPluginMode=overlay podCidr=10\.244\.0\.0\/16 serviceCidr=10\.100\.0\.0\/16 outboundType=userDefinedRouting/);
     assert.doesNotMatch(devTree, /Firewall/);
-    assert.match(devTree, /\n {4}\+ azure-native:network:VirtualNetwork {2}network-vnet/);
+    assert.match(devTree, /\n {8}\+ azure-native:network:VirtualNetwork {2}network-vnet/);
   });
 
   it("registers the same resources in preview, before any value is known", async () => {

@@ -11,7 +11,7 @@ const T = {
   secret: "kubernetes:core/v1:Secret",
   pdb: "kubernetes:policy/v1:PodDisruptionBudget",
   role: "kubernetes:rbac.authorization.k8s.io/v1:Role",
-  image: "docker:index/image:Image",
+  image: "docker-build:index:Image",
   upload: "pulumi-nodejs:dynamic/aks-inference:UploadedBlob",
   hpa: /HorizontalPodAutoscaler/,
 };
@@ -114,21 +114,21 @@ describe("deploying router and model services", function () {
 
   it("tags images by content hash and builds one image for services sharing an environment", () => {
     const images = prod.all(T.image);
-    const env = images.filter((i) => i.name.startsWith("env-"));
+    const env = images.filter((i) => i.name.startsWith("images-env-"));
     // The CPU services share one image; the GPU service gets the CUDA variant of the same environment.
-    const cuda = env.filter((i) => input(i, "build", "args", "ONNXRUNTIME_NODE_INSTALL") === "cuda12");
+    const cuda = env.filter((i) => input(i, "buildArgs", "ONNXRUNTIME_NODE_INSTALL") === "cuda12");
     assert.equal(env.length, 2, "CPU services share one image, the GPU service has its own");
     assert.equal(cuda.length, 1);
-    for (const e of env) assert.match(String(input(e, "imageName")), /^aksinfprodacr\.azurecr\.io\/aks-inference-env:[0-9a-f]{16}$/);
-    assert.equal(input(env[0], "registry", "username"), "00000000-0000-0000-0000-000000000000");
-    assert.equal(input(env[0], "registry", "password"), SECRET);
+    for (const e of env) assert.deepEqual(input(e, "tags"), [`aksinfprodacr.azurecr.io/aks-inference-env:${e.name.slice("images-env-".length)}`]);
+    for (const e of env) assert.match(String(input(e, "tags", 0)), /:[0-9a-f]{16}$/);
+    assert.deepEqual(input(env[0], "registries"), [{ address: "aksinfprodacr.azurecr.io", username: "00000000-0000-0000-0000-000000000000", password: SECRET }]);
     const custom = stackConfig("prod", {
       "aks-inference:services": [
         { name: "one", models: ["samples/models/regressor.onnx"] },
         { name: "two", models: ["samples/models/regressor.onnx"], environment: { baseImage: "mcr.microsoft.com/azurelinux/base/nodejs:22" } },
       ],
     });
-    return Plan.of(custom).then((p) => assert.equal(p.all(T.image).filter((i) => i.name.startsWith("env-")).length, 2, "a different base image is a different environment"));
+    return Plan.of(custom).then((p) => assert.equal(p.all(T.image).filter((i) => i.name.startsWith("images-env-")).length, 2, "a different base image is a different environment"));
   });
 
   it("deploys the router only after the firewall rules exist, and model services after the router", () => {

@@ -53,7 +53,7 @@ describe("GPU environment image (JavaScript / ONNX)", function () {
 
   it("is what the prod stack builds for its GPU service", async () => {
     const plan = await Plan.of(stackConfig("prod"));
-    const args = plan.all("docker:index/image:Image").map((r) => input(r, "build", "args") as Record<string, string> | undefined);
+    const args = plan.all("docker-build:index:Image").map((r) => input(r, "buildArgs") as Record<string, string> | undefined);
     assert.ok(args.some((a) => a?.RUNTIME_BASE_IMAGE === CUDA_SCORING_IMAGES.runtime && a.ONNXRUNTIME_NODE_INSTALL === "cuda12"), JSON.stringify(args));
     assert.ok(args.some((a) => a?.BASE_IMAGE === DEFAULT_SCORING_BASE_IMAGE && a.RUNTIME_BASE_IMAGE === undefined), "the CPU image stays");
   });

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { Agent, request } from "undici";
 import { parse } from "yaml";
 import { BUILTIN_ROLES } from "../../components/roles";
-import { ROUTER_TLS_DIR, keyVaultObjects } from "../../components/k8s/router";
+import { ROUTER_TLS_DIR, keyVaultObjects } from "../../components/k8s/routerDeployment";
 import { ConfigError } from "../../core/config";
 import { LABELS, ROUTER_ENV, ROUTER_NAME, ROUTER_TLS_PROVIDER_CLASS, WORKLOAD_IDENTITY } from "../../core/naming";
 import { evaluate, type Res } from "../../policies/rules";

@@ -10,11 +10,23 @@ import { REPO_ROOT } from "../support/stacks";
 const template = (stack: string) => readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
 const run = promisify(execFile);
 
+/** What prod's environment-specific values become in a North Europe copy. */
+const PROD_NEU = {
+  set: [
+    "network.subnetId=/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-neu/providers/Microsoft.Network/virtualNetworks/vnet-neu/subnets/snet-aks",
+    "network.routeTableId=/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-neu/providers/Microsoft.Network/routeTables/rt-aks-neu",
+    "endpoint.customDomain=ml-neu.contoso.com",
+    'dns.records=[{"zone":"internal.contoso.com","name":"ml","type":"CNAME","value":"ml-neu.contoso.com"}]',
+    "tokenIssuer.audience=api://aks-inference-prod-neu",
+  ],
+  keep: ["firewall", "endpoint.internalIp", "endpoint.tls.keyVault", "tokenIssuer.issuer", "tokenIssuer.jwksUri"],
+};
+
 describe("stamping a new environment", function () {
   this.timeout(60_000);
 
   it("renders a valid stack file with the new region and purpose, keeping the template's services", () => {
-    const { text, config } = renderStack(template("prod"), { env: "prod-neu", region: "northeurope", purpose: "DenseProd" });
+    const { text, config } = renderStack(template("prod"), { env: "prod-neu", region: "northeurope", purpose: "DenseProd", from: "prod", ...PROD_NEU });
     assert.equal(config.location, "northeurope");
     assert.equal(config.clusterPurpose, "DenseProd");
     assert.equal(config.clusterName, "aksinf-prod-neu", "names follow the environment");
@@ -24,10 +36,19 @@ describe("stamping a new environment", function () {
     assert.match(text, /# Prod environment: FastProd on Azure CNI/, "the template's comments are kept");
   });
 
-  it("clears names the template pinned, so environments never collide", () => {
+  it("keeps the template's purpose when none is given", () => {
+    assert.equal(renderStack(template("prod"), { env: "prod-neu", region: "northeurope", from: "prod", ...PROD_NEU }).config.clusterPurpose, "FastProd");
+  });
+
+  it("refuses a name the template pinned unless it is set or unset; a globally unique one cannot be kept", () => {
     const pinned = `${template("dev")}\n  aks-inference:registryName: devregistry01\n`;
-    const { config } = renderStack(pinned, { env: "qa", region: "westeurope", purpose: "DevTest" });
-    assert.equal(config.registryName, "aksinfqaacr");
+    assert.throws(() => renderStack(pinned, { env: "qa", region: "westeurope", from: "dev" }), /aks-inference:registryName +pinned ACR name, unique across Azure; dev: devregistry01/);
+    assert.throws(
+      () => renderStack(pinned, { env: "qa", region: "westeurope", keep: ["registryName"] }),
+      (e: Error) => e instanceof StampError && /--keep aks-inference:registryName: the name is unique across Azure/.test(e.message),
+    );
+    assert.equal(renderStack(pinned, { env: "qa", region: "westeurope", unset: ["registryName"] }).config.registryName, "aksinfqaacr", "derived from the new env");
+    assert.equal(renderStack(pinned, { env: "qa", region: "westeurope", set: ["registryName=qaregistry01"] }).config.registryName, "qaregistry01");
   });
 
   it("names the bad argument", () => {

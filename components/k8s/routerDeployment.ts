@@ -25,6 +25,7 @@ import {
 } from "../../core/naming";
 import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
 import { purposeProfile } from "../../core/purpose";
+import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 export interface RouterArgs {
   provider: k8s.Provider;
@@ -88,7 +89,7 @@ export class Router extends pulumi.ComponentResource {
   readonly tokenSigningKey?: pulumi.Output<string>;
 
   constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aks-inference:k8s:Router", name, {}, opts);
+    super(token("Router"), name, {}, withFormerType(FORMER_TYPES.Router, opts));
     const k = { parent: this, provider: args.provider };
     const labels = { [LABELS.role]: ROLE_ROUTER, [LABELS.managedBy]: MANAGED_BY, "app.kubernetes.io/name": ROUTER_NAME };
     const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: args.namespace, labels: { [LABELS.managedBy]: MANAGED_BY } } }, { ...k, dependsOn: args.dependsOn });

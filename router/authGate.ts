@@ -1,0 +1,68 @@
+/**
+ * Per-service authentication on the public port (the rules themselves are in core/auth.ts):
+ * which credential a service's auth mode asks for, and a failure log that a client hammering with
+ * a wrong key cannot flood.
+ */
+import type { Logger } from "pino";
+import { bearer, keyMatches, verifyToken, type TokenIssuer } from "../core/auth";
+import type { ServiceRoutingSettings } from "../core/routingSettings";
+import type { RouterMetrics } from "./metrics";
+import type { KeyStore } from "./types";
+
+/** Why a request was refused: `reason` labels the failure metric, `message` is the client's answer. */
+export interface Denial {
+  reason: "missing" | "key" | "token";
+  message: string;
+}
+
+export interface AuthGateOptions {
+  keys: KeyStore;
+  /** Token issuer for services with token auth. */
+  tokenIssuer?: TokenIssuer;
+  /** Longest token lifetime accepted; default core/auth.ts's. */
+  maxTokenLifetimeSeconds?: number;
+  metrics: RouterMetrics;
+  log: Logger;
+}
+
+/** One "authentication failed" line per service at most this often, with the count it stands for. */
+const FAILURE_LOG_INTERVAL_MS = 10_000;
+
+export class AuthGate {
+  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(private readonly opts: AuthGateOptions) {}
+
+  /** Undefined when the request may pass; else the denial, already counted and (rate-limited) logged. */
+  async admit(service: string, settings: ServiceRoutingSettings, authorization: string | undefined, requestId: string): Promise<Denial | undefined> {
+    const denied = await this.check(settings, authorization);
+    if (denied) this.failed(service, denied.reason, requestId);
+    return denied;
+  }
+
+  private async check(s: ServiceRoutingSettings, authorization: string | undefined): Promise<Denial | undefined> {
+    if (s.authMode === "none") return undefined;
+    const credential = bearer(authorization);
+    if (!credential) return { reason: "missing", message: `service '${s.name}' requires 'Authorization: Bearer <${s.authMode}>'` };
+    if (s.authMode === "key") {
+      const keys = this.opts.keys.get(s.name);
+      if (!keys) return { reason: "key", message: `service '${s.name}' has no keys yet` };
+      return keyMatches(credential, keys) ? undefined : { reason: "key", message: "invalid key" };
+    }
+    if (!this.opts.tokenIssuer) return { reason: "token", message: "token auth is not configured on this router" };
+    const check = await verifyToken(credential, this.opts.tokenIssuer, s.tokenAudience, { maxLifetimeSeconds: this.opts.maxTokenLifetimeSeconds });
+    return check.ok ? undefined : { reason: "token", message: check.reason };
+  }
+
+  private failed(service: string, reason: Denial["reason"], requestId: string): void {
+    this.opts.metrics.authFailures.labels({ service, reason }).inc();
+    const now = Date.now();
+    const last = this.lastLogged.get(service);
+    if (last && now - last.at < FAILURE_LOG_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    this.opts.log.warn({ service, reason, requestId, alsoFailedSinceLastLine: last?.suppressed ?? 0 }, "authentication failed");
+    this.lastLogged.set(service, { at: now, suppressed: 0 });
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The public port's request handler: the order in which a request is checked (shape, route,
+ * service, method, size, credentials) before it is forwarded, the probes, and the accounting of
+ * every answer.
+ */
+import type * as http from "node:http";
+import type { Logger } from "pino";
+import type { AuthGate } from "./authGate";
+import type { ServiceBalancer } from "./balancer";
+import type { Forwarder } from "./forward";
+import type { RouterMetrics } from "./metrics";
+import { ALLOWED_METHODS, malformed, parseRoute, requestIdOf, splitTarget, type PayloadLimit } from "./request";
+import { sendError, sendJson } from "./respond";
+import { VERSION_HEADER } from "../core/versions";
+import type { VersionTable } from "./versionTable";
+
+/** State the handler shares with whoever starts and drains the router. */
+export interface Lifecycle {
+  /** Readiness probes answer 200 (off while starting and draining). */
+  ready: boolean;
+  /** Every answer asks the client to close its connection. */
+  draining: boolean;
+  /** Requests being answered (the drain waits for them). */
+  inFlight: number;
+}
+
+export interface HandlerOptions {
+  /** By unit key (a service version). */
+  balancers: ReadonlyMap<string, ServiceBalancer>;
+  versions: VersionTable;
+  /** Random numbers in [0, 1) for the split and mirroring. */
+  random: () => number;
+  limit: PayloadLimit;
+  auth: AuthGate;
+  forwarder: Forwarder;
+  lifecycle: Lifecycle;
+  metrics: RouterMetrics;
+  log: Logger;
+}
+
+export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const { balancers, limit, lifecycle, metrics, log } = o;
+
+  /** Answers one request; returns the unit (service version) it was for, when known (for the metrics). */
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string, start: number): Promise<string | undefined> => {
+    const bad = malformed(req);
+    if (bad) {
+      sendError(res, bad[0], bad[1], bad[2], { connection: "close" });
+      return undefined;
+    }
+    const route = parseRoute(path);
+    if (!route) {
+      sendError(res, 404, "NotFound", `no route for ${path}; scoring is POST /api/v1/service/<service>/score`);
+      return undefined;
+    }
+    if (!o.versions.has(route.service)) {
+      sendError(res, 404, "ServiceNotFound", `service '${route.service}' does not exist`);
+      return undefined;
+    }
+    const allowed = ALLOWED_METHODS[route.kind];
+    if (!allowed.includes(req.method ?? "")) {
+      sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed here; use ${allowed.join(" or ")}`, { allow: allowed.join(", ") });
+      return route.service;
+    }
+    if (route.kind === "modelReady") {
+      const n = o.versions.unitsOf(route.service).reduce((sum, unit) => sum + (balancers.get(unit)?.readyReplicas() ?? 0), 0);
+      if (n > 0) sendJson(res, 200, { name: route.service, ready: true, readyReplicas: n });
+      else sendError(res, 503, "NoReadyReplica", `service '${route.service}' has no ready replica`);
+      return route.service;
+    }
+    // The version: the one the caller pins (Azure ML's azureml-model-deployment header), else one by the split.
+    const pinned = req.headers[VERSION_HEADER];
+    const choice = o.versions.choose(route.service, typeof pinned === "string" ? pinned : undefined, o.random);
+    if ("error" in choice) {
+      if (pinned === undefined) sendError(res, 503, "NoLiveVersion", choice.error);
+      else sendError(res, 404, "VersionNotFound", choice.error);
+      return route.service;
+    }
+    const b = balancers.get(choice.unit)!;
+    res.setHeader(VERSION_HEADER, choice.version);
+    // swagger.json needs no credentials (clients fetch it to learn the input format); the rest is
+    // checked for size first, so an oversized body is refused before any token is verified.
+    if (route.kind !== "swagger") {
+      const length = req.headers["content-length"];
+      if (length !== undefined && Number(length) > limit.of(b)) {
+        sendError(res, 413, "PayloadTooLarge", limit.tooLarge(b, length), { connection: "close" });
+        return route.service;
+      }
+      const denied = await o.auth.admit(route.service, b.settings, req.headers.authorization, requestId);
+      if (denied) {
+        sendError(res, 401, "Unauthorized", denied.message, { "www-authenticate": "Bearer", ...(req.headers.expect ? { connection: "close" } : {}) });
+        return route.service;
+      }
+    }
+    // `Expect: 100-continue`: the client sends its body only now that auth and size are fine.
+    if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
+    await o.forwarder.send({ req, res, balancer: b, route, requestId, mirror: choice.mirrorUnit }, start, query);
+    return choice.unit;
+  };
+
+  return (req, res) => {
+    const start = performance.now();
+    const requestId = requestIdOf(req);
+    res.setHeader("x-ms-request-id", requestId);
+    if (lifecycle.draining) res.setHeader("connection", "close");
+    const { path, query } = splitTarget(req.url);
+    switch (path) {
+      // Probes: answered, not counted as requests.
+      case "/healthz":
+      case "/v2/health/live":
+        return sendJson(res, 200, { status: "alive" });
+      case "/readyz":
+      case "/v2/health/ready":
+        return lifecycle.ready ? sendJson(res, 200, { status: "ready" }) : sendError(res, 503, "NotReady", "router is not ready (starting or draining)");
+    }
+    lifecycle.inFlight++;
+    let service: string | undefined;
+    handle(req, res, requestId, path, query, start)
+      .then(
+        (s) => {
+          service = s;
+        },
+        (err: unknown) => {
+          log.error({ err: (err as Error).message, requestId }, "unexpected error");
+          sendError(res, 500, "InternalError", "the router failed to handle the request");
+        },
+      )
+      .finally(() => {
+        lifecycle.inFlight--;
+        // Every answer is counted: by service where one is known, as "unknown" otherwise.
+        const status = res.statusCode;
+        const label = service ?? "unknown";
+        metrics.request(label, status, (performance.now() - start) / 1000);
+        if (status >= 500) log.warn({ service: label, status, requestId, ms: Math.round(performance.now() - start) }, "request failed");
+        else if (log.isLevelEnabled("debug")) log.debug({ service: label, status, requestId, ms: Math.round(performance.now() - start) }, "request");
+      });
+  };
+}

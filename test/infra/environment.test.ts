@@ -1,0 +1,154 @@
+/**
+ * The InferenceEnvironment component as a deployed stack meets it: the URNs the dev and prod
+ * stacks had before the component existed (test/fixtures/urns/, captured from that code) are each
+ * still registered or answered by an alias, so `pulumi up` adopts every resource instead of
+ * replacing it; and several environments in one program do not collide.
+ */
+import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { InferenceEnvironment } from "../../components/inferenceEnvironment";
+import { EnvironmentArgsError, configToArgs, parseEnvironmentArgs, rawConfigToArgs } from "../../core/environmentArgs";
+import { runOffline, runOfflineProgram, type PlannedResource } from "../../scripts/offline";
+import { REPO_ROOT, rawStack, stackConfig } from "../support/stacks";
+
+/** Image builds move to @pulumi/docker-build (issue 15): a new resource type replaces them by design; rebuilding an image replaces nothing in Azure. */
+const REBUILT = "$docker:index/image:Image::";
+
+function formerUrns(stack: string): string[] {
+  return readFileSync(path.join(REPO_ROOT, "test", "fixtures", "urns", `${stack}.txt`), "utf8").split("\n").filter(Boolean);
+}
+
+/** The URN's type chain and name: `aks-inference:cluster:Cluster$azure-native:...::aks`. */
+const tail = (urn: string) => urn.split("::").slice(2).join("::");
+/** The resource's own type and name, without its parents' types. */
+const own = (urn: string) => {
+  const [types, name] = tail(urn).split("::");
+  return `${types.split("$").pop()}::${name}`;
+};
+
+/**
+ * The plan with each URN as the engine makes it: a child's type is prefixed with its parent's
+ * whole type chain. Pulumi's mock monitor prefixes only the parent's own type, which is the same
+ * for a child of a top-level resource (all the former stack had) but not one level deeper.
+ * Aliases are resolved by the SDK itself, from the real chain.
+ */
+function withEngineUrns(plan: PlannedResource[]): PlannedResource[] {
+  const byUrn = new Map(plan.map((r) => [r.urn, r]));
+  const real = new Map<string, string>();
+  const urnOf = (r: PlannedResource): string => {
+    let urn = real.get(r.urn);
+    if (urn === undefined) {
+      const parent = r.parentUrn ? byUrn.get(r.parentUrn) : undefined;
+      const head = r.urn.split("::").slice(0, 2).join("::");
+      urn = parent ? `${urnOf(parent).slice(0, urnOf(parent).lastIndexOf("::"))}$${r.type}::${r.name}` : `${head}::${r.type}::${r.name}`;
+      real.set(r.urn, urn);
+    }
+    return urn;
+  };
+  return plan.map((r) => ({ ...r, urn: urnOf(r), parentUrn: r.parentUrn && byUrn.has(r.parentUrn) ? urnOf(byUrn.get(r.parentUrn)!) : r.parentUrn }));
+}
+
+describe("InferenceEnvironment", function () {
+  this.timeout(120_000);
+
+  for (const stack of ["dev", "prod"]) {
+    describe(`adopts the ${stack} stack deployed before it`, () => {
+      let plan: PlannedResource[];
+      before(async () => {
+        plan = withEngineUrns(await runOffline(stackConfig(stack), { preview: false, resolveAliases: true }));
+      });
+
+      it("registers or aliases every URN the stack had, so nothing is replaced", () => {
+        const registered = new Set(plan.map((r) => r.urn));
+        const aliased = new Map(plan.flatMap((r) => r.aliases.map((a) => [a, r] as const)));
+        const missing = formerUrns(stack).filter((urn) => !urn.includes(REBUILT) && !registered.has(urn) && !aliased.has(urn));
+        assert.deepEqual(missing, []);
+      });
+
+      it("moves every resource under the environment, components under aks-inference:index tokens, names and provider types unchanged", () => {
+        const env = plan.filter((r) => r.type === "aks-inference:index:InferenceEnvironment");
+        assert.deepEqual(env.map((r) => r.name), [stack], "one environment, named after the stack");
+        assert.ok(plan.every((r) => r === env[0] || r.urn.includes("::aks-inference:index:InferenceEnvironment$")), "all under the environment");
+        assert.ok(plan.filter((r) => r.type.startsWith("aks-inference:") && !r.custom).every((r) => r.type.startsWith("aks-inference:index:")));
+        // The same resources as before: each former URN's own type (components: their new token) and name.
+        const built = (type: string) => type === "docker:index/image:Image" || type.startsWith("docker-build:");
+        const newToken = (t: string) => t.replace(/^aks-inference:[a-z0-9]+:/, "aks-inference:index:");
+        const before = formerUrns(stack).filter((urn) => !urn.includes(REBUILT)).map((urn) => newToken(own(urn)));
+        const after = plan.filter((r) => r !== env[0] && !built(r.type)).map((r) => own(r.urn));
+        assert.deepEqual(after.sort(), before.sort());
+      });
+
+      it("claims no URN twice: no alias is another resource's URN or another resource's alias", () => {
+        const registered = new Set(plan.map((r) => r.urn));
+        const seen = new Map<string, string>();
+        for (const r of plan) {
+          for (const a of new Set(r.aliases)) {
+            assert.ok(!registered.has(a) || a === r.urn, `${r.urn} claims ${a}, which is registered`);
+            assert.ok(!seen.has(a), `${a} claimed by ${seen.get(a)} and ${r.urn}`);
+            seen.set(a, r.urn);
+          }
+        }
+      });
+    });
+  }
+
+  describe("two environments in one program", () => {
+    let plan: PlannedResource[];
+    before(async () => {
+      const args = rawConfigToArgs(rawStack("dev"));
+      const opts = { acrToken: async () => "offline-acr-token" };
+      const program = () => [new InferenceEnvironment("weu", { ...args, projectRoot: REPO_ROOT }, opts), new InferenceEnvironment("neu", { ...args, location: "northeurope", projectRoot: REPO_ROOT }, opts)];
+      plan = withEngineUrns(await runOfflineProgram("platform", program, { preview: false, resolveAliases: true }));
+    });
+
+    it("register distinct URNs, children named after their environment", () => {
+      const urns = plan.map((r) => r.urn);
+      assert.equal(new Set(urns).size, urns.length, "no URN twice");
+      for (const env of ["weu", "neu"]) {
+        assert.ok(plan.some((r) => r.type === "azure-native:containerservice:ManagedCluster" && r.name === `${env}-aks`));
+      }
+      const roots = plan.filter((r) => r.type === "aks-inference:index:InferenceEnvironment");
+      assert.deepEqual(roots.map((r) => r.name), ["weu", "neu"]);
+      assert.ok(plan.every((r) => roots.includes(r) || r.urn.includes("::aks-inference:index:InferenceEnvironment$")), "every resource is in an environment");
+    });
+
+    it("derive distinct globally unique Azure names from the environment's name", () => {
+      const names = (type: string, key: string) => plan.filter((r) => r.type === type).map((r) => r.inputs[key]);
+      assert.deepEqual(names("azure-native:containerservice:ManagedCluster", "resourceName"), ["aksinf-weu", "aksinf-neu"]);
+      assert.deepEqual(names("azure-native:containerregistry:Registry", "registryName"), ["aksinfweuacr", "aksinfneuacr"]);
+      assert.deepEqual(names("azure-native:storage:StorageAccount", "accountName"), ["aksinfweust", "aksinfneust"]);
+      assert.deepEqual(names("azure-native:resources:ResourceGroup", "resourceGroupName"), ["rg-aksinf-weu", "rg-aksinf-neu"]);
+    });
+
+    it("claim no alias to a stack's former layout (only the stack program's environment adopts one)", () => {
+      assert.ok(plan.every((r) => r.aliases.every((a) => a.includes("aks-inference:index:InferenceEnvironment$"))), "aliases stay inside each environment");
+    });
+  });
+
+  describe("args", () => {
+    it("are the stack config: a shipped stack's config and its args give the same environment", () => {
+      for (const stack of ["dev", "prod"]) {
+        assert.deepEqual(parseEnvironmentArgs(rawConfigToArgs(rawStack(stack)), stack), stackConfig(stack));
+        assert.deepEqual(parseEnvironmentArgs(configToArgs(stackConfig(stack)), stack), stackConfig(stack), "a validated config round-trips");
+      }
+    });
+
+    it("are validated by the stack config's rules, each problem named by its argument", () => {
+      const args = rawConfigToArgs(rawStack("dev"));
+      const bad = { ...args, services: [{ ...args.services![0], cpuCores: -1 }] };
+      assert.throws(
+        () => new InferenceEnvironment("bad", bad),
+        (err: unknown) => {
+          assert.ok(err instanceof EnvironmentArgsError);
+          assert.match(err.message, /^InferenceEnvironment 'bad': invalid args:/);
+          assert.ok(err.problems.some((p) => p.startsWith("services[0].cpuCores: ")), err.message);
+          assert.ok(err.problems.every((p) => !p.includes("aks-inference:")), "named as args, not as stack config keys");
+          return true;
+        },
+      );
+      assert.throws(() => parseEnvironmentArgs({ ...args, location: "" }, "x"), /\n {2}- location: is required/);
+      assert.throws(() => parseEnvironmentArgs({ ...args, egress: "firewall" }, "x"), /\n {2}- endpoint\.internalIp: is required with egress 'firewall'/);
+    });
+  });
+});
