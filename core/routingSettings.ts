@@ -5,7 +5,6 @@
  */
 import type { AuthMode, ModelServiceConfig, ModelVersionConfig } from "./config";
 import { MAX_PAYLOAD_BYTES, servicePayloadLimitBytes } from "./payloadLimit";
-import { shareProblems } from "./versions";
 
 export interface AutoscaleSettings {
   enabled: boolean;
@@ -73,9 +72,10 @@ export function parseRoutingSettings(raw: string | undefined, serviceName: strin
     throw new Error(`${owner}: the routing settings annotation is not JSON`);
   }
   const badLimit = s.maxBodyBytes !== undefined && !(Number.isInteger(s.maxBodyBytes) && s.maxBodyBytes > 0);
-  // One version's own shares are checked here; whether the versions of a service add up is for
-  // those that see them all (the router, the policy pack).
-  const badVersion = s.version !== undefined && (typeof s.version !== "object" || shareProblems(s.version).length > 0);
+  // A version's shape is checked here; whether its shares make sense with its siblings' is for
+  // those that see them all (the policy pack refuses, the router treats shares as weights).
+  const v = s.version;
+  const badVersion = v !== undefined && (typeof v !== "object" || v === null || typeof v.name !== "string" || !Number.isInteger(v.traffic) || !Number.isInteger(v.mirrorPercent));
   if (s.name !== serviceName || !["key", "token", "none"].includes(s.authMode) || typeof s.autoscale?.maxReplicas !== "number" || badLimit || badVersion) {
     throw new Error(`${owner}: the routing settings annotation is not a valid settings document`);
   }

@@ -10,7 +10,7 @@ import * as naming from "../../core/naming";
 describe("names shared with running clusters", () => {
   it("labels, annotations and object names the router discovers by", () => {
     assert.equal(naming.DEFAULT_NAMESPACE, "aks-inference");
-    assert.deepEqual(naming.LABELS, { role: "aks-inference/role", service: "aks-inference/service", keysFor: "aks-inference/keys-for", managedBy: "app.kubernetes.io/managed-by" });
+    assert.deepEqual(naming.LABELS, { role: "aks-inference/role", service: "aks-inference/service", version: "aks-inference/version", keysFor: "aks-inference/keys-for", managedBy: "app.kubernetes.io/managed-by" });
     assert.deepEqual([naming.ROLE_ROUTER, naming.ROLE_MODEL, naming.MANAGED_BY], ["router", "model", "aks-inference"]);
     assert.equal(naming.SETTINGS_ANNOTATION, "aks-inference/settings");
     assert.equal(naming.MODEL_COUNT_ANNOTATION, "aks-inference/model-count");
@@ -18,6 +18,7 @@ describe("names shared with running clusters", () => {
     assert.equal(naming.ROUTER_NAME, "aks-inference-router");
     assert.equal(naming.ROUTER_LEASE, "aks-inference-router-autoscaler");
     assert.equal(naming.modelDeploymentName("fraud"), "model-fraud");
+    assert.equal(naming.modelDeploymentName("fraud", "blue"), "model-fraud-blue", "one Deployment and Service per version");
     assert.equal(naming.MODEL_SERVICE_ACCOUNT, "aks-inference-model");
     assert.equal(naming.ROUTER_TLS_PROVIDER_CLASS, "aks-inference-router-tls");
   });

@@ -12,6 +12,17 @@ export function rawStack(stack: string): Record<string, unknown> {
   return readStackFile(stackFilePath(stack, REPO_ROOT));
 }
 
+/**
+ * A shipped stack as it was before its services declared versions (issue 14): every service's
+ * `versions` dropped. Turning a service into versions replaces its Deployment and Service by
+ * design; tests about code changes compare with this.
+ */
+export function stackWithoutVersions(stack: string): StackConfig {
+  const raw = rawStack(stack);
+  const services = raw["aks-inference:services"] as Record<string, unknown>[] | undefined;
+  return parseStackConfig({ ...raw, ...(services ? { "aks-inference:services": services.map(({ versions: _v, ...s }) => s) } : {}) }, stack);
+}
+
 /** A shipped stack with some keys replaced (`{ "aks-inference:egress": "firewall" }`), validated. */
 export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): StackConfig {
   return parseStackConfig({ ...rawStack(stack), ...overrides }, stack);
