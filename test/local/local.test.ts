@@ -139,6 +139,18 @@ describe("local mode (npm start) end to end", function () {
     assert.ok(desired <= 4, "never beyond autoscaleMaxReplicas (4)");
   });
 
+  it("traffic: moves regressor's split between its versions live, and state shows it", async () => {
+    const key = ((await cli("keys", "regressor")).json as { primaryKey: string }).primaryKey;
+    const moved = await cli("traffic", "regressor", "v1=0", "v2=100");
+    assert.equal(moved.code, 0, JSON.stringify(moved.json));
+    const answered = await Promise.all(Array.from({ length: 20 }, async () => (await score(key)).headers.get("azureml-model-deployment")));
+    assert.deepEqual(new Set(answered), new Set(["v2"]), "every request now goes to v2");
+    const state = (await cli("state", "regressor")).json as { versions: { version: string; traffic: number }[] };
+    assert.deepEqual(state.versions.map((v) => [v.version, v.traffic]), [["v1", 0], ["v2", 100]]);
+    assert.equal((await cli("traffic", "regressor", "v1=90", "v2=20")).code, 1, "a split that does not sum to 100 is refused");
+    assert.equal((await cli("traffic", "regressor", "v1=90", "v2=10")).code, 0);
+  });
+
   it("explains errors: unknown service, token for a key service", async () => {
     const unknown = await cli("state", "nope");
     assert.equal(unknown.code, 1);
