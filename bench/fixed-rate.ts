@@ -4,6 +4,8 @@
  * upstream directly, through nginx `proxy_pass` and through the router, each pinned to CPU 0 as in
  * the overhead benchmark. wrk's closed loop only measures saturation; an open, fixed-rate load
  * shows what callers see at the loads a service runs at. p99 comes from h2load's per-request log.
+ * A second router, whose service mirrors 10 % of requests to another version (the same upstream),
+ * gives the callers' p99 with a mirror at the same rates.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,7 +17,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** h2load clients; each sends rate / CLIENTS requests per second. */
 const CLIENTS = 8;
 const SHARES = [0.25, 0.5, 0.75] as const;
-const TARGETS = ["direct", "nginx", "router"] as const;
+const TARGETS = ["direct", "nginx", "router", "mirrored"] as const;
 type Target = (typeof TARGETS)[number];
 
 /** p-th percentile (0-100) of the request latencies (ms) in an h2load --log-file. */
@@ -46,12 +48,16 @@ export async function fixedRate(): Promise<BenchResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-bench-rate-"));
   writeFileSync(path.join(dir, "body.json"), '{"data": [[1, 2, 3, 4]]}');
   const { upstream, proxy, upstreamUrl, directUrl, nginxUrl } = await nginxBaseline(dir);
-  const router = pinned("0", process.execPath, [bundled(path.join(__dirname, "router-process.ts")), "--upstream", upstreamUrl], { env: { ...process.env, NODE_ENV: "production" } });
+  const routerBundle = bundled(path.join(__dirname, "router-process.ts"));
+  const router = pinned("0", process.execPath, [routerBundle, "--upstream", upstreamUrl], { env: { ...process.env, NODE_ENV: "production" } });
+  // Pinned to the same CPU as the first; each is measured while the other is idle.
+  const mirrored = pinned("0", process.execPath, [routerBundle, "--upstream", upstreamUrl, "--mirror", upstreamUrl], { env: { ...process.env, NODE_ENV: "production" } });
   try {
     const url: Record<Target, string> = {
       direct: directUrl,
       nginx: nginxUrl,
       router: `${(await waitFor(router, /READY (http:\/\/\S+)/))[1]}/api/v1/service/bench/score`,
+      mirrored: `${(await waitFor(mirrored, /READY (http:\/\/\S+)/))[1]}/api/v1/service/bench/score`,
     };
     const sat = spawnSync(have("taskset") ? "taskset" : "wrk", [...(have("taskset") ? ["-c", "1", "wrk"] : []), "-t1", "-c32", `-d${SECONDS}s`, "--latency", "-s", path.join(__dirname, "post.lua"), url.router], { encoding: "utf8" });
     if (sat.status !== 0) throw new Error(`wrk failed: ${sat.stderr}`);
@@ -66,18 +72,19 @@ export async function fixedRate(): Promise<BenchResult> {
         { metric: `${pct}: p99 added by nginx`, value: r.nginx.p99 - r.direct.p99, unit: "ms" },
         { metric: `${pct}: p99 added by the router`, value: r.router.p99 - r.direct.p99, unit: "ms" },
         { metric: `${pct}: p50 added by the router`, value: r.router.p50 - r.direct.p50, unit: "ms" },
-        { metric: `${pct}: failed (all targets)`, value: r.direct.failed + r.nginx.failed + r.router.failed },
+        { metric: `${pct}: caller p99, router without / with a 10 % mirror`, value: `${r.router.p99.toFixed(2)} / ${r.mirrored.p99.toFixed(2)}`, unit: "ms" },
+        { metric: `${pct}: failed (all targets)`, value: r.direct.failed + r.nginx.failed + r.router.failed + r.mirrored.failed },
       );
     }
     return {
       name: "latency at a fixed rate",
       rows,
       notes: [
-        `h2load --h1 -c ${CLIENTS} --rps (rate / ${CLIENTS} per client), ${SECONDS} s after 1 s of warm-up, POST 24-byte JSON, percentiles from its per-request log; router and nginx pinned to CPU 0, upstream nginx and the load generators on CPU 1. The rates are shares of the router's own maximum, so nginx is far below its own.`,
+        `h2load --h1 -c ${CLIENTS} --rps (rate / ${CLIENTS} per client), ${SECONDS} s after 1 s of warm-up, POST 24-byte JSON, percentiles from its per-request log; router and nginx pinned to CPU 0, upstream nginx and the load generators on CPU 1. The rates are shares of the router's own maximum, so nginx is far below its own. The mirrored router copies 10 % of requests to a second version on the same upstream (off the callers' path); its callers' p99 is measured at the same rates.`,
       ],
     };
   } finally {
-    await Promise.all([stop(router), stop(proxy), stop(upstream)]);
+    await Promise.all([stop(router), stop(mirrored), stop(proxy), stop(upstream)]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
