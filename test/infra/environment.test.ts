@@ -49,6 +49,19 @@ function withEngineUrns(plan: PlannedResource[]): PlannedResource[] {
   return plan.map((r) => ({ ...r, urn: urnOf(r), parentUrn: r.parentUrn && byUrn.has(r.parentUrn) ? urnOf(byUrn.get(r.parentUrn)!) : r.parentUrn }));
 }
 
+/** The engine refuses a program where two resources claim one URN (as URN or alias). */
+function assertNoSharedClaims(plan: PlannedResource[]): void {
+  const registered = new Set(plan.map((r) => r.urn));
+  const seen = new Map<string, string>();
+  for (const r of plan) {
+    for (const a of new Set(r.aliases)) {
+      assert.ok(!registered.has(a) || a === r.urn, `${r.urn} claims ${a}, which is registered`);
+      assert.ok(!seen.has(a), `${a} claimed by ${seen.get(a)} and ${r.urn}`);
+      seen.set(a, r.urn);
+    }
+  }
+}
+
 describe("InferenceEnvironment", function () {
   this.timeout(120_000);
 
@@ -79,17 +92,7 @@ describe("InferenceEnvironment", function () {
         assert.deepEqual(after.sort(), before.sort());
       });
 
-      it("claims no URN twice: no alias is another resource's URN or another resource's alias", () => {
-        const registered = new Set(plan.map((r) => r.urn));
-        const seen = new Map<string, string>();
-        for (const r of plan) {
-          for (const a of new Set(r.aliases)) {
-            assert.ok(!registered.has(a) || a === r.urn, `${r.urn} claims ${a}, which is registered`);
-            assert.ok(!seen.has(a), `${a} claimed by ${seen.get(a)} and ${r.urn}`);
-            seen.set(a, r.urn);
-          }
-        }
-      });
+      it("claims no URN twice: no alias is another resource's URN or another resource's alias", () => assertNoSharedClaims(plan));
     });
   }
 
@@ -121,8 +124,9 @@ describe("InferenceEnvironment", function () {
       assert.deepEqual(names("azure-native:resources:ResourceGroup", "resourceGroupName"), ["rg-aksinf-weu", "rg-aksinf-neu"]);
     });
 
-    it("claim no alias to a stack's former layout (only the stack program's environment adopts one)", () => {
+    it("claim no alias to a stack's former layout (only the stack program's environment adopts one), nor one another's", () => {
       assert.ok(plan.every((r) => r.aliases.every((a) => a.includes("aks-inference:index:InferenceEnvironment$"))), "aliases stay inside each environment");
+      assertNoSharedClaims(plan);
     });
   });
 
