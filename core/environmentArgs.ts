@@ -257,7 +257,12 @@ const NOT_CONFIG = new Set(["location", "projectRoot"]);
 /** Drops undefined members, as a YAML stack file would not have them. */
 function defined(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(defined);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, defined(v)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, defined(v)]),
+    );
   return value;
 }
 
@@ -268,9 +273,7 @@ export function argsToRawConfig(args: InferenceEnvironmentArgs): Record<string, 
     if (NOT_CONFIG.has(key) || value === undefined) continue;
     if (key === "services") {
       // A model given by path alone is the config's short form (its name derived from the file).
-      raw[`${CONFIG_NAMESPACE}:services`] = (value as EnvironmentService[]).map((s) =>
-        defined({ ...s, models: s.models?.map((m) => (m.name === undefined && m.version === undefined ? m.path : m)) }),
-      );
+      raw[`${CONFIG_NAMESPACE}:services`] = (value as EnvironmentService[]).map((s) => defined({ ...s, models: s.models?.map((m) => (m.name === undefined && m.version === undefined ? m.path : m)) }));
     } else {
       raw[`${CONFIG_NAMESPACE}:${key}`] = defined(value);
     }

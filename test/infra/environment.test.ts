@@ -16,7 +16,9 @@ import { REPO_ROOT, rawStack, stackConfig } from "../support/stacks";
 const REBUILT = "$docker:index/image:Image::";
 
 function formerUrns(stack: string): string[] {
-  return readFileSync(path.join(REPO_ROOT, "test", "fixtures", "urns", `${stack}.txt`), "utf8").split("\n").filter(Boolean);
+  return readFileSync(path.join(REPO_ROOT, "test", "fixtures", "urns", `${stack}.txt`), "utf8")
+    .split("\n")
+    .filter(Boolean);
 }
 
 /** The URN's type chain and name: `aks-inference:cluster:Cluster$azure-native:...::aks`. */
@@ -81,13 +83,22 @@ describe("InferenceEnvironment", function () {
 
       it("moves every resource under the environment, components under aks-inference:index tokens, names and provider types unchanged", () => {
         const env = plan.filter((r) => r.type === "aks-inference:index:InferenceEnvironment");
-        assert.deepEqual(env.map((r) => r.name), [stack], "one environment, named after the stack");
-        assert.ok(plan.every((r) => r === env[0] || r.urn.includes("::aks-inference:index:InferenceEnvironment$")), "all under the environment");
+        assert.deepEqual(
+          env.map((r) => r.name),
+          [stack],
+          "one environment, named after the stack",
+        );
+        assert.ok(
+          plan.every((r) => r === env[0] || r.urn.includes("::aks-inference:index:InferenceEnvironment$")),
+          "all under the environment",
+        );
         assert.ok(plan.filter((r) => r.type.startsWith("aks-inference:") && !r.custom).every((r) => r.type.startsWith("aks-inference:index:")));
         // The same resources as before: each former URN's own type (components: their new token) and name.
         const built = (type: string) => type === "docker:index/image:Image" || type.startsWith("docker-build:");
         const newToken = (t: string) => t.replace(/^aks-inference:[a-z0-9]+:/, "aks-inference:index:");
-        const before = formerUrns(stack).filter((urn) => !urn.includes(REBUILT)).map((urn) => newToken(own(urn)));
+        const before = formerUrns(stack)
+          .filter((urn) => !urn.includes(REBUILT))
+          .map((urn) => newToken(own(urn)));
         const after = plan.filter((r) => r !== env[0] && !built(r.type)).map((r) => own(r.urn));
         assert.deepEqual(after.sort(), before.sort());
       });
@@ -101,7 +112,10 @@ describe("InferenceEnvironment", function () {
     before(async () => {
       const args = rawConfigToArgs(rawStack("dev"));
       const opts = { acrToken: async () => "offline-acr-token" };
-      const program = () => [new InferenceEnvironment("weu", { ...args, projectRoot: REPO_ROOT }, opts), new InferenceEnvironment("neu", { ...args, location: "northeurope", projectRoot: REPO_ROOT }, opts)];
+      const program = () => [
+        new InferenceEnvironment("weu", { ...args, projectRoot: REPO_ROOT }, opts),
+        new InferenceEnvironment("neu", { ...args, location: "northeurope", projectRoot: REPO_ROOT }, opts),
+      ];
       plan = withEngineUrns(await runOfflineProgram("platform", program, { preview: false, resolveAliases: true }));
     });
 
@@ -112,8 +126,14 @@ describe("InferenceEnvironment", function () {
         assert.ok(plan.some((r) => r.type === "azure-native:containerservice:ManagedCluster" && r.name === `${env}-aks`));
       }
       const roots = plan.filter((r) => r.type === "aks-inference:index:InferenceEnvironment");
-      assert.deepEqual(roots.map((r) => r.name), ["weu", "neu"]);
-      assert.ok(plan.every((r) => roots.includes(r) || r.urn.includes("::aks-inference:index:InferenceEnvironment$")), "every resource is in an environment");
+      assert.deepEqual(
+        roots.map((r) => r.name),
+        ["weu", "neu"],
+      );
+      assert.ok(
+        plan.every((r) => roots.includes(r) || r.urn.includes("::aks-inference:index:InferenceEnvironment$")),
+        "every resource is in an environment",
+      );
     });
 
     it("derive distinct globally unique Azure names from the environment's name", () => {
@@ -125,7 +145,10 @@ describe("InferenceEnvironment", function () {
     });
 
     it("claim no alias to a stack's former layout (only the stack program's environment adopts one), nor one another's", () => {
-      assert.ok(plan.every((r) => r.aliases.every((a) => a.includes("aks-inference:index:InferenceEnvironment$"))), "aliases stay inside each environment");
+      assert.ok(
+        plan.every((r) => r.aliases.every((a) => a.includes("aks-inference:index:InferenceEnvironment$"))),
+        "aliases stay inside each environment",
+      );
       assertNoSharedClaims(plan);
     });
   });
@@ -146,8 +169,14 @@ describe("InferenceEnvironment", function () {
         (err: unknown) => {
           assert.ok(err instanceof EnvironmentArgsError);
           assert.match(err.message, /^InferenceEnvironment 'bad': invalid args:/);
-          assert.ok(err.problems.some((p) => p.startsWith("services[0].cpuCores: ")), err.message);
-          assert.ok(err.problems.every((p) => !p.includes("aks-inference:")), "named as args, not as stack config keys");
+          assert.ok(
+            err.problems.some((p) => p.startsWith("services[0].cpuCores: ")),
+            err.message,
+          );
+          assert.ok(
+            err.problems.every((p) => !p.includes("aks-inference:")),
+            "named as args, not as stack config keys",
+          );
           return true;
         },
       );
