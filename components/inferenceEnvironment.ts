@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import { MAX_PAYLOAD_MB, endpointDnsLabel, scoringHost, tlsEnabled, type StackConfig } from "../core/config";
-import { parseEnvironmentArgs, type InferenceEnvironmentArgs } from "../core/environmentArgs";
+import { EnvironmentArgsError, deferredArgPaths, parseEnvironmentArgs, type InferenceEnvironmentArgs } from "../core/environmentArgs";
 import { purposeProfile } from "../core/purpose";
 import { deployerPrincipalType } from "../core/identity";
 import { MODEL_SERVICE_ACCOUNT, ROUTER_NAME, TAGS } from "../core/naming";
@@ -99,6 +99,10 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
   constructor(name: string, args: InferenceEnvironmentArgs, opts: InferenceEnvironmentOptions = {}) {
     // Checked before anything is registered. The name stands in for the stack name: derived
     // Azure names and the `stack` tag come from it.
+    // Through `construct` (another language's program) a secret arrives as an output at the top
+    // level and as the wire's secret wrapper further down.
+    const deferred = deferredArgPaths(args, (v) => pulumi.Output.isInstance(v) || v instanceof Promise || pulumi.runtime.isRpcSecret(v));
+    if (deferred.length > 0) throw new EnvironmentArgsError(name, deferred.map((p) => `${p}: must be a plain value known when the program starts (an output, secret or promise was given)`));
     const cfg = parseEnvironmentArgs(args, name);
     super(token("InferenceEnvironment"), name, {}, opts);
     const repoRoot = args.projectRoot ?? process.cwd();

@@ -314,6 +314,17 @@ export class EnvironmentArgsError extends Error {
 }
 
 /**
+ * Paths of the values in `args` that `isDeferred` (an output, a secret, a promise) says are not
+ * plain: the environment's shape depends on every arg, so each must be known when it is built.
+ */
+export function deferredArgPaths(value: unknown, isDeferred: (v: unknown) => boolean, at = ""): string[] {
+  if (isDeferred(value)) return [at];
+  if (Array.isArray(value)) return value.flatMap((v, i) => deferredArgPaths(v, isDeferred, `${at}[${i}]`));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => deferredArgPaths(v, isDeferred, at ? `${at}.${k}` : k));
+  return [];
+}
+
+/**
  * Validates and defaults the args of the environment `name` with the stack config's rules;
  * `name` takes the place of the stack name in derived names and tags.
  */

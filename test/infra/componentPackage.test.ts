@@ -235,5 +235,17 @@ describe("component package", function () {
       assert.match(String(refused), /InferenceEnvironment 'bad': invalid args:\n {2}- endpoint\.internalIp: is required with egress 'firewall'/);
       assert.deepEqual(plan, [], "nothing is registered");
     });
+
+    it("refuses a secret property (a plain value is needed) with the property named", async () => {
+      // As the provider hands over a property holding a secret further down: the wire's wrapper.
+      const secret = pulumi.runtime.deserializeProperty({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: "-----BEGIN CERTIFICATE-----" });
+      let refused: unknown;
+      await runOfflineProgram(
+        "platform",
+        () => provider.construct("tls", TOKEN, { ...exampleProperties("weu"), endpoint: { tls: { certificate: secret, privateKey: secret } } }, {}).catch((err: unknown) => (refused = err)),
+        { preview: true },
+      );
+      assert.match(String(refused), /- endpoint\.tls\.certificate: must be a plain value known when the program starts/);
+    });
   });
 });

@@ -8,7 +8,8 @@ import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { InferenceEnvironment } from "../../components/inferenceEnvironment";
-import { EnvironmentArgsError, configToArgs, parseEnvironmentArgs, rawConfigToArgs } from "../../core/environmentArgs";
+import * as pulumi from "@pulumi/pulumi";
+import { EnvironmentArgsError, configToArgs, parseEnvironmentArgs, rawConfigToArgs, type InferenceEnvironmentArgs } from "../../core/environmentArgs";
 import { runOffline, runOfflineProgram, type PlannedResource } from "../../scripts/offline";
 import { REPO_ROOT, rawStack, stackConfig } from "../support/stacks";
 
@@ -177,6 +178,19 @@ describe("InferenceEnvironment", function () {
             err.problems.every((p) => !p.includes("aks-inference:")),
             "named as args, not as stack config keys",
           );
+          return true;
+        },
+      );
+      // Outputs (a secret from another language arrives as one) are refused by path, not misread.
+      const deferred = { ...args, endpoint: pulumi.secret({ customDomain: "ml.contoso.com" }), services: [{ ...args.services![0], name: pulumi.output("late") }] } as unknown as InferenceEnvironmentArgs;
+      assert.throws(
+        () => new InferenceEnvironment("late", deferred),
+        (err: unknown) => {
+          assert.ok(err instanceof EnvironmentArgsError);
+          assert.deepEqual([...err.problems].sort(), [
+            "endpoint: must be a plain value known when the program starts (an output, secret or promise was given)",
+            "services[0].name: must be a plain value known when the program starts (an output, secret or promise was given)",
+          ]);
           return true;
         },
       );
