@@ -97,11 +97,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const balancers = await trackServices(opts.discovery, opts.maxQueueLength ?? 1000, log);
 
   const coordinator = opts.coordinator ?? new SingleCoordinator();
-  const status = new StatusSampler(
-    metrics,
-    () => new Map([...balancers].map(([name, b]) => [name, { ...b.settings.autoscale, autoscale: b.settings.autoscale.enabled }])),
-    coordinator,
-  );
+  const status = new StatusSampler(metrics, () => new Map([...balancers].map(([name, b]) => [name, { ...b.settings.autoscale, autoscale: b.settings.autoscale.enabled }])), coordinator);
   const autoscaler = new Autoscaler(
     balancers,
     opts.scaler ?? new CallbackScaler((service, n) => log.warn({ service, replicas: n }, "autoscale decision with no scaler configured")),
@@ -172,7 +168,14 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
 }
 
 /** The public (scoring) port's server, with the slow-client timeouts and the front door's guards. */
-function publicServer(opts: RouterOptions, onRequest: http.RequestListener, limit: PayloadLimit, bodyLimits: BodyLimits, metrics: RouterMetrics, log: Logger): { server: http.Server; maxConnections: number } {
+function publicServer(
+  opts: RouterOptions,
+  onRequest: http.RequestListener,
+  limit: PayloadLimit,
+  bodyLimits: BodyLimits,
+  metrics: RouterMetrics,
+  log: Logger,
+): { server: http.Server; maxConnections: number } {
   // Slow clients: headers must arrive within 10 s (checked every second, not Node's default 30 s);
   // the whole request within the deadline of the largest accepted body (router/body.ts).
   const headersTimeout = opts.headersTimeoutMs ?? 10_000;

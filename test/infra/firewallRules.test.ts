@@ -65,7 +65,14 @@ function dnat(publicIp: string | RegExp, internalIp: string, port: number): Expe
 }
 
 function aksNetwork(nodes: string): Expected {
-  const rule = (name: string, protocol: string, destination: string, port: string) => ({ ruleType: "NetworkRule", name, ipProtocols: [protocol], sourceAddresses: [nodes], destinationAddresses: [destination], destinationPorts: [port] });
+  const rule = (name: string, protocol: string, destination: string, port: string) => ({
+    ruleType: "NetworkRule",
+    name,
+    ipProtocols: [protocol],
+    sourceAddresses: [nodes],
+    destinationAddresses: [destination],
+    destinationPorts: [port],
+  });
   return {
     ruleCollectionType: "FirewallPolicyFilterRuleCollection",
     name: "aks-network",

@@ -65,6 +65,9 @@ describe("router: auth gate", () => {
       ["authentication failed", "other", "r4", 0],
       ["authentication failed", "fraud", "r5", 2],
     ]);
-    assert.ok(lines.every((l) => !JSON.stringify(l).includes("nope")), "the presented credential is never logged");
+    assert.ok(
+      lines.every((l) => !JSON.stringify(l).includes("nope")),
+      "the presented credential is never logged",
+    );
   });
 });

@@ -14,7 +14,15 @@ describe("router: request parsing", () => {
     assert.deepEqual(parseRoute("/api/v1/service/fraud/swagger.json"), { service: "fraud", kind: "swagger" });
     assert.deepEqual(parseRoute("/v2/models/fraud/infer"), { service: "fraud", kind: "infer" });
     assert.deepEqual(parseRoute("/v2/models/fraud/ready"), { service: "fraud", kind: "modelReady" });
-    for (const path of ["/api/v1/service//score", "/api/v1/service/fraud", "/api/v1/service/fraud/score/", "/api/v1/service/fraud/infer", "/v2/models/fraud/score", "/api/v1/service/fraud/constructor", "/score"]) {
+    for (const path of [
+      "/api/v1/service//score",
+      "/api/v1/service/fraud",
+      "/api/v1/service/fraud/score/",
+      "/api/v1/service/fraud/infer",
+      "/v2/models/fraud/score",
+      "/api/v1/service/fraud/constructor",
+      "/score",
+    ]) {
       assert.equal(parseRoute(path), undefined, path);
     }
   });
