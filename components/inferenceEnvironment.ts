@@ -33,7 +33,7 @@ import { FORMER_TYPES, token } from "./legacy";
 export type { InferenceEnvironmentArgs } from "../core/environmentArgs";
 
 /** Azure tags on every resource; the policy pack reads them back from the cluster. */
-export function environmentTags(cfg: StackConfig): Record<string, string> {
+function environmentTags(cfg: StackConfig): Record<string, string> {
   const tokenRegion = cfg.services.some((s) => s.authMode === "token") ? cfg.tokenIssuer.region : undefined;
   return {
     [TAGS.stack]: cfg.stack,
