@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import { MAX_PAYLOAD_MB, endpointDnsLabel, scoringHost, tlsEnabled, versionsOf, type StackConfig } from "../core/config";
-import { parseEnvironmentArgs, type InferenceEnvironmentArgs } from "../core/environmentArgs";
+import { EnvironmentArgsError, deferredArgPaths, parseEnvironmentArgs, type InferenceEnvironmentArgs } from "../core/environmentArgs";
 import { purposeProfile } from "../core/purpose";
 import { deployerPrincipalType } from "../core/identity";
 import { MODEL_SERVICE_ACCOUNT, ROUTER_NAME, TAGS } from "../core/naming";
@@ -33,7 +33,7 @@ import { FORMER_TYPES, token } from "./legacy";
 export type { InferenceEnvironmentArgs } from "../core/environmentArgs";
 
 /** Azure tags on every resource; the policy pack reads them back from the cluster. */
-export function environmentTags(cfg: StackConfig): Record<string, string> {
+function environmentTags(cfg: StackConfig): Record<string, string> {
   const tokenRegion = cfg.services.some((s) => s.authMode === "token") ? cfg.tokenIssuer.region : undefined;
   return {
     [TAGS.stack]: cfg.stack,
@@ -101,6 +101,10 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
   constructor(name: string, args: InferenceEnvironmentArgs, opts: InferenceEnvironmentOptions = {}) {
     // Checked before anything is registered. The name stands in for the stack name: derived
     // Azure names and the `stack` tag come from it.
+    // Through `construct` (another language's program) a secret arrives as an output at the top
+    // level and as the wire's secret wrapper further down.
+    const deferred = deferredArgPaths(args, (v) => pulumi.Output.isInstance(v) || v instanceof Promise || pulumi.runtime.isRpcSecret(v));
+    if (deferred.length > 0) throw new EnvironmentArgsError(name, deferred.map((p) => `${p}: must be a plain value known when the program starts (an output, secret or promise was given)`));
     const cfg = parseEnvironmentArgs(args, name);
     super(token("InferenceEnvironment"), name, {}, opts);
     const repoRoot = args.projectRoot ?? process.cwd();
@@ -126,60 +130,70 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
     const defaultRouteName = `${cfg.clusterName}-to-firewall`;
     // The network team's subnet, route table and firewall policy may be in other subscriptions.
     const networkProviders = new SubscriptionProviders(child, () => at());
-    const net = new Network(child("network"), {
-      resourceGroupName,
-      location,
-      plugin: cfg.network.plugin,
-      vnetAddressSpace: cfg.network.vnetAddressSpace,
-      nodeSubnetPrefix: cfg.network.nodeSubnetPrefix,
-      firewallSubnetPrefix: cfg.network.firewallSubnetPrefix,
-      podCidr: cfg.network.podCidr,
-      subnetId: cfg.network.subnetId,
-      firewallSubnetId: cfg.network.firewallSubnetId,
-      routeTableId: cfg.network.routeTableId,
-      firewall: cfg.firewall,
-      internalIp: cfg.endpoint.internalIp,
-      defaultRouteName,
-      providers: networkProviders,
-      tags,
-    }, at(FORMER_TYPES.Network));
+    const net = new Network(
+      child("network"),
+      {
+        resourceGroupName,
+        location,
+        plugin: cfg.network.plugin,
+        vnetAddressSpace: cfg.network.vnetAddressSpace,
+        nodeSubnetPrefix: cfg.network.nodeSubnetPrefix,
+        firewallSubnetPrefix: cfg.network.firewallSubnetPrefix,
+        podCidr: cfg.network.podCidr,
+        subnetId: cfg.network.subnetId,
+        firewallSubnetId: cfg.network.firewallSubnetId,
+        routeTableId: cfg.network.routeTableId,
+        firewall: cfg.firewall,
+        internalIp: cfg.endpoint.internalIp,
+        defaultRouteName,
+        providers: networkProviders,
+        tags,
+      },
+      at(FORMER_TYPES.Network),
+    );
 
     const hosts = requiredHostsFor(cfg);
     const tls = tlsEnabled(cfg);
     const firewall = cfg.firewall
-      ? new Firewall(child("egress"), {
-          config: cfg.firewall,
-          location,
-          ruleCollectionGroupName: `aks-inference-${cfg.clusterName}`,
-          hosts,
-          networkRules: aksNetworkRules(location),
-          sourceAddresses: net.nodeAddressPrefix.apply((p) => [p]),
-          // 443 with TLS at the router, else 80 (a plain-HTTP endpoint is DevTest only).
-          dnat: { internalIp: cfg.endpoint.internalIp ?? "", ports: [tls ? 443 : 80] },
-          providers: networkProviders,
-          resourceGroupName: net.firewallResourceGroupName,
-          provider: net.firewallProvider,
-          subnetId: net.firewallSubnetId,
-          expectedPrivateIp: net.expectedFirewallPrivateIp,
-          routeTable: net.routeTable,
-          defaultRouteName,
-          zones,
-          dnsLabel: endpointDnsLabel(cfg),
-          endpointHost: scoringHost(cfg),
-          tags,
-        }, at(FORMER_TYPES.Firewall))
+      ? new Firewall(
+          child("egress"),
+          {
+            config: cfg.firewall,
+            location,
+            ruleCollectionGroupName: `aks-inference-${cfg.clusterName}`,
+            hosts,
+            networkRules: aksNetworkRules(location),
+            sourceAddresses: net.nodeAddressPrefix.apply((p) => [p]),
+            // 443 with TLS at the router, else 80 (a plain-HTTP endpoint is DevTest only).
+            dnat: { internalIp: cfg.endpoint.internalIp ?? "", ports: [tls ? 443 : 80] },
+            providers: networkProviders,
+            resourceGroupName: net.firewallResourceGroupName,
+            provider: net.firewallProvider,
+            subnetId: net.firewallSubnetId,
+            expectedPrivateIp: net.expectedFirewallPrivateIp,
+            routeTable: net.routeTable,
+            defaultRouteName,
+            zones,
+            dnsLabel: endpointDnsLabel(cfg),
+            endpointHost: scoringHost(cfg),
+            tags,
+          },
+          at(FORMER_TYPES.Firewall),
+        )
       : undefined;
 
-    const endpoint = new Endpoint(child("endpoint"), {
-      resourceGroupName,
-      location,
-      entry: firewall
-        ? { kind: "firewall", address: firewall.publicIp, publicIp: firewall.publicIpResource }
-        : { kind: "publicIp", dnsLabel: endpointDnsLabel(cfg) },
-      customDomain: cfg.endpoint.customDomain,
-      dnsZone: cfg.endpoint.dnsZone,
-      tags,
-    }, at(FORMER_TYPES.Endpoint));
+    const endpoint = new Endpoint(
+      child("endpoint"),
+      {
+        resourceGroupName,
+        location,
+        entry: firewall ? { kind: "firewall", address: firewall.publicIp, publicIp: firewall.publicIpResource } : { kind: "publicIp", dnsLabel: endpointDnsLabel(cfg) },
+        customDomain: cfg.endpoint.customDomain,
+        dnsZone: cfg.endpoint.dnsZone,
+        tags,
+      },
+      at(FORMER_TYPES.Endpoint),
+    );
 
     // The name clients call: the custom domain or an explicit label as configured; the default
     // tenant-scoped label only as Azure assigned it (with its hash).
@@ -192,66 +206,85 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
     if (net.routeTable) networkScopes.push({ key: "route-table", scope: net.routeTable.id });
     if (!firewall && endpoint.publicIp) networkScopes.push({ key: "endpoint-ip", scope: endpoint.publicIp.id });
 
-    const cluster = new Cluster(child("aks"), {
-      resourceGroupName,
-      location,
-      subscriptionId,
-      clusterName: cfg.clusterName,
-      purpose: cfg.clusterPurpose,
-      kubernetesVersion: cfg.kubernetesVersion,
-      networkPlugin: cfg.network.plugin,
-      // For an existing subnet behind a firewall this resolves only after the preview lookups passed.
-      nodeSubnetId: net.nodeSubnetId,
-      podCidr: cfg.network.podCidr,
-      serviceCidr: cfg.network.serviceCidr,
-      dnsServiceIp: cfg.network.dnsServiceIp,
-      outboundType: firewall ? "userDefinedRouting" : "loadBalancer",
-      networkScopes,
-      systemPool: cfg.systemPool,
-      defender: cfg.defender,
-      keyVaultSecretsProvider: cfg.endpoint.tls?.keyVault !== undefined,
-      tags,
-      // Behind a firewall, nodes can only join once the rules and the default route exist.
-      dependsOn: firewall ? firewall.egressReady : [],
-    }, at(FORMER_TYPES.Cluster));
+    const cluster = new Cluster(
+      child("aks"),
+      {
+        resourceGroupName,
+        location,
+        subscriptionId,
+        clusterName: cfg.clusterName,
+        purpose: cfg.clusterPurpose,
+        kubernetesVersion: cfg.kubernetesVersion,
+        networkPlugin: cfg.network.plugin,
+        // For an existing subnet behind a firewall this resolves only after the preview lookups passed.
+        nodeSubnetId: net.nodeSubnetId,
+        podCidr: cfg.network.podCidr,
+        serviceCidr: cfg.network.serviceCidr,
+        dnsServiceIp: cfg.network.dnsServiceIp,
+        outboundType: firewall ? "userDefinedRouting" : "loadBalancer",
+        networkScopes,
+        systemPool: cfg.systemPool,
+        defender: cfg.defender,
+        keyVaultSecretsProvider: cfg.endpoint.tls?.keyVault !== undefined,
+        tags,
+        // Behind a firewall, nodes can only join once the rules and the default route exist.
+        dependsOn: firewall ? firewall.egressReady : [],
+      },
+      at(FORMER_TYPES.Cluster),
+    );
 
-    const registry = new Registry(child("acr"), {
-      resourceGroupName,
-      location,
-      subscriptionId,
-      registryName: cfg.registryName,
-      sku: purposeProfile(cfg.clusterPurpose).registrySku,
-      kubeletObjectId: cluster.kubeletObjectId,
-      tags,
-    }, at(FORMER_TYPES.Registry));
+    const registry = new Registry(
+      child("acr"),
+      {
+        resourceGroupName,
+        location,
+        subscriptionId,
+        registryName: cfg.registryName,
+        sku: purposeProfile(cfg.clusterPurpose).registrySku,
+        kubeletObjectId: cluster.kubeletObjectId,
+        tags,
+      },
+      at(FORMER_TYPES.Registry),
+    );
 
-    const storage = new Storage(child("storage"), {
-      resourceGroupName,
-      location,
-      subscriptionId,
-      accountName: cfg.storageAccountName,
-      sku: purposeProfile(cfg.clusterPurpose).storageSku,
-      deployer: { objectId: deployerObjectId, principalType: deployerClientId.apply(deployerPrincipalType) },
-      tags,
-    }, at(FORMER_TYPES.Storage));
+    const storage = new Storage(
+      child("storage"),
+      {
+        resourceGroupName,
+        location,
+        subscriptionId,
+        accountName: cfg.storageAccountName,
+        sku: purposeProfile(cfg.clusterPurpose).storageSku,
+        deployer: { objectId: deployerObjectId, principalType: deployerClientId.apply(deployerPrincipalType) },
+        tags,
+      },
+      at(FORMER_TYPES.Storage),
+    );
 
     const gpuPools = cfg.gpuPools.map(
       (p) =>
-        new GpuPool(child(`gpu-${p.name}`), {
-          resourceGroupName,
-          clusterName: cluster.name,
-          poolName: p.name,
-          vmSize: p.vmSize,
-          count: p.count,
-          minCount: p.minCount,
-          maxCount: p.maxCount,
-          labels: p.labels,
-          vnetSubnetId: net.nodeSubnetId,
-          kubernetesVersion: cfg.kubernetesVersion,
-          tags,
-        }, at(FORMER_TYPES.GpuPool)),
+        new GpuPool(
+          child(`gpu-${p.name}`),
+          {
+            resourceGroupName,
+            clusterName: cluster.name,
+            poolName: p.name,
+            vmSize: p.vmSize,
+            count: p.count,
+            minCount: p.minCount,
+            maxCount: p.maxCount,
+            labels: p.labels,
+            vnetSubnetId: net.nodeSubnetId,
+            kubernetesVersion: cfg.kubernetesVersion,
+            tags,
+          },
+          at(FORMER_TYPES.GpuPool),
+        ),
     );
-    const devicePlugin = gpuPools.length > 0 ? new NvidiaDevicePlugin(child("nvidia-device-plugin"), { provider: cluster.provider, dependsOn: gpuPools.map((p) => p.pool) }, at(FORMER_TYPES.NvidiaDevicePlugin)) : undefined;
+    const devicePlugin =
+      gpuPools.length > 0
+        ? new NvidiaDevicePlugin(child("nvidia-device-plugin"), { provider: cluster.provider, dependsOn: gpuPools.map((p) => p.pool) }, at(FORMER_TYPES.NvidiaDevicePlugin))
+        : undefined;
 
     if (cfg.dns.privateZones.length > 0) {
       new PrivateDns(child("private-dns"), { resourceGroupName, vnetId: net.vnetId, zones: cfg.dns.privateZones, records: cfg.dns.records, tags }, at(FORMER_TYPES.PrivateDns));
@@ -260,12 +293,16 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
     // ---- In the cluster: images, the router, then the model services (Azure ML v1's chronology). ----
     const armToken = authorization.getClientTokenOutput().token;
     const exchange = opts.acrToken ?? exchangeAcrToken;
-    const images = new Images(child("images"), {
-      repoRoot,
-      loginServer: registry.loginServer,
-      registryPassword: pulumi.secret(pulumi.all([registry.loginServer, tenantId, armToken]).apply(([server, tenant, arm]) => exchange(server, tenant, arm))),
-      routerImage: cfg.router.image,
-    }, at(FORMER_TYPES.Images));
+    const images = new Images(
+      child("images"),
+      {
+        repoRoot,
+        loginServer: registry.loginServer,
+        registryPassword: pulumi.secret(pulumi.all([registry.loginServer, tenantId, armToken]).apply(([server, tenant, arm]) => exchange(server, tenant, arm))),
+        routerImage: cfg.router.image,
+      },
+      at(FORMER_TYPES.Images),
+    );
     // TLS: from secret config (the router stores it in a Secret), or a Key Vault certificate the
     // router's own workload identity may read, and nothing else in that vault.
     const tlsConfig = cfg.endpoint.tls;
@@ -273,7 +310,11 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
     const routerTlsAccess: pulumi.Resource[] = [];
     if (tlsConfig?.keyVault) {
       const vault = tlsConfig.keyVault;
-      const identity = new WorkloadIdentity(child("router-identity"), { resourceGroupName, location, tags, oidcIssuerUrl: cluster.oidcIssuerUrl, namespace: cfg.namespace, serviceAccount: ROUTER_NAME }, at(FORMER_TYPES.WorkloadIdentity));
+      const identity = new WorkloadIdentity(
+        child("router-identity"),
+        { resourceGroupName, location, tags, oidcIssuerUrl: cluster.oidcIssuerUrl, namespace: cfg.namespace, serviceAccount: ROUTER_NAME },
+        at(FORMER_TYPES.WorkloadIdentity),
+      );
       const certificateSecret = pulumi.interpolate`/subscriptions/${subscriptionId}/resourceGroups/${vault.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${vault.name}/secrets/${vault.certificateName}`;
       routerTlsAccess.push(
         identity.federatedCredential,
@@ -284,7 +325,8 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
       routerTls = { source: "config", certificate: pulumi.secret(tlsConfig.certificate), privateKey: pulumi.secret(tlsConfig.privateKey) };
     }
     const usesToken = cfg.services.some((s) => s.authMode === "token");
-    const router = new Router(child("router"),
+    const router = new Router(
+      child("router"),
       {
         provider: cluster.provider,
         namespace: cfg.namespace,
@@ -297,34 +339,31 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         frontDoor: { maxConnections: cfg.router.maxConnections, maxTokenLifetimeSeconds: cfg.tokenIssuer.maxLifetimeSeconds, trustForwardedFor: cfg.router.trustForwardedFor },
         longestScoringTimeoutMs: Math.max(60_000, ...cfg.services.map((s) => s.scoringTimeoutMs)),
         host,
-        exposure:
-          firewall || !endpoint.ipName
-            ? { kind: "internal", ip: cfg.endpoint.internalIp ?? "" }
-            : { kind: "public", publicIpName: endpoint.ipName, resourceGroup: endpoint.resourceGroupName },
+        exposure: firewall || !endpoint.ipName ? { kind: "internal", ip: cfg.endpoint.internalIp ?? "" } : { kind: "public", publicIpName: endpoint.ipName, resourceGroup: endpoint.resourceGroupName },
         tls: routerTls,
-        token: !usesToken
-          ? undefined
-          : cfg.tokenIssuer.type === "oidc"
-            ? { type: "oidc", issuer: cfg.tokenIssuer.issuer ?? "", jwksUri: cfg.tokenIssuer.jwksUri ?? "" }
-            : { type: "builtin" },
+        token: !usesToken ? undefined : cfg.tokenIssuer.type === "oidc" ? { type: "oidc", issuer: cfg.tokenIssuer.issuer ?? "", jwksUri: cfg.tokenIssuer.jwksUri ?? "" } : { type: "builtin" },
         // Egress to the API server, MCR and ACR must exist before the router deploys, the AcrPull
         // grant before any image is pulled, and the certificate's federation and grant before the
         // CSI driver mounts it.
         dependsOn: [...(firewall?.egressReady ?? []), registry.acrPull, ...routerTlsAccess],
       },
-        at(FORMER_TYPES.Router),
-      );
+      at(FORMER_TYPES.Router),
+    );
     // Model pods reach blob storage as one workload identity: read packages and models, write
     // collected data, each grant on its container only. No account key exists to hand out.
-    const modelIdentity = new WorkloadIdentity(child("model-identity"), {
-      resourceGroupName,
-      location,
-      tags,
-      oidcIssuerUrl: cluster.oidcIssuerUrl,
-      namespace: cfg.namespace,
-      serviceAccount: MODEL_SERVICE_ACCOUNT,
-      kubernetes: { provider: cluster.provider, namespace: router.namespace },
-    }, at(FORMER_TYPES.WorkloadIdentity));
+    const modelIdentity = new WorkloadIdentity(
+      child("model-identity"),
+      {
+        resourceGroupName,
+        location,
+        tags,
+        oidcIssuerUrl: cluster.oidcIssuerUrl,
+        namespace: cfg.namespace,
+        serviceAccount: MODEL_SERVICE_ACCOUNT,
+        kubernetes: { provider: cluster.provider, namespace: router.namespace },
+      },
+      at(FORMER_TYPES.WorkloadIdentity),
+    );
     // Only router pods may open a model pod's scoring port (and the router's admin port); model
     // pods start only once that is in force.
     const networkPolicies = new NetworkPolicies(child("network-policies"), { provider: cluster.provider, namespace: router.namespace }, at(FORMER_TYPES.NetworkPolicies));
@@ -333,27 +372,49 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
     const verifications = new Map(
       (devicePlugin ? cfg.gpuPools.filter((p) => p.verifyOnDeploy) : []).map((p) => [
         p.name,
-        new GpuPoolVerification(child(`gpu-verify-${p.name}`), { provider: cluster.provider, namespace: router.namespace, poolName: p.name, vmSize: p.vmSize, count: p.count, minCount: p.minCount, dependsOn: devicePlugin ? [devicePlugin.daemonSet] : [] }, at(FORMER_TYPES.GpuPoolVerification)),
+        new GpuPoolVerification(
+          child(`gpu-verify-${p.name}`),
+          {
+            provider: cluster.provider,
+            namespace: router.namespace,
+            poolName: p.name,
+            vmSize: p.vmSize,
+            count: p.count,
+            minCount: p.minCount,
+            dependsOn: devicePlugin ? [devicePlugin.daemonSet] : [],
+          },
+          at(FORMER_TYPES.GpuPoolVerification),
+        ),
       ]),
     );
     const services = cfg.services.map(
       (svc) =>
-        new ModelService(child(`svc-${svc.name}`), {
-          service: svc,
-          stack: cfg,
-          provider: cluster.provider,
-          namespace: router.namespace,
-          // One image per distinct environment: versions sharing one share it.
-          images: Object.fromEntries(versionsOf(svc).map((v) => [v.version, images.environmentImage(v)])),
-          repoRoot,
-          storage,
-          serviceAccountName: modelIdentity.serviceAccount!.metadata.name,
-          host,
-          // Model pods need ACR and blob egress (covered by the firewall rules the router waits
-          // for) and their identity's federation and blob roles, and are only reachable once the
-          // router watches for them.
-          dependsOn: [router.deployment, modelIdentity.federatedCredential, ...modelBlobAccess, ...networkPolicies.policies, ...(svc.gpuPool && verifications.has(svc.gpuPool) ? [verifications.get(svc.gpuPool)!.job] : [])],
-        }, at(FORMER_TYPES.ModelService)),
+        new ModelService(
+          child(`svc-${svc.name}`),
+          {
+            service: svc,
+            stack: cfg,
+            provider: cluster.provider,
+            namespace: router.namespace,
+            // One image per distinct environment: versions sharing one share it.
+            images: Object.fromEntries(versionsOf(svc).map((v) => [v.version, images.environmentImage(v)])),
+            repoRoot,
+            storage,
+            serviceAccountName: modelIdentity.serviceAccount!.metadata.name,
+            host,
+            // Model pods need ACR and blob egress (covered by the firewall rules the router waits
+            // for) and their identity's federation and blob roles, and are only reachable once the
+            // router watches for them.
+            dependsOn: [
+              router.deployment,
+              modelIdentity.federatedCredential,
+              ...modelBlobAccess,
+              ...networkPolicies.policies,
+              ...(svc.gpuPool && verifications.has(svc.gpuPool) ? [verifications.get(svc.gpuPool)!.job] : []),
+            ],
+          },
+          at(FORMER_TYPES.ModelService),
+        ),
     );
 
     this.resourceGroupName = resourceGroupName;

@@ -86,6 +86,7 @@ export function decide(settings: AutoscaleSettings, prev: AutoscalerState, sampl
   if (utilization > target) {
     state.aboveSince = prev.aboveSince ?? now;
     if (now - state.aboveSince >= upDelay) {
+      // Stryker disable next-line ArithmeticOperator: equivalent in exact arithmetic (above target, the demand already needs more than desired); kept so float rounding can never stall a scale-up
       const to = clamp(Math.max(replicasForDemand(sample, target), state.desired + 1), settings.minReplicas, settings.maxReplicas);
       if (to > state.desired) {
         const from = state.desired;

@@ -285,7 +285,12 @@ const NOT_CONFIG = new Set(["location", "projectRoot"]);
 /** Drops undefined members, as a YAML stack file would not have them. */
 function defined(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(defined);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, defined(v)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, defined(v)]),
+    );
   return value;
 }
 
@@ -297,9 +302,7 @@ export function argsToRawConfig(args: InferenceEnvironmentArgs): Record<string, 
     if (key === "services") {
       // A model given by path alone is the config's short form (its name derived from the file).
       const short = (models: EnvironmentModel[] | undefined) => models?.map((m) => (m.name === undefined && m.version === undefined ? m.path : m));
-      raw[`${CONFIG_NAMESPACE}:services`] = (value as EnvironmentService[]).map((s) =>
-        defined({ ...s, models: short(s.models), versions: s.versions?.map((v) => ({ ...v, models: short(v.models) })) }),
-      );
+      raw[`${CONFIG_NAMESPACE}:services`] = (value as EnvironmentService[]).map((s) => defined({ ...s, models: short(s.models), versions: s.versions?.map((v) => ({ ...v, models: short(v.models) })) }));
     } else {
       raw[`${CONFIG_NAMESPACE}:${key}`] = defined(value);
     }
@@ -338,6 +341,17 @@ export class EnvironmentArgsError extends Error {
     super(`InferenceEnvironment '${environment}': invalid args:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "EnvironmentArgsError";
   }
+}
+
+/**
+ * Paths of the values in `args` that `isDeferred` (an output, a secret, a promise) says are not
+ * plain: the environment's shape depends on every arg, so each must be known when it is built.
+ */
+export function deferredArgPaths(value: unknown, isDeferred: (v: unknown) => boolean, at = ""): string[] {
+  if (isDeferred(value)) return [at];
+  if (Array.isArray(value)) return value.flatMap((v, i) => deferredArgPaths(v, isDeferred, `${at}[${i}]`));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => deferredArgPaths(v, isDeferred, at ? `${at}.${k}` : k));
+  return [];
 }
 
 /**

@@ -60,8 +60,10 @@ export function decideSelfScale(o: SelfScaleObservation, limits: SelfScaleLimits
   if (o.lastChangeAt !== undefined && o.now - o.lastChangeAt < limits.cooldownMs) return keep("cooling down after the last change");
   const steps = [...limits.cpuSteps].sort((a, b) => a - b);
   const idx = steps.findIndex((s) => s >= o.cpu);
-  const next = idx >= 0 && idx + 1 < steps.length ? steps[idx + 1] : undefined;
-  const prev = idx > 0 ? steps[idx - 1] : undefined;
+  // Reading past either end of the steps gives undefined: no step above the largest, none below
+  // the smallest (nor below a size above every step, idx -1).
+  const next: number | undefined = idx >= 0 ? steps[idx + 1] : undefined;
+  const prev: number | undefined = steps[idx - 1];
 
   if (o.routingP95Ms > limits.latencyThresholdMs) {
     // Up first: more cores per pod, which needs (next - cpu) per pod of free capacity.

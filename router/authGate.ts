@@ -23,6 +23,8 @@ export interface AuthGateOptions {
   maxTokenLifetimeSeconds?: number;
   metrics: RouterMetrics;
   log: Logger;
+  /** Clock of the failure log's rate limit; tests pass their own. */
+  now?: () => number;
 }
 
 /** One "authentication failed" line per service at most this often, with the count it stands for. */
@@ -56,7 +58,7 @@ export class AuthGate {
 
   private failed(service: string, reason: Denial["reason"], requestId: string): void {
     this.opts.metrics.authFailures.labels({ service, reason }).inc();
-    const now = Date.now();
+    const now = (this.opts.now ?? Date.now)();
     const last = this.lastLogged.get(service);
     if (last && now - last.at < FAILURE_LOG_INTERVAL_MS) {
       last.suppressed++;

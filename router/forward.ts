@@ -181,6 +181,11 @@ export class Forwarder {
     }
     if (res.destroyed || req.socket.destroyed) return; // the client went away (req itself is destroyed once fully read)
     this.o.log.error({ service: route.service, replica: slot.replica.id, code, err: err.message, requestId }, "forwarding failed");
-    sendError(res, 502, "BadGateway", `replica of service '${route.service}' failed: ${err.delivered ? "the connection broke after the request was sent (not retried: it may have reached the model)" : err.message}`);
+    sendError(
+      res,
+      502,
+      "BadGateway",
+      `replica of service '${route.service}' failed: ${err.delivered ? "the connection broke after the request was sent (not retried: it may have reached the model)" : err.message}`,
+    );
   }
 }

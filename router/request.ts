@@ -15,8 +15,20 @@ const V2 = "/v2/models/";
 
 /** Route kinds by prefix and the path segment after `<service>/`. */
 const ROUTES: [prefix: string, tails: ReadonlyMap<string, Route["kind"]>][] = [
-  [V1, new Map([["score", "score"], ["swagger.json", "swagger"]])],
-  [V2, new Map([["infer", "infer"], ["ready", "modelReady"]])],
+  [
+    V1,
+    new Map([
+      ["score", "score"],
+      ["swagger.json", "swagger"],
+    ]),
+  ],
+  [
+    V2,
+    new Map([
+      ["infer", "infer"],
+      ["ready", "modelReady"],
+    ]),
+  ],
 ];
 
 export function parseRoute(path: string): Route | undefined {

@@ -99,11 +99,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const { balancers, versions } = await trackServices(opts.discovery, opts.maxQueueLength ?? 1000, log);
 
   const coordinator = opts.coordinator ?? new SingleCoordinator();
-  const status = new StatusSampler(
-    metrics,
-    () => new Map([...balancers].map(([name, b]) => [name, { ...b.settings.autoscale, autoscale: b.settings.autoscale.enabled }])),
-    coordinator,
-  );
+  const status = new StatusSampler(metrics, () => new Map([...balancers].map(([name, b]) => [name, { ...b.settings.autoscale, autoscale: b.settings.autoscale.enabled }])), coordinator);
   const autoscaler = new Autoscaler(
     balancers,
     opts.scaler ?? new CallbackScaler((service, n) => log.warn({ service, replicas: n }, "autoscale decision with no scaler configured")),
@@ -130,24 +126,11 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     metrics,
     log,
   });
-  // Slow clients: headers must arrive within 10 s (checked every second, not Node's default 30 s);
-  // the whole request within the deadline of the largest accepted body (router/body.ts).
-  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
-  const serverOptions = { ...FRONT_DOOR_SERVER_OPTIONS, connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))) };
-  const server = opts.tls ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key }, onRequest) : http.createServer(serverOptions, onRequest);
-  server.headersTimeout = headersTimeout;
-  server.requestTimeout = headersTimeout + bodyDeadlineMs(limit.routerBytes, bodyLimits);
-  const maxConnections = connectionCap(openFileLimit(), opts.maxConnections);
-  guardFrontDoor(server, { maxConnections, metrics, log, sendError, onRequest });
+  const { server, maxConnections } = publicServer(opts, onRequest, limit, bodyLimits, metrics, log);
   const admin = createAdminServer({ metrics, status, autoscaler, isReady: () => lifecycle.ready });
 
-  const listen = (s: http.Server, port: number) =>
-    new Promise<number>((resolve, reject) => {
-      s.once("error", reject);
-      s.listen(port, host, () => resolve((s.address() as AddressInfo).port));
-    });
-  const port = await listen(server, opts.port ?? 0);
-  const adminPort = await listen(admin, opts.adminPort ?? 0);
+  const port = await listen(server, host, opts.port ?? 0);
+  const adminPort = await listen(admin, host, opts.adminPort ?? 0);
   lifecycle.ready = true;
   const scheme = opts.tls ? "https" : "http";
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
@@ -186,4 +169,33 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     load: () => autoscaler.localLoad(),
     close,
   };
+}
+
+/** The public (scoring) port's server, with the slow-client timeouts and the front door's guards. */
+function publicServer(
+  opts: RouterOptions,
+  onRequest: http.RequestListener,
+  limit: PayloadLimit,
+  bodyLimits: BodyLimits,
+  metrics: RouterMetrics,
+  log: Logger,
+): { server: http.Server; maxConnections: number } {
+  // Slow clients: headers must arrive within 10 s (checked every second, not Node's default 30 s);
+  // the whole request within the deadline of the largest accepted body (router/body.ts).
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  const serverOptions = { ...FRONT_DOOR_SERVER_OPTIONS, connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))) };
+  const server = opts.tls ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key }, onRequest) : http.createServer(serverOptions, onRequest);
+  server.headersTimeout = headersTimeout;
+  server.requestTimeout = headersTimeout + bodyDeadlineMs(limit.routerBytes, bodyLimits);
+  const maxConnections = connectionCap(openFileLimit(), opts.maxConnections);
+  guardFrontDoor(server, { maxConnections, metrics, log, sendError, onRequest });
+  return { server, maxConnections };
+}
+
+/** Listens on `host`; resolves with the port actually taken (0 asks for an ephemeral one). */
+function listen(s: http.Server, host: string, port: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    s.once("error", reject);
+    s.listen(port, host, () => resolve((s.address() as AddressInfo).port));
+  });
 }

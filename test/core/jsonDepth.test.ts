@@ -17,3 +17,30 @@ describe("JSON nesting depth", () => {
     assert.equal(jsonDeeperThan([Buffer.from(text)], 2), true);
   });
 });
+
+describe("JSON nesting depth: what counts", () => {
+  it("allows 512 levels by default", () => {
+    assert.equal(MAX_JSON_DEPTH, 512);
+    assert.equal(jsonDeeperThan([Buffer.from(`${"[".repeat(512)}${"]".repeat(512)}`)]), false);
+    assert.equal(jsonDeeperThan([Buffer.from("[".repeat(513))]), true);
+  });
+
+  it("counts depth, not the number of brackets: closed arrays and objects give their level back", () => {
+    const siblings = `[${Array(50).fill('[1, {"a": 2}]').join(", ")}]`;
+    assert.equal(jsonDeeperThan([Buffer.from(siblings)], 3), false);
+    assert.equal(jsonDeeperThan([Buffer.from(siblings)], 2), true);
+    assert.equal(jsonDeeperThan([Buffer.from('{"a": {"b": {"c": 1}}, "d": {"e": 1}}')], 3), false);
+    assert.equal(jsonDeeperThan([Buffer.from('{"a": {"b": {"c": 1}}}')], 2), true, "objects count like arrays");
+    assert.equal(jsonDeeperThan([Buffer.from('{"a": [{"b": 1}], "c": [[{"d": 1}]]}')], 3), true, "] and } each close one level");
+  });
+
+  it("ends a string at an unescaped quote, even after an escaped backslash", () => {
+    // "\\" is a one-backslash string: the quote after it ends the string, so the brackets count.
+    assert.equal(jsonDeeperThan([Buffer.from('["\\\\", [[1]]]')], 2), true);
+    assert.equal(jsonDeeperThan([Buffer.from('["\\\\", [[1]]]')], 3), false);
+    // A string split across chunks, with its escape at the chunk boundary.
+    assert.equal(jsonDeeperThan([Buffer.from('["a\\'), Buffer.from('"[[[[", 1]')], 1), false);
+    assert.equal(jsonDeeperThan([Buffer.from("[]")], 0), true);
+    assert.equal(jsonDeeperThan([Buffer.from('"[[["')], 0), false);
+  });
+});

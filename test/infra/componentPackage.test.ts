@@ -127,15 +127,29 @@ describe("component package", function () {
     assert.equal(exported.length, 15);
     // Nested objects are named types; enumerations carry the config's allowed values.
     const t = (name: string) => schema.types[`aks-inference:index:${name}`];
-    for (const [type, key] of [["EnvironmentNetwork", "network"], ["EnvironmentTokenIssuer", "tokenIssuer"], ["EnvironmentRouter", "router"], ["EnvironmentEndpoint", "endpoint"]] as const) {
+    for (const [type, key] of [
+      ["EnvironmentNetwork", "network"],
+      ["EnvironmentTokenIssuer", "tokenIssuer"],
+      ["EnvironmentRouter", "router"],
+      ["EnvironmentEndpoint", "endpoint"],
+    ] as const) {
       for (const stack of ["dev", "prod"]) {
         const missing = Object.keys(stackConfig(stack)[key]).filter((k) => !t(type).properties![k]);
         assert.deepEqual(missing, [], `${stack} ${key} keys missing from ${type}`);
       }
     }
-    assert.deepEqual(t("ClusterPurpose").enum!.map((e) => e.value), [...CLUSTER_PURPOSES]);
-    assert.deepEqual(t("NetworkPlugin").enum!.map((e) => e.value), [...NETWORK_PLUGINS]);
-    assert.deepEqual(t("EgressMode").enum!.map((e) => e.value), [...EGRESS_MODES]);
+    assert.deepEqual(
+      t("ClusterPurpose").enum!.map((e) => e.value),
+      [...CLUSTER_PURPOSES],
+    );
+    assert.deepEqual(
+      t("NetworkPlugin").enum!.map((e) => e.value),
+      [...NETWORK_PLUGINS],
+    );
+    assert.deepEqual(
+      t("EgressMode").enum!.map((e) => e.value),
+      [...EGRESS_MODES],
+    );
     assert.deepEqual(t("EnvironmentModel").required, ["path"]);
     assert.equal(env.properties.services.additionalProperties?.$ref, "#/types/aks-inference:index:ServiceEndpoint");
   });
@@ -197,10 +211,16 @@ describe("component package", function () {
       assert.equal(cluster.inputs.location, "westeurope");
       assert.equal(one("azure-native:containerregistry:Registry").inputs.registryName, "contosoinfweuacr", "a given global name is used as given");
       assert.deepEqual(
-        plan.filter((r) => r.type === "aks-inference:index:ModelService").map((r) => r.name).sort(),
+        plan
+          .filter((r) => r.type === "aks-inference:index:ModelService")
+          .map((r) => r.name)
+          .sort(),
         ["weu-svc-echo", "weu-svc-regressor"],
       );
-      assert.ok(plan.some((r) => r.type.endsWith("UploadedBlob") && r.name.includes("regressor.onnx")), "the model is uploaded from the example's project root");
+      assert.ok(
+        plan.some((r) => r.type.endsWith("UploadedBlob") && r.name.includes("regressor.onnx")),
+        "the model is uploaded from the example's project root",
+      );
     });
 
     it("answers with every output of the schema", () => {
@@ -209,9 +229,23 @@ describe("component package", function () {
 
     it("refuses invalid properties with the property named", async () => {
       let refused: unknown;
-      const plan = await runOfflineProgram("platform", () => provider.construct("bad", TOKEN, { ...exampleProperties("weu"), egress: "firewall" }, {}).catch((err: unknown) => (refused = err)), { preview: true });
+      const plan = await runOfflineProgram("platform", () => provider.construct("bad", TOKEN, { ...exampleProperties("weu"), egress: "firewall" }, {}).catch((err: unknown) => (refused = err)), {
+        preview: true,
+      });
       assert.match(String(refused), /InferenceEnvironment 'bad': invalid args:\n {2}- endpoint\.internalIp: is required with egress 'firewall'/);
       assert.deepEqual(plan, [], "nothing is registered");
+    });
+
+    it("refuses a secret property (a plain value is needed) with the property named", async () => {
+      // As the provider hands over a property holding a secret further down: the wire's wrapper.
+      const secret = pulumi.runtime.deserializeProperty({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: "-----BEGIN CERTIFICATE-----" });
+      let refused: unknown;
+      await runOfflineProgram(
+        "platform",
+        () => provider.construct("tls", TOKEN, { ...exampleProperties("weu"), endpoint: { tls: { certificate: secret, privateKey: secret } } }, {}).catch((err: unknown) => (refused = err)),
+        { preview: true },
+      );
+      assert.match(String(refused), /- endpoint\.tls\.certificate: must be a plain value known when the program starts/);
     });
   });
 });

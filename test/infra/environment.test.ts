@@ -8,7 +8,8 @@ import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { InferenceEnvironment } from "../../components/inferenceEnvironment";
-import { EnvironmentArgsError, configToArgs, parseEnvironmentArgs, rawConfigToArgs } from "../../core/environmentArgs";
+import * as pulumi from "@pulumi/pulumi";
+import { EnvironmentArgsError, configToArgs, parseEnvironmentArgs, rawConfigToArgs, type InferenceEnvironmentArgs } from "../../core/environmentArgs";
 import { runOffline, runOfflineProgram, type PlannedResource } from "../../scripts/offline";
 import { REPO_ROOT, rawStack, stackConfig, stackWithoutVersions } from "../support/stacks";
 
@@ -16,7 +17,9 @@ import { REPO_ROOT, rawStack, stackConfig, stackWithoutVersions } from "../suppo
 const REBUILT = "$docker:index/image:Image::";
 
 function formerUrns(stack: string): string[] {
-  return readFileSync(path.join(REPO_ROOT, "test", "fixtures", "urns", `${stack}.txt`), "utf8").split("\n").filter(Boolean);
+  return readFileSync(path.join(REPO_ROOT, "test", "fixtures", "urns", `${stack}.txt`), "utf8")
+    .split("\n")
+    .filter(Boolean);
 }
 
 /** The URN's type chain and name: `aks-inference:cluster:Cluster$azure-native:...::aks`. */
@@ -49,6 +52,19 @@ function withEngineUrns(plan: PlannedResource[]): PlannedResource[] {
   return plan.map((r) => ({ ...r, urn: urnOf(r), parentUrn: r.parentUrn && byUrn.has(r.parentUrn) ? urnOf(byUrn.get(r.parentUrn)!) : r.parentUrn }));
 }
 
+/** The engine refuses a program where two resources claim one URN (as URN or alias). */
+function assertNoSharedClaims(plan: PlannedResource[]): void {
+  const registered = new Set(plan.map((r) => r.urn));
+  const seen = new Map<string, string>();
+  for (const r of plan) {
+    for (const a of new Set(r.aliases)) {
+      assert.ok(!registered.has(a) || a === r.urn, `${r.urn} claims ${a}, which is registered`);
+      assert.ok(!seen.has(a), `${a} claimed by ${seen.get(a)} and ${r.urn}`);
+      seen.set(a, r.urn);
+    }
+  }
+}
+
 describe("InferenceEnvironment", function () {
   this.timeout(120_000);
 
@@ -70,28 +86,27 @@ describe("InferenceEnvironment", function () {
 
       it("moves every resource under the environment, components under aks-inference:index tokens, names and provider types unchanged", () => {
         const env = plan.filter((r) => r.type === "aks-inference:index:InferenceEnvironment");
-        assert.deepEqual(env.map((r) => r.name), [stack], "one environment, named after the stack");
-        assert.ok(plan.every((r) => r === env[0] || r.urn.includes("::aks-inference:index:InferenceEnvironment$")), "all under the environment");
+        assert.deepEqual(
+          env.map((r) => r.name),
+          [stack],
+          "one environment, named after the stack",
+        );
+        assert.ok(
+          plan.every((r) => r === env[0] || r.urn.includes("::aks-inference:index:InferenceEnvironment$")),
+          "all under the environment",
+        );
         assert.ok(plan.filter((r) => r.type.startsWith("aks-inference:") && !r.custom).every((r) => r.type.startsWith("aks-inference:index:")));
         // The same resources as before: each former URN's own type (components: their new token) and name.
         const built = (type: string) => type === "docker:index/image:Image" || type.startsWith("docker-build:");
         const newToken = (t: string) => t.replace(/^aks-inference:[a-z0-9]+:/, "aks-inference:index:");
-        const before = formerUrns(stack).filter((urn) => !urn.includes(REBUILT)).map((urn) => newToken(own(urn)));
+        const before = formerUrns(stack)
+          .filter((urn) => !urn.includes(REBUILT))
+          .map((urn) => newToken(own(urn)));
         const after = plan.filter((r) => r !== env[0] && !built(r.type)).map((r) => own(r.urn));
         assert.deepEqual(after.sort(), before.sort());
       });
 
-      it("claims no URN twice: no alias is another resource's URN or another resource's alias", () => {
-        const registered = new Set(plan.map((r) => r.urn));
-        const seen = new Map<string, string>();
-        for (const r of plan) {
-          for (const a of new Set(r.aliases)) {
-            assert.ok(!registered.has(a) || a === r.urn, `${r.urn} claims ${a}, which is registered`);
-            assert.ok(!seen.has(a), `${a} claimed by ${seen.get(a)} and ${r.urn}`);
-            seen.set(a, r.urn);
-          }
-        }
-      });
+      it("claims no URN twice: no alias is another resource's URN or another resource's alias", () => assertNoSharedClaims(plan));
     });
   }
 
@@ -100,7 +115,10 @@ describe("InferenceEnvironment", function () {
     before(async () => {
       const args = rawConfigToArgs(rawStack("dev"));
       const opts = { acrToken: async () => "offline-acr-token" };
-      const program = () => [new InferenceEnvironment("weu", { ...args, projectRoot: REPO_ROOT }, opts), new InferenceEnvironment("neu", { ...args, location: "northeurope", projectRoot: REPO_ROOT }, opts)];
+      const program = () => [
+        new InferenceEnvironment("weu", { ...args, projectRoot: REPO_ROOT }, opts),
+        new InferenceEnvironment("neu", { ...args, location: "northeurope", projectRoot: REPO_ROOT }, opts),
+      ];
       plan = withEngineUrns(await runOfflineProgram("platform", program, { preview: false, resolveAliases: true }));
     });
 
@@ -111,8 +129,14 @@ describe("InferenceEnvironment", function () {
         assert.ok(plan.some((r) => r.type === "azure-native:containerservice:ManagedCluster" && r.name === `${env}-aks`));
       }
       const roots = plan.filter((r) => r.type === "aks-inference:index:InferenceEnvironment");
-      assert.deepEqual(roots.map((r) => r.name), ["weu", "neu"]);
-      assert.ok(plan.every((r) => roots.includes(r) || r.urn.includes("::aks-inference:index:InferenceEnvironment$")), "every resource is in an environment");
+      assert.deepEqual(
+        roots.map((r) => r.name),
+        ["weu", "neu"],
+      );
+      assert.ok(
+        plan.every((r) => roots.includes(r) || r.urn.includes("::aks-inference:index:InferenceEnvironment$")),
+        "every resource is in an environment",
+      );
     });
 
     it("derive distinct globally unique Azure names from the environment's name", () => {
@@ -123,8 +147,12 @@ describe("InferenceEnvironment", function () {
       assert.deepEqual(names("azure-native:resources:ResourceGroup", "resourceGroupName"), ["rg-aksinf-weu", "rg-aksinf-neu"]);
     });
 
-    it("claim no alias to a stack's former layout (only the stack program's environment adopts one)", () => {
-      assert.ok(plan.every((r) => r.aliases.every((a) => a.includes("aks-inference:index:InferenceEnvironment$"))), "aliases stay inside each environment");
+    it("claim no alias to a stack's former layout (only the stack program's environment adopts one), nor one another's", () => {
+      assert.ok(
+        plan.every((r) => r.aliases.every((a) => a.includes("aks-inference:index:InferenceEnvironment$"))),
+        "aliases stay inside each environment",
+      );
+      assertNoSharedClaims(plan);
     });
   });
 
@@ -144,8 +172,27 @@ describe("InferenceEnvironment", function () {
         (err: unknown) => {
           assert.ok(err instanceof EnvironmentArgsError);
           assert.match(err.message, /^InferenceEnvironment 'bad': invalid args:/);
-          assert.ok(err.problems.some((p) => p.startsWith("services[0].cpuCores: ")), err.message);
-          assert.ok(err.problems.every((p) => !p.includes("aks-inference:")), "named as args, not as stack config keys");
+          assert.ok(
+            err.problems.some((p) => p.startsWith("services[0].cpuCores: ")),
+            err.message,
+          );
+          assert.ok(
+            err.problems.every((p) => !p.includes("aks-inference:")),
+            "named as args, not as stack config keys",
+          );
+          return true;
+        },
+      );
+      // Outputs (a secret from another language arrives as one) are refused by path, not misread.
+      const deferred = { ...args, endpoint: pulumi.secret({ customDomain: "ml.contoso.com" }), services: [{ ...args.services![0], name: pulumi.output("late") }] } as unknown as InferenceEnvironmentArgs;
+      assert.throws(
+        () => new InferenceEnvironment("late", deferred),
+        (err: unknown) => {
+          assert.ok(err instanceof EnvironmentArgsError);
+          assert.deepEqual([...err.problems].sort(), [
+            "endpoint: must be a plain value known when the program starts (an output, secret or promise was given)",
+            "services[0].name: must be a plain value known when the program starts (an output, secret or promise was given)",
+          ]);
           return true;
         },
       );

@@ -4,6 +4,9 @@
  * registry cache in the stack's ACR.
  */
 import * as assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
 import { BUILD_CACHE_REPOSITORY, Images, cacheTag } from "../../components/k8s/images";
 import { SECRET, UNKNOWN, runOfflineProgram } from "../../scripts/offline";
 import { LABELS } from "../../core/naming";
@@ -99,6 +102,21 @@ describe("preview fidelity", function () {
       for (const d of plan.all(T.deployment).filter((x) => ["router", "model"].includes(String(input(x, "metadata", "labels", LABELS.role))))) {
         const image = String((input(d, "spec", "template", "spec", "containers", 0, "image") as string | undefined) ?? "");
         assert.ok([...refs].some((r) => image.startsWith(r)) && /@sha256:[0-9a-f]{64}$/.test(image), `${d.name}: ${image}`);
+      }
+    });
+
+    it("run in CI on a builder that can export the registry cache, in every job that previews or deploys", () => {
+      type Step = { uses?: string; with?: { command?: string } };
+      const dir = path.join(REPO_ROOT, ".github", "workflows");
+      const jobs = readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .flatMap((f) => Object.entries((parse(readFileSync(path.join(dir, f), "utf8")) as { jobs: Record<string, { steps?: Step[] }> }).jobs).map(([name, job]) => [`${f}:${name}`, job.steps ?? []] as const));
+      const building = jobs.filter(([, steps]) => steps.some((s) => ["preview", "up"].includes(s.with?.command ?? "")));
+      assert.ok(building.length >= 2, "the preview and deploy jobs");
+      for (const [name, steps] of building) {
+        const buildx = steps.findIndex((s) => s.uses?.startsWith("docker/setup-buildx-action@"));
+        const pulumi = steps.findIndex((s) => ["preview", "up"].includes(s.with?.command ?? ""));
+        assert.ok(buildx >= 0 && buildx < pulumi, `${name}: docker/setup-buildx-action before pulumi ${steps[pulumi].with?.command}`);
       }
     });
 
