@@ -1,10 +1,13 @@
 /** The routing settings a model service's Service carries for the router, and how they are read back. */
 import * as assert from "node:assert/strict";
-import { parseStackConfig } from "../../core/config";
+import { parseStackConfig, versionsOf, type ModelServiceConfig } from "../../core/config";
 import { MAX_PAYLOAD_BYTES } from "../../core/payloadLimit";
 import { parseRoutingSettings, routingSettings, type ServiceRoutingSettings } from "../../core/routingSettings";
 
 const MiB = 1024 * 1024;
+
+/** The settings of a service's first (for these services: only) version. */
+const settingsOf = (svc: ModelServiceConfig, audience?: string, routerLimit?: number) => routingSettings(svc, versionsOf(svc)[0], audience, routerLimit);
 
 function service(over: Record<string, unknown>) {
   return parseStackConfig({ "azure-native:location": "westeurope", "aks-inference:services": [{ name: "fraud", models: ["m.onnx"], ...over }] }, "t").services[0];
@@ -13,7 +16,7 @@ function service(over: Record<string, unknown>) {
 describe("routing settings", () => {
   it("carry the service's auth, limits and timeouts, the service name as token audience by default", () => {
     const svc = service({ memoryGb: 0.5, replicaMaxConcurrentRequests: 3, maxRequestWaitTimeMs: 700, scoringTimeoutMs: 9_000, autoscaleEnabled: true, autoscaleMinReplicas: 2, autoscaleMaxReplicas: 7, autoscaleTargetUtilization: 55 });
-    assert.deepEqual(routingSettings(svc), {
+    assert.deepEqual(settingsOf(svc), {
       name: "fraud",
       authMode: "key",
       tokenAudience: "fraud",
@@ -23,18 +26,27 @@ describe("routing settings", () => {
       scoringTimeoutMs: 9_000,
       maxBodyBytes: Math.floor(((512 - 150) / 8) * MiB),
     });
-    assert.equal(routingSettings(svc, "api://scoring").tokenAudience, "api://scoring");
-    assert.equal(routingSettings(service({ memoryGb: 16 }), undefined, 10 * MiB).maxBodyBytes, 10 * MiB, "never above the router's limit");
-    assert.equal(routingSettings(service({ memoryGb: 16 })).maxBodyBytes, MAX_PAYLOAD_BYTES);
+    assert.equal(settingsOf(svc, "api://scoring").tokenAudience, "api://scoring");
+    assert.equal(settingsOf(service({ memoryGb: 16 }), undefined, 10 * MiB).maxBodyBytes, 10 * MiB, "never above the router's limit");
+    assert.equal(settingsOf(service({ memoryGb: 16 })).maxBodyBytes, MAX_PAYLOAD_BYTES);
   });
 
   it("without autoscaling, min and max are the fixed replica count", () => {
-    const s = routingSettings(service({ autoscaleEnabled: false, numReplicas: 4 }));
+    const s = settingsOf(service({ autoscaleEnabled: false, numReplicas: 4 }));
     assert.deepEqual(s.autoscale, { enabled: false, minReplicas: 4, maxReplicas: 4, targetUtilization: s.autoscale.targetUtilization });
   });
 
+  it("a declared version's carry its own settings and shares; the implicit one's carry no version", () => {
+    const svc = service({ cpuCores: 0.5, versions: [{ name: "blue", traffic: 90 }, { name: "green", traffic: 10, scoringTimeoutMs: 5_000, memoryGb: 16 }] });
+    const [blue, green] = versionsOf(svc).map((v) => routingSettings(svc, v));
+    assert.deepEqual(blue.version, { name: "blue", traffic: 90, mirrorPercent: 0 });
+    assert.deepEqual([green.version, green.scoringTimeoutMs, green.maxBodyBytes], [{ name: "green", traffic: 10, mirrorPercent: 0 }, 5_000, MAX_PAYLOAD_BYTES]);
+    assert.equal(blue.scoringTimeoutMs, 60_000);
+    assert.equal("version" in settingsOf(service({})), false, "a service without versions keeps the annotation it always had");
+  });
+
   describe("read back from the annotation", () => {
-    const good = (): ServiceRoutingSettings => routingSettings(service({}));
+    const good = (): ServiceRoutingSettings => settingsOf(service({}));
     const raw = (over: Partial<ServiceRoutingSettings> | Record<string, unknown> = {}) => JSON.stringify({ ...good(), ...over });
 
     it("returns a valid document as is", () => {
