@@ -3,15 +3,13 @@
  * kubeconfig for an API server (test/support/fakeApiServer.ts) holding what the stack deploys.
  */
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import type { V1Pod } from "@kubernetes/client-node";
 import { verifyToken } from "../../core/auth";
 import { DEFAULT_NAMESPACE, KEY_FIELDS, LABELS, ROLE_MODEL, ROUTER_NAME, SETTINGS_ANNOTATION, TOKEN_SIGNING_FIELD, TOKEN_SIGNING_SECRET, keySecretName, modelDeploymentName } from "../../core/naming";
+import { clusterCli } from "../support/cli";
 import { FakeApiServer } from "../support/fakeApiServer";
-import { REPO_ROOT } from "../support/stacks";
 import { tempDir } from "../support/tmp";
 import { settings } from "../support/upstream";
 
@@ -27,16 +25,7 @@ describe("CLI against a cluster (--kubeconfig)", function () {
   let api: FakeApiServer;
   let kubeconfig: string;
 
-  const cli = async (...args: string[]): Promise<{ code: number; json: Record<string, unknown> }> => {
-    const run = promisify(execFile);
-    try {
-      const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, "cli/bin.js"), "--kubeconfig", kubeconfig, "--json", ...args], { cwd: REPO_ROOT });
-      return { code: 0, json: JSON.parse(stdout) as Record<string, unknown> };
-    } catch (err) {
-      const e = err as { code: number; stdout: string };
-      return { code: e.code, json: JSON.parse(e.stdout) as Record<string, unknown> };
-    }
-  };
+  const cli = clusterCli(() => kubeconfig);
 
   before(async () => {
     api = await new FakeApiServer().start();

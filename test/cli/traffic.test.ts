@@ -4,18 +4,16 @@
  * discovery watching it: a split changed by the CLI reaches the router without a deploy.
  */
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import type { V1Service } from "@kubernetes/client-node";
 import pino from "pino";
 import { DEFAULT_NAMESPACE, LABELS, ROLE_MODEL, SETTINGS_ANNOTATION, modelDeploymentName } from "../../core/naming";
 import { parseRoutingSettings } from "../../core/routingSettings";
 import { KubernetesDiscovery } from "../../router/kubernetes";
 import { VersionTable } from "../../router/versionTable";
+import { clusterCli } from "../support/cli";
 import { FakeApiServer } from "../support/fakeApiServer";
-import { REPO_ROOT } from "../support/stacks";
 import { tempDir } from "../support/tmp";
 import { settings } from "../support/upstream";
 
@@ -28,16 +26,7 @@ describe("CLI: traffic between versions, on a cluster", function () {
   let api: FakeApiServer;
   let kubeconfig: string;
 
-  const cli = async (...args: string[]): Promise<{ code: number; json: Record<string, unknown> }> => {
-    const run = promisify(execFile);
-    try {
-      const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, "cli/bin.js"), "--kubeconfig", kubeconfig, "--json", ...args], { cwd: REPO_ROOT });
-      return { code: 0, json: JSON.parse(stdout) as Record<string, unknown> };
-    } catch (err) {
-      const e = err as { code: number; stdout: string };
-      return { code: e.code, json: JSON.parse(e.stdout) as Record<string, unknown> };
-    }
-  };
+  const cli = clusterCli(() => kubeconfig);
   const shares = (version: string) => {
     const svc = api.get(SERVICES, modelDeploymentName("fraud", version)) as V1Service;
     return parseRoutingSettings(svc.metadata?.annotations?.[SETTINGS_ANNOTATION], "fraud", "test").version;
