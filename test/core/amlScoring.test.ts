@@ -53,6 +53,10 @@ describe("Azure ML scoring server answers", () => {
     assert.deepEqual(r.headers.at(-1), ["Allow", "GET, POST"]);
     assert.equal(body(r), `{"message": "${METHOD_NOT_ALLOWED_MESSAGE}"}`);
     assert.equal(METHOD_NOT_ALLOWED_MESSAGE, "The method is not allowed for the requested URL.");
+    assert.deepEqual(r.headers.slice(0, 2), [
+      ["Content-Type", "application/json"],
+      ["x-ms-run-function-failed", "False"],
+    ], "a routing error is not the run function failing");
   });
 
   describe("swagger", () => {
@@ -119,6 +123,10 @@ describe("Azure ML scoring server answers", () => {
         assert.equal(body(r.error!), '{"message": "x-ms-request-id and x-ms-client-request-id must not exceed 100 characters"}');
         assert.deepEqual(r.headers, [["x-request-id", "r"]]);
       }
+      const legacyLong = requestIdHeaders(headersOf({ "x-ms-request-id": long, "x-ms-client-request-id": "c" }), () => "n");
+      assert.equal(legacyLong.error?.status, 431, "x-ms-request-id alone too long");
+      const clientLong = requestIdHeaders(headersOf({ "x-ms-request-id": "l", "x-ms-client-request-id": long }), () => "n");
+      assert.equal(clientLong.error?.status, 431, "x-ms-client-request-id alone too long");
     });
   });
 });

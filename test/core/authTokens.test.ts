@@ -3,7 +3,7 @@
  * each refused token is given (the router answers 401 with it).
  */
 import * as assert from "node:assert/strict";
-import { SignJWT, decodeJwt, decodeProtectedHeader } from "jose";
+import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from "jose";
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TOKEN_CLOCK_SKEW_SECONDS, bearer, keyMatches, keysFromSecretData, mintToken, oidcIssuer, verifyToken } from "../../core/auth";
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -89,5 +89,20 @@ describe("auth: keys and tokens in detail", () => {
     // The JWKS cannot be fetched (nothing listens): refused as not verifiable, not thrown.
     const token = await new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "1" }).setIssuer("x").setAudience("svc").setExpirationTime("1h").sign(new TextEncoder().encode("k".repeat(32))).catch(() => "e30.e30.sig");
     assert.deepEqual(await verifyToken(token, issuer, "svc"), { ok: false, reason: "token is malformed or not verifiable" });
+  });
+
+  it("an OIDC issuer's token is checked for its issuer, audience and expiry against the issuer's keys", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256" };
+    const issuer = { type: "oidc" as const, issuer: "https://login.example/t/v2.0", jwks: createLocalJWKSet({ keys: [jwk] }) };
+    const sign = (iss: string, aud: string) => new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "k1" }).setIssuer(iss).setAudience(aud).setSubject("app").setIssuedAt().setExpirationTime("1h").sign(privateKey);
+    assert.deepEqual(await verifyToken(await sign("https://login.example/t/v2.0", "svc"), issuer, "svc"), { ok: true, subject: "app" });
+    assert.deepEqual(await verifyToken(await sign("https://login.example/t/v2.0", "other"), issuer, "svc"), { ok: false, reason: "token aud claim is not accepted" });
+    assert.deepEqual(await verifyToken(await sign("https://evil.example", "svc"), issuer, "svc"), { ok: false, reason: "token iss claim is not accepted" });
+  });
+
+  it("a failure that is not the token's (the signing key cannot be read) is thrown, not answered as a bad token", async () => {
+    const issuer = { type: "builtin" as const, signingKey: (): string => { throw new TypeError("key file unreadable"); } };
+    await assert.rejects(verifyToken("a.b.c", issuer, "svc"), { name: "TypeError", message: "key file unreadable" });
   });
 });

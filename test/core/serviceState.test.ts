@@ -20,6 +20,10 @@ describe("service state", () => {
     assert.deepEqual(serviceState(2, [r("failed", "init() raised"), r("starting")]), { state: "Failed", reason: "init() raised" });
   });
 
+  it("Failed gives the failed replica's reason, not the first replica's", () => {
+    assert.deepEqual(serviceState(2, [r("crashed", "exit code 137"), r("failed", "init() raised")]), { state: "Failed", reason: "init() raised" });
+  });
+
   it("a failed replica next to a ready one is not Failed", () => {
     assert.deepEqual(serviceState(2, [r("ready"), r("failed", "init() raised")]), { state: "Unhealthy", reason: "init() raised" });
   });

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { MAX_MIRROR_PERCENT, SINGLE_VERSION, mirrors, parseTrafficArgs, parseUnit, pickVersion, sharesOf, splitOf, splitProblems, unitOf, type TrafficSplit } from "../../core/versions";
+import { MAX_MIRRORED_BODY_BYTES, MAX_MIRROR_PERCENT, SINGLE_VERSION, VERSION_HEADER, mirrors, parseTrafficArgs, parseUnit, pickVersion, sharesOf, splitOf, splitProblems, unitOf, type TrafficSplit } from "../../core/versions";
 import { combineVersions, type VersionStatus } from "../../core/serviceState";
 
 /** A random source that returns the given values in turn. */
@@ -136,5 +136,30 @@ describe("versions: a version's shares and a service's state", () => {
     const mixed = combineVersions("fraud", [v("blue", "Healthy", 2), v("green", "Failed", 0, "init() raised"), v("red", "Transitioning", 1, "1/2 replicas ready")]);
     assert.deepEqual([mixed.state, mixed.ready, mixed.reason], ["Failed", 3, "version 'green': init() raised"]);
     assert.equal(combineVersions("fraud", [v("blue", "Unhealthy", 1), v("green", "Transitioning", 1)]).reason, "version 'blue': Unhealthy");
+  });
+
+  describe("edges", () => {
+    it("picks by cumulative weight over three versions, and the last live one for a draw of exactly 1", () => {
+      const split = { versions: [{ name: "a", traffic: 50 }, { name: "b", traffic: 30 }, { name: "c", traffic: 20 }] };
+      assert.deepEqual([0, 0.499, 0.5, 0.799, 0.8, 0.999].map((x) => pickVersion(split, () => x)), ["a", "a", "b", "b", "c", "c"]);
+      assert.equal(pickVersion(split, () => 1), "c");
+    });
+
+    it("reads a share only as a whole <version>=<percent>", () => {
+      const known = ["blue", "green"];
+      assert.throws(() => parseTrafficArgs("fraud", known, ["x=blue=100"]), { message: "share 'x=blue=100' is not <version>=<percent>" });
+      assert.throws(() => parseTrafficArgs("fraud", known, ["blue=100x"]), { message: "share 'blue=100x' is not <version>=<percent>" });
+    });
+
+    it("lists every problem of a split, separated by '; '", () => {
+      assert.throws(() => parseTrafficArgs("fraud", ["blue", "green"], ["blue=90"], "green=60"), {
+        message: "must be an integer percent from 0 to 50, got 60; versions of 'fraud' must sum to 100, got 90",
+      });
+    });
+
+    it("pins the version header and the mirrored body limit", () => {
+      assert.equal(VERSION_HEADER, "azureml-model-deployment");
+      assert.equal(MAX_MIRRORED_BODY_BYTES, 1_048_576);
+    });
   });
 });
