@@ -187,7 +187,7 @@ describe("router size on Kubernetes", () => {
         readNamespacedDeployment: (async (req: unknown) => {
           asked.push(req);
           return { spec: { replicas: 4, template: { spec: { containers: [{ name: "router", resources: { requests: { cpu: "750m" } } }] } } } };
-        }) as k8s.AppsV1Api["readNamespacedDeployment"],
+        }) as unknown as k8s.AppsV1Api["readNamespacedDeployment"],
       },
       {},
     );
