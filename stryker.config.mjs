@@ -20,7 +20,7 @@ export default {
       "test/policies/**/*.test.ts",
       "test/router/balancer.test.ts",
       "test/router/autoscaler.test.ts",
-      "test/router/selfScaler.test.ts",
+      "test/router/selfScaler*.test.ts",
     ],
   },
   // The TypeScript checker discards mutants that do not compile before any test runs. It checks
