@@ -1,0 +1,55 @@
+/**
+ * The firewall facts derived from the host list: AKS's network rules, which allowed FQDN patterns
+ * cover which hosts, what the AKS FQDN tag covers, and the input a stack config gives.
+ */
+import * as assert from "node:assert/strict";
+import { AKS_FQDN_TAG, OUTBOUND_RULES_DOC, aksNetworkRules, fqdnCovers, requiredHosts, requiredHostsInputFor, uncoveredHosts, type RequiredHost } from "../../core/requiredHosts";
+import { stackConfig } from "../support/stacks";
+
+const host = (h: string, source: RequiredHost["source"] = "inference"): RequiredHost => ({ host: h, usedBy: "x", phase: "cluster", why: "y", protocol: "Https", port: 443, source });
+
+describe("required hosts: firewall rules and coverage", () => {
+  it("AKS's network rules: the tunnel on UDP 1194 and TCP 9000 to the region's AzureCloud tag, NTP anywhere", () => {
+    assert.deepEqual(aksNetworkRules("westeurope"), [
+      { name: "aks-tunnel-udp", protocols: ["UDP"], destination: "AzureCloud.westeurope", ports: ["1194"], why: "tunnelled node-to-API-server traffic (konnectivity/OpenVPN)" },
+      { name: "aks-tunnel-tcp", protocols: ["TCP"], destination: "AzureCloud.westeurope", ports: ["9000"], why: "tunnelled node-to-API-server traffic (tunnelfront)" },
+      { name: "ntp", protocols: ["UDP"], destination: "*", ports: ["123"], why: "node time synchronisation (NTP)" },
+    ]);
+    assert.equal(OUTBOUND_RULES_DOC, "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters");
+  });
+
+  it("an allowed pattern covers the same name in any case, everything for '*', and subdomains for '*.suffix' only", () => {
+    assert.equal(fqdnCovers("MCR.microsoft.com", "mcr.MICROSOFT.com"), true);
+    assert.equal(fqdnCovers("*", "anything.example"), true);
+    assert.equal(fqdnCovers("*.blob.core.windows.net", "acct.blob.core.windows.net"), true);
+    assert.equal(fqdnCovers("*.blob.core.windows.net", "blob.core.windows.net"), false, "the wildcard needs a label before the suffix");
+    assert.equal(fqdnCovers("*.core.windows.net", "*.blob.core.windows.net"), true, "a wider wildcard covers a narrower one");
+    assert.equal(fqdnCovers("*.blob.core.windows.net", "*.core.windows.net"), false);
+    assert.equal(fqdnCovers("acct.blob.core.windows.net", "*.blob.core.windows.net"), false, "a name never covers a wildcard");
+    assert.equal(fqdnCovers("example.com", "evilexample.com"), false);
+    assert.equal(fqdnCovers("*.example.com", "evilexample.com"), false);
+    assert.equal(fqdnCovers("x*.example.com", "xa.example.com"), false, "only a leading '*.' is a wildcard");
+  });
+
+  it("the AKS FQDN tag (any case) covers the aks hosts and MCR, not the inference hosts", () => {
+    const req = [host("packages.aks.azure.com", "aks"), host("mcr.microsoft.com"), host("myacr.azurecr.io")];
+    assert.deepEqual(uncoveredHosts(req, [], [AKS_FQDN_TAG.toUpperCase()]).map((h) => h.host), ["myacr.azurecr.io"]);
+    assert.deepEqual(uncoveredHosts(req, [], ["AppServiceEnvironment"]).map((h) => h.host), ["packages.aks.azure.com", "mcr.microsoft.com", "myacr.azurecr.io"]);
+    assert.deepEqual(uncoveredHosts(req, ["*.azurecr.io"], []).map((h) => h.host), ["packages.aks.azure.com", "mcr.microsoft.com"]);
+  });
+
+  it("takes token auth and the OIDC keys from the stack config", () => {
+    const dev = requiredHostsInputFor(stackConfig("dev"));
+    assert.equal(dev.tokenAuth, false);
+    assert.equal(dev.jwksUri, undefined);
+    const prod = requiredHostsInputFor(stackConfig("prod"));
+    assert.equal(prod.tokenAuth, true);
+    assert.match(prod.jwksUri ?? "", /^https:\/\/login\.microsoftonline\.com\//);
+  });
+
+  it("normalises the region: lower case, no spaces", () => {
+    const hosts = requiredHosts({ clusterName: "c", region: "West  Europe", registryName: "R", storageAccountName: "s", registryDataEndpoint: true, tokenAuth: false, defender: false, azureMlCompat: false, gpu: false });
+    assert.ok(hosts.some((h) => h.host === "*.hcp.westeurope.azmk8s.io"));
+    assert.ok(hosts.some((h) => h.host === "r.westeurope.data.azurecr.io"));
+  });
+});
