@@ -7,8 +7,8 @@ import { maskEscStandIns } from "../core/stackFile";
 import { UNKNOWN, runOffline, type PlannedResource } from "./offline";
 import { loadStackOrExit } from "./cli-common";
 
-/** Inputs that say little in a tree (they are the same on every resource). */
-const NOISE = new Set(["resourceGroupName", "location", "tags", "metadata"]);
+/** Inputs that say little in a tree (they are the same on every resource, or a dynamic provider's serialized code). */
+const NOISE = new Set(["resourceGroupName", "location", "tags", "metadata", "__provider"]);
 
 /** A few scalar inputs that identify a resource, `key=value`. */
 export function keyInputs(r: PlannedResource, max = 5): string {

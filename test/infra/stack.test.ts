@@ -494,6 +494,8 @@ describe("infrastructure stack", function () {
     assert.match(prodTree, /\n {14}allow aks-tunnel-tcp: TCP 10\.240\.0\.0\/24 -> AzureCloud\.westeurope:9000\n/);
     assert.match(prodTree, /network: networkPlugin=azure networkPluginMode=overlay podCidr=10\.244\.0\.0\/16 serviceCidr=10\.100\.0\.0\/16 outboundType=userDefinedRouting/);
     assert.doesNotMatch(devTree, /Firewall/);
+    assert.match(devTree, /UploadedBlob {2}storage-models-regressor-\S+ {2}accountUrl=/, "a blob upload shows what it uploads");
+    assert.doesNotMatch(devTree, /__provider|exports\.handler/, "not the dynamic provider's serialized code");
     assert.match(devTree, /\n {8}\+ azure-native:network:VirtualNetwork {2}network-vnet/);
   });
 
