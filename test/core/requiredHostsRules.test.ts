@@ -52,4 +52,47 @@ describe("required hosts: firewall rules and coverage", () => {
     assert.ok(hosts.some((h) => h.host === "*.hcp.westeurope.azmk8s.io"));
     assert.ok(hosts.some((h) => h.host === "r.westeurope.data.azurecr.io"));
   });
+
+  it("names who needs each host and when, in the order a cluster comes up (what `npm run hosts` prints)", () => {
+    const all = requiredHosts({
+      clusterName: "aksinf-prod",
+      region: "westeurope",
+      registryName: "prodacr",
+      storageAccountName: "prodst",
+      registryDataEndpoint: false,
+      tokenAuth: true,
+      jwksUri: "https://login.microsoftonline.com/t/discovery/v2.0/keys",
+      defender: true,
+      keyVaultName: "kv-certs",
+      azureMlCompat: true,
+      dnsLabel: "fraud",
+      gpu: true,
+    });
+    assert.deepEqual(all.map((h) => [h.host, h.usedBy, h.phase, h.source]), [
+      ["mcr-0001.mcr-msedge.net","AKS","cluster","aks"],
+      ["management.azure.com","AKS","cluster","aks"],
+      ["packages.microsoft.com","AKS","cluster","aks"],
+      ["acs-mirror.azureedge.net","AKS","cluster","aks"],
+      ["packages.aks.azure.com","AKS","cluster","aks"],
+      ["*.ods.opinsights.azure.com","Microsoft Defender for Containers","cluster","addon"],
+      ["*.oms.opinsights.azure.com","Microsoft Defender for Containers","cluster","addon"],
+      ["nvidia.github.io","GPU node pools","cluster","gpu"],
+      ["us.download.nvidia.com","GPU node pools","cluster","gpu"],
+      ["download.docker.com","GPU node pools","cluster","gpu"],
+      ["*.hcp.westeurope.azmk8s.io","AKS API server","router-deploy","inference"],
+      ["mcr.microsoft.com","Microsoft Container Registry (MCR)","router-deploy","inference"],
+      ["*.data.mcr.microsoft.com","MCR content delivery","router-deploy","inference"],
+      ["kv-certs.vault.azure.net","Azure Key Vault (TLS certificate)","router-deploy","inference"],
+      ["prodst.table.core.windows.net","Azure Storage (table)","router-running","inference"],
+      ["login.microsoftonline.com","token issuer (JWKS)","router-running","inference"],
+      ["api.azureml.ms","Azure Machine Learning token service","router-running","azureml"],
+      ["ingest-viennawesteurope.kusto.windows.net","Kusto telemetry ingestion","router-running","azureml"],
+      ["fraud.westeurope.cloudapp.azure.com","scoring endpoint domain name","router-running","inference"],
+      ["prodacr.azurecr.io","Azure Container Registry (ACR)","model-deploy","inference"],
+      ["*.blob.core.windows.net","ACR layer storage","model-deploy","inference"],
+      ["prodst.blob.core.windows.net","Azure Storage (blob)","model-deploy","inference"],
+    ]);
+    assert.ok(all.every((h) => h.why.length > 20), "every host says why");
+    assert.match(all.find((h) => h.host === "*.hcp.westeurope.azmk8s.io")!.why, /prefix 'aksinf-prod'/);
+  });
 });
