@@ -78,4 +78,17 @@ describe("routing settings", () => {
       assert.throws(() => parseRoutingSettings("null", "fraud", "Service x"), TypeError, "null is JSON but no document");
     });
   });
+
+  describe("a version's share in the annotation", () => {
+    const raw = (version: unknown) => JSON.stringify({ ...settingsOf(service({})), version });
+    const invalid = { message: "Service x: the routing settings annotation is not a valid settings document" };
+    it("is read when it names the version with whole-number shares", () => {
+      assert.deepEqual(parseRoutingSettings(raw({ name: "blue", traffic: 90, mirrorPercent: 0 }), "fraud", "Service x").version, { name: "blue", traffic: 90, mirrorPercent: 0 });
+    });
+    it("is refused when it is not an object, has no name, or fractional or missing shares", () => {
+      for (const version of ["blue", null, 3, { traffic: 90, mirrorPercent: 0 }, { name: 1, traffic: 90, mirrorPercent: 0 }, { name: "blue", traffic: 9.5, mirrorPercent: 0 }, { name: "blue", traffic: 90 }, { name: "blue", mirrorPercent: 0 }]) {
+        assert.throws(() => parseRoutingSettings(raw(version), "fraud", "Service x"), invalid, JSON.stringify(version));
+      }
+    });
+  });
 });
