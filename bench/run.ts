@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: every benchmark, one after another, then the summary table
  * (bench/results/summary.md) and the raw figures (bench/results/latest.json).
+ * `npm run bench -- <name> [...]` (e.g. `fixed-rate`) runs only those and replaces their sections
+ * in the last results, keeping the others as they were measured.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { autoscale } from "./autoscale";
@@ -24,9 +26,7 @@ async function main(): Promise<void> {
   // Local mode (the autoscaling benchmark) logs every decision at info: keep the run's output to the results.
   process.env.LOG_LEVEL ??= "warn";
   const started = Date.now();
-  const results: BenchResult[] = [];
-  const failures: string[] = [];
-  for (const [name, run] of [
+  const benchmarks = [
     ["router overhead", routerOverhead],
     ["fixed rate", fixedRate],
     ["payload", payload],
@@ -34,7 +34,18 @@ async function main(): Promise<void> {
     ["replica memory", replicaMemory],
     ["autoscale", autoscale],
     ["stack scale", stackScale],
-  ] as const) {
+  ] as const;
+  const only = process.argv.slice(2).map((a) => a.replace(/-/g, " "));
+  const unknown = only.filter((o) => !benchmarks.some(([name]) => name === o));
+  if (unknown.length) throw new Error(`no benchmark ${unknown.map((u) => `'${u}'`).join(", ")}; there are ${benchmarks.map(([n]) => n.replace(/ /g, "-")).join(", ")}`);
+  const dir = path.join(__dirname, "results");
+  const latest = path.join(dir, "latest.json");
+  // A partial run replaces its sections in the last full results and keeps the rest.
+  const previous = only.length && existsSync(latest) ? (JSON.parse(readFileSync(latest, "utf8")) as { results: BenchResult[] }).results : [];
+  const results: BenchResult[] = [];
+  const failures: string[] = [];
+  for (const [name, run] of benchmarks) {
+    if (only.length && !only.includes(name)) continue;
     console.error(`running ${name} ...`);
     try {
       results.push(await run());
@@ -42,17 +53,22 @@ async function main(): Promise<void> {
       failures.push(`${name}: ${(err as Error).message}`);
     }
   }
+  for (const old of previous) {
+    const fresh = results.find((r) => r.name === old.name);
+    const earlier = "Measured in an earlier run than the sections re-run since.";
+    if (!fresh) results.splice(previous.indexOf(old), 0, { ...old, notes: old.notes.includes(earlier) ? old.notes : [...old.notes, earlier] });
+  }
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "?"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
-  const lines = [`# Benchmark results`, "", `Machine: ${machine}. Total run: ${Math.round((Date.now() - started) / 1000)} s.`, ""];
+  const ran = only.length ? `Re-run of ${only.join(", ")}: ${Math.round((Date.now() - started) / 1000)} s` : `Total run: ${Math.round((Date.now() - started) / 1000)} s`;
+  const lines = [`# Benchmark results`, "", `Machine: ${machine}. ${ran}.`, ""];
   for (const r of results) {
     lines.push(`## ${r.name}`, "", "| metric | value |", "|---|---|", ...r.rows.map((row) => `| ${row.metric} | ${fmt(row.value)}${row.unit ? ` ${row.unit}` : ""} |`), "", ...r.notes.map((n) => `_${n}_`), "");
   }
   if (failures.length) lines.push("## Not measured", "", ...failures.map((f) => `- ${f}`), "");
   const summary = lines.join("\n");
-  const dir = path.join(__dirname, "results");
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "summary.md"), summary);
-  writeFileSync(path.join(dir, "latest.json"), JSON.stringify({ machine, results, failures }, null, 2));
+  writeFileSync(latest, JSON.stringify({ machine, results, failures }, null, 2));
   console.log(summary);
   if (failures.length) process.exitCode = 1;
 }
