@@ -73,4 +73,7 @@ async function main(): Promise<void> {
   if (failures.length) process.exitCode = 1;
 }
 
-void main();
+main().catch((err: unknown) => {
+  console.error((err as Error).message);
+  process.exitCode = 2;
+});
