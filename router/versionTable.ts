@@ -18,6 +18,10 @@ export interface VersionChoice {
 interface ServiceVersions {
   split: TrafficSplit;
   units: Map<string, string>;
+  /** The live shares as weights scaled to sum to 100 (a half-applied change may not); none live: empty. */
+  weights: TrafficSplit;
+  /** The choice for every unpinned request when one version takes all traffic and nothing is mirrored (no draw needed). */
+  only?: VersionChoice;
 }
 
 export class VersionTable {
@@ -32,7 +36,13 @@ export class VersionTable {
       const units = new Map(all.map((s) => [s.version?.name ?? IMPLICIT_VERSION, unitOf(name, s.version?.name)]));
       const live = all.filter((s) => !s.version || s.version.traffic > 0).map((s) => ({ name: s.version?.name ?? IMPLICIT_VERSION, traffic: s.version?.traffic ?? 100 }));
       const mirror = all.find((s) => (s.version?.mirrorPercent ?? 0) > 0);
-      this.services.set(name, { units, split: { versions: live, ...(mirror?.version ? { mirror: { name: mirror.version.name, percent: mirror.version.mirrorPercent } } : {}) } });
+      const split: TrafficSplit = { versions: live, ...(mirror?.version ? { mirror: { name: mirror.version.name, percent: mirror.version.mirrorPercent } } : {}) };
+      // While a split is being changed version by version, the shares may not sum to 100: they
+      // are weights, so the request still goes somewhere sensible.
+      const total = live.reduce((sum, v) => sum + v.traffic, 0);
+      const weights: TrafficSplit = { versions: total > 0 ? live.map((v) => ({ name: v.name, traffic: (v.traffic * 100) / total })) : [] };
+      const only = live.length === 1 && !split.mirror ? { version: live[0].name, unit: units.get(live[0].name)! } : undefined;
+      this.services.set(name, { units, split, weights, ...(only ? { only } : {}) });
     }
   }
 
@@ -62,11 +72,10 @@ export class VersionTable {
       if (!s.units.has(pinned)) return { error: `service '${service}' has no version '${pinned}' (it has ${[...s.units.keys()].map((v) => `'${v}'`).join(", ")})` };
       version = pinned;
     } else {
-      // While a split is being changed version by version, the shares may not sum to 100: they
-      // are weights, so the request still goes somewhere sensible.
-      const total = s.split.versions.reduce((sum, v) => sum + v.traffic, 0);
-      if (total === 0) return { error: `service '${service}' has no version taking live traffic` };
-      version = pickVersion({ versions: s.split.versions.map((v) => ({ name: v.name, traffic: (v.traffic * 100) / total })) }, random);
+      // Every request of a service without versions takes this path: no draw, no allocation.
+      if (s.only) return s.only;
+      if (s.weights.versions.length === 0) return { error: `service '${service}' has no version taking live traffic` };
+      version = pickVersion(s.weights, random);
     }
     const unit = s.units.get(version)!;
     // A pinned request for the mirror itself is a live request to it, not mirrored again.
