@@ -1,74 +1,91 @@
+/**
+ * `npm run stamp` as users run it: the script in a child process (arguments, dry run, refusal
+ * output, the policy pack over the rendered stack) and its secret copy. `renderStack`'s own rules
+ * are tested directly in test/core/stamp.test.ts.
+ */
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { ConfigError } from "../../core/config";
-import { StampError, renderStack } from "../../core/stamp";
+import { copySecrets } from "../../scripts/stamp";
 import { REPO_ROOT } from "../support/stacks";
+import { NEU_SUBNET, PROD_SPECIFIC } from "../support/stamp";
 
-const template = (stack: string) => readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
 const run = promisify(execFile);
+const stamp = (args: string[]) =>
+  run(process.execPath, ["--require", require.resolve("tsx/cjs"), "scripts/stamp.ts", ...args], { cwd: REPO_ROOT }).catch((err: { code: number; stdout: string; stderr: string }) => err);
+const NEU_ARGS = [
+  ["--set", `network.subnetId=${NEU_SUBNET}`],
+  ["--set", "network.routeTableId=/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-neu/providers/Microsoft.Network/routeTables/rt-aks-neu"],
+  ["--set", "firewall.policyId=/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub-neu/providers/Microsoft.Network/firewallPolicies/fwp-hub-neu"],
+  ["--set", "firewall.privateIp=10.1.1.4"],
+  ["--set", "firewall.publicIp=203.0.113.20"],
+  ["--keep", "endpoint.customDomain"],
+  ["--keep", "endpoint.internalIp"],
+  ["--keep", "endpoint.tls.keyVault"],
+  ["--keep", "dns.records"],
+  ["--keep", "tokenIssuer.issuer"],
+  ["--keep", "tokenIssuer.jwksUri"],
+  ["--set", "tokenIssuer.audience=api://aks-inference-prodneu"],
+].flat();
 
-/** What prod's environment-specific values become in a North Europe copy. */
-const PROD_NEU = {
-  set: [
-    "network.subnetId=/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-neu/providers/Microsoft.Network/virtualNetworks/vnet-neu/subnets/snet-aks",
-    "network.routeTableId=/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-neu/providers/Microsoft.Network/routeTables/rt-aks-neu",
-    "endpoint.customDomain=ml-neu.contoso.com",
-    'dns.records=[{"zone":"internal.contoso.com","name":"ml","type":"CNAME","value":"ml-neu.contoso.com"}]',
-    "tokenIssuer.audience=api://aks-inference-prod-neu",
-  ],
-  keep: ["firewall", "endpoint.internalIp", "endpoint.tls.keyVault", "tokenIssuer.issuer", "tokenIssuer.jwksUri"],
-};
-
-describe("stamping a new environment", function () {
+describe("npm run stamp", function () {
   this.timeout(60_000);
 
-  it("renders a valid stack file with the new region and purpose, keeping the template's services", () => {
-    const { text, config } = renderStack(template("prod"), { env: "prod-neu", region: "northeurope", purpose: "DenseProd", from: "prod", ...PROD_NEU });
-    assert.equal(config.location, "northeurope");
-    assert.equal(config.clusterPurpose, "DenseProd");
-    assert.equal(config.clusterName, "aksinf-prod-neu", "names follow the environment");
-    assert.equal(config.registryName, "aksinfprodneuacr");
-    assert.equal(config.tokenIssuer.region, "northeurope", "the token issuer moves with the cluster");
-    assert.deepEqual(config.services.map((s) => s.name), ["regressor", "regressor-gpu", "echo"]);
-    assert.match(text, /# Prod environment: FastProd on Azure CNI/, "the template's comments are kept");
-  });
-
-  it("keeps the template's purpose when none is given", () => {
-    assert.equal(renderStack(template("prod"), { env: "prod-neu", region: "northeurope", from: "prod", ...PROD_NEU }).config.clusterPurpose, "FastProd");
-  });
-
-  it("refuses a name the template pinned unless it is set or unset; a globally unique one cannot be kept", () => {
-    const pinned = `${template("dev")}\n  aks-inference:registryName: devregistry01\n`;
-    assert.throws(() => renderStack(pinned, { env: "qa", region: "westeurope", from: "dev" }), /aks-inference:registryName +pinned ACR name, unique across Azure; dev: devregistry01/);
-    assert.throws(
-      () => renderStack(pinned, { env: "qa", region: "westeurope", keep: ["registryName"] }),
-      (e: Error) => e instanceof StampError && /--keep aks-inference:registryName: the name is unique across Azure/.test(e.message),
-    );
-    assert.equal(renderStack(pinned, { env: "qa", region: "westeurope", unset: ["registryName"] }).config.registryName, "aksinfqaacr", "derived from the new env");
-    assert.equal(renderStack(pinned, { env: "qa", region: "westeurope", set: ["registryName=qaregistry01"] }).config.registryName, "qaregistry01");
-  });
-
-  it("names the bad argument", () => {
-    assert.throws(() => renderStack(template("dev"), { env: "QA_1", region: "westeurope", purpose: "DevTest" }), (e: Error) => e instanceof StampError && /--env 'QA_1'/.test(e.message));
-    assert.throws(() => renderStack(template("dev"), { env: "qa", region: "West Europe", purpose: "DevTest" }), /--region 'West Europe'/);
-    assert.throws(() => renderStack(template("dev"), { env: "qa", region: "westeurope", purpose: "Prod" as "DevTest" }), /--purpose 'Prod': must be one of DevTest, FastProd, DenseProd/);
-  });
-
-  it("validates the rendered config with the stack's own rules", () => {
-    const broken = template("dev").replace("plugin: kubenet", "plugin: azure");
-    assert.throws(() => renderStack(broken, { env: "qa", region: "westeurope", purpose: "DevTest" }), (e: Error) => e instanceof ConfigError && /network\.subnetId: is required/.test(e.message));
-  });
-
-  it("runs as a script: a dry run prints the file; a stack that would violate policy is refused", async () => {
-    const ok = await run(process.execPath, ["--require", require.resolve("tsx/cjs"), "scripts/stamp.ts", "--env", "qa", "--region", "northeurope", "--purpose", "DevTest", "--dry-run"], { cwd: REPO_ROOT });
+  it("a dry run prints the file; a stack that would violate policy is refused", async () => {
+    const ok = await stamp(["--env", "qa", "--region", "northeurope", "--purpose", "DevTest", "--dry-run"]);
+    assert.ok(!("code" in ok) || ok.code === 0, ok.stderr);
     assert.match(ok.stdout, /azure-native:location: northeurope/);
-    const refused = await run(process.execPath, ["--require", require.resolve("tsx/cjs"), "scripts/stamp.ts", "--env", "qa", "--region", "northeurope", "--purpose", "FastProd", "--dry-run"], { cwd: REPO_ROOT }).catch(
-      (err: { code: number; stderr: string }) => err,
-    );
+    const refused = await stamp(["--env", "qa", "--region", "northeurope", "--purpose", "FastProd", "--dry-run"]);
     assert.ok("code" in refused && refused.code === 1, "non-zero exit");
-    assert.match((refused as { stderr: string }).stderr, /tls-outside-devtest/);
+    assert.match(refused.stderr, /tls-outside-devtest/);
+  });
+
+  it("`--env prodneu --region northeurope --from prod --dry-run` is refused with every prod-specific value listed; nothing is written", async () => {
+    const refused = await stamp(["--env", "prodneu", "--region", "northeurope", "--from", "prod", "--dry-run"]);
+    assert.ok("code" in refused && refused.code === 1, "non-zero exit");
+    const listed = [...refused.stderr.matchAll(/^ {2}(\S+) /gm)].map((m) => m[1]);
+    assert.deepEqual(listed, PROD_SPECIFIC);
+    assert.match(refused.stderr, /Pulumi\.prod\.yaml holds 14 values specific to 'prod'; give each for 'prodneu' \(--set <key>=<value>\), keep prod's \(--keep <key>\)/);
+    assert.match(refused.stderr, /aks-inference:endpoint\.customDomain +the scoring endpoint's domain; prod: ml\.contoso\.com/);
+    assert.equal(existsSync(path.join(REPO_ROOT, "Pulumi.prodneu.yaml")), false);
+  });
+
+  it("succeeds once every value is set or kept, with the new values in the file", async () => {
+    const ok = await stamp(["--env", "prodneu", "--region", "northeurope", "--from", "prod", "--dry-run", ...NEU_ARGS]);
+    assert.ok(!("code" in ok) || ok.code === 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`subnetId: ${NEU_SUBNET}`));
+    assert.doesNotMatch(ok.stdout, /vnet-prod|rg-hub-prod|aks-inference-prod\b/, "no prod network, hub or audience left");
+    assert.match(ok.stdout, /customDomain: ml\.contoso\.com/, "kept on purpose");
+    assert.match(ok.stdout, /azure-native:location: northeurope/);
+  });
+
+  it("names the keys the new stack leaves to ESC", async () => {
+    const ok = await stamp(["--env", "qa", "--region", "northeurope", "--esc", "contoso/aks/qa", "--set", "network.plugin=azure", "--set", "egress=firewall", "--dry-run"]);
+    assert.ok(!("code" in ok) || ok.code === 0, ok.stderr);
+    assert.match(ok.stdout, /^environment:\n {2}- contoso\/aks\/qa$/m);
+    assert.match(ok.stderr, /^aks-inference:network\.subnetId: from ESC environment contoso\/aks\/qa \(unknown offline\)$/m);
+  });
+});
+
+describe("stamping: the template's secrets re-encrypted for the new stack", () => {
+  const keys = ["aks-inference:endpoint.tls.certificate", "aks-inference:endpoint.tls.privateKey"];
+
+  it("one `pulumi config cp --path` per secret, from the template stack to the new one: no plaintext on any command line", async () => {
+    const calls: string[][] = [];
+    const result = await copySecrets(async (args) => void calls.push(args), "prod", "prodneu", keys);
+    assert.deepEqual(result, { copied: keys, failed: [] });
+    assert.deepEqual(calls, keys.map((key) => ["config", "cp", "--path", key, "--stack", "prod", "--dest", "prodneu", "--non-interactive"]));
+  });
+
+  it("a secret the CLI cannot decrypt (template's provider unavailable) is returned with the CLI's reason, to set by hand", async () => {
+    const refuse = async () => {
+      throw Object.assign(new Error("Command failed"), { stderr: "warning: A new version\nerror: could not create a decrypter: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n" });
+    };
+    const result = await copySecrets(refuse, "prod", "prodneu", keys);
+    assert.deepEqual(result.copied, []);
+    assert.deepEqual(result.failed.map((f) => f.key), keys);
+    assert.match(result.failed[0].reason, /^error: could not create a decrypter: passphrase must be set/);
   });
 });
