@@ -135,6 +135,7 @@ export interface ResourceIdParts {
 
 /** `/subscriptions/<s>/resourceGroups/<g>/providers/<ns>/<type>/<name>[/<child>/<name>]`. */
 export function parseResourceId(id: string): ResourceIdParts | undefined {
+  // Stryker disable next-line Regex: without `$` the greedy `(.+)` still reaches the end of the ID (equivalent).
   const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/[^/]+\/(.+)$/i.exec(id);
   if (!m) return undefined;
   return { subscriptionId: m[1], resourceGroupName: m[2], path: m[3].split("/") };
@@ -166,11 +167,6 @@ const sameId = (a: string | undefined, b: string | undefined) => a !== undefined
 // ---------------------------------------------------------------------------------------------
 // IPv4
 
-export function cidrContains(cidr: string, ip: string): boolean {
-  const range = ipaddr.IPv4.parseCIDR(cidr);
-  return ipaddr.IPv4.parse(ip).match(range);
-}
-
 export function cidrsOverlap(a: string, b: string): boolean {
   const [ipA, lenA] = ipaddr.IPv4.parseCIDR(a);
   const [ipB, lenB] = ipaddr.IPv4.parseCIDR(b);
@@ -183,7 +179,7 @@ export function cidrsOverlap(a: string, b: string): boolean {
  * balancer's static IP must be one of the others.
  */
 export function usableInSubnet(cidr: string, ip: string): boolean {
-  if (!cidrContains(cidr, ip)) return false;
+  // An address outside the range has an offset below 0 or past the last address: no separate containment check.
   const [network, len] = ipaddr.IPv4.parseCIDR(cidr);
   const toInt = (a: ipaddr.IPv4) => a.octets.reduce((n, o) => n * 256 + o, 0);
   const offset = toInt(ipaddr.IPv4.parse(ip)) - toInt(network);
@@ -235,9 +231,12 @@ export function checkRoleAssignmentName(r: RoleAssignmentFacts): string[] {
   ];
 }
 
-/** `/subscriptions/<s>` or `/subscriptions/<s>/resourceGroups/<g>`: scopes too wide for the cluster's network rights. */
+/**
+ * `/subscriptions/<s>`, `/subscriptions/<s>/resourceGroups/<g>`, a management group or the root
+ * scope `/`: scopes too wide for the cluster's network rights.
+ */
 export function isGroupOrSubscriptionScope(scope: string): boolean {
-  return /^\/subscriptions\/[^/]+(\/resourceGroups\/[^/]+)?\/?$/i.test(scope);
+  return /^(\/subscriptions\/[^/]+(\/resourceGroups\/[^/]+)?|\/providers\/Microsoft\.Management\/managementGroups\/[^/]+)?\/?$/i.test(scope);
 }
 
 export function checkNetworkContributorScope(r: { resource: string; scope: string }): string[] {
@@ -246,7 +245,7 @@ export function checkNetworkContributorScope(r: { resource: string; scope: strin
     violation(
       AZURE_RULES.leastPrivilege,
       `Role assignment '${r.resource}'`,
-      `grants Network Contributor on '${r.scope}', a whole resource group or subscription (which may hold a firewall policy or other teams' networks); scope it to the subnet, route table and public IP the cluster manages`,
+      `grants Network Contributor on '${r.scope}', a whole resource group, subscription or management group (which may hold a firewall policy or other teams' networks); scope it to the subnet, route table and public IP the cluster manages`,
     ),
   ];
 }
@@ -283,10 +282,12 @@ function portsInclude(ports: string[], wanted: number[]): boolean {
 }
 /** Destinations that stand for "a large part of the internet" rather than one service. */
 const isBroadDestination = (d: string) => d === "*" || d === "0.0.0.0/0" || /^(AzureCloud(\.[a-z0-9]+)?|Internet)$/i.test(d);
+/** Azure Firewall network rule protocols are TCP, UDP, ICMP or Any (case as the API returns it varies). */
+const carriesTcp = (protocol: string) => ["TCP", "ANY"].includes(protocol.toUpperCase());
 
 export function checkNetworkRules(resource: string, rules: NetworkRuleFacts[]): string[] {
   return rules
-    .filter((r) => r.protocols.some((p) => /^(TCP|Any)$/i.test(p)) && portsInclude(r.ports, WEB_PORTS) && r.destinations.some(isBroadDestination))
+    .filter((r) => r.protocols.some(carriesTcp) && portsInclude(r.ports, WEB_PORTS) && r.destinations.some(isBroadDestination))
     .map((r) =>
       violation(
         AZURE_RULES.noBroadNetworkRules,
@@ -315,7 +316,14 @@ export interface DnatRuleFacts {
   destinationAddresses: string[];
   destinationPorts: string[];
   translatedAddress?: string;
+  /** Omitted: the port the firewall received it on. */
   translatedPort?: string;
+}
+
+/** Whether a DNAT rule delivers to `ip:port`: the translated port, or the received one when none is set. */
+function dnatReaches(r: DnatRuleFacts, ip: string, port: number): boolean {
+  if (r.translatedAddress !== ip) return false;
+  return r.translatedPort === undefined ? portsInclude(r.destinationPorts, [port]) : r.translatedPort === String(port);
 }
 
 /**
@@ -336,7 +344,7 @@ export function checkServiceBehindFirewall(svc: LoadBalancerServiceFacts, dnat: 
   const ip = svc.annotations[LB_IPV4_ANNOTATION];
   if (!ip) return [violation(AZURE_RULES.internalLb, name, `is internal without a fixed IP (${LB_IPV4_ANNOTATION}), so the firewall's DNAT rule has no known target; set endpoint.internalIp`)];
   return svc.ports
-    .filter((port) => !dnat.some((r) => r.translatedAddress === ip && (r.translatedPort === String(port) || r.translatedPort === undefined) && portsInclude(r.destinationPorts, [port])))
+    .filter((port) => !dnat.some((r) => dnatReaches(r, ip, port)))
     .map((port) => violation(AZURE_RULES.internalLb, name, `no firewall DNAT rule forwards port ${port} to its internal IP ${ip}: it is unreachable from outside`));
 }
 
@@ -357,7 +365,8 @@ export function checkApiServerFqdn(d: { resource: string; podAnnotations: Record
 export function checkPodCidr(c: { resource: string; networkPlugin: string; networkPluginMode?: string; podCidr?: string; nodeSubnetPrefix?: string }): string[] {
   const out: string[] = [];
   const name = `AKS cluster '${c.resource}'`;
-  const usesPodCidr = c.networkPlugin === "kubenet" || (c.networkPlugin === "azure" && c.networkPluginMode === "overlay");
+  // networkPluginMode exists only for the azure plugin: overlay implies it.
+  const usesPodCidr = c.networkPlugin === "kubenet" || c.networkPluginMode === "overlay";
   if (c.podCidr && !usesPodCidr) {
     out.push(
       violation(
@@ -405,6 +414,9 @@ export interface UdrExpectation {
   ownDefaultRouteName?: string;
 }
 
+/** `VirtualAppliance 10.0.1.4`, `Internet`. */
+const nextHop = (r: RouteFacts) => [r.nextHopType ?? "?", r.nextHopIpAddress].filter(Boolean).join(" ");
+
 /**
  * With user-defined routing, AKS refuses to create a cluster whose subnet has no route table,
  * and nodes without a default route to the firewall never bootstrap.
@@ -428,7 +440,7 @@ export function checkUdrSubnet(s: ExistingSubnetFacts, want: UdrExpectation): st
     // The stack writes its own default route into the table; another one would conflict.
     const foreign = defaults.filter((r) => r.name !== want.ownDefaultRouteName);
     return foreign.map((r) =>
-      violation(AZURE_RULES.udrRoute, `Route table '${want.routeTableId}'`, `already has a 0.0.0.0/0 route '${r.name ?? "?"}' (${r.nextHopType ?? "?"} ${r.nextHopIpAddress ?? ""}); the stack's default route to its firewall would conflict. Remove it`),
+      violation(AZURE_RULES.udrRoute, `Route table '${want.routeTableId}'`, `already has a 0.0.0.0/0 route '${r.name ?? "?"}' (${nextHop(r)}); the stack's default route to its firewall would conflict. Remove it`),
     );
   }
   const ok = defaults.some((r) => r.nextHopType === "VirtualAppliance" && r.nextHopIpAddress === want.firewallPrivateIp);
@@ -439,7 +451,7 @@ export function checkUdrSubnet(s: ExistingSubnetFacts, want: UdrExpectation): st
       `Route table '${want.routeTableId}'`,
       defaults.length === 0
         ? `has no 0.0.0.0/0 route; nodes cannot reach anything. It needs 0.0.0.0/0 → VirtualAppliance ${want.firewallPrivateIp} (firewall.privateIp)`
-        : `sends 0.0.0.0/0 to ${defaults.map((r) => `${r.nextHopType ?? "?"} ${r.nextHopIpAddress ?? ""}`.trim()).join(", ")}, not to the firewall's private IP ${want.firewallPrivateIp} (firewall.privateIp)`,
+        : `sends 0.0.0.0/0 to ${defaults.map(nextHop).join(", ")}, not to the firewall's private IP ${want.firewallPrivateIp} (firewall.privateIp)`,
     ),
   ];
 }

@@ -12,7 +12,12 @@ import {
   checkRoleAssignmentName,
   checkServiceBehindFirewall,
   checkUdrSubnet,
+  checkVnetDns,
+  checkFirewallZones,
   firewallPrivateIpOf,
+  parseResourceId,
+  parseSubnetId,
+  parseTopLevelId,
   roleAssignmentNameFor,
   usableInSubnet,
 } from "../../core/azureRules";
@@ -122,5 +127,162 @@ describe("Azure rules", () => {
     assert.deepEqual(checkPodCidr({ resource: "aks", networkPlugin: "azure" }), []);
     assert.match(checkPodCidr({ resource: "aks", networkPlugin: "azure", podCidr: "10.244.0.0/16" })[0], /Azure refuses it/);
     assert.match(checkPodCidr({ resource: "aks", networkPlugin: "kubenet", podCidr: "10.240.0.0/16", nodeSubnetPrefix: "10.240.0.0/24" })[0], /overlaps the node subnet/);
+  });
+
+  describe("resource IDs", () => {
+    const vnet = `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet`;
+
+    it("reads subscription, group and the path after the provider namespace", () => {
+      assert.deepEqual(parseResourceId(subnetId), {
+        subscriptionId: "00000000-0000-0000-0000-000000000000",
+        resourceGroupName: "rg-net",
+        path: ["virtualNetworks", "vnet", "subnets", "snet-aks"],
+      });
+      assert.equal(parseResourceId(`x${subnetId}`), undefined, "an ID starts at /subscriptions");
+    });
+
+    it("takes a subnet ID only, naming the ID it refuses", () => {
+      assert.deepEqual(parseSubnetId(subnetId.replace("virtualNetworks", "VIRTUALNETWORKS")), { resourceGroupName: "rg-net", virtualNetworkName: "vnet", subnetName: "snet-aks" });
+      for (const id of [vnet, `${subnetId}/extra`, `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/vnet/subnets/s`, `${vnet}/peerings/s`, "snet-aks"]) {
+        assert.throws(() => parseSubnetId(id), { message: `'${id}' is not a subnet resource ID` }, id);
+      }
+    });
+
+    it("takes a top-level resource of the named type only", () => {
+      assert.deepEqual(parseTopLevelId(routeTableId, "routeTables"), { resourceGroupName: "rg-net", name: "rt-aks" });
+      assert.deepEqual(parseTopLevelId(routeTableId, "ROUTETABLES").name, "rt-aks");
+      for (const id of [subnetId, `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/firewallPolicies/rt-aks`, "rt-aks"]) {
+        assert.throws(() => parseTopLevelId(id, "routeTables"), { message: `'${id}' is not a routeTables resource ID` }, id);
+      }
+    });
+  });
+
+  it("a subnet's last address is reserved however large the subnet", () => {
+    assert.equal(usableInSubnet("10.240.0.0/16", "10.240.255.255"), false);
+    assert.equal(usableInSubnet("10.240.0.0/16", "10.240.255.254"), true);
+    assert.equal(usableInSubnet("10.240.0.0/16", "10.239.255.254"), false);
+  });
+
+  it("role assignment names never change between releases: an existing stack keeps its assignments", () => {
+    // Computed by release 1.0.0; a different name for the same triple makes every existing stack
+    // replace its assignments, and Azure then refuses the new ones (RoleAssignmentExists).
+    const role = `${SUB}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7`;
+    assert.equal(roleAssignmentNameFor(subnetId, role, "p1"), "e05f1835-3798-5311-9fcb-496c28aa3a55");
+    assert.equal(roleAssignmentNameFor(subnetId.toUpperCase(), role.toUpperCase(), "P1"), "e05f1835-3798-5311-9fcb-496c28aa3a55");
+  });
+
+  it("Network Contributor on a management group or the root scope is refused too; on a resource it is not", () => {
+    for (const scope of ["/providers/Microsoft.Management/managementGroups/platform", "/", `${SUB}/`]) {
+      assert.match(checkNetworkContributorScope({ resource: "a", scope })[0], new RegExp(`^Role assignment 'a': grants Network Contributor on '${scope}', a whole resource group, subscription or management group`), scope);
+    }
+    assert.deepEqual(checkNetworkContributorScope({ resource: "a", scope: `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/routeTables/rt/subscriptions/x` }), []);
+  });
+
+  describe("network rules: every part of a rule counts, no more", () => {
+    const rule = (destinations: string[], ports: string[], protocols = ["TCP"]) => ({ name: "r", protocols, destinations, ports });
+    const flagged = (r: ReturnType<typeof rule>) => checkNetworkRules("g", [r]).length === 1;
+
+    it("any web port among several ports, any TCP among several protocols, any broad destination among several", () => {
+      assert.ok(flagged(rule(["AzureCloud"], ["53", "443"])));
+      assert.ok(flagged(rule(["10.0.0.5", "0.0.0.0/0"], ["80"], ["UDP", "TCP"])));
+      assert.ok(flagged(rule(["*"], ["443"], ["tcp"])));
+    });
+
+    it("not a port range that stops short of 80, nor a host whose name merely contains a tag", () => {
+      assert.ok(!flagged(rule(["*"], ["22"])));
+      assert.ok(!flagged(rule(["*"], ["1-79"])));
+      assert.ok(!flagged(rule(["azurecloud.contoso.com", "my-internet", "Internet2"], ["443"])));
+      assert.ok(!flagged(rule(["*"], ["443"], ["UDP", "ICMP"])));
+    });
+
+    it("names the rule, its ports and its destinations", () => {
+      assert.ok(
+        checkNetworkRules("fw-rules", [rule(["AzureCloud.westeurope", "10.0.0.5"], ["443", "9000"])])[0].startsWith(
+          "Firewall rule collection group 'fw-rules': network rule 'r' allows TCP 443,9000 to AzureCloud.westeurope, 10.0.0.5: network rules match before application rules",
+        ),
+      );
+    });
+  });
+
+  describe("a DNAT rule reaches the Service's port on its internal IP", () => {
+    const internal = { "service.beta.kubernetes.io/azure-load-balancer-internal": "true", "service.beta.kubernetes.io/azure-load-balancer-ipv4": "10.240.0.200" };
+    const svc = { resource: "router", annotations: internal, ports: [443] };
+    const dnat = (r: { translatedAddress?: string; translatedPort?: string; destinationPorts?: string[] }) => [{ name: "https", destinationAddresses: ["203.0.113.10"], destinationPorts: ["443"], ...r }];
+
+    it("by its translated port, whatever public port the firewall listens on", () => {
+      assert.deepEqual(checkServiceBehindFirewall(svc, dnat({ translatedAddress: "10.240.0.200", translatedPort: "443", destinationPorts: ["8443"] })), []);
+    });
+
+    it("or, untranslated, by the port it received", () => {
+      assert.deepEqual(checkServiceBehindFirewall(svc, dnat({ translatedAddress: "10.240.0.200" })), []);
+      assert.equal(checkServiceBehindFirewall(svc, dnat({ translatedAddress: "10.240.0.200", destinationPorts: ["80"] })).length, 1);
+    });
+
+    it("not to another address or another port", () => {
+      assert.deepEqual(checkServiceBehindFirewall(svc, dnat({ translatedAddress: "10.240.0.201", translatedPort: "443" })), [
+        `Service 'router': no firewall DNAT rule forwards port 443 to its internal IP 10.240.0.200: it is unreachable from outside (rule internal-load-balancer-behind-firewall; Microsoft: "${DOCS.aksFirewall.title}" ${DOCS.aksFirewall.url})`,
+      ]);
+      assert.equal(checkServiceBehindFirewall(svc, dnat({ translatedAddress: "10.240.0.200", translatedPort: "8443" })).length, 1);
+    });
+  });
+
+  it("a pod CIDR is refused with a BYO CNI plugin too, unless it is overlay", () => {
+    assert.equal(checkPodCidr({ resource: "aks", networkPlugin: "none", podCidr: "10.244.0.0/16" }).length, 1);
+    assert.deepEqual(checkPodCidr({ resource: "aks", networkPlugin: "kubenet", podCidr: "10.244.0.0/16", nodeSubnetPrefix: "10.240.0.0/24" }), []);
+  });
+
+  describe("route table messages name the subnet, the table and each next hop", () => {
+    const tail = `(rule udr-subnet-routes-to-firewall; Microsoft: "${DOCS.egressUdr.title}" ${DOCS.egressUdr.url})`;
+
+    it("the stack's own default route: other routes are left alone, a foreign default one is described", () => {
+      const own = { routeTableId, ownDefaultRouteName: "aks-to-firewall" };
+      assert.deepEqual(checkUdrSubnet({ subnetId, routeTableId, routes: [{ name: "spoke", addressPrefix: "10.0.0.0/8", nextHopType: "VirtualAppliance", nextHopIpAddress: "10.0.1.4" }] }, own), []);
+      assert.deepEqual(checkUdrSubnet({ subnetId, routeTableId, routes: [{ addressPrefix: "0.0.0.0/0" }] }, own), [
+        `Route table '${routeTableId}': already has a 0.0.0.0/0 route '?' (?); the stack's default route to its firewall would conflict. Remove it ${tail}`,
+      ]);
+    });
+
+    it("a hub route table that sends 0.0.0.0/0 elsewhere lists every default route", () => {
+      const routes = [
+        { name: "a", addressPrefix: "0.0.0.0/0", nextHopType: "Internet" },
+        { name: "b", addressPrefix: "0.0.0.0/0", nextHopType: "VirtualAppliance", nextHopIpAddress: "10.0.9.9" },
+      ];
+      assert.deepEqual(checkUdrSubnet({ subnetId, routeTableId, routes }, { routeTableId, firewallPrivateIp: "10.0.1.4" }), [
+        `Route table '${routeTableId}': sends 0.0.0.0/0 to Internet, VirtualAppliance 10.0.9.9, not to the firewall's private IP 10.0.1.4 (firewall.privateIp) ${tail}`,
+      ]);
+      assert.ok(checkUdrSubnet({ subnetId, routes: [] }, { routeTableId, firewallPrivateIp: "10.0.1.4" })[0].startsWith(`Subnet '${subnetId}': has no route table`));
+    });
+  });
+
+  it("hub firewall messages name the policy, every firewall's private IPs, and 'none' for no public IP", () => {
+    const policyId = `${SUB}/resourceGroups/rg-hub/providers/Microsoft.Network/firewallPolicies/fwp`;
+    const firewalls = [
+      { id: "fw-a", privateIps: ["10.0.1.4"], publicIps: [] },
+      { id: "fw-b", privateIps: ["10.1.1.4"], publicIps: ["203.0.113.10"] },
+    ];
+    assert.ok(checkHubFirewall({ policyId, firewalls }, { privateIp: "10.2.1.4", publicIp: "203.0.113.10" })[0].startsWith(
+      `Firewall policy '${policyId}': belongs to firewall(s) with private IP 10.0.1.4, 10.1.1.4, not firewall.privateIp 10.2.1.4 (rule hub-firewall-matches-config;`,
+    ));
+    assert.ok(checkHubFirewall({ policyId, firewalls }, { privateIp: "10.0.1.4", publicIp: "203.0.113.10" })[0].startsWith("Azure Firewall 'fw-a': has public IP(s) none, not firewall.publicIp 203.0.113.10"));
+  });
+
+  it("an internal IP outside the subnet names the subnet", () => {
+    assert.ok(checkInternalIp({ subnetId, addressPrefix: "10.240.0.0/24" }, "10.240.0.2")[0].startsWith(`Subnet '${subnetId}': endpoint.internalIp 10.240.0.2`));
+    assert.deepEqual(checkInternalIp({ subnetId }, "10.240.0.2"), [], "no prefix known: nothing to check");
+  });
+
+  it("the VNet's DNS servers include the firewall's DNS proxy", () => {
+    assert.deepEqual(checkVnetDns({ vnet: "vnet", dnsServers: ["10.0.0.10", "10.0.1.4"], firewallPrivateIp: "10.0.1.4" }), []);
+    assert.ok(checkVnetDns({ vnet: "vnet", dnsServers: [], firewallPrivateIp: "10.0.1.4" })[0].startsWith("Virtual network 'vnet': uses DNS servers Azure-provided, not the firewall's DNS proxy 10.0.1.4;"));
+    assert.ok(checkVnetDns({ vnet: "vnet", dnsServers: ["10.0.0.10", "10.0.0.11"], firewallPrivateIp: "10.0.1.4" })[0].startsWith("Virtual network 'vnet': uses DNS servers 10.0.0.10, 10.0.0.11, not"));
+  });
+
+  it("advises a production firewall in every cluster zone with at least two public IPs", () => {
+    const f = { resource: "fw", clusterZones: ["1", "2", "3"], firewallZones: ["1", "2", "3"], publicIpCount: 2, production: true };
+    assert.deepEqual(checkFirewallZones(f), []);
+    assert.deepEqual(checkFirewallZones({ ...f, publicIpCount: 1, production: false }), []);
+    const [zones, ips] = checkFirewallZones({ ...f, firewallZones: ["1"], publicIpCount: 1 });
+    assert.ok(zones.startsWith("Azure Firewall 'fw': is not in zone(s) 2, 3 where cluster nodes run"), zones);
+    assert.ok(ips.startsWith("Azure Firewall 'fw': has 1 public IP: production egress exhausts SNAT ports"), ips);
   });
 });
