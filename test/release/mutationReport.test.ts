@@ -1,0 +1,32 @@
+/** The committed mutation report: merged run by run, and the tables users read agree with it. */
+import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { REPORT_FILES, mergeReports, readReport, renderTables, scoreOf, countsOf, unmeasured } from "../../scripts/mutationReport";
+
+const file = (statuses: string[]) => ({ language: "typescript", source: "x", mutants: statuses.map((status, i) => ({ id: String(i), status, killedBy: ["t1"], coveredBy: ["t1", "t2"] })) });
+const report = (files: Record<string, ReturnType<typeof file>>) => ({ schemaVersion: "1.0", thresholds: { high: 80, low: 60 }, files });
+
+describe("mutation report", () => {
+  it("a run of some files replaces those files only, without per-test ids", () => {
+    const merged = mergeReports(report({ "core/a.ts": file(["Survived"]), "core/b.ts": file(["Killed"]) }), [report({ "core/a.ts": file(["Killed", "Timeout"]) })]);
+    assert.deepEqual(Object.keys(merged.files), ["core/a.ts", "core/b.ts"]);
+    assert.deepEqual(merged.files["core/a.ts"].mutants, [
+      { id: "0", status: "Killed" },
+      { id: "1", status: "Timeout" },
+    ]);
+    assert.deepEqual(merged.files["core/b.ts"].mutants.map((m) => m.status), ["Killed"]);
+  });
+
+  it("scores killed and timed-out mutants over all but compile errors and ignored ones", () => {
+    assert.deepEqual(scoreOf(countsOf(file(["Killed", "Timeout", "Survived", "NoCoverage", "CompileError", "Ignored"]))), { counted: 4, score: 50 });
+  });
+
+  it("the README's and the report's tables are the committed record's", async () => {
+    const record = readReport(REPORT_FILES.record);
+    const reportMd = readFileSync(REPORT_FILES.reportMd, "utf8");
+    const readme = readFileSync(REPORT_FILES.readme, "utf8");
+    const rendered = renderTables(record, reportMd, readme, await unmeasured(record));
+    assert.equal(rendered.reportMd, reportMd, "bench/results/mutation.md: run npm run mutate:report");
+    assert.equal(rendered.readme, readme, "README.md: run npm run mutate:report");
+  });
+});
