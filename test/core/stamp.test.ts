@@ -126,3 +126,125 @@ describe("stamping: Pulumi ESC environments", () => {
     assert.match(refusal(() => renderStack(template("dev"), { env: "qa", region: "northeurope", esc: ["not an env"] })), /--esc 'not an env': must name an ESC environment as <org>\/<project>\/<environment>/);
   });
 });
+
+describe("stamping: arguments and output, exactly as the user reads them", () => {
+  const dev = template("dev");
+  const qa = { env: "qa", region: "northeurope" };
+  const SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network";
+  /** A template pinning every environment-specific value the stamp knows. */
+  const everything = dev.replace(
+    "  aks-inference:egress: loadBalancer\n",
+    [
+      "  aks-inference:egress: loadBalancer",
+      "  aks-inference:clusterName: aks-dev",
+      "  aks-inference:resourceGroupName: rg-dev",
+      "  aks-inference:registryName: devregistry01",
+      "  aks-inference:storageAccountName: devstorage01",
+      "  aks-inference:endpoint:",
+      "    dnsLabel: ml-dev",
+      "    internalIp: 10.224.0.200",
+      "  aks-inference:tokenIssuer:",
+      "    issuer: https://login.microsoftonline.com/t/v2.0",
+      "    jwksUri: https://login.microsoftonline.com/t/discovery/v2.0/keys",
+      "    audience: api://dev",
+      "",
+    ].join("\n"),
+  );
+
+  it("lists every value specific to the template, aligned, with what it is and the template's value", () => {
+    assert.equal(
+      refusal(() => renderStack(everything, { ...qa, from: "dev" })),
+      [
+        "Pulumi.dev.yaml holds 9 values specific to 'dev'; give each for 'qa' (--set <key>=<value>), keep dev's (--keep <key>) or leave it out (--unset <key>):",
+        "  aks-inference:clusterName           pinned cluster name; dev: aks-dev",
+        "  aks-inference:resourceGroupName     pinned resource group; dev: rg-dev",
+        "  aks-inference:registryName          pinned ACR name, unique across Azure; dev: devregistry01",
+        "  aks-inference:storageAccountName    pinned storage account name, unique across Azure; dev: devstorage01",
+        "  aks-inference:endpoint.dnsLabel     pinned cloudapp.azure.com label; dev: ml-dev",
+        "  aks-inference:endpoint.internalIp   the router's IP in the node subnet; dev: 10.224.0.200",
+        "  aks-inference:tokenIssuer.issuer    the token issuer; dev: https://login.microsoftonline.com/t/v2.0",
+        "  aks-inference:tokenIssuer.jwksUri   the token issuer's signing keys; dev: https://login.microsoftonline.com/t/discovery/v2.0/keys",
+        "  aks-inference:tokenIssuer.audience  the token audience; dev: api://dev",
+      ].join("\n"),
+    );
+  });
+
+  it("names each network, firewall, domain and DNS value of a hub-and-spoke template", () => {
+    const listing = refusal(() => renderStack(template("prod"), { ...qa, from: "prod" }));
+    assert.ok(listing.startsWith("Pulumi.prod.yaml holds 14 values specific to 'prod';"), listing);
+    for (const line of [
+      /^ {2}aks-inference:network\.subnetId +the network team's node subnet; prod: \/subscriptions\//m,
+      /^ {2}aks-inference:network\.routeTableId +the route table associated with the node subnet; prod: /m,
+      /^ {2}aks-inference:firewall\.policyId +the hub firewall's policy; prod: /m,
+      /^ {2}aks-inference:firewall\.privateIp +the hub firewall's private IP; prod: 10\.0\.1\.4$/m,
+      /^ {2}aks-inference:firewall\.publicIp +the hub firewall's public IP; prod: /m,
+      /^ {2}aks-inference:endpoint\.customDomain +the scoring endpoint's domain; prod: ml\.contoso\.com$/m,
+      /^ {2}aks-inference:endpoint\.tls\.keyVault\.name +the Key Vault certificate of the custom domain; prod: /m,
+      /^ {2}aks-inference:dns\.records +private DNS records \(they name the environment's hosts\); prod: \[\{/m,
+    ]) {
+      assert.match(listing, line);
+    }
+    const zoneAndSubnet = template("prod").replace("  aks-inference:network:\n", `  aks-inference:network:\n    firewallSubnetId: ${SUB}/virtualNetworks/vnet/subnets/AzureFirewallSubnet\n`);
+    assert.match(refusal(() => renderStack(zoneAndSubnet, { ...qa, from: "prod" })), /^ {2}aks-inference:network\.firewallSubnetId +the AzureFirewallSubnet of the environment's VNet; prod: /m);
+  });
+
+  it("one value missing is one value, singular", () => {
+    const one = `${dev}  aks-inference:clusterName: aks-dev\n`;
+    assert.equal(
+      refusal(() => renderStack(one, qa)),
+      "Pulumi.template.yaml holds 1 value specific to 'template'; give each for 'qa' (--set <key>=<value>), keep template's (--keep <key>) or leave it out (--unset <key>):\n  aks-inference:clusterName  pinned cluster name; template: aks-dev",
+    );
+    assert.equal(renderStack(one, { ...qa, keep: ["clusterName"] }).config.clusterName, "aks-dev", "a name unique in a subscription only can be kept");
+    assert.match(refusal(() => renderStack(`${dev}  aks-inference:storageAccountName: devstorage01\n`, { ...qa, keep: ["storageAccountName"] })), /^--keep aks-inference:storageAccountName: the name is unique across Azure/);
+  });
+
+  it("refuses names a stack cannot have, naming the flag", () => {
+    for (const env of ["1qa", "qa_1", "q".repeat(21)]) assert.match(refusal(() => renderStack(dev, { ...qa, env })), new RegExp(`^--env '${env}': must be 1-20 lowercase letters`), env);
+    assert.equal(renderStack(dev, { ...qa, env: "q".repeat(20) }).config.clusterName.includes("q".repeat(20)), true);
+    assert.match(refusal(() => renderStack(dev, { ...qa, region: "northeurope2 " })), /^--region 'northeurope2 ': must be an Azure region name/);
+    for (const esc of ["-contoso/aks/qa", "contoso/aks/qa/extra", "qa"]) assert.equal(refusal(() => renderStack(dev, { ...qa, esc: [esc] })), `--esc '${esc}': must name an ESC environment as <org>/<project>/<environment>`);
+    assert.equal(refusal(() => renderStack(dev, { ...qa, set: ["=x"] })), "--set '=x': must be <key>=<value>, e.g. network.subnetId=/subscriptions/...");
+    assert.equal(refusal(() => renderStack(dev, { ...qa, set: ["services[x=1"] })), "--set 'services[x' is not a config key such as network.subnetId or gpuPools[0].vmSize");
+    assert.equal(refusal(() => renderStack(dev, { ...qa, keep: ["a..b"] })), "--keep 'a..b' is not a config key such as network.subnetId or gpuPools[0].vmSize");
+    assert.equal(refusal(() => renderStack(dev, { ...qa, unset: ["a..b"] })), "--unset 'a..b' is not a config key such as network.subnetId or gpuPools[0].vmSize");
+    assert.equal(refusal(() => renderStack(dev, { ...qa, set: ["environment=contoso/aks/qa"] })), "--set environment: ESC environments are given with --esc <org/project/env>");
+    assert.equal(refusal(() => renderStack(dev, { ...qa, unset: ["environment"] })), "--unset environment: Pulumi.template.yaml does not set it");
+    assert.equal(refusal(() => renderStack(dev, { ...qa, set: ['kubernetesVersion="1.34'] })), `--set value '"1.34': not valid JSON`);
+  });
+
+  it("--set numbers of several digits and with decimals; strings that merely contain digits stay strings", () => {
+    const { config } = renderStack(dev, {
+      ...qa,
+      set: [
+        "systemPool.minCount=2",
+        "systemPool.maxCount=10",
+        "router.selfScalingLatencyThresholdMs=12.25",
+        "tokenIssuer.issuer=https://login.microsoftonline.com/t/v2.0",
+        "tokenIssuer.jwksUri=https://login.microsoftonline.com/t/discovery/v2.0/keys",
+        "tokenIssuer.audience=11111111-2222-3333-4444-555555555555",
+        "endpoint.dnsLabel=mlqa2",
+      ],
+    });
+    assert.equal(config.systemPool.maxCount, 10);
+    assert.equal(config.router.selfScalingLatencyThresholdMs, 12.25);
+    assert.equal(config.tokenIssuer?.audience, "11111111-2222-3333-4444-555555555555");
+    assert.equal(config.endpoint.dnsLabel, "mlqa2");
+  });
+
+  it("writes a header naming the stamp, no ESC block and no token issuer the template did not have", () => {
+    const { text } = renderStack(dev, qa);
+    assert.ok(text.startsWith("# Stamped by `npm run stamp` from 'template': environment 'qa', in northeurope.\n"), text.slice(0, 120));
+    assert.doesNotMatch(text, /^environment:/m);
+    assert.doesNotMatch(text, /tokenIssuer/);
+  });
+
+  it("a secret inside a list the new environment replaces is not asked for", () => {
+    const withRecords = dev.replace(
+      "  aks-inference:egress: loadBalancer\n",
+      '  aks-inference:egress: loadBalancer\n  aks-inference:dns:\n    privateZones: [internal.contoso.com]\n    records:\n      - zone: internal.contoso.com\n        name: ml\n        type: CNAME\n        value:\n          secure: v1:bWw=\n',
+    );
+    assert.deepEqual(renderStack(withRecords, { ...qa, unset: ["dns.records"] }).secretsToSet, []);
+    assert.deepEqual(renderStack(withRecords, { ...qa, keep: ["dns.records"] }).secretsToSet, ["aks-inference:dns.records[0].value"]);
+  });
+});
+
