@@ -51,9 +51,9 @@ describe("Azure rules in the policy pack", function () {
   let created: PlannedResource[];
   let kubenet: PlannedResource[];
   before(async () => {
-    prod = (await Plan.of(stackConfig("prod"))).resources;
-    created = (await Plan.of(createdFirewallProd())).resources;
-    kubenet = (await Plan.of(kubenetFirewall())).resources;
+    prod = (await Plan.shared(stackConfig("prod"))).resources;
+    created = (await Plan.shared(createdFirewallProd())).resources;
+    kubenet = (await Plan.shared(kubenetFirewall())).resources;
   });
 
   it("every Azure rule is in the pack, mandatory unless it is advice, with its Microsoft document in the description", () => {
@@ -74,7 +74,7 @@ describe("Azure rules in the policy pack", function () {
       assert.deepEqual(azureViolations(asRes(resources)), [], name);
     }
     for (const cfg of [stackConfig("dev"), stackConfig("prod"), createdFirewallProd()]) {
-      const preview = await Plan.of(cfg, true);
+      const preview = await Plan.shared(cfg, true);
       assert.deepEqual(azureViolations(asRes(preview.resources)), [], `${cfg.stack} in preview`);
     }
   });

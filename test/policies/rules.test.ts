@@ -143,14 +143,14 @@ describe("policy pack", () => {
     this.timeout(60_000);
     for (const stack of ["dev", "prod"]) {
       it(`${stack} passes the whole pack`, async () => {
-        const plan = await Plan.of(stackConfig(stack));
+        const plan = await Plan.shared(stackConfig(stack));
         const violations = evaluate(plan.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs })));
         assert.deepEqual(violations.map((v) => `${v.rule.name}: ${v.violation.message}`), []);
       });
     }
 
     it("a variation of prod that breaks the rules is caught", async () => {
-      const plan = await Plan.of(
+      const plan = await Plan.shared(
         stackConfig("prod", {
           "aks-inference:endpoint": { customDomain: "ml.contoso.com", internalIp: "10.240.0.200" },
           "aks-inference:services": [{ name: "open", models: ["samples/models/regressor.onnx"], authEnabled: false }],

@@ -28,12 +28,39 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
   return parseStackConfig({ ...rawStack(stack), ...overrides }, stack);
 }
 
+const sharedPlans = new Map<string, Promise<Plan>>();
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 export class Plan {
   constructor(readonly resources: PlannedResource[]) {}
 
   /** `existing`: what Azure answers about the network team's resources (default: as documented for `cfg`). */
   static async of(cfg: StackConfig, preview = false, existing?: ExistingNetwork): Promise<Plan> {
     return new Plan(await runOffline(cfg, { preview, existing }));
+  }
+
+  /**
+   * The same plan for the same config, computed once per test process: for tests that only read
+   * a plan (the policy pack's, which also run under mutation testing, where each mutant would
+   * otherwise re-run the Pulumi program for plans the mutated code cannot change). Never for a
+   * test that changes files the stack reads between plans. The plan is frozen: a test that
+   * writes to it throws instead of changing what the next test reads.
+   */
+  static shared(cfg: StackConfig, preview = false): Promise<Plan> {
+    const key = JSON.stringify([cfg, preview]);
+    let plan = sharedPlans.get(key);
+    if (!plan) {
+      plan = Plan.of(cfg, preview).then((p) => new Plan(deepFreeze(p.resources)));
+      sharedPlans.set(key, plan);
+    }
+    return plan;
   }
 
   all(type: string): PlannedResource[] {
