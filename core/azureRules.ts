@@ -135,7 +135,6 @@ export interface ResourceIdParts {
 
 /** `/subscriptions/<s>/resourceGroups/<g>/providers/<ns>/<type>/<name>[/<child>/<name>]`. */
 export function parseResourceId(id: string): ResourceIdParts | undefined {
-  // Stryker disable next-line Regex: without `$` the greedy `(.+)` still reaches the end of the ID (equivalent).
   const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/[^/]+\/(.+)$/i.exec(id);
   if (!m) return undefined;
   return { subscriptionId: m[1], resourceGroupName: m[2], path: m[3].split("/") };

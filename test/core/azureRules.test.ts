@@ -151,7 +151,7 @@ describe("Azure rules", () => {
     it("takes a top-level resource of the named type only", () => {
       assert.deepEqual(parseTopLevelId(routeTableId, "routeTables"), { resourceGroupName: "rg-net", name: "rt-aks" });
       assert.deepEqual(parseTopLevelId(routeTableId, "ROUTETABLES").name, "rt-aks");
-      for (const id of [subnetId, `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/firewallPolicies/rt-aks`, "rt-aks"]) {
+      for (const id of [subnetId, `${routeTableId}/routes/default`, `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/firewallPolicies/rt-aks`, "rt-aks"]) {
         assert.throws(() => parseTopLevelId(id, "routeTables"), { message: `'${id}' is not a routeTables resource ID` }, id);
       }
     });
@@ -229,6 +229,7 @@ describe("Azure rules", () => {
   it("a pod CIDR is refused with a BYO CNI plugin too, unless it is overlay", () => {
     assert.equal(checkPodCidr({ resource: "aks", networkPlugin: "none", podCidr: "10.244.0.0/16" }).length, 1);
     assert.deepEqual(checkPodCidr({ resource: "aks", networkPlugin: "kubenet", podCidr: "10.244.0.0/16", nodeSubnetPrefix: "10.240.0.0/24" }), []);
+    assert.match(checkPodCidr({ resource: "aks", networkPlugin: "kubenet", podCidr: "10.0.0.0/8", nodeSubnetPrefix: "10.240.0.0/24" })[0], /pod CIDR '10\.0\.0\.0\/8' overlaps the node subnet '10\.240\.0\.0\/24'/, "a wider pod CIDR containing the subnet");
   });
 
   describe("route table messages name the subnet, the table and each next hop", () => {
