@@ -188,6 +188,7 @@ describe("policy pack, exactly as the user reads it", () => {
         ["acr-admin-user-disabled", "urn:acr"],
       ]);
       assert.deepEqual(evaluate([]), []);
+      assert.deepEqual(evaluate([cluster({ tags: null, networkProfile: null, securityProfile: null, agentPoolProfiles: null })]), [], "null props read as absent");
       const two = evaluate([{ ...registry, urn: "urn:1" }, { ...registry, urn: "urn:2" }]).map((v) => v.violation);
       assert.deepEqual(two, [
         { message: "Container registry 'acr' has the admin user enabled. Set adminUserEnabled: false; the cluster pulls with its kubelet identity (AcrPull).", urn: "urn:1" },
@@ -321,6 +322,8 @@ describe("policy pack, exactly as the user reads it", () => {
         assert.deepEqual(messages(name, [udrCluster(), lb({}, [{ port: 443 }], "ClusterIP")]), []);
         assert.deepEqual(messages(name, [udrCluster(), lb({}, [{ port: 443 }], "LoadBalancer", T.deployment)]), [], "Services only");
         assert.deepEqual(messages(name, [udrCluster(), internal(null)]), [], "no ports, nothing to forward");
+        const bare: Res = { type: T.service, name: "router-service", props: { spec: { type: "LoadBalancer", ports: [{ port: 443 }] } } };
+        assert.equal(messages(name, [udrCluster(), bare]).length, 1, "no annotations: a public LoadBalancer");
       });
     });
 
@@ -528,6 +531,7 @@ describe("policy pack, exactly as the user reads it", () => {
       const broken: Res = { type: T.service, name: "x", props: { metadata: { labels: { [LABELS.role]: "model", [LABELS.service]: "fraud" }, annotations: { [SETTINGS_ANNOTATION]: "{" } } } };
       assert.deepEqual(messages(name, [broken]), []);
       assert.deepEqual(messages(name, [{ ...version("fraud", "blue", 60), type: T.deployment }]), [], "Services only");
+      assert.deepEqual(messages(name, [{ type: T.service, name: "y", props: { metadata: { labels: { [LABELS.role]: "model", [LABELS.service]: "fraud" } } } }]), [], "no annotations");
     });
   });
 
@@ -566,6 +570,7 @@ describe("policy pack, exactly as the user reads it", () => {
       assert.deepEqual(check(name, modelDeployment({}, { [MODEL_COUNT_ANNOTATION]: "1001" })), ["Model deployment 'svc-a-deployment' serves 1001 models; the limit is 1000 per deployment. Split the service into several."]);
       assert.deepEqual(check(name, modelDeployment({}, { [MODEL_COUNT_ANNOTATION]: "1000" })), []);
       assert.deepEqual(check(name, modelDeployment({})), [], "no count");
+      assert.deepEqual(check(name, { type: T.deployment, name: "d", props: { metadata: { labels: { [LABELS.role]: "model" } } } }), [], "no annotations");
       assert.deepEqual(check(name, { ...modelDeployment({}, { [MODEL_COUNT_ANNOTATION]: "5000" }), type: T.statefulSet }), [], "Deployments only");
       const router = routerDeployment({});
       (router.props.metadata as { annotations?: Record<string, string> }).annotations = { [MODEL_COUNT_ANNOTATION]: "5000" };
@@ -650,6 +655,8 @@ describe("policy pack, exactly as the user reads it", () => {
       assert.deepEqual(missing([cni(), ...base(), spc("MyVault", T.secret)]), []);
       assert.deepEqual(missing([cni(), ...base(), pool("gpu", false), pool("gpu", true, "x", T.subnet)]), []);
       assert.deepEqual(missing([cni(), ...base(), pool("gpu", true)]), ["nvidia.github.io", "us.download.nvidia.com", "download.docker.com"]);
+      assert.deepEqual(missing([cni(), ...base(), { type: T.pool, name: "p", props: {} }, { type: T.ruleGroup, name: "none", props: {} }]), [], "a pool without taints, a group without collections");
+      assert.equal(messages(name, [cni(), appRules(ALLOWED, ["AzureKubernetesService"])]).length, 1, "no registry or storage account in the stack: still judged");
     });
 
     it("takes the scoring host from the router Service: a custom domain needs no cloudapp name, an Azure name its label", () => {
@@ -658,11 +665,14 @@ describe("policy pack, exactly as the user reads it", () => {
       const ip = (label?: string): Res => ({ type: T.publicIp, name: "ip", props: { dnsSettings: label ? { domainNameLabel: label } : {} } });
       assert.deepEqual(missing([cni(), ...base(noCloudapp)]), ["aks-prod.westeurope.cloudapp.azure.com"]);
       assert.deepEqual(missing([cni(), ...base(noCloudapp), routerService("ml.contoso.com")]), []);
+      assert.deepEqual(missing([cni(), ...base(noCloudapp), routerDeployment({}), routerService("ml.contoso.com")]), [], "the router's Service, not its Deployment");
       assert.deepEqual(missing([cni(), ...base(noCloudapp), routerService("ml.contoso.com", "model")]), ["aks-prod.westeurope.cloudapp.azure.com"], "the router's Service only");
       assert.deepEqual(missing([cni(), ...base(noCloudapp), routerService("scoring-1a2b.westeurope.cloudapp.azure.com")]), ["scoring-1a2b.westeurope.cloudapp.azure.com"]);
       assert.deepEqual(missing([cni(), ...base(noCloudapp), ip(), ip("endpoint")]), ["endpoint.westeurope.cloudapp.azure.com"], "the first public IP with a label");
       assert.deepEqual(missing([cni(), ...base(noCloudapp), routerService(undefined), ip("endpoint")]), ["endpoint.westeurope.cloudapp.azure.com"]);
       assert.deepEqual(missing([cni(), ...base(noCloudapp), { ...ip("endpoint"), type: T.firewall }]), ["aks-prod.westeurope.cloudapp.azure.com"], "public IPs only");
+      const unannotated: Res = { type: T.service, name: "router-service", props: { metadata: { labels: { [LABELS.role]: "router" } } } };
+      assert.deepEqual(missing([cni(), ...base(noCloudapp), unannotated, ip("endpoint")]), ["endpoint.westeurope.cloudapp.azure.com"], "a router Service without annotations");
     });
 
     it("concerns an Azure CNI cluster only", () => {
@@ -831,6 +841,7 @@ describe("policy pack, exactly as the user reads it", () => {
         assert.deepEqual(messages(name, [idCluster(), workload({ serviceAccountName: "runner" }, { type: T.statefulSet })]), [ref("StatefulSet", "ServiceAccount", "runner", NS, "Create the ServiceAccount with the workload")]);
         assert.deepEqual(messages(name, [idCluster(), workload({ serviceAccountName: "runner" }, { type: T.daemonSet, namespace: null })]), [ref("DaemonSet", "ServiceAccount", "runner", "default", "Create the ServiceAccount with the workload")]);
         assert.deepEqual(messages(name, [idCluster(), workload({ serviceAccountName: "runner" }, { type: "kubernetes:core/v1:Pod" })]), [], "workloads: Deployments, StatefulSets, DaemonSets");
+        assert.deepEqual(messages(name, [idCluster({ addonProfiles: {} }), { type: T.deployment, name: "bare", props: {} }, { type: T.statefulSet, name: "empty", props: { spec: { template: {} } } }]), [], "workloads without a pod spec reference nothing");
       });
 
       it("collects Secrets from volumes, env secretKeyRefs and envFrom, each once", () => {
@@ -843,6 +854,11 @@ describe("policy pack, exactly as the user reads it", () => {
         });
         assert.deepEqual(messages(name, [idCluster(), w]), ["one", "two", "three"].map((s) => ref("Deployment", "Secret", s, NS, TLS_HOW)));
         assert.deepEqual(messages(name, [idCluster(), w, named(T.secret, "one"), named(T.secret, "two"), named(T.secret, "three")]), []);
+        const other = workload({ containers: [{ name: "c", env: [{ name: "P", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }, { name: "K", valueFrom: { configMapKeyRef: { name: "cm", key: "k" } } }] }, { name: "d" }] });
+        assert.deepEqual(messages(name, [idCluster(), other]), [], "fieldRef and configMapKeyRef are no Secrets");
+        const noAttributes = workload({ volumes: [{ name: "tls", csi: { driver: "secrets-store.csi.k8s.io" } }] });
+        assert.deepEqual(messages(name, [idCluster(), noAttributes]), [], "a CSI volume naming no class");
+        assert.equal(messages(name, [idCluster({ addonProfiles: {} }), noAttributes]).length, 1, "still needs the add-on");
         assert.equal(messages(name, [idCluster(), w, named(T.secret, "one"), named(T.secret, "two"), named(T.serviceAccount, "three")]).length, 1, "Secrets only");
       });
 
@@ -937,6 +953,7 @@ describe("policy pack, exactly as the user reads it", () => {
         assert.equal(guarded({}, null), false, "'default' is not the deployment's namespace");
         assert.equal(guarded({}, NS, T.service), false, "NetworkPolicies only");
         assert.deepEqual(messages(name, [model(null), np({}, null)]), [], "both in 'default'");
+        assert.deepEqual(messages(name, [model(), { type: T.networkPolicy, name: "np", props: { metadata: { namespace: NS } } }]), [unguarded], "a NetworkPolicy without a spec");
       });
 
       it("refuses a cluster that stores NetworkPolicies without enforcing them, once its plugin is known", () => {
@@ -989,6 +1006,15 @@ describe("policy pack, exactly as the user reads it", () => {
         assert.deepEqual(messages(name, [idCluster(), pods(), sa(undefined, "other"), fic(SUBJECT)]), []);
         assert.deepEqual(messages(name, [idCluster(), pods(), sa(undefined, UNKNOWN), fic(SUBJECT)]), [noClientId]);
         assert.deepEqual(messages(name, [idCluster(), pods(), { ...sa(), type: T.secret }, fic(SUBJECT)]), []);
+        assert.deepEqual(messages(name, [idCluster(), pods(), sa(undefined, NS, "other"), fic(SUBJECT)]), [], "another account");
+        const unannotated = named(T.serviceAccount, "aks-inference-model");
+        assert.deepEqual(messages(name, [idCluster(), pods(), unannotated, fic(SUBJECT)]), [noClientId], "an account without annotations");
+        const specless: Res = { type: T.deployment, name: "router-deployment", urn: "urn:w", props: { metadata: { namespace: NS }, spec: { template: { metadata: { labels: { [WORKLOAD_IDENTITY.useLabel]: "true" } } } } } };
+        assert.deepEqual(messages(name, [idCluster(), specless, fic(`system:serviceaccount:${NS}:default`)]), [], "no pod spec: the 'default' account");
+        assert.deepEqual(messages(name, [idCluster(), specless]), [noSubject(`system:serviceaccount:${NS}:default`)]);
+        assert.deepEqual(messages(name, [idCluster(), { type: T.deployment, name: "bare", props: {} }, providerClass("router-tls")]), [], "no pod spec, no CSI volume");
+        const volumes = workload({ serviceAccountName: "aks-inference-model", volumes: [{ name: "s", secret: { secretName: "x" } }, { name: "tls", csi: { driver: "secrets-store.csi.k8s.io" } }] });
+        assert.deepEqual(messages(name, [idCluster(), volumes, sa("id"), providerClass("router-tls")]), [], "a secret volume and a CSI volume naming no class");
       });
 
       it("the subject: exactly system:serviceaccount:<namespace>:<account>, with the workload-identity audience", () => {
@@ -1115,6 +1141,7 @@ describe("policy pack, exactly as the user reads it", () => {
       const big = { cpu: "64", memory: "1Ti" };
       assert.deepEqual(fit(undefined), [], "no requests");
       assert.deepEqual(messages(name, [pool("t4", true, NC4), gpuModel(big, null)]), [], "no pool selected");
+      assert.deepEqual(messages(name, [pool(undefined, true, NC4), gpuModel(big, null)]), [], "no pool selected, and a pool without the label");
       assert.deepEqual(messages(name, [pool("a100", true, NC4), gpuModel(big)]), [], "no pool with that label");
       assert.deepEqual(messages(name, [pool("t4", true, "Standard_D4s_v5"), gpuModel(big)]), [], "a size outside the GPU table");
       assert.deepEqual(messages(name, [{ type: T.pool, name: "p", props: { nodeLabels: { [GPU_POOL_LABEL]: "t4" } } }, gpuModel(big)]), [], "no VM size");
@@ -1125,6 +1152,8 @@ describe("policy pack, exactly as the user reads it", () => {
       assert.deepEqual(messages(name, [pool("t4", true, NC4), router]), [], "model deployments only");
       const second = modelDeployment({ nodeSelector: { [GPU_POOL_LABEL]: "t4" }, containers: [{ resources: {} }, { resources: { requests: big } }] });
       assert.deepEqual(messages(name, [pool("t4", true, NC4), second]), [], "the first container's requests");
+      assert.deepEqual(messages(name, [pool("t4", true, NC4), modelDeployment({ nodeSelector: { [GPU_POOL_LABEL]: "t4" }, containers: [] })]), [], "no container");
+      assert.deepEqual(messages(name, [pool("t4", true, NC4), modelDeployment({ nodeSelector: { [GPU_POOL_LABEL]: "t4" }, containers: [{ name: "c" }] })]), [], "no resources");
     });
   });
 });
