@@ -647,6 +647,8 @@ describe("policy pack, exactly as the user reads it", () => {
       assert.deepEqual(missing([cni(), ...base(), jwks]), [], "no service uses token auth");
       assert.deepEqual(missing([cni(), ...base(), jwks, modelService("token")]), ["login.example.com"]);
       assert.deepEqual(missing([cni(), ...base(), jwks, modelService("key")]), []);
+      const modelWithJwks = modelDeployment({ containers: [{ env: [{ name: ROUTER_ENV.tokenJwksUri, value: "https://other.example.com/keys" }] }] });
+      assert.deepEqual(missing([cni(), ...base(), modelWithJwks, jwks, modelService("token")]), ["login.example.com"], "the router's JWKS URI only");
       assert.deepEqual(missing([cni({ tags: { [TAGS.purpose]: "FastProd", [TAGS.tokenRegion]: "westeurope" } }), ...base(), routerDeployment({}), jwks]), ["login.example.com"], "the token region tag means token auth; the first router with a JWKS URI");
       assert.deepEqual(missing([cni({ securityProfile: { defender: {} } }), ...base()]), ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com"]);
       assert.deepEqual(missing([cni({ securityProfile: {} }), ...base()]), []);
@@ -699,6 +701,7 @@ describe("policy pack, exactly as the user reads it", () => {
         { urn: "urn:router", message: "Router 'router-deployment' serves plain HTTP on a DenseProd cluster. Configure endpoint.tls (keyVault, or certificate and privateKey as secrets)." },
       ]);
       assert.equal(messages(name, [purposeCluster("DenseProd"), routerDeployment({ [ROUTER_ENV.tlsCertFile]: "" })]).length, 1);
+      assert.deepEqual(messages(name, [purposeCluster("DenseProd"), routerDeployment({ [ROUTER_ENV.tlsCertFile]: "/tls/tls.crt" })]), []);
       assert.deepEqual(messages(name, [routerDeployment({})]), []);
       assert.deepEqual(messages(name, [cluster({}), routerDeployment({})]), []);
       assert.deepEqual(messages(name, [purposeCluster("DenseProd"), modelDeployment({ containers: [] })]), [], "routers only");
@@ -728,6 +731,7 @@ describe("policy pack, exactly as the user reads it", () => {
       assert.equal(none([pool("gpu", true, "x", T.subnet)]).length, 1);
       assert.match(none([pool(undefined, true)])[0], /one of: \(no GPU pools: add one under gpuPools\)\.$/);
       assert.match(none([pool("", true)])[0], /one of: \(no GPU pools: add one under gpuPools\)\.$/);
+      assert.match(messages(name, [pool("t4", true), pool(undefined, true), pool("", true), modelDeployment(gpuSpec())])[0], /it selects none\. Set gpuPool to one of: t4\.$/, "unlabelled pools are not listed");
       assert.equal(none([{ type: T.pool, name: "p", props: { nodeLabels: { [GPU_POOL_LABEL]: "gpu" } } }]).length, 1, "no taints");
     });
 
@@ -1128,6 +1132,7 @@ describe("policy pack, exactly as the user reads it", () => {
       assert.deepEqual(fit({ memory: String(25 * 1024 ** 3) }), mem("25"));
       assert.deepEqual(fit({ memory: "1Ti" }), mem("1024"));
       assert.deepEqual(fit({ memory: "24.5Gi" }), mem("24.5"));
+      assert.deepEqual(fit({ memory: "24.25Gi" }), mem("24.25"));
       assert.deepEqual(fit({ memory: "23Gi" }), []);
       assert.deepEqual(fit({ memory: "24000Ki" }), []);
       assert.deepEqual(fit({ memory: "24000" }), []);
