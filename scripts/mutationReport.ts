@@ -95,7 +95,10 @@ function notMeasuredLine(missing: string[]): string {
 
 /** The report's and the README's tables (and their "not measured" line) rewritten from the merged record. */
 export function renderTables(record: Report, reportMd: string, readme: string, missing: string[]): { reportMd: string; readme: string; summary: string[] } {
-  const results = Object.entries(record.files).map(([file, f]) => ({ file, c: countsOf(f), ...scoreOf(countsOf(f)) }));
+  const results = Object.entries(record.files).map(([file, f]) => {
+    const c = countsOf(f);
+    return { file, c, ...scoreOf(c) };
+  });
   const below = (score: number) => (score < TARGET ? ` (below ${TARGET} %)` : "");
   const before = beforeColumn(reportMd);
   const md = replaceTable(

@@ -9,6 +9,7 @@ import { AZURE_RULES, roleAssignmentNameFor, type AzureRule } from "../../core/a
 import { GPU_POOL_LABEL, GPU_TAINT_STRING, LABELS, MODEL_COUNT_ANNOTATION, ROUTER_ENV, ROUTER_HOST_ANNOTATION, SETTINGS_ANNOTATION, TAGS, WORKLOAD_IDENTITY } from "../../core/naming";
 import type { ServiceRoutingSettings } from "../../core/routingSettings";
 import { evaluate, registryHost, rules, type Res, type Rule } from "../../policies/rules";
+import { settings as routingSettings } from "../support/upstream";
 
 const T = {
   cluster: "azure-native:containerservice:ManagedCluster",
@@ -73,16 +74,6 @@ const routerDeployment = (env: Record<string, string>, podAnnotations?: Record<s
     metadata: { name: "aks-inference-router", labels: { [LABELS.role]: "router" } },
     spec: { template: { metadata: podAnnotations ? { annotations: podAnnotations } : {}, spec: { containers: [{ env: Object.entries(env).map(([name, value]) => ({ name, value })) }] } } },
   },
-});
-const routingSettings = (name: string, over: Partial<ServiceRoutingSettings> = {}): ServiceRoutingSettings => ({
-  name,
-  authMode: "key",
-  tokenAudience: name,
-  autoscale: { enabled: false, minReplicas: 1, maxReplicas: 10, targetUtilization: 70 },
-  maxConcurrentRequestsPerReplica: 1,
-  maxQueueWaitMs: 500,
-  scoringTimeoutMs: 5_000,
-  ...over,
 });
 const modelService = (authMode: ServiceRoutingSettings["authMode"], service = "a", role = "model"): Res => ({
   type: T.service,
