@@ -365,7 +365,8 @@ export const rules: Rule[] = [
     stack: (all) => {
       const models = new Set(all.filter(isModelDeployment).map((d) => String(get(d.props, "metadata", "name"))));
       return all
-        .filter((r) => /^kubernetes:autoscaling\/v\d+\w*:HorizontalPodAutoscaler$/.test(r.type))
+        // A Patch creates the HPA when none exists (server-side apply), so it counts too.
+        .filter((r) => /^kubernetes:autoscaling\/v\d+\w*:HorizontalPodAutoscaler(Patch)?$/.test(r.type))
         .filter((h) => get(h.props, "spec", "scaleTargetRef", "kind") === "Deployment" && (models.has(String(get(h.props, "spec", "scaleTargetRef", "name"))) || String(get(h.props, "spec", "scaleTargetRef", "name")).startsWith("model-")))
         .map((h) => ({
           urn: h.urn,
@@ -447,13 +448,17 @@ export const rules: Rule[] = [
         // Hosts only Microsoft's azureml-fe calls are never required by this stack's router.
         azureMlCompat: false,
         tokenAuth: all.some((r) => authModeOf(r) === "token") || Boolean(get(cluster.props, "tags", TAGS.tokenRegion)),
-        customDomain: host && !host.endsWith(".cloudapp.azure.com") ? host : undefined,
+        // A host still unknown in a preview is the public IP's Azure name (a custom domain is config).
+        customDomain: known(host) && !host.endsWith(".cloudapp.azure.com") ? host : undefined,
         // The router's host is the name Azure assigned (a tenant-scoped label carries a hash).
         dnsLabel: known(host) && host.endsWith(".cloudapp.azure.com") ? host.split(".")[0] : label,
         gpu: all.some((r) => r.type === T.pool && ((r.props.nodeTaints as string[] | undefined) ?? []).includes(GPU_TAINT_STRING)),
       });
       const { fqdns, tags } = firewallAllows(all);
-      const missing = uncoveredHosts(required, fqdns, tags);
+      // A name made of a resource outside this stack, or one unknown in a preview, has an empty or
+      // unknown label: no firewall rule could be checked against it, so it is left out.
+      const checkable = required.filter((h) => h.host.split(".").every(known));
+      const missing = uncoveredHosts(checkable, fqdns, tags);
       if (missing.length === 0) return [];
       return [
         {

@@ -495,6 +495,7 @@ describe("policy pack, exactly as the user reads it", () => {
 
     it("reads every autoscaling API version", () => {
       for (const v of ["v1", "v2", "v2beta2", "v10"]) assert.deepEqual(messages(name, [hpa("model-a", "Deployment", `kubernetes:autoscaling/${v}:HorizontalPodAutoscaler`)]), [said("model-a")], v);
+      assert.deepEqual(messages(name, [hpa("model-a", "Deployment", "kubernetes:autoscaling/v2:HorizontalPodAutoscalerPatch")]), [said("model-a")], "a Patch creates the HPA if none exists");
       for (const type of ["kubernetes:autoscaling/v2:HorizontalPodAutoscalerList", "kubernetes:autoscaling/:HorizontalPodAutoscaler", "kubernetes:autoscaling/beta:HorizontalPodAutoscaler", "x-kubernetes:autoscaling/v2:HorizontalPodAutoscaler", T.deployment]) {
         assert.deepEqual(messages(name, [hpa("model-a", "Deployment", type)]), [], type);
       }
@@ -649,7 +650,8 @@ describe("policy pack, exactly as the user reads it", () => {
       assert.deepEqual(missing([cni(), ...base(), pool("gpu", false), pool("gpu", true, "x", T.subnet)]), []);
       assert.deepEqual(missing([cni(), ...base(), pool("gpu", true)]), ["nvidia.github.io", "us.download.nvidia.com", "download.docker.com"]);
       assert.deepEqual(missing([cni(), ...base(), { type: T.pool, name: "p", props: {} }, { type: T.ruleGroup, name: "none", props: {} }]), [], "a pool without taints, a group without collections");
-      assert.equal(messages(name, [cni(), appRules(ALLOWED, ["AzureKubernetesService"])]).length, 1, "no registry or storage account in the stack: still judged");
+      assert.deepEqual(missing([cni(), appRules(ALLOWED, ["AzureKubernetesService"])]), ["*.blob.core.windows.net"], "no registry or storage account in the stack: their hosts have no name to check, the rest is still judged");
+      assert.deepEqual(missing([cni({ location: undefined }), ...base(["mcr.microsoft.com", "*.data.mcr.microsoft.com", "prodst.table.core.windows.net", "prodacr.azurecr.io", "prodst.blob.core.windows.net"])]), [], "no location: the regional hosts have no name to check");
     });
 
     it("takes the scoring host from the router Service: a custom domain needs no cloudapp name, an Azure name its label", () => {
@@ -664,6 +666,7 @@ describe("policy pack, exactly as the user reads it", () => {
       assert.deepEqual(missing([cni(), ...base(noCloudapp), ip(), ip("endpoint")]), ["endpoint.westeurope.cloudapp.azure.com"], "the first public IP with a label");
       assert.deepEqual(missing([cni(), ...base(noCloudapp), routerService(undefined), ip("endpoint")]), ["endpoint.westeurope.cloudapp.azure.com"]);
       assert.deepEqual(missing([cni(), ...base(noCloudapp), { ...ip("endpoint"), type: T.firewall }]), ["aks-prod.westeurope.cloudapp.azure.com"], "public IPs only");
+      assert.deepEqual(missing([cni(), ...base(noCloudapp), routerService("[unknown]"), ip("endpoint")]), ["endpoint.westeurope.cloudapp.azure.com"], "in a preview the host is the public IP's Azure name, not a custom domain");
       const unannotated: Res = { type: T.service, name: "router-service", props: { metadata: { labels: { [LABELS.role]: "router" } } } };
       assert.deepEqual(missing([cni(), ...base(noCloudapp), unannotated, ip("endpoint")]), ["endpoint.westeurope.cloudapp.azure.com"], "a router Service without annotations");
     });
