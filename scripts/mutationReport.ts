@@ -123,6 +123,25 @@ export async function unmeasured(record: Report): Promise<string[]> {
   return mutatedFiles(config.default.mutate).filter((f) => !(f in record.files));
 }
 
+/**
+ * Files whose recorded source is not the file as it is now: their score belongs to an older
+ * version (a rerun is due). Printed, not written into the tables, so that editing a mutated file
+ * does not by itself break the tables' test.
+ */
+export function staleFiles(record: Report, read: (file: string) => string | undefined = readIfExists): string[] {
+  return Object.entries(record.files)
+    .filter(([file, f]) => read(file) !== f.source)
+    .map(([file]) => file);
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(path.join(ROOT, file), "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 export const readReport = (file: string) => JSON.parse(readFileSync(file, "utf8")) as Report;
 export const REPORT_FILES = { record: RECORD, reportMd: TABLE_MD, readme: README };
 
@@ -135,6 +154,8 @@ async function main(): Promise<void> {
   writeFileSync(TABLE_MD, out.reportMd);
   writeFileSync(README, out.readme);
   for (const line of out.summary) console.log(line);
+  const stale = staleFiles(merged);
+  if (stale.length > 0) console.log(`Recorded for an older version of the source (rerun them): ${stale.join(", ")}`);
 }
 
 if (require.main === module) {

@@ -1,7 +1,7 @@
 /** The committed mutation report: merged run by run, and the tables users read agree with it. */
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { REPORT_FILES, mergeReports, readReport, renderTables, scoreOf, countsOf, unmeasured } from "../../scripts/mutationReport";
+import { REPORT_FILES, mergeReports, readReport, renderTables, scoreOf, countsOf, staleFiles, unmeasured } from "../../scripts/mutationReport";
 
 const file = (statuses: string[]) => ({ language: "typescript", source: "x", mutants: statuses.map((status, i) => ({ id: String(i), status, killedBy: ["t1"], coveredBy: ["t1", "t2"] })) });
 const report = (files: Record<string, ReturnType<typeof file>>) => ({ schemaVersion: "1.0", thresholds: { high: 80, low: 60 }, files });
@@ -19,6 +19,12 @@ describe("mutation report", () => {
 
   it("scores killed and timed-out mutants over all but compile errors and ignored ones", () => {
     assert.deepEqual(scoreOf(countsOf(file(["Killed", "Timeout", "Survived", "NoCoverage", "CompileError", "Ignored"]))), { counted: 4, score: 50 });
+  });
+
+  it("names the files whose recorded source differs from the file now, or whose file is gone", () => {
+    const now: Record<string, string> = { "core/a.ts": "x", "core/b.ts": "y" };
+    const record = report({ "core/a.ts": file(["Killed"]), "core/b.ts": file(["Killed"]), "core/gone.ts": file(["Killed"]) });
+    assert.deepEqual(staleFiles(record, (f) => now[f]), ["core/b.ts", "core/gone.ts"]);
   });
 
   it("the README's and the report's tables are the committed record's", async () => {
