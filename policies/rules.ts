@@ -77,7 +77,6 @@ const T = {
   firewallPolicy: "azure-native:network:FirewallPolicy",
   vnet: "azure-native:network:VirtualNetwork",
   subnet: "azure-native:network:Subnet",
-  routeTable: "azure-native:network:RouteTable",
   route: "azure-native:network:Route",
   roleAssignment: "azure-native:authorization:RoleAssignment",
   deployment: "kubernetes:apps/v1:Deployment",
