@@ -6,19 +6,16 @@ import * as path from "node:path";
 import type { StackConfig } from "./core/config";
 import { configToArgs } from "./core/environmentArgs";
 import { InferenceEnvironment } from "./components/inferenceEnvironment";
-import type { AcrTokenExchange } from "./components/k8s/images";
 
 export interface StackDeps {
-  /** Folder with the project folders, models and Dockerfiles (default: this repository). */
-  repoRoot?: string;
-  /** How image pushes get an ACR password (default: the Entra token exchange). */
-  acrToken?: AcrTokenExchange;
+  /** Folder the stack config's models, project folders and environment files are relative to (default: this repository). */
+  projectRoot?: string;
 }
 
 export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
   // The stacks deployed before the component existed hold these resources under the stack
   // itself: `formerStackLayout` aliases them, so no resource is replaced.
-  const env = new InferenceEnvironment(cfg.stack, { ...configToArgs(cfg), projectRoot: deps.repoRoot ?? path.resolve(__dirname) }, { acrToken: deps.acrToken, formerStackLayout: true });
+  const env = new InferenceEnvironment(cfg.stack, { ...configToArgs(cfg), projectRoot: deps.projectRoot ?? path.resolve(__dirname) }, { formerStackLayout: true });
   return {
     resourceGroupName: env.resourceGroupName,
     clusterName: env.clusterName,

@@ -5,6 +5,7 @@
  * outputs what the stack exports; this repository's program (index.ts) builds one per stack,
  * and other programs, in any Pulumi language, build as many as they need.
  */
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
@@ -24,11 +25,12 @@ import { Registry } from "./registry";
 import { assignRole } from "./roles";
 import { WorkloadIdentity } from "./workloadIdentity";
 import { Storage } from "./storage";
-import { Images, exchangeAcrToken, type AcrTokenExchange } from "./k8s/images";
+import { Images, acrPassword } from "./k8s/images";
 import { ModelService } from "./k8s/modelService";
 import { NetworkPolicies } from "./k8s/networkPolicy";
 import { Router, type RouterTls } from "./k8s/routerDeployment";
 import { FORMER_TYPES, token } from "./legacy";
+import { missingServiceFiles } from "../packaging/project";
 
 export type { InferenceEnvironmentArgs } from "../core/environmentArgs";
 
@@ -45,8 +47,6 @@ function environmentTags(cfg: StackConfig): Record<string, string> {
 
 /** What a program in TypeScript may add; other languages get the defaults. */
 export interface InferenceEnvironmentOptions extends pulumi.ComponentResourceOptions {
-  /** How image pushes get an ACR password (default: the Entra token exchange). */
-  acrToken?: AcrTokenExchange;
   /**
    * This environment takes over a stack deployed before the component existed, whose resources
    * were registered under the stack itself with bare names ("rg", "aks", ...) and the former
@@ -107,7 +107,11 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
     if (deferred.length > 0) throw new EnvironmentArgsError(name, deferred.map((p) => `${p}: must be a plain value known when the program starts (an output, secret or promise was given)`));
     const cfg = parseEnvironmentArgs(args, name);
     super(token("InferenceEnvironment"), name, {}, opts);
-    const repoRoot = args.projectRoot ?? process.cwd();
+    // The program's files (models, project folders, environment files) are relative to it; the
+    // package's own (Dockerfiles, the router's and server's sources) are found by the package.
+    const projectRoot = path.resolve(args.projectRoot ?? process.cwd());
+    const missing = missingServiceFiles(cfg.services, projectRoot);
+    if (missing.length > 0) throw new EnvironmentArgsError(name, missing);
     const tags = environmentTags(cfg);
     const formerLayout = opts.formerStackLayout === true;
     // Children are named after the environment, so two environments in one program never
@@ -291,14 +295,12 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
     }
 
     // ---- In the cluster: images, the router, then the model services (Azure ML v1's chronology). ----
-    const armToken = authorization.getClientTokenOutput().token;
-    const exchange = opts.acrToken ?? exchangeAcrToken;
     const images = new Images(
       child("images"),
       {
-        repoRoot,
+        projectRoot,
         loginServer: registry.loginServer,
-        registryPassword: pulumi.secret(pulumi.all([registry.loginServer, tenantId, armToken]).apply(([server, tenant, arm]) => exchange(server, tenant, arm))),
+        registryPassword: acrPassword(registry.loginServer, tenantId, authorization.getClientTokenOutput().token, this),
         routerImage: cfg.router.image,
       },
       at(FORMER_TYPES.Images),
@@ -398,7 +400,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
             namespace: router.namespace,
             // One image per distinct environment: versions sharing one share it.
             images: Object.fromEntries(versionsOf(svc).map((v) => [v.version, images.environmentImage(v)])),
-            repoRoot,
+            projectRoot,
             storage,
             serviceAccountName: modelIdentity.serviceAccount!.metadata.name,
             host,

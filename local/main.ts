@@ -15,6 +15,7 @@ import { ConfigError, isPythonEntryScript, unitsOf, type ModelServiceConfig, typ
 import { SCORING_ENV, SERVICE_TABLE, logLevel } from "../core/naming";
 import { routingSettings } from "../core/routingSettings";
 import { loadStack } from "../core/stackFile";
+import { missingServiceFiles } from "../packaging/project";
 import { createBlobContainers, replicaEnv, uploadService } from "../packaging/upload";
 import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/inProcess";
 import type { AutoscalerOptions } from "../router/autoscaler";
@@ -23,7 +24,6 @@ import { writeKeyFile } from "../core/keyFile";
 import { startAdmin } from "./admin";
 import { startAzurite } from "./azurite";
 import { defaultLogFormat, LOG_FORMATS, localLogger, replicaLinePrinter, type LogFormat } from "./logFormat";
-import { prepareSamples } from "../samples/prepare";
 import { chooseInterpreter, environmentNeeds } from "./python";
 import { DEFAULT_LOCAL_DIR, stateFile, type LocalState } from "./state";
 import type { ServiceStatus } from "../core/serviceState";
@@ -59,6 +59,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   const logFormat = opts.logFormat ?? "json";
   const log = localLogger("aks-inference-local", opts.logLevel ?? logLevel(process.env), logFormat);
   const cfg: StackConfig = opts.config ?? loadStack(opts.stack, opts.repoRoot);
+  // The same check as the stack's: a missing model or project folder names its key, before anything starts.
+  const missing = missingServiceFiles(cfg.services, opts.repoRoot);
+  if (missing.length > 0) throw new ConfigError(missing);
   const dir = path.resolve(opts.repoRoot, opts.dir);
   const keysDir = path.join(dir, "keys");
   mkdirSync(keysDir, { recursive: true, mode: 0o700 });
@@ -74,7 +77,6 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   // alone, with the missing module and the install command, and the others start as usual.
   const cannotStart = new Map<string, string>();
   const units = cfg.services.flatMap((svc) => unitsOf(svc).map((u) => ({ ...u, svc })));
-  for (const problem of prepareSamples(opts.repoRoot, units.flatMap((u) => u.version.models.map((m) => m.path)))) log.warn(problem);
   // Every version runs, each with its own replicas (keyed by unit: the service's name for a
   // service without versions).
   for (const { unit, version } of units) {
@@ -143,7 +145,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
 
 /** The example body the banner's curl sends: the project's `sample-request.json`, else a default per handler. */
 function sampleRequest(svc: ModelServiceConfig, repoRoot: string): string {
-  const file = svc.sourceDirectory ? path.join(repoRoot, svc.sourceDirectory, "sample-request.json") : undefined;
+  const file = svc.sourceDirectory ? path.resolve(repoRoot, svc.sourceDirectory, "sample-request.json") : undefined;
   if (file && existsSync(file)) return JSON.stringify(JSON.parse(readFileSync(file, "utf8")));
   return svc.entryScript ? `{"message": "hello"}` : `{"data": [[1, 2, 3, 4]]}`;
 }

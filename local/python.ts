@@ -75,10 +75,10 @@ export function requirementDistributions(text: string): string[] {
 /** The import names a service's environment needs, and how to install them. */
 export function environmentNeeds(env: ModelServiceConfig["environment"], repoRoot: string): { modules: string[]; install?: string } {
   if (env.condaFile) {
-    return { modules: importNames(condaDistributions(readFileSync(path.join(repoRoot, env.condaFile), "utf8"))), install: `conda env create -f ${env.condaFile}` };
+    return { modules: importNames(condaDistributions(readFileSync(path.resolve(repoRoot, env.condaFile), "utf8"))), install: `conda env create -f ${env.condaFile}` };
   }
   if (env.pipRequirements) {
-    return { modules: importNames(requirementDistributions(readFileSync(path.join(repoRoot, env.pipRequirements), "utf8"))), install: `pip install -r ${env.pipRequirements}` };
+    return { modules: importNames(requirementDistributions(readFileSync(path.resolve(repoRoot, env.pipRequirements), "utf8"))), install: `pip install -r ${env.pipRequirements}` };
   }
   return { modules: [] };
 }

@@ -8,7 +8,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
 import ignore from "ignore";
 import * as yazl from "yazl";
-import { condaPythonVersion, isPythonEntryScript, type ModelServiceConfig } from "../core/config";
+import { condaPythonVersion, isPythonEntryScript, versionsOf, type ModelServiceConfig } from "../core/config";
+import { PACKAGE_ROOT } from "./packageRoot";
 
 /** Files of the project folder to package, relative, sorted, with `/` separators. */
 export function projectFiles(dir: string): string[] {
@@ -141,27 +142,39 @@ export const CUDA_SCORING_IMAGES = {
 } as const;
 /** Python version of an environment whose conda file pins none and whose config names none. */
 export const DEFAULT_PYTHON_VERSION = "3.11";
-/** The project's scoring Dockerfiles, used unless a service brings its own. */
+/** The package's scoring Dockerfiles (relative to the package root), used unless a service brings its own. */
 export const SCORING_DOCKERFILE = "scoring/Dockerfile";
 export const PYTHON_SCORING_DOCKERFILE = "scoring/python.Dockerfile";
 
 /** What of a service decides its environment image. */
 export type EnvironmentInput = Pick<ModelServiceConfig, "environment" | "entryScript" | "gpuCores">;
 
-/** Files of this repository that end up in every environment image (the scoring server). */
+/** Files of this package that end up in every environment image (the scoring server). */
 const SERVER_SOURCES = ["scoring", "core"];
 /**
- * Files both image builds depend on beyond their source folders and Dockerfile: the lock file
- * (`npm ci` in the build stage) and the bundler settings. A change to either is a new image.
+ * Files both image builds depend on beyond their source folders and Dockerfile: the images'
+ * dependency manifest and its lock (`npm ci` in the build stage) and the bundler settings. A
+ * change to any of them is a new image.
  */
-export const IMAGE_BUILD_FILES = ["package-lock.json", "scripts/bundle.ts"];
+export const IMAGE_BUILD_FILES = ["images/package.json", "images/package-lock.json", "scripts/bundle.ts"];
+
+/**
+ * The named build context that holds a service's dependency file (conda, pip requirements or
+ * package.json): the file's own folder, so that nothing else of the program's folder is part of
+ * the build. The Dockerfiles copy `--from=environment`.
+ */
+export const ENVIRONMENT_CONTEXT = "environment";
 
 export interface EnvironmentBuild {
   /** Image tag: the environment hash plus the scoring server's own sources. */
   hash: string;
-  /** Dockerfile path relative to the repository. */
+  /** Absolute path of the Dockerfile: the package's own, or the service's. */
   dockerfile: string;
+  /** The Dockerfile as the package or the config names it (`scoring/Dockerfile`): the same wherever the package is installed. */
+  dockerfileName: string;
   buildArgs: Record<string, string>;
+  /** Named build contexts by name (absolute folders); the main context is the package root. */
+  contexts: Record<string, string>;
   spec: EnvironmentSpec;
 }
 
@@ -175,40 +188,46 @@ function pythonVersion(svc: EnvironmentInput, conda: string | undefined): string
   return configured ?? pinned ?? DEFAULT_PYTHON_VERSION;
 }
 
+/** Hash of the scoring server's own sources, lock file and bundler settings (in `packageRoot`): part of every environment key. */
+export function serverSourcesHash(packageRoot = PACKAGE_ROOT): string {
+  return [...SERVER_SOURCES.map((d) => hashFiles(path.join(packageRoot, d), projectFiles(path.join(packageRoot, d)))), hashFiles(packageRoot, IMAGE_BUILD_FILES)].join("");
+}
+
 /**
  * How a service's environment image is built and tagged: Python entry scripts on an Azure ML
  * base with their conda or pip environment, JavaScript ones on a Node image with their
  * package.json. The tag covers the scoring server's own sources too (a new server version is a
  * new image); the service's project folder is not part of it (replicas download it at start).
- * Paths are relative to `repoRoot`.
+ * The service's files (dependency file, own Dockerfile) are paths relative to `projectRoot`, or
+ * absolute; the server's Dockerfiles and sources are the package's own (`packageRoot`).
+ * `server`: serverSourcesHash(packageRoot), passed in by callers that key many services at once.
  */
-/** Hash of the scoring server's own sources, lock file and bundler settings: part of every environment key. */
-export function serverSourcesHash(repoRoot: string): string {
-  return [...SERVER_SOURCES.map((d) => hashFiles(path.join(repoRoot, d), projectFiles(path.join(repoRoot, d)))), hashFiles(repoRoot, IMAGE_BUILD_FILES)].join("");
-}
-
-/** `server`: serverSourcesHash(repoRoot), passed in by callers that key many services at once. */
-export function environmentKey(svc: EnvironmentInput, repoRoot: string, server = serverSourcesHash(repoRoot)): EnvironmentBuild {
+export function environmentKey(svc: EnvironmentInput, projectRoot: string, packageRoot = PACKAGE_ROOT, server = serverSourcesHash(packageRoot)): EnvironmentBuild {
   const env = svc.environment;
-  const read = (rel: string) => readFileSync(path.join(repoRoot, rel), "utf8");
-  let dockerfile: string;
+  const inProject = (rel: string) => path.resolve(projectRoot, rel);
+  const read = (abs: string) => readFileSync(abs, "utf8");
+  const python = isPythonEntryScript(svc.entryScript);
+  const dockerfileName = env.dockerfile ?? (python ? PYTHON_SCORING_DOCKERFILE : SCORING_DOCKERFILE);
+  const dockerfile = env.dockerfile ? inProject(env.dockerfile) : path.join(packageRoot, dockerfileName);
+  const depFile = python ? (env.condaFile ?? env.pipRequirements) : env.dependencies;
+  // Without a dependency file the Dockerfile's folder stands in as the context (its COPY falls
+  // back to the Dockerfile itself, an argument left empty installs nothing).
+  const contexts = { [ENVIRONMENT_CONTEXT]: depFile ? path.dirname(inProject(depFile)) : path.dirname(dockerfile) };
+  const depName = depFile ? path.basename(depFile) : undefined;
   let buildArgs: Record<string, string>;
   let files: string[];
-  if (isPythonEntryScript(svc.entryScript)) {
-    const depFile = env.condaFile ?? env.pipRequirements;
-    const deps = depFile === undefined ? undefined : read(depFile);
-    dockerfile = env.dockerfile ?? PYTHON_SCORING_DOCKERFILE;
+  if (python) {
+    const deps = depFile === undefined ? undefined : read(inProject(depFile));
     buildArgs = {
       PYTHON_BASE_IMAGE: env.baseImage ?? PYTHON_BASE_IMAGES[svc.gpuCores > 0 ? "gpu" : "cpu"],
       PYTHON_VERSION: pythonVersion(svc, env.condaFile === undefined ? undefined : deps),
-      ...(env.condaFile ? { CONDA_FILE: env.condaFile } : {}),
-      ...(env.pipRequirements ? { PIP_REQUIREMENTS: env.pipRequirements } : {}),
+      ...(env.condaFile ? { CONDA_FILE: depName! } : {}),
+      ...(env.pipRequirements ? { PIP_REQUIREMENTS: depName! } : {}),
     };
     files = deps === undefined ? [] : [deps];
   } else {
-    const lockPath = env.dependencies ? path.join(path.dirname(env.dependencies), "package-lock.json") : undefined;
-    dockerfile = env.dockerfile ?? SCORING_DOCKERFILE;
-    const deps: Record<string, string> = env.dependencies ? { DEPENDENCIES: env.dependencies } : {};
+    const lockPath = depFile ? path.join(path.dirname(inProject(depFile)), "package-lock.json") : undefined;
+    const deps: Record<string, string> = depName ? { DEPENDENCIES: depName } : {};
     buildArgs =
       svc.gpuCores > 0
         ? {
@@ -219,9 +238,36 @@ export function environmentKey(svc: EnvironmentInput, repoRoot: string, server =
             ...deps,
           }
         : { BASE_IMAGE: env.baseImage ?? DEFAULT_SCORING_BASE_IMAGE, ...deps };
-    files = env.dependencies ? [read(env.dependencies), lockPath && existsSync(path.join(repoRoot, lockPath)) ? read(lockPath) : ""] : [];
+    files = depFile ? [read(inProject(depFile)), lockPath && existsSync(lockPath) ? read(lockPath) : ""] : [];
   }
   const { PYTHON_BASE_IMAGE, BASE_IMAGE, ...args } = buildArgs;
   const spec: EnvironmentSpec = { baseImage: PYTHON_BASE_IMAGE ?? BASE_IMAGE, dockerfile: read(dockerfile), args, files };
-  return { hash: environmentHash({ ...spec, dockerfile: `${spec.dockerfile}\0${server}` }), dockerfile, buildArgs, spec };
+  return { hash: environmentHash({ ...spec, dockerfile: `${spec.dockerfile}\0${server}` }), dockerfile, dockerfileName, buildArgs, contexts, spec };
+}
+
+/**
+ * The files a service's config names that are not there: its models, project folder, entry script
+ * and environment files, relative to `projectRoot` or absolute. Each problem names the config
+ * path of the value, the service and where it was looked for, so a missing file stops the
+ * program (and a preview) with the key to fix instead of a bare ENOENT from deep inside a build.
+ */
+export function missingServiceFiles(services: readonly ModelServiceConfig[], projectRoot: string): string[] {
+  const problems: string[] = [];
+  services.forEach((svc, i) => {
+    const versioned = svc.versions !== undefined;
+    versionsOf(svc).forEach((v, j) => {
+      const at = versioned ? `services[${i}].versions[${j}]` : `services[${i}]`;
+      const check = (key: string, value: string | undefined, kind: "file" | "folder" | "file or folder") => {
+        if (value === undefined) return;
+        const abs = path.resolve(projectRoot, value);
+        const found = existsSync(abs) && (kind === "file or folder" || statSync(abs).isDirectory() === (kind === "folder"));
+        if (!found) problems.push(`${at}.${key}: ${kind} '${value}' of service '${svc.name}' not found (looked for ${abs})`);
+      };
+      v.models.forEach((m, k) => check(`models[${k}]`, m.path, "file or folder"));
+      check("sourceDirectory", v.sourceDirectory, "folder");
+      if (v.sourceDirectory && v.entryScript) check("entryScript", path.join(v.sourceDirectory, v.entryScript), "file");
+      for (const key of ["condaFile", "pipRequirements", "dependencies", "dockerfile"] as const) check(`environment.${key}`, v.environment[key], "file");
+    });
+  });
+  return problems;
 }

@@ -28,17 +28,18 @@ export async function createBlobContainers(blob: BlobServiceClient): Promise<voi
   for (const c of Object.values(BLOB_CONTAINERS)) await blob.getContainerClient(c).createIfNotExists();
 }
 
-export async function uploadService(svc: ModelServiceConfig, repoRoot: string, blob: BlobServiceClient): Promise<UploadedService> {
+/** `projectRoot`: what the service's project folder and model paths are relative to (absolute paths are taken as given). */
+export async function uploadService(svc: ModelServiceConfig, projectRoot: string, blob: BlobServiceClient): Promise<UploadedService> {
   const containers = { packages: blob.getContainerClient(BLOB_CONTAINERS.packages), models: blob.getContainerClient(BLOB_CONTAINERS.models) };
   let packageBlob = "";
   if (svc.sourceDirectory) {
-    const pkg = await packageProject(path.join(repoRoot, svc.sourceDirectory));
+    const pkg = await packageProject(path.resolve(projectRoot, svc.sourceDirectory));
     packageBlob = packageBlobName(svc.name, pkg.hash);
     await uploadIfMissing(containers.packages, packageBlob, pkg.zip);
   }
   const models = [];
   for (const m of svc.models) {
-    const abs = path.join(repoRoot, m.path);
+    const abs = path.resolve(projectRoot, m.path);
     const prefix = modelBlobPrefix(m.name, modelHash(abs));
     for (const f of modelFiles(abs)) await uploadIfMissing(containers.models, `${prefix}${f.rel}`, readFileSync(f.abs));
     models.push({ name: m.name, version: m.version, prefix });

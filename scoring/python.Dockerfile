@@ -5,15 +5,17 @@
 # environmentKey, which hashes this file, the build arguments and the conda/pip file), so an
 # unchanged environment is never rebuilt; a new score.py is not part of the image (the replica
 # downloads its package at start).
-#   docker build -f scoring/python.Dockerfile --build-arg PYTHON_BASE_IMAGE=... \
-#     --build-arg PYTHON_VERSION=3.11 [--build-arg CONDA_FILE=path/conda.yml | --build-arg PIP_REQUIREMENTS=path/requirements.txt] .
+# The context is the package's root folder; the conda or pip file comes from the named context
+# `environment` (its folder; without one, this folder, and both arguments stay empty):
+#   docker build -f scoring/python.Dockerfile --build-arg PYTHON_BASE_IMAGE=... --build-arg PYTHON_VERSION=3.11 \
+#     --build-context environment=<folder of the file> [--build-arg CONDA_FILE=conda.yml | --build-arg PIP_REQUIREMENTS=requirements.txt] .
 ARG NODE_IMAGE=mcr.microsoft.com/devcontainers/javascript-node:20
 ARG PYTHON_BASE_IMAGE=mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04
 
 # The scoring server bundle, built with the project's lock file.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-COPY package.json package-lock.json ./
+COPY images/package.json images/package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY core ./core
 COPY scoring ./scoring
@@ -29,8 +31,8 @@ ARG PYTHON_VERSION=3.11
 ARG CONDA_FILE=
 ARG PIP_REQUIREMENTS=
 # COPY needs a source even when the argument is empty: the Dockerfile itself stands in.
-COPY ${CONDA_FILE:-scoring/python.Dockerfile} /env/conda.yml
-COPY ${PIP_REQUIREMENTS:-scoring/python.Dockerfile} /env/requirements.txt
+COPY --from=environment ${CONDA_FILE:-python.Dockerfile} /env/conda.yml
+COPY --from=environment ${PIP_REQUIREMENTS:-python.Dockerfile} /env/requirements.txt
 RUN set -eu; \
     if [ -n "${CONDA_FILE}" ]; then \
       conda env create -p /azureml-envs/service -f /env/conda.yml; \

@@ -224,6 +224,9 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         return { kubeconfigs: [{ name: "clusterUser", value: fakeKubeconfig(String(inputs.resourceName)) }] };
       case "azure-native:authorization:getClientToken":
         return { token: "offline-token" };
+      // The ACR token exchange (components/k8s/images.ts), a provider function like any other.
+      case "command:local:run":
+        return { stdout: "offline-acr-token", stderr: "" };
       case "azure-native:network:getSubnet": {
         const [id, subnet] = find(this.existing.subnets, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${String(inputs.virtualNetworkName)}/subnets/${String(inputs.subnetName)}`);
         if (!subnet) throw notFound("subnet", id);
@@ -308,8 +311,7 @@ let running: Promise<unknown> = Promise.resolve();
  * order. Safe to call many times in one process (runs are serialized).
  */
 export function runOffline(cfg: StackConfig, opts: OfflineOptions): Promise<PlannedResource[]> {
-  // No network: the ACR token exchange of image pushes is answered locally.
-  return runOfflineProgram(cfg.stack, () => createStack(cfg, { acrToken: async () => "offline-acr-token" }), { ...opts, existing: opts.existing ?? documentedNetwork(cfg) });
+  return runOfflineProgram(cfg.stack, () => createStack(cfg), { ...opts, existing: opts.existing ?? documentedNetwork(cfg) });
 }
 
 /** As `runOffline`, for any program (e.g. one building several environments) of the stack `stack`; `existing` defaults to none. */

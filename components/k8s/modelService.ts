@@ -43,7 +43,8 @@ export interface ModelServiceArgs {
   namespace: pulumi.Input<string>;
   /** The environment image of each version, by version name (`default` for a service without versions). */
   images: Record<string, pulumi.Input<string>>;
-  repoRoot: string;
+  /** The program's folder: project folders and models are relative to it (or absolute). */
+  projectRoot: string;
   /** Uploads packages and models (once per content-addressed blob). */
   storage: Storage;
   /**
@@ -115,13 +116,13 @@ export class ModelService extends pulumi.ComponentResource {
     const uploads: pulumi.Resource[] = [];
     let packageBlob = "";
     if (v.sourceDirectory) {
-      const dir = path.join(args.repoRoot, v.sourceDirectory);
+      const dir = path.resolve(args.projectRoot, v.sourceDirectory);
       const files = projectFiles(dir);
       packageBlob = packageBlobName(svc.name, hashFiles(dir, files).slice(0, 16));
-      uploads.push(args.storage.blob("packages", packageBlob, pulumi.output(packageZipFile(args.repoRoot, dir, packageBlob))));
+      uploads.push(args.storage.blob("packages", packageBlob, pulumi.output(packageZipFile(args.projectRoot, dir, packageBlob))));
     }
     const models = v.models.map((m) => {
-      const abs = path.join(args.repoRoot, m.path);
+      const abs = path.resolve(args.projectRoot, m.path);
       const prefix = modelBlobPrefix(m.name, modelHash(abs));
       for (const f of modelFiles(abs)) uploads.push(args.storage.blob("models", `${prefix}${f.rel}`, f.abs));
       return { name: m.name, version: m.version, prefix };
@@ -220,8 +221,8 @@ export class ModelService extends pulumi.ComponentResource {
  * The project package as a zip file on this machine, for its upload: built once per content
  * hash under `.aks-inference/packages/` (the blob name is that hash, so an existing file is it).
  */
-async function packageZipFile(repoRoot: string, dir: string, blobName: string): Promise<string> {
-  const file = path.join(repoRoot, ".aks-inference", "packages", blobName);
+async function packageZipFile(projectRoot: string, dir: string, blobName: string): Promise<string> {
+  const file = path.join(projectRoot, ".aks-inference", "packages", blobName);
   if (!existsSync(file)) {
     const pkg = await packageProject(dir);
     mkdirSync(path.dirname(file), { recursive: true });

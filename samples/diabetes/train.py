@@ -1,8 +1,8 @@
 """Trains the sample's model: ridge regression on scikit-learn's bundled diabetes data (no
 download), saved with joblib as model/sklearn_regression_model.pkl, the file score.py loads.
-Run with a Python that has scikit-learn and joblib: `python3 samples/diabetes/train.py [out]`.
-Pickles are tied to the scikit-learn version that wrote them, so the model is trained on the
-machine that serves it instead of being committed."""
+The model is committed, written by scikit-learn 1.2.1 (Debian 12's python3-sklearn), the version
+conda.yml pins: a pickle belongs to the scikit-learn version that wrote it. After changing the pin,
+rerun with a Python that has that version: `/usr/bin/python3 samples/diabetes/train.py [out]`."""
 import os
 import sys
 

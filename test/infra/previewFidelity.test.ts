@@ -121,7 +121,7 @@ describe("preview fidelity", function () {
     });
 
     it("keep the registry password secret even when it is handed over in plain text", async () => {
-      const plan = await runOfflineProgram("dev", () => new Images("images", { repoRoot: REPO_ROOT, loginServer: "example.azurecr.io", registryPassword: "plain-token" }), { preview: false });
+      const plan = await runOfflineProgram("dev", () => new Images("images", { projectRoot: REPO_ROOT, loginServer: "example.azurecr.io", registryPassword: "plain-token" }), { preview: false });
       const router = plan.find((r) => r.type === T.image)!;
       assert.equal(input(router, "registries", 0, "password"), SECRET);
       assert.ok(!JSON.stringify(plan).includes("plain-token"));

@@ -1,9 +1,10 @@
 import * as assert from "node:assert/strict";
-import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { environmentHash, environmentKey, modelHash, packageProject, projectFiles, type EnvironmentInput } from "../../packaging/project";
+import { PACKAGE_ROOT } from "../../packaging/packageRoot";
+import { PYTHON_SCORING_DOCKERFILE, SCORING_DOCKERFILE, environmentHash, environmentKey, missingServiceFiles, modelHash, packageProject, projectFiles, type EnvironmentInput } from "../../packaging/project";
 import { unzip } from "../../scoring/bootstrap";
-import { REPO_ROOT } from "../support/stacks";
+import { REPO_ROOT, stackConfig } from "../support/stacks";
 import { tempDir } from "../support/tmp";
 
 function project(files: Record<string, string>): string {
@@ -77,15 +78,60 @@ describe("packaging", () => {
   });
 
   it("gives a new environment image key when the server, its lock file or its bundler settings change", () => {
-    const repo = project({ "scoring/Dockerfile": "FROM x", "scoring/main.ts": "1", "core/a.ts": "1", "package-lock.json": "{}", "scripts/bundle.ts": "1" });
-    const key = () => environmentKey(js(), repo).hash;
+    const pkg = project({ "scoring/Dockerfile": "FROM x", "scoring/main.ts": "1", "core/a.ts": "1", "images/package.json": "{}", "images/package-lock.json": "{}", "scripts/bundle.ts": "1" });
+    const program = project({ "models/m.onnx": "1" });
+    const key = () => environmentKey(js(), program, pkg).hash;
     const before = key();
-    for (const [file, content] of [["scoring/main.ts", "2"], ["core/a.ts", "2"], ["package-lock.json", '{"x":1}'], ["scripts/bundle.ts", "2"]]) {
+    for (const [file, content] of [["scoring/main.ts", "2"], ["core/a.ts", "2"], ["images/package.json", '{"x":1}'], ["images/package-lock.json", '{"x":1}'], ["scripts/bundle.ts", "2"]]) {
       const previous = key();
-      writeFileSync(path.join(repo, file), content);
+      writeFileSync(path.join(pkg, file), content);
       assert.notEqual(key(), previous, `${file} changed`);
     }
     assert.notEqual(key(), before);
+  });
+
+  it("keys and builds images from the package's own files: the program's unrelated files change nothing", () => {
+    const pkg = project({ "scoring/Dockerfile": "FROM x", "scoring/main.ts": "1", "core/a.ts": "1", "images/package.json": "{}", "images/package-lock.json": "{}", "scripts/bundle.ts": "1" });
+    const program = project({ "svc/package.json": '{"dependencies":{}}', "notes.txt": "1" });
+    const key = environmentKey(js({ dependencies: "svc/package.json" }), program, pkg);
+    assert.equal(key.dockerfile, path.join(pkg, "scoring/Dockerfile"), "the package's Dockerfile, wherever the program is");
+    assert.equal(key.dockerfileName, "scoring/Dockerfile");
+    assert.deepEqual(key.contexts, { environment: path.join(program, "svc") }, "only the dependency file's folder of the program is a build context");
+    assert.equal(key.buildArgs.DEPENDENCIES, "package.json");
+    for (const [file, content] of [["notes.txt", "2"], ["core/a.ts", "other program file"], ["scoring/main.ts", "2"]]) {
+      mkdirSync(path.dirname(path.join(program, file)), { recursive: true });
+      writeFileSync(path.join(program, file), content);
+      assert.equal(environmentKey(js({ dependencies: "svc/package.json" }), program, pkg).hash, key.hash, `program's ${file} changed`);
+    }
+    assert.equal(environmentKey(js({ dependencies: path.join(program, "svc/package.json") }), "/elsewhere", pkg).hash, key.hash, "an absolute path is taken as given");
+    assert.deepEqual(environmentKey(js(), program, pkg).contexts, { environment: path.join(pkg, "scoring") }, "no dependency file: the Dockerfile's own folder stands in");
+  });
+
+  it("keys the Python and JavaScript images of the real package", () => {
+    for (const [svc, dockerfile] of [[js(), SCORING_DOCKERFILE], [py(), PYTHON_SCORING_DOCKERFILE]] as const) {
+      const key = environmentKey(svc, REPO_ROOT);
+      assert.equal(key.dockerfile, path.join(PACKAGE_ROOT, dockerfile));
+      // The Dockerfile's fallback source when the environment has no file of its own.
+      assert.ok(existsSync(path.join(key.contexts.environment, path.basename(dockerfile))));
+    }
+  });
+
+  it("names each missing model, project folder, entry script and environment file by its key, service and path", () => {
+    const cfg = stackConfig("dev");
+    assert.deepEqual(missingServiceFiles(cfg.services, REPO_ROOT), [], "the dev stack's files are all in the repository");
+    const empty = tempDir("program-");
+    const problems = missingServiceFiles(cfg.services, empty);
+    assert.ok(problems.includes(`services[0].versions[1].models[0]: file or folder 'samples/models/regressor-v2.onnx' of service 'regressor' not found (looked for ${path.join(empty, "samples/models/regressor-v2.onnx")})`), problems.join("\n"));
+    assert.ok(problems.includes(`services[1].sourceDirectory: folder 'samples/echo' of service 'echo' not found (looked for ${path.join(empty, "samples/echo")})`), problems.join("\n"));
+    assert.ok(problems.includes(`services[2].environment.condaFile: file 'samples/diabetes/conda.yml' of service 'diabetes' not found (looked for ${path.join(empty, "samples/diabetes/conda.yml")})`), problems.join("\n"));
+    // Absolute paths are taken as given, whatever the project root.
+    const absolute = cfg.services.map((s) => (s.name === "echo" ? { ...s, sourceDirectory: path.join(REPO_ROOT, "samples/echo") } : s));
+    assert.ok(!missingServiceFiles(absolute, empty).some((p) => p.startsWith("services[1].sourceDirectory")));
+    // A project folder given as a file, and an entry script missing from its folder.
+    const wrong = cfg.services.map((s) => (s.name === "echo" ? { ...s, sourceDirectory: "samples/echo/score.js", entryScript: "score.js" } : s.name === "diabetes" ? { ...s, entryScript: "other.py" } : s));
+    const found = missingServiceFiles(wrong, REPO_ROOT);
+    assert.ok(found.some((p) => p.startsWith("services[1].sourceDirectory: folder 'samples/echo/score.js'")), found.join("\n"));
+    assert.ok(found.some((p) => p.startsWith("services[2].entryScript: file 'samples/diabetes/other.py'")), found.join("\n"));
   });
 
   describe("Python environments", () => {
@@ -94,7 +140,8 @@ describe("packaging", () => {
         "scoring/python.Dockerfile": "FROM py",
         "scoring/main.ts": "1",
         "core/a.ts": "1",
-        "package-lock.json": "{}",
+        "images/package.json": "{}",
+        "images/package-lock.json": "{}",
         "scripts/bundle.ts": "1",
         "svc/score.py": "def init(): pass\ndef run(raw_data): return raw_data\n",
         "svc/conda.yml": "name: project_environment\ndependencies:\n  - python=3.8.10\n  - pip:\n    - azureml-defaults\n  - scikit-learn\n",
@@ -103,24 +150,25 @@ describe("packaging", () => {
 
     it("builds on Azure ML's CPU base, or its CUDA base for GPU services, with the conda file's Python", () => {
       const dir = repo();
-      const cpu = environmentKey(py({ condaFile: "svc/conda.yml" }), dir);
-      assert.equal(cpu.dockerfile, "scoring/python.Dockerfile");
-      assert.deepEqual(cpu.buildArgs, { PYTHON_BASE_IMAGE: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04", PYTHON_VERSION: "3.8.10", CONDA_FILE: "svc/conda.yml" });
-      const gpu = environmentKey(py({ condaFile: "svc/conda.yml" }, 1), dir);
+      const cpu = environmentKey(py({ condaFile: "svc/conda.yml" }), dir, dir);
+      assert.equal(cpu.dockerfile, path.join(dir, "scoring/python.Dockerfile"));
+      assert.deepEqual(cpu.buildArgs, { PYTHON_BASE_IMAGE: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04", PYTHON_VERSION: "3.8.10", CONDA_FILE: "conda.yml" });
+      assert.deepEqual(cpu.contexts, { environment: path.join(dir, "svc") });
+      const gpu = environmentKey(py({ condaFile: "svc/conda.yml" }, 1), dir, dir);
       assert.equal(gpu.buildArgs.PYTHON_BASE_IMAGE, "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04");
       assert.notEqual(gpu.hash, cpu.hash);
-      assert.deepEqual(environmentKey(py({ pipRequirements: "svc/requirements.txt", pythonVersion: "3.10" }), dir).buildArgs, {
+      assert.deepEqual(environmentKey(py({ pipRequirements: "svc/requirements.txt", pythonVersion: "3.10" }), dir, dir).buildArgs, {
         PYTHON_BASE_IMAGE: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04",
         PYTHON_VERSION: "3.10",
-        PIP_REQUIREMENTS: "svc/requirements.txt",
+        PIP_REQUIREMENTS: "requirements.txt",
       });
-      assert.equal(environmentKey(py(), dir).buildArgs.PYTHON_VERSION, "3.11", "no pin anywhere: the default");
+      assert.equal(environmentKey(py(), dir, dir).buildArgs.PYTHON_VERSION, "3.11", "no pin anywhere: the default");
     });
 
     it("rebuilds when the conda or pip file changes, never when only score.py does", () => {
       const dir = repo();
-      const conda = () => environmentKey(py({ condaFile: "svc/conda.yml" }), dir).hash;
-      const pip = () => environmentKey(py({ pipRequirements: "svc/requirements.txt" }), dir).hash;
+      const conda = () => environmentKey(py({ condaFile: "svc/conda.yml" }), dir, dir).hash;
+      const pip = () => environmentKey(py({ pipRequirements: "svc/requirements.txt" }), dir, dir).hash;
       const [c0, p0] = [conda(), pip()];
       writeFileSync(path.join(dir, "svc/score.py"), "def init(): pass\ndef run(raw_data): return 42\n");
       assert.equal(conda(), c0, "a new score.py is downloaded at start, not built in");
@@ -132,8 +180,9 @@ describe("packaging", () => {
     });
 
     it("refuses a Python version that disagrees with the conda file's pin", () => {
-      assert.throws(() => environmentKey(py({ condaFile: "svc/conda.yml", pythonVersion: "3.11" }), repo()), /pythonVersion '3.11' disagrees with python=3.8.10 in svc\/conda.yml/);
-      assert.equal(environmentKey(py({ condaFile: "svc/conda.yml", pythonVersion: "3.8" }), repo()).buildArgs.PYTHON_VERSION, "3.8");
+      const dir = repo();
+      assert.throws(() => environmentKey(py({ condaFile: "svc/conda.yml", pythonVersion: "3.11" }), dir, dir), /pythonVersion '3.11' disagrees with python=3.8.10 in svc\/conda.yml/);
+      assert.equal(environmentKey(py({ condaFile: "svc/conda.yml", pythonVersion: "3.8" }), dir, dir).buildArgs.PYTHON_VERSION, "3.8");
     });
   });
 
