@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { autoscale } from "./autoscale";
 import type { BenchResult } from "./common";
+import { consumerInstall } from "./consumer-install";
 import { fixedRate } from "./fixed-rate";
 import { payload } from "./payload";
 import { pythonBridge } from "./python-bridge";
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     ["replica memory", replicaMemory],
     ["autoscale", autoscale],
     ["stack scale", stackScale],
+    ["consumer install", consumerInstall],
   ] as const;
   const only = process.argv.slice(2).map((a) => a.replace(/-/g, " "));
   const unknown = only.filter((o) => !benchmarks.some(([name]) => name === o));

@@ -68,22 +68,24 @@ function resolveIn(lock: Lock, from: string, name: string): string | undefined {
  * dependencies, the entry of the repository's lock that Node would load. A dependency the
  * repository's tree does not have fails here, by name (that would need the registry).
  */
-export function consumerLock(repoLock: Lock, manifest: ConsumerManifest, tarball: { name: string; file: string; manifest: ConsumerManifest & { version: string } }, registry: string): Lock {
+export function consumerLock(repoLock: Lock, manifest: ConsumerManifest, tarball: { name: string; file: string; manifest: ConsumerManifest & { version: string } } | undefined, registry: string): Lock {
   const packages: Record<string, LockEntry> = {
     "": { name: manifest.name, dependencies: manifest.dependencies, ...(manifest.devDependencies ? { devDependencies: manifest.devDependencies } : {}) },
   };
-  const integrity = `sha512-${createHash("sha512").update(readFileSync(tarball.file)).digest("base64")}`;
-  packages[`node_modules/${tarball.name}`] = { version: tarball.manifest.version, resolved: `file:${path.basename(tarball.file)}`, integrity, dependencies: tarball.manifest.dependencies };
   // Locations to visit: [where the dependency is wanted (lock location of its dependent), name].
-  const queue: [string, string][] = [
-    ...Object.keys(tarball.manifest.dependencies).map((d) => [`node_modules/${tarball.name}`, d] as [string, string]),
-    ...Object.keys({ ...manifest.devDependencies }).map((d) => ["", d] as [string, string]),
-  ];
+  const queue: [string, string][] = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })
+    .filter((d) => d !== tarball?.name)
+    .map((d) => ["", d]);
+  if (tarball) {
+    const integrity = `sha512-${createHash("sha512").update(readFileSync(tarball.file)).digest("base64")}`;
+    packages[`node_modules/${tarball.name}`] = { version: tarball.manifest.version, resolved: `file:${path.basename(tarball.file)}`, integrity, dependencies: tarball.manifest.dependencies };
+    queue.push(...Object.keys(tarball.manifest.dependencies).map((d) => [`node_modules/${tarball.name}`, d] as [string, string]));
+  }
   const missing: string[] = [];
   while (queue.length > 0) {
     const [from, name] = queue.shift()!;
     // The tarball's own dependencies sit at the program's top level, as npm hoists them.
-    const at = resolveIn(repoLock, from.startsWith(`node_modules/${tarball.name}`) ? "" : from, name);
+    const at = resolveIn(repoLock, tarball && from.startsWith(`node_modules/${tarball.name}`) ? "" : from, name);
     if (!at) {
       missing.push(`${name} (wanted by ${from || "the program"})`);
       continue;
@@ -111,18 +113,22 @@ export interface Installed {
 }
 
 /**
- * Installs `manifest` (whose dependencies include the tarball as `file:<its name>`) into `dir`,
- * which holds the tarball, offline. `PATH` is the caller's: no `pulumi` on it, so the Pulumi
- * providers' install scripts install no plugin (they say so and exit 0).
+ * Installs `manifest` into `dir`, offline; with `tarball` (a file in `dir`), `manifest`'s
+ * dependencies include it as `file:<its name>`. `PATH` is the caller's: no `pulumi` on it, so
+ * the Pulumi providers' install scripts install no plugin (they say so and exit 0).
  */
-export function installConsumer(repoRoot: string, dir: string, tarball: string, manifest: ConsumerManifest): Installed {
+export function installConsumer(repoRoot: string, dir: string, tarball: string | undefined, manifest: ConsumerManifest): Installed {
   const repoLock = JSON.parse(readFileSync(path.join(repoRoot, "package-lock.json"), "utf8")) as Lock;
-  const packed = spawnSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" });
-  if (packed.status !== 0) throw new Error(`cannot read the tarball's package.json: ${packed.stderr}`);
-  const pkg = JSON.parse(packed.stdout) as ConsumerManifest & { version: string };
+  let packed: { name: string; file: string; manifest: ConsumerManifest & { version: string } } | undefined;
+  if (tarball) {
+    const read = spawnSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" });
+    if (read.status !== 0) throw new Error(`cannot read the tarball's package.json: ${read.stderr}`);
+    const pkg = JSON.parse(read.stdout) as ConsumerManifest & { version: string };
+    packed = { name: pkg.name, file: tarball, manifest: pkg };
+  }
   writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest, null, 2));
   const registry = spawnSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).stdout.trim();
-  writeFileSync(path.join(dir, "package-lock.json"), JSON.stringify(consumerLock(repoLock, manifest, { name: pkg.name, file: tarball, manifest: pkg }, registry), null, 2));
+  writeFileSync(path.join(dir, "package-lock.json"), JSON.stringify(consumerLock(repoLock, manifest, packed, registry), null, 2));
   const started = process.hrtime.bigint();
   const r = spawnSync("npm", ["ci", "--offline", "--no-audit", "--no-fund"], { cwd: dir, encoding: "utf8", timeout: 600_000, env: { ...process.env, npm_config_offline: "true" } });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
