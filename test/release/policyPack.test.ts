@@ -157,7 +157,7 @@ class ServedPack {
 
 describe("the published policy pack", function () {
   this.timeout(120_000);
-  const rootManifest = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string; dependencies: Record<string, string> };
+  const rootManifest = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
   let built: string;
   let packed: { tarball: string; files: string[] };
   let installed: string;
@@ -201,7 +201,8 @@ describe("the published policy pack", function () {
   it("carries the release's version and the dependency ranges the repository runs", () => {
     const own = readPolicyManifest();
     assert.equal(own.version, rootManifest.version, "policies/package.json's version is package.json's (the pack is published with each release)");
-    for (const [dep, range] of Object.entries(own.dependencies)) assert.equal(range, rootManifest.dependencies[dep], `policies/package.json: ${dep}`);
+    // The policy SDK is a development dependency of the component package (programs never load it).
+    for (const [dep, range] of Object.entries(own.dependencies)) assert.equal(range, rootManifest.dependencies[dep] ?? rootManifest.devDependencies[dep], `policies/package.json: ${dep}`);
   });
 
   it("installed from its tarball, serves the in-repo pack's policies under its name and version", async () => {
