@@ -115,8 +115,11 @@ export function environmentHash(spec: EnvironmentSpec): string {
   return h.digest("hex").slice(0, 16);
 }
 
-/** Default base of JavaScript environment images: an MCR Node image. */
-export const DEFAULT_SCORING_BASE_IMAGE = "mcr.microsoft.com/azurelinux/base/nodejs:20";
+/**
+ * Default base of JavaScript environment images: an MCR Node image, Node.js 24 LTS on Azure Linux
+ * 3.0 (tag `24` as listed at mcr.microsoft.com/en-us/artifact/mar/azurelinux/base/nodejs/tags).
+ */
+export const DEFAULT_SCORING_BASE_IMAGE = "mcr.microsoft.com/azurelinux/base/nodejs:24";
 /**
  * Default bases of Python environment images: Azure ML's own base images on MCR (Ubuntu 22.04
  * with conda), the ones Azure ML v1 environments were built on; CUDA 11.8 + cuDNN 8 for GPU
@@ -136,7 +139,8 @@ export const PYTHON_BASE_IMAGES = {
  */
 export const CUDA_SCORING_IMAGES = {
   runtime: "mcr.microsoft.com/mirror/nvcr/nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04",
-  build: "mcr.microsoft.com/devcontainers/javascript-node:20",
+  /** Node.js 24 LTS, the official build (tag `24`: github.com/devcontainers/images, src/javascript-node/README.md). */
+  build: "mcr.microsoft.com/devcontainers/javascript-node:24",
   /** onnxruntime-node's install option for its CUDA execution provider (script/install.js). */
   onnxruntimeInstall: "cuda12",
 } as const;

@@ -9,7 +9,9 @@
 # `environment` (its folder; without one, this folder, and both arguments stay empty):
 #   docker build -f scoring/python.Dockerfile --build-arg PYTHON_BASE_IMAGE=... --build-arg PYTHON_VERSION=3.11 \
 #     --build-context environment=<folder of the file> [--build-arg CONDA_FILE=conda.yml | --build-arg PIP_REQUIREMENTS=requirements.txt] .
-ARG NODE_IMAGE=mcr.microsoft.com/devcontainers/javascript-node:20
+# Node.js 24 LTS, the official build: tag `24` as the image's README documents it
+# (github.com/devcontainers/images, src/javascript-node/README.md).
+ARG NODE_IMAGE=mcr.microsoft.com/devcontainers/javascript-node:24
 ARG PYTHON_BASE_IMAGE=mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04
 
 # The scoring server bundle, built with the project's lock file.

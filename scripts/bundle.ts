@@ -25,7 +25,8 @@ export const BUNDLES = {
 export type BundleName = keyof typeof BUNDLES;
 
 /**
- * Bundles `entry` (a path) into one CommonJS file for Node 20; returns the project's own source
+ * Bundles `entry` (a path) into one CommonJS file for Node 20 and later (the images run 24; the
+ * CLI and the tests also run on a developer's Node 20); returns the project's own source
  * files it read (absolute paths, dependencies under node_modules left out), which is what
  * decides whether a cached bundle is stale.
  */

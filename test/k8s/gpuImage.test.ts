@@ -18,7 +18,7 @@ describe("GPU environment image (JavaScript / ONNX)", function () {
 
   it("builds GPU services on the CUDA runtime with onnxruntime-node's CUDA provider; CPU services as before", () => {
     assert.deepEqual(environmentKey(onnx(1), REPO_ROOT).buildArgs, {
-      BASE_IMAGE: "mcr.microsoft.com/devcontainers/javascript-node:20",
+      BASE_IMAGE: "mcr.microsoft.com/devcontainers/javascript-node:24",
       RUNTIME_BASE_IMAGE: "mcr.microsoft.com/mirror/nvcr/nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04",
       COPY_NODE: "true",
       ONNXRUNTIME_NODE_INSTALL: "cuda12",
