@@ -2,8 +2,9 @@
  * Egress (and the scoring endpoint's ingress) through Azure Firewall, as Microsoft's "Limit
  * network traffic with Azure Firewall in AKS" builds it: 0.0.0.0/0 from the node subnet to the
  * firewall's private IP, FQDN application rules for exactly the required hosts
- * (core/requiredHosts.ts), the few network rules AKS needs, and a DNAT rule from the firewall's
- * public IP to the router's internal load balancer.
+ * (core/requiredHosts.ts), network rules only where given (AKS itself needs none today:
+ * aksNetworkRules), and a DNAT rule from the firewall's public IP to the router's internal load
+ * balancer.
  *
  * Two shapes, chosen by config:
  *  - `hub`: the network team's existing firewall. The stack only adds its own rule collection
@@ -28,7 +29,12 @@ export interface FirewallArgs {
   ruleCollectionGroupName: string;
   /** Hosts to allow (FQDN application rules, HTTPS). */
   hosts: RequiredHost[];
-  /** Network rules AKS needs (tunnel, NTP). */
+  /**
+   * Network (IP) rules to allow besides the FQDN rules; the `aks-network` collection is written
+   * only when there is one. AKS needs none (aksNetworkRules: no tunnel or NTP rule with
+   * konnectivity and nodes provisioned after March 2021, per Microsoft's "Outbound network and
+   * FQDN rules for Azure Kubernetes Service (AKS) clusters").
+   */
   networkRules: NetworkRule[];
   /** Node address ranges allowed as sources (the node subnet's range). */
   sourceAddresses: pulumi.Input<string[]>;
@@ -159,7 +165,8 @@ export class Firewall extends pulumi.ComponentResource {
         fqdnTags: [AKS_FQDN_TAG],
       },
       appRule("inference-hosts", bySource("inference")),
-      // GPU node setup, cluster add-ons (Defender) and, only when asked for, azureml-fe's hosts.
+      // GPU node setup, cluster add-ons (Defender for Containers: Log Analytics and
+      // *.cloud.defender.microsoft.com) and, only when asked for, azureml-fe's hosts.
       ...(["gpu", "addon", "azureml"] as const).filter((s) => bySource(s).length > 0).map((s) => appRule(`${s}-hosts`, bySource(s))),
     ];
     // One group holds the stack's DNAT, network and application collections: a shared hub
@@ -189,21 +196,26 @@ export class Firewall extends pulumi.ComponentResource {
               translatedPort: String(port),
             })),
           },
-          {
-            ruleCollectionType: "FirewallPolicyFilterRuleCollection",
-            name: "aks-network",
-            priority: 200,
-            action: { type: "Allow" },
-            rules: args.networkRules.map((r) => ({
-              ruleType: "NetworkRule" as const,
-              name: r.name,
-              description: r.why,
-              ipProtocols: r.protocols,
-              sourceAddresses: sources,
-              destinationAddresses: [r.destination],
-              destinationPorts: r.ports,
-            })),
-          },
+          // No empty collection: without network rules there is nothing to allow by IP.
+          ...(args.networkRules.length === 0
+            ? []
+            : [
+                {
+                  ruleCollectionType: "FirewallPolicyFilterRuleCollection" as const,
+                  name: "aks-network",
+                  priority: 200,
+                  action: { type: "Allow" as const },
+                  rules: args.networkRules.map((r) => ({
+                    ruleType: "NetworkRule" as const,
+                    name: r.name,
+                    description: r.why,
+                    ipProtocols: r.protocols,
+                    sourceAddresses: sources,
+                    destinationAddresses: [r.destination],
+                    destinationPorts: r.ports,
+                  })),
+                },
+              ]),
           { ruleCollectionType: "FirewallPolicyFilterRuleCollection", name: "inference-app", priority: 300, action: { type: "Allow" }, rules: appRules },
         ],
       },

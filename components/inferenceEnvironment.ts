@@ -205,10 +205,14 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
 
     // Network Contributor on exactly what the control plane manages: the node subnet (load
     // balancers, the internal load balancer's IP), the route table (kubenet's pod routes; AKS
-    // reads it with user-defined routing) and the public IP its load balancer binds to.
+    // reads it with user-defined routing) and, for the public IP its load balancer binds, that
+    // IP's resource group: the cloud provider finds the IP by listing the group's public IPs,
+    // which a grant on the IP alone does not allow (rule network-contributor-on-public-ip-group).
+    // The group is this environment's own and holds only its resources.
     const networkScopes: { key: string; scope: pulumi.Input<string> }[] = [{ key: "subnet", scope: net.nodeSubnetId }];
     if (net.routeTable) networkScopes.push({ key: "route-table", scope: net.routeTable.id });
-    if (!firewall && endpoint.publicIp) networkScopes.push({ key: "endpoint-ip", scope: endpoint.publicIp.id });
+    // (Its key names the IP, as before: the assignment keeps its URN.)
+    if (!firewall && endpoint.publicIp) networkScopes.push({ key: "endpoint-ip", scope: group.id });
 
     const cluster = new Cluster(
       child("aks"),

@@ -31,6 +31,7 @@ export const DOCS = {
     url: "https://learn.microsoft.com/azure/aks/outbound-rules-control-egress",
   },
   managedIdentity: { title: "Use a managed identity in Azure Kubernetes Service (AKS)", url: "https://learn.microsoft.com/azure/aks/use-managed-identity" },
+  staticIp: { title: "Use a static public IP address and DNS label with the Azure Kubernetes Service (AKS) load balancer", url: "https://learn.microsoft.com/azure/aks/static-ip" },
   rbacTroubleshooting: { title: "Troubleshoot Azure RBAC", url: "https://learn.microsoft.com/azure/role-based-access-control/troubleshooting" },
   cniOverlay: { title: "Configure Azure CNI Overlay networking in Azure Kubernetes Service (AKS)", url: "https://learn.microsoft.com/azure/aks/azure-cni-overlay" },
   firewallDns: { title: "Azure Firewall DNS settings", url: "https://learn.microsoft.com/azure/firewall/dns-settings" },
@@ -88,9 +89,17 @@ export const AZURE_RULES = {
   },
   leastPrivilege: {
     id: "network-contributor-on-resources-not-groups",
-    summary: "The cluster identity's Network Contributor is scoped to the subnet, route table and public IP it manages, never to a resource group or subscription.",
+    summary:
+      "The cluster identity's Network Contributor is scoped to the subnet and route table it manages, never to a subscription or a resource group other than the stack's own one holding the public IP its load balancer binds (network-contributor-on-public-ip-group).",
     doc: DOCS.managedIdentity,
     kind: "design",
+  },
+  publicIpGroupRole: {
+    id: "network-contributor-on-public-ip-group",
+    summary:
+      "A LoadBalancer Service that names its public IP (azure-pip-name) needs the cluster identity's Network Contributor on that IP's resource group: the cloud provider finds the IP by listing the group's public IPs, which a grant on the IP alone does not allow, and the Service stays Pending.",
+    doc: DOCS.staticIp,
+    kind: "fails",
   },
   deterministicRoleName: {
     id: "role-assignment-name-deterministic",
@@ -238,13 +247,37 @@ export function isGroupOrSubscriptionScope(scope: string): boolean {
   return /^(\/subscriptions\/[^/]+(\/resourceGroups\/[^/]+)?|\/providers\/Microsoft\.Management\/managementGroups\/[^/]+)?\/?$/i.test(scope);
 }
 
-export function checkNetworkContributorScope(r: { resource: string; scope: string }): string[] {
+/** The resource group a scope is exactly (`/subscriptions/<s>/resourceGroups/<g>`), lower-cased; undefined for any other scope. */
+export function resourceGroupScope(scope: string): string | undefined {
+  return /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/?$/i.exec(scope)?.[1].toLowerCase();
+}
+
+/**
+ * `ownPublicIpGroups`: the stack's own resource groups (holding only its resources) that hold a
+ * public IP its load balancer binds: the one group scope Network Contributor needs
+ * (checkPublicIpGroupRole).
+ */
+export function checkNetworkContributorScope(r: { resource: string; scope: string }, ownPublicIpGroups: readonly string[] = []): string[] {
   if (!isGroupOrSubscriptionScope(r.scope)) return [];
+  const group = resourceGroupScope(r.scope);
+  if (group !== undefined && ownPublicIpGroups.some((g) => g.toLowerCase() === group)) return [];
   return [
     violation(
       AZURE_RULES.leastPrivilege,
       `Role assignment '${r.resource}'`,
-      `grants Network Contributor on '${r.scope}', a whole resource group, subscription or management group (which may hold a firewall policy or other teams' networks); scope it to the subnet, route table and public IP the cluster manages`,
+      `grants Network Contributor on '${r.scope}', a whole resource group, subscription or management group (which may hold a firewall policy or other teams' networks); scope it to the subnet and route table the cluster manages (a group only when it is the stack's own and holds the public IP the load balancer binds)`,
+    ),
+  ];
+}
+
+/** The router's load balancer binds a public IP by name: the cloud provider lists the IP's group to find it. */
+export function checkPublicIpGroupRole(f: { service: string; ipName: string; resourceGroup: string; networkContributorScopes: readonly string[] }): string[] {
+  if (f.networkContributorScopes.some((s) => resourceGroupScope(s) === f.resourceGroup.toLowerCase())) return [];
+  return [
+    violation(
+      AZURE_RULES.publicIpGroupRole,
+      `Service '${f.service}'`,
+      `binds public IP '${f.ipName}' in resource group '${f.resourceGroup}', but the cluster identity has Network Contributor on no scope of that group (${f.networkContributorScopes.join(", ") || "none"}): the cloud provider cannot list the group's public IPs to find it and the Service stays Pending; grant Network Contributor on resource group '${f.resourceGroup}'`,
     ),
   ];
 }

@@ -48,7 +48,7 @@ export interface RequiredHostsInput {
   tokenAuth: boolean;
   /** With token auth by an OIDC issuer: where the router fetches the signing keys. */
   jwksUri?: string;
-  /** Microsoft Defender for Containers is on (its agents report to Log Analytics). */
+  /** Microsoft Defender for Containers is on (its sensor reports to Log Analytics and Defender for Cloud). */
   defender: boolean;
   /** TLS certificate read from this Key Vault by the Secrets Store CSI driver. */
   keyVaultName?: string;
@@ -82,24 +82,36 @@ export const AKS_HOSTS: readonly string[] = [
 export interface NetworkRule {
   name: string;
   protocols: ("TCP" | "UDP")[];
-  /** Service tag or address; `AzureCloud.<region>` for the API server tunnel. */
+  /** Service tag or address. */
   destination: string;
   ports: string[];
   why: string;
 }
 
 /**
- * Network rules AKS needs behind a firewall (tunnel to the API server, NTP). No TCP 443 to
- * `AzureCloud.<region>`: network rules match before application rules, so it would open every
- * Azure IP of the region past the FQDN allow-list; pods reach the API server by its
- * `*.hcp.<region>.azmk8s.io` name instead (core/azureRules.ts).
+ * Network (IP) rules AKS needs behind a firewall: none. Everything a cluster of this stack needs
+ * goes through FQDN application rules.
+ *
+ * Microsoft, "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters"
+ * (https://learn.microsoft.com/azure/aks/outbound-rules-control-egress), "Azure Global required
+ * network rules":
+ *  - UDP 1194 and TCP 9000 to `AzureCloud.<region>` ("For tunneled secure communication between
+ *    the nodes and the control plane"): "This isn't required for private clusters, or for clusters
+ *    with the konnectivity-agent enabled." Konnectivity is AKS's tunnel ("The current main tunnel
+ *    that AKS uses is Konnectivity", AKS FAQ, "How does the managed control plane communicate with
+ *    my nodes?"), and it runs over `*.hcp.<region>.azmk8s.io:443`, an application rule here.
+ *  - UDP 123 (NTP): "This isn't required for nodes provisioned after March 2021." Every node of
+ *    this stack is provisioned by it, on a current node image.
+ * The doc still lists both for clusters without konnectivity and nodes older than March 2021
+ * (and unconditionally for the 21Vianet and US Government clouds, which this stack's host list,
+ * Azure Global's, does not serve). No cluster this stack creates is one of them, so there is no
+ * option to add them back: each would be an IP rule to every Azure address of the region.
+ * No TCP 443 to `AzureCloud.<region>` either: network rules match before application rules, so
+ * it would open every Azure IP of the region past the FQDN allow-list; pods reach the API server
+ * by its `*.hcp.<region>.azmk8s.io` name instead (core/azureRules.ts).
  */
-export function aksNetworkRules(region: string): NetworkRule[] {
-  return [
-    { name: "aks-tunnel-udp", protocols: ["UDP"], destination: `AzureCloud.${region}`, ports: ["1194"], why: "tunnelled node-to-API-server traffic (konnectivity/OpenVPN)" },
-    { name: "aks-tunnel-tcp", protocols: ["TCP"], destination: `AzureCloud.${region}`, ports: ["9000"], why: "tunnelled node-to-API-server traffic (tunnelfront)" },
-    { name: "ntp", protocols: ["UDP"], destination: "*", ports: ["123"], why: "node time synchronisation (NTP)" },
-  ];
+export function aksNetworkRules(_region: string): NetworkRule[] {
+  return [];
 }
 
 /** Hosts of Microsoft's azureml-fe that this project's router never calls (kept only for `azureMlCompat`). */
@@ -186,9 +198,13 @@ export function requiredHosts(input: RequiredHostsInput): RequiredHost[] {
     hosts.push({ host, usedBy: "AKS", phase: "cluster", why: `covered by the ${AKS_FQDN_TAG} FQDN tag`, source: "aks", ...https });
   }
   if (input.defender) {
+    // Microsoft, "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters",
+    // "Microsoft Defender for Containers required FQDN / application rules" (Azure Global):
+    // login.microsoftonline.com (already listed: an AKS host, or the token issuer's), and these.
     for (const [host, why] of [
       ["*.ods.opinsights.azure.com", "Defender uploads security events to Log Analytics"],
       ["*.oms.opinsights.azure.com", "Defender authenticates with the Log Analytics workspace"],
+      ["*.cloud.defender.microsoft.com", "the Defender sensor uploads security events to Microsoft Defender for Cloud"],
     ] as const) {
       hosts.push({ host, usedBy: "Microsoft Defender for Containers", phase: "cluster", why, source: "addon", ...https });
     }

@@ -32,6 +32,7 @@ import {
   checkFirewallGroup,
   checkFirewallZones,
   checkNetworkContributorScope,
+  checkPublicIpGroupRole,
   checkNetworkRules,
   checkPodCidr,
   checkRoleAssignmentName,
@@ -73,6 +74,7 @@ const T = {
   account: "azure-native:storage:StorageAccount",
   ruleGroup: "azure-native:network:FirewallPolicyRuleCollectionGroup",
   publicIp: "azure-native:network:PublicIPAddress",
+  resourceGroup: "azure-native:resources:ResourceGroup",
   firewall: "azure-native:network:AzureFirewall",
   firewallPolicy: "azure-native:network:FirewallPolicy",
   vnet: "azure-native:network:VirtualNetwork",
@@ -121,6 +123,30 @@ const notDevTest = (all: Res[]) => {
 const known = (v: unknown): v is string => typeof v === "string" && v !== "" && v !== "[unknown]";
 const isUdrCluster = (r: Res) => r.type === T.cluster && get(r.props, "networkProfile", "outboundType") === "userDefinedRouting";
 const NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+const isNetworkContributorGrant = (r: Res) => r.type === T.roleAssignment && String(r.props.roleDefinitionId ?? "").endsWith(NETWORK_CONTRIBUTOR);
+const PIP_NAME_ANNOTATION = "service.beta.kubernetes.io/azure-pip-name";
+const LB_GROUP_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-resource-group";
+
+/** Public IPs that LoadBalancer Services bind by name, in the group their annotation names (the node resource group when none: AKS's own). */
+function boundPublicIps(all: Res[]): { service: Res; ipName: string; resourceGroup: string }[] {
+  return all
+    .filter((r) => r.type === T.service && get(r.props, "spec", "type") === "LoadBalancer")
+    .flatMap((service) => {
+      const a = annotationsOf(service);
+      const ipName = a[PIP_NAME_ANNOTATION];
+      const resourceGroup = a[LB_GROUP_ANNOTATION];
+      return known(ipName) && known(resourceGroup) && ipName && resourceGroup ? [{ service, ipName, resourceGroup }] : [];
+    });
+}
+
+/** The stack's own resource groups that hold a public IP of the stack bound by a LoadBalancer Service. */
+function ownPublicIpGroups(all: Res[]): string[] {
+  const groups = new Set(all.filter((r) => r.type === T.resourceGroup).map((r) => String(r.props.resourceGroupName ?? "").toLowerCase()));
+  const ips = all.filter((r) => r.type === T.publicIp);
+  return boundPublicIps(all)
+    .map((b) => b.resourceGroup.toLowerCase())
+    .filter((g) => groups.has(g) && ips.some((ip) => String(ip.props.resourceGroupName ?? "").toLowerCase() === g));
+}
 
 interface RuleCollection {
   ruleCollectionType?: string;
@@ -212,9 +238,21 @@ const azureRules: Rule[] = [
         : [],
   }),
   azureRule(AZURE_RULES.leastPrivilege, {
-    resource: (r) => {
-      if (r.type !== T.roleAssignment || !String(r.props.roleDefinitionId ?? "").endsWith(NETWORK_CONTRIBUTOR)) return [];
-      return known(r.props.scope) ? checkNetworkContributorScope({ resource: r.name, scope: r.props.scope }) : [];
+    stack: (all) => {
+      const own = ownPublicIpGroups(all);
+      return all
+        .filter(isNetworkContributorGrant)
+        .flatMap((r) => (known(r.props.scope) ? checkNetworkContributorScope({ resource: r.name, scope: r.props.scope }, own).map((message) => ({ urn: r.urn, message })) : []));
+    },
+  }),
+  azureRule(AZURE_RULES.publicIpGroupRole, {
+    stack: (all) => {
+      const grants = all.filter(isNetworkContributorGrant).map((r) => r.props.scope);
+      // Checked once every grant's scope is known (a first preview knows no resource IDs).
+      if (!grants.every(known)) return [];
+      return boundPublicIps(all).flatMap(({ service, ipName, resourceGroup }) =>
+        checkPublicIpGroupRole({ service: service.name, ipName, resourceGroup, networkContributorScopes: grants as string[] }).map((message) => ({ urn: service.urn, message })),
+      );
     },
   }),
   azureRule(AZURE_RULES.deterministicRoleName, {

@@ -40,7 +40,7 @@ function main(): void {
   if (withheld.length > 0) {
     console.log(`\nNot allowed: ${withheld.map((h) => h.host).join(", ")}. ${AZUREML_FE_ONLY}. Set aks-inference:requiredHosts.azureMlCompat: true to allow them anyway.`);
   }
-  console.log("\nNetwork rules (behind a firewall):");
+  console.log(`\nNetwork rules (behind a firewall): ${networkRules.length === 0 ? "none (AKS's tunnel is konnectivity over the API server's FQDN)" : ""}`);
   for (const r of networkRules) console.log(`  ${r.protocols.join("/")} ${r.ports.join(",")} -> ${r.destination}  (${r.why})`);
 }
 

@@ -187,6 +187,9 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         }
         // Its ARM resource ID, as Azure gives it: the Kubernetes provider's clusterIdentifier.
         return { id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.ContainerService/managedClusters/${name}`, state };
+      case "azure-native:resources:ResourceGroup":
+        // Its ARM resource ID, as Azure gives it: role assignments on the group are scoped by it.
+        return { id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${name}`, state };
       case "azure-native:managedidentity:UserAssignedIdentity":
         state.principalId = `00000000-0000-0000-0000-${String(this.ip++).padStart(12, "0")}`;
         state.clientId = `00000000-0000-0000-0001-${String(this.ip++).padStart(12, "0")}`;

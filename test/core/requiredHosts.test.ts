@@ -23,6 +23,7 @@ const PROD_HOSTS = [
   "packages.aks.azure.com",
   "*.ods.opinsights.azure.com",
   "*.oms.opinsights.azure.com",
+  "*.cloud.defender.microsoft.com",
   "nvidia.github.io",
   "us.download.nvidia.com",
   "download.docker.com",
@@ -77,6 +78,17 @@ describe("required hosts", () => {
     const defenderHosts = ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com"];
     assert.ok(defenderHosts.every((h) => !names(base).includes(h)));
     assert.ok(defenderHosts.every((h) => names({ ...base, defender: true }).includes(h)));
+  });
+
+  it("with Defender on, requires every FQDN of the Defender for Containers section of Microsoft's outbound rules, each once", () => {
+    // "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters", AKS add-ons >
+    // Microsoft Defender for Containers > required FQDN / application rules (Azure Global).
+    const doc = ["login.microsoftonline.com", "*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com", "*.cloud.defender.microsoft.com"];
+    const on = names({ ...base, defender: true });
+    for (const h of doc) assert.equal(on.filter((x) => x === h).length, 1, `${h} in ${on.join(", ")}`);
+    assert.ok(!names(base).includes("*.cloud.defender.microsoft.com"), "Defender off: not its sensor's endpoint");
+    const sensor = requiredHosts({ ...base, defender: true }).find((h) => h.host === "*.cloud.defender.microsoft.com")!;
+    assert.deepEqual([sensor.usedBy, sensor.phase, sensor.source, sensor.protocol, sensor.port], ["Microsoft Defender for Containers", "cluster", "addon", "Https", 443]);
   });
 
   it("adds the OIDC issuer's JWKS host with token auth, and the Key Vault the TLS certificate comes from", () => {

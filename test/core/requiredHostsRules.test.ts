@@ -9,12 +9,12 @@ import { stackConfig } from "../support/stacks";
 const host = (h: string, source: RequiredHost["source"] = "inference"): RequiredHost => ({ host: h, usedBy: "x", phase: "cluster", why: "y", protocol: "Https", port: 443, source });
 
 describe("required hosts: firewall rules and coverage", () => {
-  it("AKS's network rules: the tunnel on UDP 1194 and TCP 9000 to the region's AzureCloud tag, NTP anywhere", () => {
-    assert.deepEqual(aksNetworkRules("westeurope"), [
-      { name: "aks-tunnel-udp", protocols: ["UDP"], destination: "AzureCloud.westeurope", ports: ["1194"], why: "tunnelled node-to-API-server traffic (konnectivity/OpenVPN)" },
-      { name: "aks-tunnel-tcp", protocols: ["TCP"], destination: "AzureCloud.westeurope", ports: ["9000"], why: "tunnelled node-to-API-server traffic (tunnelfront)" },
-      { name: "ntp", protocols: ["UDP"], destination: "*", ports: ["123"], why: "node time synchronisation (NTP)" },
-    ]);
+  it("AKS's network rules: none. No UDP 1194 / TCP 9000 to AzureCloud.<region> (konnectivity goes over *.hcp.<region>.azmk8s.io:443), no UDP 123 (nodes since March 2021)", () => {
+    // "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters", Azure Global
+    // required network rules: 1194/9000 "isn't required for private clusters, or for clusters with
+    // the konnectivity-agent enabled"; NTP "isn't required for nodes provisioned after March 2021".
+    assert.deepEqual(aksNetworkRules("westeurope"), []);
+    assert.deepEqual(aksNetworkRules("northeurope"), [], "in any region");
     assert.equal(OUTBOUND_RULES_DOC, "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters");
   });
 
@@ -76,6 +76,7 @@ describe("required hosts: firewall rules and coverage", () => {
       ["packages.aks.azure.com","AKS","cluster","aks"],
       ["*.ods.opinsights.azure.com","Microsoft Defender for Containers","cluster","addon"],
       ["*.oms.opinsights.azure.com","Microsoft Defender for Containers","cluster","addon"],
+      ["*.cloud.defender.microsoft.com","Microsoft Defender for Containers","cluster","addon"],
       ["nvidia.github.io","GPU node pools","cluster","gpu"],
       ["us.download.nvidia.com","GPU node pools","cluster","gpu"],
       ["download.docker.com","GPU node pools","cluster","gpu"],

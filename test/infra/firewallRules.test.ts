@@ -5,6 +5,11 @@
  * tags), ports, protocols, actions and priorities are compared exactly, rule by rule, so opening
  * any rule to "*" or dropping or adding a destination fails here. Only descriptions (prose for
  * the firewall's operators) are left out.
+ *
+ * No firewall has a network rule collection: AKS needs no network rule behind a firewall any more
+ * (Microsoft, "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters", Azure
+ * Global required network rules: UDP 1194 / TCP 9000 not for clusters with konnectivity-agent, UDP
+ * 123 not for nodes provisioned after March 2021), so the hub's policy gets no IP-based allow rule.
  */
 import * as assert from "node:assert/strict";
 import { Plan, input, rawStack, stackConfig } from "../support/stacks";
@@ -64,24 +69,6 @@ function dnat(publicIp: string | RegExp, internalIp: string, port: number): Expe
   };
 }
 
-function aksNetwork(nodes: string): Expected {
-  const rule = (name: string, protocol: string, destination: string, port: string) => ({
-    ruleType: "NetworkRule",
-    name,
-    ipProtocols: [protocol],
-    sourceAddresses: [nodes],
-    destinationAddresses: [destination],
-    destinationPorts: [port],
-  });
-  return {
-    ruleCollectionType: "FirewallPolicyFilterRuleCollection",
-    name: "aks-network",
-    priority: 200,
-    action: { type: "Allow" },
-    rules: [rule("aks-tunnel-udp", "UDP", "AzureCloud.westeurope", "1194"), rule("aks-tunnel-tcp", "TCP", "AzureCloud.westeurope", "9000"), rule("ntp", "UDP", "*", "123")],
-  };
-}
-
 function inferenceApp(nodes: string, hostRules: [name: string, fqdns: (string | RegExp)[]][]): Expected {
   return {
     ruleCollectionType: "FirewallPolicyFilterRuleCollection",
@@ -110,7 +97,7 @@ const PROD_INFERENCE_HOSTS = [
 const PROD_HOST_RULES: [string, string[]][] = [
   ["inference-hosts", PROD_INFERENCE_HOSTS],
   ["gpu-hosts", ["nvidia.github.io", "us.download.nvidia.com", "download.docker.com"]],
-  ["addon-hosts", ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com"]],
+  ["addon-hosts", ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com", "*.cloud.defender.microsoft.com"]],
 ];
 const PROD_NODES = "10.240.0.0/24";
 
@@ -142,14 +129,14 @@ describe("firewall rules: every collection of every firewall the stacks render, 
   it("prod: the hub policy's rule collection group", async () => {
     const { group, collections } = ruleCollections(await Plan.of(stackConfig("prod")));
     assert.equal(input(group, "priority"), 400);
-    assertExactly(collections, [dnat("203.0.113.10", "10.240.0.200", 443), aksNetwork(PROD_NODES), inferenceApp(PROD_NODES, PROD_HOST_RULES)], "hub");
+    assertExactly(collections, [dnat("203.0.113.10", "10.240.0.200", 443), inferenceApp(PROD_NODES, PROD_HOST_RULES)], "hub");
   });
 
   it("Azure CNI with a firewall the stack creates", async () => {
     const network = { ...(rawStack("prod")["aks-inference:network"] as object), firewallSubnetId: FW_SUBNET };
     const { group, collections } = ruleCollections(await Plan.of(stackConfig("prod", { "aks-inference:network": network, "aks-inference:firewall": { publicIpCount: 3 } })));
     assert.equal(input(group, "ruleCollectionGroupName"), "aks-inference-aksinf-prod");
-    assertExactly(collections, [dnat(CREATED_PUBLIC_IP, "10.240.0.200", 443), aksNetwork(PROD_NODES), inferenceApp(PROD_NODES, PROD_HOST_RULES)], "created CNI");
+    assertExactly(collections, [dnat(CREATED_PUBLIC_IP, "10.240.0.200", 443), inferenceApp(PROD_NODES, PROD_HOST_RULES)], "created CNI");
   });
 
   const kubenet = { "aks-inference:egress": "firewall", "aks-inference:endpoint": { internalIp: "10.224.0.200" } };
@@ -157,13 +144,13 @@ describe("firewall rules: every collection of every firewall the stacks render, 
   it("kubenet with a firewall the stack creates (dev behind a firewall)", async () => {
     const { group, collections } = ruleCollections(await Plan.of(stackConfig("dev", kubenet)));
     assert.equal(input(group, "ruleCollectionGroupName"), "aks-inference-aksinf-dev");
-    assertExactly(collections, [dnat(CREATED_PUBLIC_IP, "10.224.0.200", 80), aksNetwork(DEV_NODES), inferenceApp(DEV_NODES, [["inference-hosts", DEV_INFERENCE_HOSTS]])], "kubenet");
+    assertExactly(collections, [dnat(CREATED_PUBLIC_IP, "10.224.0.200", 80), inferenceApp(DEV_NODES, [["inference-hosts", DEV_INFERENCE_HOSTS]])], "kubenet");
   });
 
   it("with requiredHosts.azureMlCompat: azureml-fe's own hosts in one more rule, from the nodes only", async () => {
     // prod has token-auth services, so azureml-fe's token service is among them.
     const { collections } = ruleCollections(await Plan.of(stackConfig("prod", { "aks-inference:requiredHosts": { azureMlCompat: true } })));
     const hostRules: [string, string[]][] = [...PROD_HOST_RULES, ["azureml-hosts", ["api.azureml.ms", "ingest-viennawesteurope.kusto.windows.net"]]];
-    assertExactly(collections, [dnat("203.0.113.10", "10.240.0.200", 443), aksNetwork(PROD_NODES), inferenceApp(PROD_NODES, hostRules)], "azureMlCompat");
+    assertExactly(collections, [dnat("203.0.113.10", "10.240.0.200", 443), inferenceApp(PROD_NODES, hostRules)], "azureMlCompat");
   });
 });

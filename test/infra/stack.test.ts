@@ -116,7 +116,6 @@ describe("infrastructure stack", function () {
       assert.equal(input(group, "priority"), 400);
       assert.deepEqual(collections(prod).map((c) => `${c.ruleCollectionType}:${c.name}:${c.priority}`), [
         "FirewallPolicyNatRuleCollection:router-ingress:100",
-        "FirewallPolicyFilterRuleCollection:aks-network:200",
         "FirewallPolicyFilterRuleCollection:inference-app:300",
       ]);
       assert.ok(prod.dependsOn(prod.one(T.cluster), group), "the cluster waits for its egress rules");
@@ -147,13 +146,10 @@ describe("infrastructure stack", function () {
       ]);
     });
 
-    it("opens only the AKS tunnel and NTP network rules, from the node subnet", () => {
-      const rules = rulesOf(prod, "aks-network").map((r) => ({ name: r.name, protocols: r.ipProtocols, sources: r.sourceAddresses, destinations: r.destinationAddresses, ports: r.destinationPorts }));
-      assert.deepEqual(rules, [
-        { name: "aks-tunnel-udp", protocols: ["UDP"], sources: nodes, destinations: ["AzureCloud.westeurope"], ports: ["1194"] },
-        { name: "aks-tunnel-tcp", protocols: ["TCP"], sources: nodes, destinations: ["AzureCloud.westeurope"], ports: ["9000"] },
-        { name: "ntp", protocols: ["UDP"], sources: nodes, destinations: ["*"], ports: ["123"] },
-      ]);
+    it("opens no network rules: the AKS tunnel is konnectivity over the API server's FQDN, and nodes need no NTP rule", () => {
+      // Microsoft's "Outbound network and FQDN rules for AKS clusters": UDP 1194 / TCP 9000 only
+      // without konnectivity-agent, UDP 123 only for nodes provisioned before March 2021.
+      assert.deepEqual(collections(prod).filter((c) => c.rules?.some((r) => r.ruleType === "NetworkRule")), []);
     });
 
     it("allows every required host by FQDN from the node subnet, and nothing unrelated", () => {
@@ -455,7 +451,7 @@ describe("infrastructure stack", function () {
     assert.equal(dev.all("azure-native:dns:RecordSet").length, 0);
   });
 
-  it("gives the scoring endpoint a static IP with the cloudapp.azure.com label, and the public load balancer rights on it only", () => {
+  it("gives the scoring endpoint a static IP with the cloudapp.azure.com label, and the public load balancer rights on its resource group (the stack's own)", () => {
     const ip = dev.one(T.publicIp, "endpoint");
     assert.equal(input(ip, "dnsSettings", "domainNameLabel"), "aksinf-dev");
     assert.equal(input(ip, "dnsSettings", "domainNameLabelScope"), "TenantReuse", "labels are global to all tenants: Azure appends a tenant hash");
@@ -465,7 +461,8 @@ describe("infrastructure stack", function () {
     assert.equal(annotations["service.beta.kubernetes.io/azure-load-balancer-internal"], undefined);
     const grants = dev.all(T.role).filter((r) => String(input(r, "roleDefinitionId")).endsWith(NETWORK_CONTRIBUTOR));
     assert.deepEqual(grants.map((g) => [g.name, input(g, "scope")]).sort(), [
-      ["aks-network-endpoint-ip", "PublicIPAddress-endpoint-id"],
+      // The cloud provider finds the IP by listing its group's public IPs (Microsoft: "Use a static public IP address and DNS label with the AKS load balancer").
+      ["aks-network-endpoint-ip", `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${String(input(ip, "resourceGroupName"))}`],
       ["aks-network-route-table", "RouteTable-network-rt-id"],
       ["aks-network-subnet", "Subnet-network-nodes-id"],
     ]);
@@ -491,7 +488,8 @@ describe("infrastructure stack", function () {
     const prodTree = renderTree(prod.resources);
     assert.match(prodTree, /aks-inference:index:Firewall/);
     assert.match(prodTree, /\n {14}DNAT router-443: TCP \* -> 203\.0\.113\.10:443 => 10\.240\.0\.200:443\n/, "each firewall rule is shown");
-    assert.match(prodTree, /\n {14}allow aks-tunnel-tcp: TCP 10\.240\.0\.0\/24 -> AzureCloud\.westeurope:9000\n/);
+    assert.match(prodTree, /\n {14}allow addon-hosts: Https:443 10\.240\.0\.0\/24 -> \*\.ods\.opinsights\.azure\.com,\*\.oms\.opinsights\.azure\.com,\*\.cloud\.defender\.microsoft\.com\n/);
+    assert.doesNotMatch(prodTree, /aks-tunnel|AzureCloud\./, "no network rule to the region's Azure addresses");
     assert.match(prodTree, /network: networkPlugin=azure networkPluginMode=overlay podCidr=10\.244\.0\.0\/16 serviceCidr=10\.100\.0\.0\/16 outboundType=userDefinedRouting/);
     assert.doesNotMatch(devTree, /Firewall/);
     assert.match(devTree, /UploadedBlob {2}storage-models-regressor-\S+ {2}accountUrl=/, "a blob upload shows what it uploads");

@@ -105,8 +105,14 @@ describe("Azure rules in the policy pack", function () {
 
   it("refuses the TCP 443 → AzureCloud.<region> network rule that bypassed the FQDN allow-list", () => {
     const all = asRes(prod);
-    const network = (one(all, T.ruleGroup).props.ruleCollections as { name: string; rules: Record<string, unknown>[] }[]).find((c) => c.name === "aks-network")!;
-    network.rules.push({ ruleType: "NetworkRule", name: "aks-apiserver", ipProtocols: ["TCP"], sourceAddresses: ["*"], destinationAddresses: ["AzureCloud.westeurope"], destinationPorts: ["443"] });
+    // The stack writes no network rule collection (AKS needs none): add one as a hand edit would.
+    (one(all, T.ruleGroup).props.ruleCollections as Record<string, unknown>[]).push({
+      ruleCollectionType: "FirewallPolicyFilterRuleCollection",
+      name: "aks-network",
+      priority: 200,
+      action: { type: "Allow" },
+      rules: [{ ruleType: "NetworkRule", name: "aks-apiserver", ipProtocols: ["TCP"], sourceAddresses: ["*"], destinationAddresses: ["AzureCloud.westeurope"], destinationPorts: ["443"] }],
+    });
     assertRefused(violations(all, AZURE_RULES.noBroadNetworkRules), AZURE_RULES.noBroadNetworkRules, "egress-rules", /network rule 'aks-apiserver' allows TCP 443 to AzureCloud\.westeurope/);
   });
 

@@ -24,6 +24,7 @@ const T = {
   subnet: "azure-native:network:Subnet",
   route: "azure-native:network:Route",
   role: "azure-native:authorization:RoleAssignment",
+  resourceGroup: "azure-native:resources:ResourceGroup",
   deployment: "kubernetes:apps/v1:Deployment",
   statefulSet: "kubernetes:apps/v1:StatefulSet",
   daemonSet: "kubernetes:apps/v1:DaemonSet",
@@ -52,6 +53,7 @@ const stackOf = (name: string, all: Res[]) => {
   return f(all);
 };
 const messages = (name: string, all: Res[]): string[] => stackOf(name, all).map((v) => v.message);
+const annotationsOfRes = (r: Res) => (r.props.metadata as { annotations: Record<string, string> }).annotations;
 /** ` (rule <id>; Microsoft: "<title>" <url>)`, the tail of every Azure rule's message. */
 const tail = (r: AzureRule) => ` (rule ${r.id}; Microsoft: "${r.doc.title}" ${r.doc.url})`;
 
@@ -101,6 +103,7 @@ describe("policy pack, exactly as the user reads it", () => {
       "no-network-rule-bypassing-fqdn-filtering": "mandatory",
       "api-server-by-fqdn-behind-firewall": "mandatory",
       "network-contributor-on-resources-not-groups": "mandatory",
+      "network-contributor-on-public-ip-group": "mandatory",
       "role-assignment-name-deterministic": "mandatory",
       "pod-cidr-only-with-kubenet-or-overlay": "mandatory",
       "vnet-dns-points-at-firewall-dns-proxy": "mandatory",
@@ -367,16 +370,58 @@ describe("policy pack, exactly as the user reads it", () => {
 
       it("refuses Network Contributor on a resource group, once the scope is known", () => {
         const name = AZURE_RULES.leastPrivilege.id;
-        assert.deepEqual(check(name, role({ roleDefinitionId: NETWORK_CONTRIBUTOR, scope: "/subscriptions/s/resourceGroups/rg" })), [
-          "Role assignment 'net': grants Network Contributor on '/subscriptions/s/resourceGroups/rg', a whole resource group, subscription or management group (which may hold a firewall policy or other teams' networks); scope it to the subnet, route table and public IP the cluster manages" +
+        const one = (r: Res) => messages(name, [r]);
+        assert.deepEqual(one(role({ roleDefinitionId: NETWORK_CONTRIBUTOR, scope: "/subscriptions/s/resourceGroups/rg" })), [
+          "Role assignment 'net': grants Network Contributor on '/subscriptions/s/resourceGroups/rg', a whole resource group, subscription or management group (which may hold a firewall policy or other teams' networks); scope it to the subnet and route table the cluster manages (a group only when it is the stack's own and holds the public IP the load balancer binds)" +
             tail(AZURE_RULES.leastPrivilege),
         ]);
-        assert.deepEqual(check(name, role({ roleDefinitionId: NETWORK_CONTRIBUTOR, scope: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/n" })), []);
-        assert.deepEqual(check(name, role({ roleDefinitionId: READER, scope: "/subscriptions/s/resourceGroups/rg" })), [], "other roles");
-        assert.deepEqual(check(name, role({ scope: "/subscriptions/s/resourceGroups/rg" })), [], "no role definition");
-        assert.deepEqual(check(name, role({ roleDefinitionId: NETWORK_CONTRIBUTOR, scope: UNKNOWN })), []);
-        assert.deepEqual(check(name, role({ roleDefinitionId: NETWORK_CONTRIBUTOR })), []);
-        assert.deepEqual(check(name, role({ roleDefinitionId: NETWORK_CONTRIBUTOR, scope: "/subscriptions/s/resourceGroups/rg" }, T.subnet)), []);
+        assert.deepEqual(one(role({ roleDefinitionId: NETWORK_CONTRIBUTOR, scope: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/n" })), []);
+        assert.deepEqual(one(role({ roleDefinitionId: READER, scope: "/subscriptions/s/resourceGroups/rg" })), [], "other roles");
+        assert.deepEqual(one(role({ scope: "/subscriptions/s/resourceGroups/rg" })), [], "no role definition");
+        assert.deepEqual(one(role({ roleDefinitionId: NETWORK_CONTRIBUTOR, scope: UNKNOWN })), []);
+        assert.deepEqual(one(role({ roleDefinitionId: NETWORK_CONTRIBUTOR })), []);
+        assert.deepEqual(one(role({ roleDefinitionId: NETWORK_CONTRIBUTOR, scope: "/subscriptions/s/resourceGroups/rg" }, T.subnet)), []);
+        assert.equal(stackOf(name, [role({ roleDefinitionId: NETWORK_CONTRIBUTOR, scope: "/subscriptions/s/resourceGroups/rg" })])[0].urn, "urn:net");
+      });
+
+      describe("the public IP's resource group", () => {
+        const group = (name: string): Res => ({ type: T.resourceGroup, name: "rg", urn: "urn:rg", props: { resourceGroupName: name } });
+        const ip = (resourceGroupName: string): Res => ({ type: T.publicIp, name: "endpoint", urn: "urn:ip", props: { resourceGroupName, publicIpAddressName: "endpoint" } });
+        const lb = (annotations: Record<string, string>, type = "LoadBalancer"): Res => ({ type: T.service, name: "router-service", urn: "urn:svc", props: { metadata: { annotations }, spec: { type } } });
+        const binds = (rg: string) => lb({ "service.beta.kubernetes.io/azure-pip-name": "endpoint", "service.beta.kubernetes.io/azure-load-balancer-resource-group": rg });
+        const grant = (scope: string) => role({ roleDefinitionId: NETWORK_CONTRIBUTOR, scope });
+        const GROUP = "/subscriptions/s/resourceGroups/rg-aksinf-dev";
+
+        it("allows Network Contributor on the stack's own group that holds the public IP the load balancer binds, and no other group", () => {
+          const name = AZURE_RULES.leastPrivilege.id;
+          assert.deepEqual(messages(name, [group("rg-aksinf-dev"), ip("rg-aksinf-dev"), binds("rg-aksinf-dev"), grant(GROUP)]), []);
+          assert.deepEqual(messages(name, [group("RG-AKSINF-DEV"), ip("rg-aksinf-dev"), binds("rg-aksinf-dev"), grant(GROUP.toUpperCase())]), [], "names compared as Azure does, case-insensitively");
+          assert.equal(messages(name, [ip("rg-aksinf-dev"), binds("rg-aksinf-dev"), grant(GROUP)]).length, 1, "a group the stack does not own may hold other teams' networks");
+          assert.equal(messages(name, [group("rg-aksinf-dev"), binds("rg-aksinf-dev"), grant(GROUP)]).length, 1, "the group holds no public IP of the stack");
+          assert.equal(messages(name, [group("rg-aksinf-dev"), ip("rg-aksinf-dev"), grant(GROUP)]).length, 1, "no Service binds it");
+          assert.equal(messages(name, [group("rg-aksinf-dev"), ip("rg-aksinf-dev"), binds("rg-aksinf-dev"), grant("/subscriptions/s")]).length, 1, "never the subscription");
+          assert.equal(messages(name, [group("rg-aksinf-dev"), ip("rg-aksinf-dev"), binds("rg-aksinf-dev"), grant("/subscriptions/s/resourceGroups/rg-other")]).length, 1);
+        });
+
+        it("requires Network Contributor on the group of a public IP a load balancer binds by name", () => {
+          const name = AZURE_RULES.publicIpGroupRole.id;
+          const ipGrant = grant(`${GROUP}/providers/Microsoft.Network/publicIPAddresses/endpoint`);
+          assert.deepEqual(stackOf(name, [binds("rg-aksinf-dev"), ipGrant]), [
+            {
+              urn: "urn:svc",
+              message:
+                `Service 'router-service': binds public IP 'endpoint' in resource group 'rg-aksinf-dev', but the cluster identity has Network Contributor on no scope of that group (${GROUP}/providers/Microsoft.Network/publicIPAddresses/endpoint): the cloud provider cannot list the group's public IPs to find it and the Service stays Pending; grant Network Contributor on resource group 'rg-aksinf-dev'` +
+                tail(AZURE_RULES.publicIpGroupRole),
+            },
+          ]);
+          assert.match(messages(name, [binds("rg-aksinf-dev")])[0], /on no scope of that group \(none\)/);
+          assert.deepEqual(messages(name, [binds("rg-aksinf-dev"), grant(GROUP)]), []);
+          assert.deepEqual(messages(name, [binds("RG-AKSINF-DEV"), grant(GROUP)]), [], "case-insensitive");
+          assert.deepEqual(messages(name, [binds("rg-aksinf-dev"), ipGrant, grant(UNKNOWN)]), [], "checked once every grant's scope is known");
+          assert.deepEqual(messages(name, [lb({ "service.beta.kubernetes.io/azure-pip-name": "endpoint" }), ipGrant]), [], "no group annotation: AKS's node resource group, its own");
+          assert.deepEqual(messages(name, [binds("rg-aksinf-dev"), ipGrant].map((r) => (r.type === T.service ? lb(annotationsOfRes(r), "ClusterIP") : r))), [], "only LoadBalancer Services bind an IP");
+          assert.deepEqual(messages(name, [lb({ "service.beta.kubernetes.io/azure-pip-name": UNKNOWN, "service.beta.kubernetes.io/azure-load-balancer-resource-group": "rg" }), ipGrant]), []);
+        });
       });
 
       it("requires the UUID v5 name of scope, role and principal, checked once all four are known", () => {
@@ -642,7 +687,9 @@ describe("policy pack, exactly as the user reads it", () => {
       const modelWithJwks = modelDeployment({ containers: [{ env: [{ name: ROUTER_ENV.tokenJwksUri, value: "https://other.example.com/keys" }] }] });
       assert.deepEqual(missing([cni(), ...base(), modelWithJwks, jwks, modelService("token")]), ["login.example.com"], "the router's JWKS URI only");
       assert.deepEqual(missing([cni({ tags: { [TAGS.purpose]: "FastProd", [TAGS.tokenRegion]: "westeurope" } }), ...base(), routerDeployment({}), jwks]), ["login.example.com"], "the token region tag means token auth; the first router with a JWKS URI");
-      assert.deepEqual(missing([cni({ securityProfile: { defender: {} } }), ...base()]), ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com"]);
+      // Defender for Containers' FQDNs (Microsoft's outbound rules; login.microsoftonline.com is the AKS FQDN tag's).
+      assert.deepEqual(missing([cni({ securityProfile: { defender: {} } }), ...base()]), ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com", "*.cloud.defender.microsoft.com"]);
+      assert.deepEqual(missing([cni({ securityProfile: { defender: {} } }), ...base([...ALLOWED, "*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com"])]), ["*.cloud.defender.microsoft.com"], "the Log Analytics hosts alone no longer cover Defender's sensor");
       assert.deepEqual(missing([cni({ securityProfile: {} }), ...base()]), []);
       const spc = (keyvaultName?: string, type = T.spc): Res => ({ type, name: "tls", props: { spec: { parameters: keyvaultName ? { keyvaultName } : {} } } });
       assert.deepEqual(missing([cni(), ...base(), spc(), spc("MyVault")]), ["myvault.vault.azure.net"]);
