@@ -19,7 +19,7 @@ export interface ClusterArgs {
   subscriptionId: pulumi.Input<string>;
   clusterName: string;
   purpose: ClusterPurpose;
-  kubernetesVersion?: string;
+  kubernetesVersion?: pulumi.Input<string | undefined>;
   networkPlugin: NetworkPlugin;
   nodeSubnetId: pulumi.Input<string>;
   /** Pod range: kubenet, and Azure CNI Overlay (the mode CNI clusters use here). */

@@ -23,7 +23,7 @@ export interface GpuPoolArgs {
   labels: Record<string, string>;
   /** CNI/kubenet node subnet (pools must share the cluster's subnet). */
   vnetSubnetId: pulumi.Input<string>;
-  kubernetesVersion?: string;
+  kubernetesVersion?: pulumi.Input<string | undefined>;
   tags: Record<string, string>;
 }
 

@@ -26,10 +26,12 @@ import { assignRole } from "./roles";
 import { WorkloadIdentity } from "./workloadIdentity";
 import { Storage } from "./storage";
 import { Images, acrPassword } from "./k8s/images";
+import { armGet } from "./localFunction";
 import { ModelService } from "./k8s/modelService";
 import { NetworkPolicies } from "./k8s/networkPolicy";
 import { Router, type RouterTls } from "./k8s/routerDeployment";
 import { FORMER_TYPES, token } from "./legacy";
+import { KUBERNETES_VERSIONS_API, checkKubernetesVersion, type KubernetesVersionList } from "../core/azureRules";
 import { missingServiceFiles } from "../packaging/project";
 
 export type { InferenceEnvironmentArgs } from "../core/environmentArgs";
@@ -214,6 +216,17 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
     // (Its key names the IP, as before: the assignment keeps its URN.)
     if (!firewall && endpoint.publicIp) networkScopes.push({ key: "endpoint-ip", scope: group.id });
 
+    // The version Azure offers for new clusters in the region, from its own list (read-only,
+    // during preview as during up); unset, AKS's default for the region. The cluster and its GPU
+    // pools wait for the answer, and a refused version fails the preview with what is offered.
+    const armToken = authorization.getClientTokenOutput().token;
+    const kubernetesVersions = armGet(pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.ContainerService/locations/${location}/kubernetesVersions?api-version=${KUBERNETES_VERSIONS_API}`, armToken, this);
+    const kubernetesVersion = kubernetesVersions.apply((list) => {
+      const problems = list === undefined ? [] : checkKubernetesVersion({ location, configured: cfg.kubernetesVersion, longTermSupport: false, list: list as KubernetesVersionList });
+      if (problems.length > 0) throw new Error(problems.join("\n"));
+      return cfg.kubernetesVersion;
+    });
+
     const cluster = new Cluster(
       child("aks"),
       {
@@ -222,7 +235,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         subscriptionId,
         clusterName: cfg.clusterName,
         purpose: cfg.clusterPurpose,
-        kubernetesVersion: cfg.kubernetesVersion,
+        kubernetesVersion,
         networkPlugin: cfg.network.plugin,
         // For an existing subnet behind a firewall this resolves only after the preview lookups passed.
         nodeSubnetId: net.nodeSubnetId,
@@ -283,7 +296,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
             maxCount: p.maxCount,
             labels: p.labels,
             vnetSubnetId: net.nodeSubnetId,
-            kubernetesVersion: cfg.kubernetesVersion,
+            kubernetesVersion,
             tags,
           },
           at(FORMER_TYPES.GpuPool),
@@ -304,7 +317,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
       {
         projectRoot,
         loginServer: registry.loginServer,
-        registryPassword: acrPassword(registry.loginServer, tenantId, authorization.getClientTokenOutput().token, this),
+        registryPassword: acrPassword(registry.loginServer, tenantId, armToken, this),
         routerImage: cfg.router.image,
       },
       at(FORMER_TYPES.Images),

@@ -31,6 +31,7 @@ export const DOCS = {
     url: "https://learn.microsoft.com/azure/aks/outbound-rules-control-egress",
   },
   managedIdentity: { title: "Use a managed identity in Azure Kubernetes Service (AKS)", url: "https://learn.microsoft.com/azure/aks/use-managed-identity" },
+  supportedVersions: { title: "Supported Kubernetes versions in Azure Kubernetes Service (AKS)", url: "https://learn.microsoft.com/azure/aks/supported-kubernetes-versions" },
   staticIp: { title: "Use a static public IP address and DNS label with the Azure Kubernetes Service (AKS) load balancer", url: "https://learn.microsoft.com/azure/aks/static-ip" },
   rbacTroubleshooting: { title: "Troubleshoot Azure RBAC", url: "https://learn.microsoft.com/azure/role-based-access-control/troubleshooting" },
   cniOverlay: { title: "Configure Azure CNI Overlay networking in Azure Kubernetes Service (AKS)", url: "https://learn.microsoft.com/azure/aks/azure-cni-overlay" },
@@ -93,6 +94,14 @@ export const AZURE_RULES = {
       "The cluster identity's Network Contributor is scoped to the subnet and route table it manages, never to a subscription or a resource group other than the stack's own one holding the public IP its load balancer binds (network-contributor-on-public-ip-group).",
     doc: DOCS.managedIdentity,
     kind: "design",
+  },
+  kubernetesVersion: {
+    id: "kubernetes-version-offered-in-region",
+    summary:
+      "The configured Kubernetes version is one Azure offers for new clusters in the region (its 'list Kubernetes versions' answer) under the cluster's support plan: a version past community support only with Long-Term Support, which needs the Premium tier; no preview version.",
+    doc: DOCS.supportedVersions,
+    kind: "fails",
+    previewOnly: true,
   },
   publicIpGroupRole: {
     id: "network-contributor-on-public-ip-group",
@@ -546,4 +555,44 @@ export function checkFirewallZones(f: { resource: string; clusterZones: string[]
     out.push(violation(AZURE_RULES.firewallZones, `Azure Firewall '${f.resource}'`, `has ${f.publicIpCount} public IP: production egress exhausts SNAT ports; set firewall.publicIpCount (Microsoft recommends 20 for production)`));
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes versions
+
+/** api-version of "Managed Clusters - List Kubernetes Versions" (GET .../locations/<region>/kubernetesVersions). */
+export const KUBERNETES_VERSIONS_API = "2024-02-01";
+
+/** Azure's answer to "list Kubernetes versions" for a region, as far as it is read here. */
+export interface KubernetesVersionList {
+  values?: { version: string; isDefault?: boolean; isPreview?: boolean; capabilities?: { supportPlan?: string[] } }[];
+}
+
+/**
+ * Whether a cluster can be created on `configured` (a minor `1.35` or a patch `1.35.2`) in
+ * `location`, from Azure's own list. Unset: AKS's default for the region, always offered.
+ * `longTermSupport`: the cluster's support plan is AKSLongTermSupport (Premium tier).
+ */
+export function checkKubernetesVersion(f: { location: string; configured?: string; longTermSupport: boolean; list: KubernetesVersionList }): string[] {
+  if (f.configured === undefined) return [];
+  const minor = f.configured.split(".").slice(0, 2).join(".");
+  const values = f.list.values ?? [];
+  const creatable = values.filter((v) => !v.isPreview && (f.longTermSupport || (v.capabilities?.supportPlan ?? []).includes("KubernetesOfficial")));
+  const offered = creatable.map((v) => `${v.version}${v.isDefault ? " (default)" : ""}`).join(", ") || "none";
+  const found = values.find((v) => v.version === minor);
+  const why = !found
+    ? "is not offered there"
+    : found.isPreview
+      ? "is offered there only as a preview (no support, no SLA)"
+      : !creatable.includes(found)
+        ? "is past community support there: only Long-Term Support offers it, which needs the Premium tier and supportPlan AKSLongTermSupport"
+        : undefined;
+  if (!why) return [];
+  return [
+    violation(
+      AZURE_RULES.kubernetesVersion,
+      `kubernetesVersion '${f.configured}' in ${f.location}`,
+      `${why}; new clusters can be created on ${offered}. Set kubernetesVersion to one of them, or remove it to take the region's default; an existing cluster on it is out of support: upgrade it one minor version at a time (README, "Upgrading AKS")`,
+    ),
+  ];
 }

@@ -388,6 +388,22 @@ const stackSchema = z
   })
   .strict();
 
+/**
+ * Whether the stack schema holds a plain string at config key `name` (under the namespace) and
+ * `path` within it: `--set kubernetesVersion=1.36` is then that string, not the number 1.36.
+ */
+export function schemaHoldsString(name: string, path: readonly (string | number)[] = []): boolean {
+  let at: unknown = stackSchema.shape[name as keyof typeof stackSchema.shape];
+  for (let i = 0; ; i++) {
+    while (at instanceof z.ZodOptional || at instanceof z.ZodDefault || at instanceof z.ZodNullable) at = at.unwrap();
+    if (i === path.length) return at instanceof z.ZodString;
+    const step = path[i];
+    if (at instanceof z.ZodObject && typeof step === "string") at = (at.shape as Record<string, unknown>)[step];
+    else if (at instanceof z.ZodArray && typeof step === "number") at = at.element;
+    else return false;
+  }
+}
+
 type ParsedStack = z.infer<typeof stackSchema>;
 type ParsedService = z.infer<typeof serviceSchema>;
 

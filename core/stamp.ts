@@ -9,10 +9,13 @@
  * `prodneu` would join prod's westeurope subnet and answer on prod's domain. So each such value
  * must be given for the new environment (`set`), explicitly kept (`keep`) or left out (`unset`,
  * its default then applies); otherwise the stamp is refused with the full list. Secrets are
- * never copied: their ciphertext only decrypts under the template stack's key.
+ * never copied: their ciphertext only decrypts under the template stack's key; and never given
+ * with `--set`, which would write them in plain text. The region must be one of Azure's, and a
+ * GPU pool's VM size one Azure offers there, as far as core/azureRegions.ts knows.
  */
 import { parseDocument } from "yaml";
-import { CLUSTER_PURPOSES, CONFIG_NAMESPACE, LOCATION_KEY, decodeConfigValue, type ClusterPurpose, type StackConfig } from "./config";
+import { gpuSizeRegionProblem, GPU_FAMILIES, regionProblem } from "./azureRegions";
+import { CLUSTER_PURPOSES, CONFIG_NAMESPACE, LOCATION_KEY, decodeConfigValue, schemaHoldsString, type ClusterPurpose, type StackConfig } from "./config";
 import {
   SECRET_PLACEHOLDER,
   formatConfigKey,
@@ -64,9 +67,11 @@ export const ESC_KEY = "environment";
 
 /**
  * Config values that belong to one environment. An object value (e.g. the Key Vault reference)
- * counts leaf by leaf; a list (DNS records) as a whole.
+ * counts leaf by leaf; a list (DNS records) as a whole. `secret`: the stack reads the value only
+ * as a secret (the router's TLS key pair, `pulumi config set --secret`), so it is never given
+ * with `--set` (see SCHEMA_SECRETS).
  */
-export const ENVIRONMENT_SPECIFIC: readonly { key: string; what: string; globallyUnique?: boolean }[] = [
+export const ENVIRONMENT_SPECIFIC: readonly { key: string; what: string; globallyUnique?: boolean; secret?: boolean }[] = [
   { key: "clusterName", what: "pinned cluster name" },
   { key: "resourceGroupName", what: "pinned resource group" },
   { key: "registryName", what: "pinned ACR name, unique across Azure", globallyUnique: true },
@@ -82,14 +87,17 @@ export const ENVIRONMENT_SPECIFIC: readonly { key: string; what: string; globall
   { key: "endpoint.dnsZone", what: "the Azure DNS zone of the custom domain" },
   { key: "endpoint.internalIp", what: "the router's IP in the node subnet" },
   { key: "endpoint.tls.keyVault", what: "the Key Vault certificate of the custom domain" },
-  // Normally secrets (then listed to set, not here); a plain-text one is still the domain's.
-  { key: "endpoint.tls.certificate", what: "the custom domain's certificate" },
-  { key: "endpoint.tls.privateKey", what: "the custom domain's private key" },
+  // Secrets (then listed to set, not here); one a template holds in plain text is still the domain's.
+  { key: "endpoint.tls.certificate", what: "the custom domain's certificate", secret: true },
+  { key: "endpoint.tls.privateKey", what: "the custom domain's private key", secret: true },
   { key: "dns.records", what: "private DNS records (they name the environment's hosts)" },
   { key: "tokenIssuer.issuer", what: "the token issuer" },
   { key: "tokenIssuer.jwksUri", what: "the token issuer's signing keys" },
   { key: "tokenIssuer.audience", what: "the token audience" },
 ];
+
+/** Keys the stack reads only as secrets, canonical (`aks-inference:endpoint.tls.privateKey`). */
+export const SCHEMA_SECRETS: readonly string[] = ENVIRONMENT_SPECIFIC.filter((e) => e.secret).map((e) => formatConfigKey(parseConfigKey(e.key)));
 
 /** Canonical form of a key given on the command line; `environment` stays as is. */
 function canonical(flag: string, key: string): string {
@@ -132,12 +140,37 @@ function specificValues(config: Record<string, unknown>, environments: string[],
 const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
 
 /**
- * The value of `--set key=value`, decoded as Pulumi decodes config: true/false, JSON objects and
- * lists; a number, unless the template holds a string there (`kubernetesVersion: "1.33"`); a
- * JSON-quoted string (`'"1.34"'`) to force a string.
+ * The secrets a `--set key=value` would write: the key itself if it is a secret (of the template
+ * or of the schema) or lies inside one, or each schema secret the value holds when the key is an
+ * object around it (`endpoint.tls={"privateKey": ...}`).
  */
-function setValue(raw: string, templateValue: unknown): unknown {
-  if (typeof templateValue !== "string" && /^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
+function secretsIn(key: string, value: unknown, templateSecrets: readonly string[]): string[] {
+  if (templateSecrets.includes(key)) return [key];
+  return SCHEMA_SECRETS.filter((secret) => {
+    if (secret === key || covers(secret, key)) return true;
+    if (!covers(key, secret)) return false;
+    const rest = parseConfigKey(secret).path.slice(parseConfigKey(key).path.length);
+    return getConfigValue({ value }, { top: "value", path: rest }) !== undefined;
+  });
+}
+
+/** How to give a secret instead of `--set`: the CLI once the stack exists, or an ESC environment. */
+function secretRefusal(secret: string, where: string, env: string): string {
+  return (
+    `--set ${secret}: it is a secret ${where}; --set would write it in plain text into Pulumi.${env}.yaml. ` +
+    `Set it once the stack exists: \`pulumi config set --secret --path '${secret}' --stack ${env} < <file>\` ` +
+    "(without a value on the command line the CLI prompts for it or reads it from standard input), " +
+    "or from an ESC environment the stack imports (--esc) that holds it as a secret (fn::secret)"
+  );
+}
+
+/**
+ * The value of `--set key=value`, decoded as Pulumi decodes config: true/false, JSON objects and
+ * lists; a number, unless the template or the config schema holds a string there
+ * (`kubernetesVersion: "1.36"`); a JSON-quoted string (`'"1.36"'`) to force a string.
+ */
+function setValue(raw: string, templateValue: unknown, schemaString: boolean): unknown {
+  if (typeof templateValue !== "string" && !schemaString && /^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
   try {
     return raw.startsWith('"') ? (JSON.parse(raw) as unknown) : decodeConfigValue(raw);
   } catch {
@@ -156,7 +189,8 @@ export function renderStack(templateText: string, input: StampInput): StampResul
   if (input.purpose !== undefined && !(CLUSTER_PURPOSES as readonly string[]).includes(input.purpose)) {
     throw new StampError(`--purpose '${input.purpose}': must be one of ${CLUSTER_PURPOSES.join(", ")}`);
   }
-  if (!/^[a-z][a-z0-9]+$/.test(input.region)) throw new StampError(`--region '${input.region}': must be an Azure region name such as 'westeurope'`);
+  const badRegion = regionProblem(input.region);
+  if (badRegion) throw new StampError(`--region '${input.region}': ${badRegion}`);
   for (const name of input.esc ?? []) if (!ESC_NAME.test(name)) throw new StampError(`--esc '${name}': must name an ESC environment as <org>/<project>/<environment>`);
 
   const template = parseStackFile(templateText);
@@ -166,11 +200,27 @@ export function renderStack(templateText: string, input: StampInput): StampResul
     const key = canonical("--set", pair.slice(0, eq));
     if (key === ESC_KEY) throw new StampError("--set environment: ESC environments are given with --esc <org/project/env>");
     if (key === LOCATION_KEY) throw new StampError(`--set ${LOCATION_KEY}: the region is given with --region`);
-    if (template.secrets.includes(key)) {
-      throw new StampError(`--set ${key}: it is a secret in Pulumi.${from}.yaml; set it after stamping with \`pulumi config set --secret --path '${key}' --stack ${input.env}\`, never in plain text`);
+    // A secret's value is not even parsed (a parse error would show it).
+    const secrets = secretsIn(key, undefined, template.secrets);
+    if (secrets.length > 0) return { key, value: undefined, secrets };
+    let value: unknown;
+    try {
+      const configKey = parseConfigKey(key);
+      const [namespace, name] = configKey.top.split(":");
+      value = setValue(pair.slice(eq + 1), getConfigValue(template.config, configKey), namespace === CONFIG_NAMESPACE && schemaHoldsString(name, configKey.path));
+    } catch (err) {
+      if (!SCHEMA_SECRETS.some((secret) => covers(key, secret))) throw err;
+      throw new StampError(`--set ${key}: not valid JSON (the value is not shown: it may hold a secret)`);
     }
-    return { key, value: setValue(pair.slice(eq + 1), getConfigValue(template.config, parseConfigKey(key))) };
+    return { key, value, secrets: secretsIn(key, value, template.secrets) };
   });
+  // Every secret any --set would write, all at once (never the values).
+  const secretSets = [...new Set(sets.flatMap((s) => s.secrets))];
+  if (secretSets.length > 0) {
+    throw new StampError(
+      secretSets.map((secret) => secretRefusal(secret, template.secrets.includes(secret) ? `in Pulumi.${from}.yaml` : "(the stack reads it only as one)", input.env)).join("\n"),
+    );
+  }
   const keeps = (input.keep ?? []).map((k) => canonical("--keep", k));
   const unsets = (input.unset ?? []).map((k) => canonical("--unset", k));
 
@@ -224,5 +274,19 @@ export function renderStack(templateText: string, input: StampInput): StampResul
   const rendered = parseStackFile(text);
   const withSecrets = secretsToSet.reduce((config, key) => withConfigValue(config, parseConfigKey(key), SECRET_PLACEHOLDER), rendered.config);
   const resolved = resolveStackFile({ config: withSecrets, environments: rendered.environments }, input.env);
+  const gpuProblems = resolved.config.gpuPools.flatMap((pool, i) => {
+    const problem = gpuSizeRegionProblem(pool.vmSize, input.region);
+    return problem ? [{ line: `  ${CONFIG_NAMESPACE}:gpuPools[${i}].vmSize: ${problem}`, retired: GPU_FAMILIES.some((f) => f.retired && f.sizes.test(pool.vmSize)) }] : [];
+  });
+  if (gpuProblems.length > 0) {
+    const one = gpuProblems.length === 1;
+    throw new StampError(
+      [
+        `Pulumi.${input.env}.yaml: ${one ? "a GPU pool's VM size is" : "GPU pools' VM sizes are"} not offered in ${input.region}:`,
+        ...gpuProblems.map((p) => p.line),
+        `Give another size (--set gpuPools[<n>].vmSize=<size>)${gpuProblems.every((p) => p.retired) ? "" : " or another --region"}.`,
+      ].join("\n"),
+    );
+  }
   return { text, config: resolved.config, secretsToSet, fromEsc: resolved.fromEsc };
 }

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../core/config";
+import type { KubernetesVersionList } from "../core/azureRules";
 import { createStack } from "../program";
 
 export interface PlannedResource {
@@ -33,8 +34,10 @@ export interface OfflineOptions {
    * false: as `pulumi up` — the mocks invent plausible values for them.
    */
   preview: boolean;
-  /** Receives the token of every function the program invokes (e.g. to prove it never lists storage keys). */
-  onInvoke?: (token: string) => void;
+  /** Receives the token and arguments of every function the program invokes (e.g. to prove it never lists storage keys). */
+  onInvoke?: (token: string, args: Record<string, unknown>) => void;
+  /** Azure's "list Kubernetes versions" answer for the stack's region. Default: OFFLINE_KUBERNETES_VERSIONS. */
+  kubernetesVersions?: KubernetesVersionList;
   /**
    * What Azure answers about resources the stack does not own (the preflight's read-only
    * lookups of an existing subnet, route table and VNet). Default: `documentedNetwork(cfg)`.
@@ -48,6 +51,23 @@ export interface OfflineOptions {
    */
   resolveAliases?: boolean;
 }
+
+/**
+ * Azure's "list Kubernetes versions" answer offline runs get for any region, shaped as the API
+ * answers it ("Managed Clusters - List Kubernetes Versions", 2024-02-01). The versions follow
+ * AKS's release calendar as this repository knows it for December 2026 (1.34 past community
+ * support, Long-Term Support only; 1.35 to 1.37 generally available, 1.36 the default; 1.38 in
+ * preview); a real preview reads the region's own list.
+ */
+export const OFFLINE_KUBERNETES_VERSIONS: KubernetesVersionList = {
+  values: [
+    { version: "1.34", capabilities: { supportPlan: ["AKSLongTermSupport"] } },
+    { version: "1.35", capabilities: { supportPlan: ["KubernetesOfficial", "AKSLongTermSupport"] } },
+    { version: "1.36", isDefault: true, capabilities: { supportPlan: ["KubernetesOfficial", "AKSLongTermSupport"] } },
+    { version: "1.37", capabilities: { supportPlan: ["KubernetesOfficial"] } },
+    { version: "1.38", isPreview: true, capabilities: { supportPlan: ["KubernetesOfficial"] } },
+  ],
+};
 
 export interface ExistingRoute {
   name: string;
@@ -165,6 +185,7 @@ class OfflineMocks implements pulumi.runtime.Mocks {
   constructor(
     private readonly preview: boolean,
     private readonly existing: ExistingNetwork,
+    private readonly kubernetesVersions: KubernetesVersionList,
   ) {}
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
@@ -227,9 +248,14 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         return { kubeconfigs: [{ name: "clusterUser", value: fakeKubeconfig(String(inputs.resourceName)) }] };
       case "azure-native:authorization:getClientToken":
         return { token: "offline-token" };
-      // The ACR token exchange (components/k8s/images.ts), a provider function like any other.
-      case "command:local:run":
-        return { stdout: "offline-acr-token", stderr: "" };
+      // The provider functions of components/localFunction.ts: the ACR token exchange and Azure
+      // Resource Manager lookups (the region's Kubernetes versions).
+      case "command:local:run": {
+        const env = (inputs.environment ?? {}) as Record<string, string>;
+        if (env.ACR_LOGIN_SERVER) return { stdout: "offline-acr-token", stderr: "" };
+        if (/\/locations\/[^/]+\/kubernetesVersions\?/.test(env.ARM_PATH ?? "")) return { stdout: JSON.stringify(this.kubernetesVersions), stderr: "" };
+        throw new Error(`no offline answer for command:local:run with ${JSON.stringify(Object.keys(env))}`);
+      }
       case "azure-native:network:getSubnet": {
         const [id, subnet] = find(this.existing.subnets, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${String(inputs.virtualNetworkName)}/subnets/${String(inputs.subnetName)}`);
         if (!subnet) throw notFound("subnet", id);
@@ -292,7 +318,7 @@ interface RegisterRequest {
 type Callback = (err: unknown, response: { getUrn(): string } | undefined) => void;
 interface Monitor {
   registerResource(req: RegisterRequest, cb: Callback): void;
-  invoke(req: { getTok(): string }, cb: (err: unknown, response: unknown) => void): void;
+  invoke(req: { getTok(): string; getArgs(): { toJavaScript(): unknown } | undefined }, cb: (err: unknown, response: unknown) => void): void;
 }
 
 /** The program failed while computing a resource's inputs, as `pulumi preview` would; `registered` is what got through before. */
@@ -327,7 +353,7 @@ export function runOfflineProgram(stack: string, program: () => unknown, opts: O
 const NO_NETWORK: ExistingNetwork = { subnets: {}, routeTables: {}, virtualNetworks: {}, firewallPolicies: {}, azureFirewalls: {}, publicIps: {} };
 
 async function evaluate(stack: string, program: () => unknown, opts: OfflineOptions): Promise<PlannedResource[]> {
-  await pulumi.runtime.setMocks(new OfflineMocks(opts.preview, opts.existing ?? NO_NETWORK), "aks-inference", stack, opts.preview);
+  await pulumi.runtime.setMocks(new OfflineMocks(opts.preview, opts.existing ?? NO_NETWORK, opts.kubernetesVersions ?? OFFLINE_KUBERNETES_VERSIONS), "aks-inference", stack, opts.preview);
   // The runtime's own switch, in the store a mocked run uses (the global one; setMocks turns
   // structured aliases on, so the next run's turns them back on).
   if (opts.resolveAliases) (globalThis as unknown as { globalStore: { supportsAliasSpecs: boolean } }).globalStore.supportsAliasSpecs = false;
@@ -337,7 +363,7 @@ async function evaluate(stack: string, program: () => unknown, opts: OfflineOpti
     const onInvoke = opts.onInvoke;
     const invoke = monitor.invoke.bind(monitor);
     monitor.invoke = (req, cb) => {
-      onInvoke(req.getTok());
+      onInvoke(req.getTok(), (req.getArgs()?.toJavaScript() ?? {}) as Record<string, unknown>);
       invoke(req, cb);
     };
   }

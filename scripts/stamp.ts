@@ -5,10 +5,12 @@
  *
  * Stamps a new environment: renders `Pulumi.<env>.yaml` from an existing stack file, refusing to
  * copy the template's environment-specific values unless each is set, kept or unset, validates
- * it (config, required hosts, the policy pack's offline checks) before anything is written, then
- * creates the Pulumi stack with the Automation API (needs the Pulumi CLI and a login). The
- * template's secrets are never copied as ciphertext: once the stack exists the CLI re-encrypts
- * them for it (`pulumi config cp`), and those it cannot are listed to be set.
+ * it (config, required hosts, the policy pack's offline checks, the region against Azure's region
+ * names and each GPU pool's VM size against the sizes known to be offered there) before anything
+ * is written, then creates the Pulumi stack with the Automation API (needs the Pulumi CLI and a
+ * login). The template's secrets are never copied as ciphertext: once the stack exists the CLI
+ * re-encrypts them for it (`pulumi config cp`), and those it cannot are listed to be set. A secret
+ * is never taken from `--set` (it would be written in plain text).
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -32,10 +34,14 @@ async function main(): Promise<void> {
     .name("stamp")
     .description("Create a new environment (stack + config) from an existing stack file, validated first.")
     .requiredOption("--env <name>", "new stack name, e.g. test, prod-weu")
-    .requiredOption("--region <region>", "Azure region, e.g. westeurope")
+    .requiredOption("--region <region>", "Azure region name, e.g. westeurope (one of Microsoft's \"Azure regions list\")")
     .addOption(new Option("--purpose <purpose>", "cluster purpose (default: the template's)").choices([...CLUSTER_PURPOSES]))
     .option("--from <stack>", "stack file to use as the template", "dev")
-    .option("--set <key=value>", "the new environment's value of a key, e.g. network.subnetId=/subscriptions/... (repeatable)", collect)
+    .option(
+      "--set <key=value>",
+      "the new environment's value of a key, e.g. network.subnetId=/subscriptions/... (repeatable); not for secrets (endpoint.tls.certificate, endpoint.tls.privateKey): `pulumi config set --secret` once the stack exists",
+      collect,
+    )
     .option("--keep <key>", "keep the template's environment-specific value of a key, e.g. endpoint.customDomain (repeatable)", collect)
     .option("--unset <key>", "leave a key of the template out, so its default applies, e.g. registryName (repeatable)", collect)
     .option("--esc <org/project/env>", "Pulumi ESC environment the new stack imports (repeatable)", collect)

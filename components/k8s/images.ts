@@ -9,10 +9,8 @@
  * and without it each preview and `up` would rebuild the dependency stages from scratch.
  *
  * The ACR admin user is off, so pushes authenticate with Entra: the deployer's ARM token is
- * exchanged for an ACR refresh token (what `az acr login --expose-token` does). The exchange is a
- * provider function (`command:local:run`), performed by Pulumi's engine where the images are
- * built, never while the program is evaluated: under mocks the mocks answer it, and nothing
- * calls out.
+ * exchanged for an ACR refresh token (what `az acr login --expose-token` does), as a provider
+ * function (components/localFunction.ts): under mocks the mocks answer it, and nothing calls out.
  *
  * Images are built from this package's own Dockerfiles and sources (the package root is the main
  * build context, wherever the package is installed); a service's dependency file comes from the
@@ -21,12 +19,12 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import * as dockerBuild from "@pulumi/docker-build";
 import type { ModelServiceConfig } from "../../core/config";
 import { PACKAGE_ROOT } from "../../packaging/packageRoot";
 import { IMAGE_BUILD_FILES, environmentKey, hashFiles, projectFiles, serverSourcesHash } from "../../packaging/project";
 import { FORMER_TYPES, token, withFormerType } from "../legacy";
+import { runNodeFunction } from "../localFunction";
 
 /** Username ACR expects with a token from its OAuth2 exchange. */
 export const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000";
@@ -57,18 +55,7 @@ function acrTokenExchangeScript(): void {
 
 /** The docker password for `loginServer`: an ACR refresh token for the deployer's Entra token (secret). */
 export function acrPassword(loginServer: pulumi.Input<string>, tenantId: pulumi.Input<string>, armToken: pulumi.Input<string>, parent: pulumi.Resource): pulumi.Output<string> {
-  const result = command.local.runOutput(
-    {
-      interpreter: [process.execPath, "-e"],
-      command: `(${acrTokenExchangeScript.toString()})()`,
-      environment: { ACR_LOGIN_SERVER: loginServer, ACR_TENANT_ID: tenantId },
-      stdin: pulumi.secret(armToken),
-      // The token is the command's output: never in the engine's log.
-      logging: command.types.enums.local.Logging.None,
-    },
-    { parent },
-  );
-  return pulumi.secret(result.stdout);
+  return runNodeFunction(acrTokenExchangeScript, { ACR_LOGIN_SERVER: loginServer, ACR_TENANT_ID: tenantId }, armToken, parent);
 }
 
 export interface ImagesArgs {

@@ -5,6 +5,8 @@ import {
   DOCS,
   checkFirewallGroup,
   checkHubFirewall,
+  checkKubernetesVersion,
+  type KubernetesVersionList,
   checkInternalIp,
   checkNetworkContributorScope,
   checkNetworkRules,
@@ -285,5 +287,42 @@ describe("Azure rules", () => {
     const [zones, ips] = checkFirewallZones({ ...f, firewallZones: ["1"], publicIpCount: 1 });
     assert.ok(zones.startsWith("Azure Firewall 'fw': is not in zone(s) 2, 3 where cluster nodes run"), zones);
     assert.ok(ips.startsWith("Azure Firewall 'fw': has 1 public IP: production egress exhausts SNAT ports"), ips);
+  });
+});
+
+describe("Kubernetes version offered in the region", () => {
+  const list: KubernetesVersionList = {
+    values: [
+      { version: "1.34", capabilities: { supportPlan: ["AKSLongTermSupport"] } },
+      { version: "1.35", capabilities: { supportPlan: ["KubernetesOfficial", "AKSLongTermSupport"] } },
+      { version: "1.36", isDefault: true, capabilities: { supportPlan: ["KubernetesOfficial"] } },
+      { version: "1.37", isPreview: true, capabilities: { supportPlan: ["KubernetesOfficial"] } },
+    ],
+  };
+  const check = (configured: string | undefined, longTermSupport = false) => checkKubernetesVersion({ location: "westeurope", configured, longTermSupport, list });
+  const tail = ` (rule kubernetes-version-offered-in-region; Microsoft: "Supported Kubernetes versions in Azure Kubernetes Service (AKS)" https://learn.microsoft.com/azure/aks/supported-kubernetes-versions)`;
+  const offered = "new clusters can be created on 1.35, 1.36 (default). Set kubernetesVersion to one of them, or remove it to take the region's default; an existing cluster on it is out of support: upgrade it one minor version at a time (README, \"Upgrading AKS\")";
+
+  it("passes the region's default (unset) and any generally available version, by minor or patch", () => {
+    assert.deepEqual(check(undefined), []);
+    assert.deepEqual(check("1.35"), []);
+    assert.deepEqual(check("1.36.2"), []);
+  });
+
+  it("refuses a version the region does not offer, naming what new clusters can be created on", () => {
+    assert.deepEqual(check("1.33"), [`kubernetesVersion '1.33' in westeurope: is not offered there; ${offered}${tail}`]);
+  });
+
+  it("refuses a version past community support unless the cluster has Long-Term Support", () => {
+    assert.deepEqual(check("1.34"), [
+      `kubernetesVersion '1.34' in westeurope: is past community support there: only Long-Term Support offers it, which needs the Premium tier and supportPlan AKSLongTermSupport; ${offered}${tail}`,
+    ]);
+    assert.deepEqual(check("1.34", true), []);
+    assert.match(check("1.33", true)[0], /new clusters can be created on 1\.34, 1\.35, 1\.36 \(default\)\./, "with Long-Term Support the LTS-only versions are offered too");
+  });
+
+  it("refuses a preview version", () => {
+    assert.match(check("1.37")[0], /^kubernetesVersion '1\.37' in westeurope: is offered there only as a preview \(no support, no SLA\);/);
+    assert.match(checkKubernetesVersion({ location: "x", configured: "1.35", longTermSupport: false, list: {} })[0], /is not offered there; new clusters can be created on none\./);
   });
 });

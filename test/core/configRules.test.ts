@@ -5,6 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import {
+  schemaHoldsString,
   condaPythonVersion,
   ConfigError,
   decodeConfigValue,
@@ -597,5 +598,18 @@ describe("stack config rules", () => {
       assert.equal(condaPythonVersion("dependencies:\n  - my-python=3.9\n"), undefined);
       assert.equal(condaPythonVersion("name: x # - python=3.9\n"), undefined);
     });
+  });
+});
+
+describe("schemaHoldsString", () => {
+  it("follows the schema through optional, default, object and list types to a string", () => {
+    assert.equal(schemaHoldsString("kubernetesVersion"), true);
+    assert.equal(schemaHoldsString("network", ["subnetId"]), true);
+    assert.equal(schemaHoldsString("gpuPools", [0, "vmSize"]), true);
+    assert.equal(schemaHoldsString("systemPool", ["minCount"]), false, "a number");
+    assert.equal(schemaHoldsString("network"), false, "an object");
+    assert.equal(schemaHoldsString("clusterPurpose"), false, "an enum takes no number-like value");
+    assert.equal(schemaHoldsString("gpuPools", ["vmSize"]), false, "a list is indexed by number");
+    assert.equal(schemaHoldsString("noSuchKey"), false);
   });
 });

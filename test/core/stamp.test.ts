@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { ConfigError } from "../../core/config";
-import { StampError, renderStack } from "../../core/stamp";
+import { ENVIRONMENT_SPECIFIC, SCHEMA_SECRETS, StampError, renderStack } from "../../core/stamp";
 import { NEU_SUBNET, PROD_NEU, PROD_SPECIFIC, stackText as template } from "../support/stamp";
 
 const refusal = (fn: () => unknown): string => {
@@ -74,7 +74,7 @@ describe("stamping: values specific to the template's environment", () => {
     assert.match(refusal(() => renderStack(template("dev"), { env: "qa", region: "northeurope", set: ["subnetId"] })), /--set 'subnetId': must be <key>=<value>/);
     assert.match(refusal(() => renderStack(template("dev"), { env: "qa", region: "northeurope", set: ["azure-native:location=eastus"] })), /the region is given with --region/);
   });
-  it("--set values are decoded as config (numbers, JSON lists; a string where the template has one) and validated", () => {
+  it("--set values are decoded as config (numbers, JSON lists; a string where the template or the schema has one) and validated", () => {
     const { config, text } = renderStack(template("dev"), {
       env: "qa",
       region: "northeurope",
@@ -83,6 +83,8 @@ describe("stamping: values specific to the template's environment", () => {
     assert.deepEqual([config.systemPool.minCount, config.systemPool.maxCount], [2, 5]);
     assert.equal(config.kubernetesVersion, "1.34");
     assert.equal(renderStack(template("prod"), { env: "prodneu", region: "northeurope", from: "prod", keep: PROD_SPECIFIC, set: ["kubernetesVersion=1.34"] }).config.kubernetesVersion, "1.34");
+    // A key the template does not hold, which the schema types as a string: still a string.
+    assert.equal(renderStack(template("dev"), { env: "qa", region: "northeurope", set: ["kubernetesVersion=1.36"] }).config.kubernetesVersion, "1.36");
     assert.deepEqual(config.dns.privateZones, ["internal.contoso.com"]);
     assert.match(text, /minCount: 2\n/);
     assert.throws(() => renderStack(template("dev"), { env: "qa", region: "northeurope", set: ["network.plugin=azure"] }), (e: Error) => e instanceof ConfigError && /network\.subnetId: is required/.test(e.message));
@@ -101,7 +103,72 @@ describe("stamping: values specific to the template's environment", () => {
     assert.equal(replaced.config.endpoint.tls?.keyVault?.name, "kv-qa");
     const plain = withSecrets.replace("\n        secure: v1:Y2VydA==", " CERT").replace("\n        secure: v1:a2V5", " KEY");
     assert.match(refusal(() => renderStack(plain, { env: "qa", region: "northeurope" })), /endpoint\.tls\.certificate .*template: CERT\n.*endpoint\.tls\.privateKey .*template: KEY$/, "a certificate in plain text is still the template's");
-    assert.match(refusal(() => renderStack(withSecrets, { env: "qa", region: "northeurope", set: ["endpoint.tls.privateKey=-----BEGIN"] })), /it is a secret in Pulumi\.template\.yaml; set it after stamping with `pulumi config set --secret --path 'aks-inference:endpoint\.tls\.privateKey' --stack qa`/);
+    assert.match(refusal(() => renderStack(withSecrets, { env: "qa", region: "northeurope", set: ["endpoint.tls.privateKey=-----BEGIN"] })), /^--set aks-inference:endpoint\.tls\.privateKey: it is a secret in Pulumi\.template\.yaml; --set would write it in plain text into Pulumi\.qa\.yaml\. Set it once the stack exists: `pulumi config set --secret --path 'aks-inference:endpoint\.tls\.privateKey' --stack qa < <file>`/);
+  });
+});
+
+describe("stamping: secrets of the config schema are never given on the command line", () => {
+  const dev = template("dev");
+  const qa = { env: "qa", region: "northeurope" };
+  const refusedSecret = (key: string) =>
+    new RegExp(
+      `^--set aks-inference:${key.replace(/\./g, "\\.")}: it is a secret \\(the stack reads it only as one\\); --set would write it in plain text into Pulumi\\.qa\\.yaml\\. Set it once the stack exists: \`pulumi config set --secret --path 'aks-inference:${key.replace(/\./g, "\\.")}' --stack qa < <file>\` \\(without a value on the command line the CLI prompts for it or reads it from standard input\\), or from an ESC environment the stack imports \\(--esc\\) that holds it as a secret \\(fn::secret\\)$`,
+      "m",
+    );
+
+  it("--set endpoint.tls.privateKey is refused even when the template has no TLS at all, and nothing holds the value", () => {
+    const message = refusal(() => renderStack(dev, { ...qa, set: ["endpoint.tls.privateKey=-----BEGIN PRIVATE KEY-----MIIEv"] }));
+    assert.match(message, refusedSecret("endpoint.tls.privateKey"));
+    assert.doesNotMatch(message, /MIIEv/, "the error does not repeat the secret");
+    assert.match(refusal(() => renderStack(dev, { ...qa, set: ["endpoint.tls.certificate=-----BEGIN CERTIFICATE-----"] })), refusedSecret("endpoint.tls.certificate"));
+  });
+
+  it("a secret inside an object given whole is refused too, naming each secret in it", () => {
+    const both = refusal(() => renderStack(dev, { ...qa, set: ['endpoint.tls={"certificate":"C","privateKey":"K"}'] }));
+    assert.match(both, refusedSecret("endpoint.tls.certificate"));
+    assert.match(both, refusedSecret("endpoint.tls.privateKey"));
+    assert.equal(both.split("\n").length, 2, "one line each");
+    assert.match(refusal(() => renderStack(dev, { ...qa, set: ['endpoint={"customDomain":"ml-qa.contoso.com","tls":{"privateKey":"K"}}'] })), refusedSecret("endpoint.tls.privateKey"));
+    assert.match(refusal(() => renderStack(dev, { ...qa, set: ["endpoint.tls.privateKey.pem=K"] })), refusedSecret("endpoint.tls.privateKey"));
+    assert.equal(refusal(() => renderStack(dev, { ...qa, set: ['endpoint.tls={"privateKey":"K1'] })), "--set aks-inference:endpoint.tls: not valid JSON (the value is not shown: it may hold a secret)");
+    assert.doesNotMatch(refusal(() => renderStack(dev, { ...qa, set: ['endpoint.tls.privateKey="K2'] })), /K2/, "a secret's value is not parsed, so not shown");
+    const kv = renderStack(dev, { ...qa, set: ['endpoint.tls={"keyVault":{"name":"kv-qa","resourceGroupName":"rg-qa","certificateName":"ml-qa"}}'] });
+    assert.equal(kv.config.endpoint.tls?.keyVault?.name, "kv-qa", "an object without a secret in it is fine");
+  });
+
+  it("the schema's secrets are the stamp's environment-specific certificate and key, marked once", () => {
+    assert.deepEqual(
+      ENVIRONMENT_SPECIFIC.filter((e) => e.secret).map((e) => e.key),
+      ["endpoint.tls.certificate", "endpoint.tls.privateKey"],
+    );
+    assert.deepEqual(SCHEMA_SECRETS, ["aks-inference:endpoint.tls.certificate", "aks-inference:endpoint.tls.privateKey"]);
+  });
+});
+
+describe("stamping: the region and the GPU sizes offered in it", () => {
+  it("--region must be one of Azure's region names, with the closest suggested", () => {
+    assert.match(refusal(() => renderStack(template("dev"), { env: "qa", region: "westeurop" })), /^--region 'westeurop': must be an Azure region name \(Microsoft, "Azure regions list": https:\/\/learn\.microsoft\.com\/azure\/reliability\/regions-list\); did you mean westeurope\? Region names: australiacentral, /);
+    assert.match(refusal(() => renderStack(template("dev"), { env: "qa", region: "uksouth2" })), /did you mean uksouth\?/);
+    assert.equal(renderStack(template("dev"), { env: "qa", region: "swedencentral" }).config.location, "swedencentral");
+  });
+
+  it("a GPU pool whose size Azure retired is refused in any region, naming the pool's key", () => {
+    const message = refusal(() => renderStack(template("prod"), { env: "prodneu", region: "northeurope", from: "prod", ...PROD_NEU, set: [...PROD_NEU.set, "gpuPools[0].vmSize=Standard_NC6s_v3"] }));
+    assert.equal(
+      message,
+      [
+        "Pulumi.prodneu.yaml: a GPU pool's VM size is not offered in northeurope:",
+        '  aks-inference:gpuPools[0].vmSize: Standard_NC6s_v3 is an NCv3-series size, retired by Azure on 2025-09-30 (Microsoft, "NCv3 sizes series": https://learn.microsoft.com/azure/virtual-machines/sizes/gpu-accelerated/ncv3-series): offered in no region. Microsoft recommends the NC_A100_v4 series (Standard_NC24ads_A100_v4, Standard_NC48ads_A100_v4, Standard_NC96ads_A100_v4)',
+        "Give another size (--set gpuPools[<n>].vmSize=<size>).",
+      ].join("\n"),
+    );
+  });
+
+  it("a size of a series not in the table, or whose regions are not listed, passes", () => {
+    const t4 = renderStack(template("prod"), { env: "prodneu", region: "northeurope", from: "prod", ...PROD_NEU });
+    assert.equal(t4.config.gpuPools[0].vmSize, "Standard_NC4as_T4_v3");
+    const future = renderStack(template("prod"), { env: "prodneu", region: "northeurope", from: "prod", ...PROD_NEU, set: [...PROD_NEU.set, "gpuPools[0].vmSize=Standard_NC8ads_Future_v9"] });
+    assert.equal(future.config.gpuPools[0].vmSize, "Standard_NC8ads_Future_v9");
   });
 });
 

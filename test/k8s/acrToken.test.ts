@@ -68,9 +68,9 @@ describe("ACR token exchange", () => {
   });
 
   it("is asked once per environment when a stack is evaluated", async () => {
-    const invoked: string[] = [];
-    await runOffline(stackConfig("dev"), { preview: false, onInvoke: (token) => invoked.push(token) });
-    assert.equal(invoked.filter((t) => t === "command:local:run").length, 1);
+    const exchanges: string[] = [];
+    await runOffline(stackConfig("dev"), { preview: false, onInvoke: (token, args) => token === "command:local:run" && exchanges.push(String((args.environment as Record<string, string>).ACR_LOGIN_SERVER ?? "")) });
+    assert.deepEqual(exchanges.filter(Boolean), ["aksinfdevacr.azurecr.io"]);
   });
 
   describe("the script the function runs", () => {

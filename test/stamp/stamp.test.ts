@@ -61,6 +61,19 @@ describe("npm run stamp", function () {
     assert.match(ok.stdout, /azure-native:location: northeurope/);
   });
 
+  it("a secret given with --set (issue 26, item 13) is refused with the command to set it; it is printed nowhere and nothing is written", async () => {
+    const refused = await stamp([
+      "--env", "qa", "--region", "northeurope", "--purpose", "DevTest", "--dry-run",
+      "--set", "endpoint.tls.certificate=-----BEGIN CERTIFICATE-----CERTMATERIAL",
+      "--set", "endpoint.tls.privateKey=-----BEGIN PRIVATE KEY-----KEYMATERIAL",
+    ]);
+    assert.ok("code" in refused && refused.code === 1, "non-zero exit");
+    assert.match(refused.stderr, /^--set aks-inference:endpoint\.tls\.certificate: it is a secret/m);
+    assert.match(refused.stderr, /`pulumi config set --secret --path 'aks-inference:endpoint\.tls\.privateKey' --stack qa < <file>`/);
+    assert.doesNotMatch(refused.stdout + refused.stderr, /CERTMATERIAL|KEYMATERIAL/);
+    assert.equal(existsSync(path.join(REPO_ROOT, "Pulumi.qa.yaml")), false);
+  });
+
   it("names the keys the new stack leaves to ESC", async () => {
     const ok = await stamp(["--env", "qa", "--region", "northeurope", "--esc", "contoso/aks/qa", "--set", "network.plugin=azure", "--set", "egress=firewall", "--dry-run"]);
     assert.ok(!("code" in ok) || ok.code === 0, ok.stderr);
