@@ -8,8 +8,8 @@ export default {
   testRunner: "mocha",
   mutate: ["core/**/*.ts", "policies/rules.ts", "router/balancer.ts", "router/autoscaler.ts", "router/selfScaler.ts"],
   mochaOptions: {
-    // The repository's .mocharc.json: tsx/cjs compiles TypeScript on the fly, and the root hooks
-    // in test/support clean up temporary folders and train the dev stack's sample model once.
+    // The repository's .mocharc.json: tsx/cjs compiles TypeScript on the fly, and the root hook
+    // in test/support cleans up temporary folders.
     config: ".mocharc.json",
     // Only the fast unit tests that exercise the mutated files. Load, Docker, browser and Python
     // heavy suites would multiply the run time for every mutant without covering these files

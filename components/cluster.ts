@@ -8,7 +8,7 @@ import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 import * as k8s from "@pulumi/kubernetes";
-import type { ClusterPurpose, NetworkPlugin } from "../core/config";
+import type { ClusterPurpose, NetworkPlugin, StackConfig } from "../core/config";
 import { assignRole } from "./roles";
 import { purposeProfile } from "../core/purpose";
 import { FORMER_TYPES, token, withFormerType } from "./legacy";
@@ -38,11 +38,27 @@ export interface ClusterArgs {
   defender: boolean;
   /** The AKS Key Vault secrets provider add-on (Secrets Store CSI driver), for a TLS certificate in Key Vault. */
   keyVaultSecretsProvider: boolean;
+  /** Auto-upgrade and node OS upgrade channels, and their weekly maintenance window (config `upgrades`). */
+  upgrades: StackConfig["upgrades"];
   tags: Record<string, string>;
   /** Resources that must exist before the cluster (e.g. firewall rules and default route for UDR). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
+
+/**
+ * kubenet stays available (the stack creates its own VNet), with this warning in every preview and
+ * update: Microsoft's "AKS Legacy Container Networking Interfaces (CNI)" announces kubenet's
+ * retirement, and "Update Azure CNI IPAM mode and data plane technology for AKS clusters" the
+ * migration from kubenet to Azure CNI Overlay.
+ */
+export function kubenetRetirementWarning(clusterName: string): string {
+  return (
+    `AKS cluster '${clusterName}' uses kubenet (network.plugin 'kubenet'): Microsoft retires kubenet networking for AKS on 31 March 2028, ` +
+    `after which kubenet clusters are no longer supported. Move to Azure CNI Overlay before then: network.plugin 'azure' on a subnet ` +
+    `(network.subnetId) with network.serviceCidr and network.dnsServiceIp (README, "Moving from kubenet to Azure CNI Overlay").`
+  );
+}
 
 export class Cluster extends pulumi.ComponentResource {
   readonly cluster: containerservice.ManagedCluster;
@@ -86,6 +102,7 @@ export class Cluster extends pulumi.ComponentResource {
       workspaceId = workspace.id;
     }
 
+    if (args.networkPlugin === "kubenet") void pulumi.log.warn(kubenetRetirementWarning(args.clusterName), this);
     const pool = args.systemPool;
     const autoscale = pool.minCount !== undefined && pool.maxCount !== undefined;
     this.cluster = new containerservice.ManagedCluster(
@@ -127,9 +144,14 @@ export class Cluster extends pulumi.ComponentResource {
           loadBalancerSku: "standard",
           outboundType: args.outboundType,
           // Enforces the NetworkPolicies that let only the router reach model pods ("Secure traffic
-          // between pods by using network policies in AKS"): Azure Network Policy Manager with
-          // Azure CNI (Overlay included); kubenet supports only Calico.
-          networkPolicy: args.networkPlugin === "azure" ? "azure" : "calico",
+          // between pods by using network policies in AKS"). CNI: Azure CNI Powered by Cilium, whose
+          // dataplane enforces them itself; Microsoft's "Configure Azure CNI Powered by Cilium in
+          // AKS" pairs networkDataplane cilium with networkPolicy cilium (no separate engine), on
+          // Overlay or a pod subnet. Azure Network Policy Manager on Linux is being retired in its
+          // favour. An existing cluster changes dataplane in place (README, "Moving to Cilium").
+          // kubenet supports only Calico, and no Cilium dataplane.
+          networkDataplane: args.networkPlugin === "azure" ? "cilium" : undefined,
+          networkPolicy: args.networkPlugin === "azure" ? "cilium" : "calico",
         },
         // Workload identity: pods get Entra tokens for their ServiceAccount's managed identity
         // (blob storage, Key Vault) from the cluster's OIDC issuer, with no keys or secrets.
@@ -140,6 +162,8 @@ export class Cluster extends pulumi.ComponentResource {
         },
         // Rotation re-reads a renewed certificate into mounted volumes (every 2 minutes by default).
         addonProfiles: args.keyVaultSecretsProvider ? { azureKeyvaultSecretsProvider: { enabled: true, config: { enableSecretRotation: "true" } } } : undefined,
+        // Defaults by purpose (core/purpose.ts, with Microsoft's reasons there).
+        autoUpgradeProfile: { upgradeChannel: args.upgrades.channel, nodeOSUpgradeChannel: args.upgrades.nodeOsChannel },
       },
       {
         parent: this,
@@ -155,6 +179,32 @@ export class Cluster extends pulumi.ComponentResource {
       },
     );
     this.name = this.cluster.name;
+
+    // Planned maintenance (Microsoft's "Use Planned Maintenance to schedule and control upgrades
+    // for your AKS cluster"): AKS reads the auto-upgrade and node OS upgrade windows by these exact
+    // names, so they are fixed, and each is created only when its channel is on (a window of a
+    // channel that is off governs nothing; Unmanaged patches on the OS's own schedule). Both
+    // take the one weekly window; nodes are drained with surge, one at a time, honouring the
+    // PodDisruptionBudgets of the router and of multi-replica model services.
+    const w = args.upgrades.maintenanceWindow;
+    const maintenanceWindow = {
+      schedule: { weekly: { dayOfWeek: w.dayOfWeek, intervalWeeks: 1 } },
+      startTime: w.startTime,
+      durationHours: w.durationHours,
+      utcOffset: w.utcOffset,
+    };
+    const schedules: [string, string, boolean][] = [
+      ["auto-upgrade-schedule", "aksManagedAutoUpgradeSchedule", args.upgrades.channel !== "none"],
+      ["node-os-upgrade-schedule", "aksManagedNodeOSUpgradeSchedule", args.upgrades.nodeOsChannel === "NodeImage" || args.upgrades.nodeOsChannel === "SecurityPatch"],
+    ];
+    for (const [suffix, configName, on] of schedules) {
+      if (!on) continue;
+      new containerservice.MaintenanceConfiguration(
+        `${name}-${suffix}`,
+        { resourceGroupName: args.resourceGroupName, resourceName: this.cluster.name, configName, maintenanceWindow },
+        { parent: this },
+      );
+    }
     this.oidcIssuerUrl = this.cluster.oidcIssuerProfile.apply((p) => {
       if (!p?.issuerURL) throw new Error(`AKS cluster '${args.clusterName}' reported no OIDC issuer URL`);
       return p.issuerURL;

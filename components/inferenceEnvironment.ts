@@ -247,6 +247,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         systemPool: cfg.systemPool,
         defender: cfg.defender,
         keyVaultSecretsProvider: cfg.endpoint.tls?.keyVault !== undefined,
+        upgrades: cfg.upgrades,
         tags,
         // Behind a firewall, nodes can only join once the rules and the default route exist.
         dependsOn: firewall ? firewall.egressReady : [],

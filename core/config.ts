@@ -25,9 +25,23 @@ export const MAX_PAYLOAD_MB = 100;
 export const CLUSTER_PURPOSES = ["DevTest", "FastProd", "DenseProd"] as const;
 export type ClusterPurpose = (typeof CLUSTER_PURPOSES)[number];
 export const NETWORK_PLUGINS = ["kubenet", "azure"] as const;
+/** kubenet's service range and cluster DNS address when not given (Azure CNI must give its own). */
+export const DEFAULT_SERVICE_CIDR = "10.0.0.0/16";
+export const DEFAULT_DNS_SERVICE_IP = "10.0.0.10";
 export type NetworkPlugin = (typeof NETWORK_PLUGINS)[number];
 export const EGRESS_MODES = ["loadBalancer", "firewall"] as const;
 export type EgressMode = (typeof EGRESS_MODES)[number];
+/**
+ * AKS auto-upgrade channels (`upgrades.channel`). Not `node-image`: node images have their own
+ * channel (`upgrades.nodeOsChannel`), which Microsoft recommends over it.
+ */
+export const UPGRADE_CHANNELS = ["none", "patch", "stable", "rapid"] as const;
+export type UpgradeChannel = (typeof UPGRADE_CHANNELS)[number];
+/** AKS node OS upgrade channels (`upgrades.nodeOsChannel`). */
+export const NODE_OS_UPGRADE_CHANNELS = ["None", "Unmanaged", "NodeImage", "SecurityPatch"] as const;
+export type NodeOsUpgradeChannel = (typeof NODE_OS_UPGRADE_CHANNELS)[number];
+export const WEEK_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] as const;
+export type WeekDay = (typeof WEEK_DAYS)[number];
 export type AuthMode = "key" | "token" | "none";
 
 export class ConfigError extends Error {
@@ -88,8 +102,13 @@ const networkSchema = z
     routeTableId: resourceId("routeTables", "route table").optional(),
     /** Pod address range: kubenet, and Azure CNI Overlay (CNI clusters use overlay); outside the VNet. */
     podCidr: cidr.default("10.244.0.0/16"),
-    serviceCidr: cidr.default("10.0.0.0/16"),
-    dnsServiceIp: ipv4.default("10.0.0.10"),
+    /**
+     * Kubernetes Service range. kubenet: default 10.0.0.0/16 (the stack's own VNet). azure (CNI),
+     * required: the default contains addresses hub networks typically use (issue 26).
+     */
+    serviceCidr: cidr.optional(),
+    /** Cluster DNS address inside serviceCidr; kubenet default 10.0.0.10, azure (CNI) required. */
+    dnsServiceIp: ipv4.optional(),
   })
   .strict();
 
@@ -359,6 +378,31 @@ const requiredHostsSchema = z
   })
   .strict();
 
+/**
+ * The weekly planned maintenance window of both auto-upgrade schedules (`aksManagedAutoUpgradeSchedule`,
+ * `aksManagedNodeOSUpgradeSchedule`; Microsoft's "Use Planned Maintenance to schedule and control
+ * upgrades for your AKS cluster"): AKS takes 4 to 24 hours.
+ */
+const maintenanceWindowSchema = z
+  .object({
+    dayOfWeek: z.enum(WEEK_DAYS).default("Sunday"),
+    /** Start, in the window's utcOffset. */
+    startTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: "must be a time from '00:00' to '23:59' (HH:mm)" }).default("00:00"),
+    durationHours: z.number().int().min(4, { message: "must be at least 4 (AKS's shortest maintenance window)" }).max(24, { message: "must be at most 24" }).default(4),
+    utcOffset: z.string().regex(/^[+-](0\d|1[0-4]):[0-5]\d$/, { message: "must be an offset such as '+01:00' or '-07:00'" }).default("+00:00"),
+  })
+  .strict();
+
+const upgradesSchema = z
+  .object({
+    /** Cluster auto-upgrade channel; default by purpose (core/purpose.ts). */
+    channel: z.enum(UPGRADE_CHANNELS).optional(),
+    /** Node OS upgrade channel; default by purpose (core/purpose.ts). */
+    nodeOsChannel: z.enum(NODE_OS_UPGRADE_CHANNELS).optional(),
+    maintenanceWindow: maintenanceWindowSchema.default(maintenanceWindowSchema.parse({})),
+  })
+  .strict();
+
 const stackSchema = z
   .object({
     location: z.string().min(1, { message: "is required (e.g. 'westeurope')" }),
@@ -385,6 +429,7 @@ const stackSchema = z
     router: routerSchema.default(routerSchema.parse({})),
     services: z.array(serviceSchema).default([]),
     requiredHosts: requiredHostsSchema.default(requiredHostsSchema.parse({})),
+    upgrades: upgradesSchema.default(upgradesSchema.parse({})),
   })
   .strict();
 
@@ -444,7 +489,9 @@ export type FirewallConfig =
   | { kind: "hub"; policyId: string; privateIp: string; publicIp: string; priority: number }
   | { kind: "created"; publicIpCount: number; priority: number };
 
-export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName" | "resourceGroupName" | "registryName" | "storageAccountName" | "defender" | "router" | "systemPool" | "firewall"> {
+export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName" | "resourceGroupName" | "registryName" | "storageAccountName" | "defender" | "router" | "systemPool" | "firewall" | "network" | "upgrades"> {
+  /** The service range resolved: given (required with Azure CNI), or kubenet's defaults. */
+  network: ParsedStack["network"] & { serviceCidr: string; dnsServiceIp: string };
   stack: string;
   /** With egress 'firewall'. */
   firewall?: FirewallConfig;
@@ -456,6 +503,8 @@ export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName
   systemPool: { vmSize: string; count: number; minCount?: number; maxCount?: number };
   router: ParsedStack["router"] & { replicas: number; selfScaling: boolean };
   services: ModelServiceConfig[];
+  /** Channels resolved (given, or the purpose's) and the weekly maintenance window. */
+  upgrades: { channel: UpgradeChannel; nodeOsChannel: NodeOsUpgradeChannel; maintenanceWindow: z.infer<typeof maintenanceWindowSchema> };
 }
 
 function modelName(path: string): string {
@@ -554,6 +603,11 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
 
   if (c.network.plugin === "azure") {
     if (!c.network.subnetId) problem(["network", "subnetId"], "is required when network.plugin is 'azure' (CNI joins an existing subnet)");
+    // The service range is cluster-internal but must not collide with anything pods reach: with
+    // CNI that is the network team's VNet and the hub peered with it, which this stack cannot see.
+    const why = `the default ${DEFAULT_SERVICE_CIDR} overlaps the address ranges hub networks typically use (README, "Config reference")`;
+    if (!c.network.serviceCidr) problem(["network", "serviceCidr"], `is required when network.plugin is 'azure': a range for Kubernetes Services that overlaps neither the VNet, its peered networks nor network.podCidr; ${why}`);
+    if (!c.network.dnsServiceIp) problem(["network", "dnsServiceIp"], `is required when network.plugin is 'azure': an address inside network.serviceCidr (not its first), such as its '.10'; ${why}`);
     if (c.egress === "firewall") {
       if (!c.network.routeTableId) {
         problem(["network", "routeTableId"], "is required when network.plugin is 'azure' and egress is 'firewall': the existing route table the network team associated with network.subnetId");
@@ -677,6 +731,17 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
       else objectNames.set(name, what);
     }),
   );
+  // An auto-upgrade channel moves the cluster's version itself: it must not move it away from
+  // the one kubernetesVersion pins (the next `pulumi up` would try to downgrade it).
+  const upgradeChannel = c.upgrades.channel ?? d.upgradeChannel;
+  if (c.kubernetesVersion && upgradeChannel !== "none") {
+    const minor = c.kubernetesVersion.split(".").slice(0, 2).join(".");
+    if (upgradeChannel !== "patch") {
+      problem(["upgrades", "channel"], `'${upgradeChannel}' moves the minor version on its own, away from kubernetesVersion '${c.kubernetesVersion}': use 'patch' (minor versions then move with kubernetesVersion), or remove kubernetesVersion`);
+    } else if (minor !== c.kubernetesVersion) {
+      problem(["kubernetesVersion"], `'${c.kubernetesVersion}' pins a patch version, which upgrades.channel 'patch' moves on its own: set the minor version ('${minor}'), or upgrades.channel 'none'`);
+    }
+  }
   // A value several versions inherit is reported once, at the service.
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
 
@@ -684,6 +749,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
   const compact = `${c.namePrefix}${stack}`.toLowerCase().replace(/[^a-z0-9]/g, "");
   return {
     ...c,
+    network: { ...c.network, serviceCidr: c.network.serviceCidr ?? DEFAULT_SERVICE_CIDR, dnsServiceIp: c.network.dnsServiceIp ?? DEFAULT_DNS_SERVICE_IP },
     stack,
     clusterName,
     resourceGroupName: c.resourceGroupName ?? `rg-${clusterName}`,
@@ -694,6 +760,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     systemPool: { ...pool, vmSize: pool.vmSize ?? d.systemVmSize, count: pool.count ?? pool.minCount ?? d.systemCount },
     router: { ...c.router, replicas: c.router.replicas ?? d.routerReplicas, selfScaling: c.router.selfScaling ?? d.selfScaling },
     services,
+    upgrades: { ...c.upgrades, channel: upgradeChannel, nodeOsChannel: c.upgrades.nodeOsChannel ?? d.nodeOsUpgradeChannel },
   };
 }
 

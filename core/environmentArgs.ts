@@ -22,9 +22,9 @@ export type ClusterPurpose = (typeof ClusterPurpose)[keyof typeof ClusterPurpose
 
 /** How pods get addresses. */
 export const NetworkPlugin = {
-  /** The environment creates its VNet, node subnet and route table. */
+  /** The environment creates its VNet, node subnet and route table. Retired by AKS on 31 March 2028 (warned). */
   Kubenet: "kubenet",
-  /** Azure CNI Overlay on an existing subnet (`network.subnetId`). */
+  /** Azure CNI Overlay powered by Cilium on an existing subnet (`network.subnetId`). */
   Azure: "azure",
 } as const;
 export type NetworkPlugin = (typeof NetworkPlugin)[keyof typeof NetworkPlugin];
@@ -52,6 +52,42 @@ export const DnsRecordType = {
 } as const;
 export type DnsRecordType = (typeof DnsRecordType)[keyof typeof DnsRecordType];
 
+/** AKS cluster auto-upgrade channels. */
+export const UpgradeChannel = {
+  /** Kubernetes version moves only with kubernetesVersion. */
+  None: "none",
+  /** Latest patch of the cluster's minor version (the default). */
+  Patch: "patch",
+  /** Latest patch of minor version N-1. */
+  Stable: "stable",
+  /** Latest patch of the latest minor version. */
+  Rapid: "rapid",
+} as const;
+export type UpgradeChannel = (typeof UpgradeChannel)[keyof typeof UpgradeChannel];
+
+/** AKS node OS upgrade channels. */
+export const NodeOsUpgradeChannel = {
+  None: "None",
+  /** The OS's own patching (nightly), no reimage. */
+  Unmanaged: "Unmanaged",
+  /** AKS's weekly patched node image (the default). */
+  NodeImage: "NodeImage",
+  /** AKS-tested security patches only, at the cost of hosting their images. */
+  SecurityPatch: "SecurityPatch",
+} as const;
+export type NodeOsUpgradeChannel = (typeof NodeOsUpgradeChannel)[keyof typeof NodeOsUpgradeChannel];
+
+export const WeekDay = {
+  Monday: "Monday",
+  Tuesday: "Tuesday",
+  Wednesday: "Wednesday",
+  Thursday: "Thursday",
+  Friday: "Friday",
+  Saturday: "Saturday",
+  Sunday: "Sunday",
+} as const;
+export type WeekDay = (typeof WeekDay)[keyof typeof WeekDay];
+
 export interface EnvironmentNetwork {
   /** Default kubenet. */
   plugin?: NetworkPlugin;
@@ -68,7 +104,9 @@ export interface EnvironmentNetwork {
   /** azure (CNI) with firewall egress, required: the route table associated with subnetId. */
   routeTableId?: string;
   podCidr?: string;
+  /** Kubernetes Service range; azure (CNI), required (the kubenet default 10.0.0.0/16 overlaps typical hub ranges). */
   serviceCidr?: string;
+  /** Cluster DNS address inside serviceCidr; azure (CNI), required. */
   dnsServiceIp?: string;
 }
 
@@ -243,6 +281,26 @@ export interface EnvironmentServiceVersion {
   scoringTimeoutMs?: number;
 }
 
+/** The weekly planned maintenance window of both auto-upgrade schedules. */
+export interface EnvironmentMaintenanceWindow {
+  /** Default Sunday. */
+  dayOfWeek?: WeekDay;
+  /** HH:mm in utcOffset (default 00:00). */
+  startTime?: string;
+  /** 4-24 (default 4). */
+  durationHours?: number;
+  /** e.g. +01:00 (default +00:00). */
+  utcOffset?: string;
+}
+
+export interface EnvironmentUpgrades {
+  /** Default by purpose: patch. */
+  channel?: UpgradeChannel;
+  /** Default by purpose: NodeImage. */
+  nodeOsChannel?: NodeOsUpgradeChannel;
+  maintenanceWindow?: EnvironmentMaintenanceWindow;
+}
+
 export interface EnvironmentRequiredHosts {
   azureMlCompat?: boolean;
 }
@@ -275,6 +333,8 @@ export interface InferenceEnvironmentArgs {
   router?: EnvironmentRouter;
   services?: EnvironmentService[];
   requiredHosts?: EnvironmentRequiredHosts;
+  /** Auto-upgrade channels and their maintenance window. */
+  upgrades?: EnvironmentUpgrades;
   /** Folder the model, project-folder and environment paths are relative to (default: the working directory). */
   projectRoot?: string;
 }

@@ -4,7 +4,7 @@
  * redundant storage), FastProd and DenseProd are sized for production. Config defaults, the
  * components and the host list read it here.
  */
-import type { ClusterPurpose } from "./config";
+import type { ClusterPurpose, NodeOsUpgradeChannel, UpgradeChannel } from "./config";
 
 export interface PurposeProfile {
   systemVmSize: string;
@@ -31,6 +31,24 @@ export interface PurposeProfile {
   aksTier: "Free" | "Standard";
   /** Requests and limits of a router pod. */
   routerResources: { requests: Record<string, string>; limits: Record<string, string> };
+  /**
+   * AKS auto-upgrade channel (`upgrades.channel`). `patch` for every purpose: Microsoft's
+   * "Automatically upgrade an Azure Kubernetes Service (AKS) cluster" has `patch` move the cluster
+   * to the latest supported patch of its minor version, while `stable` / `rapid` also move the
+   * minor version (to N-1 / N). Minor versions here move with `kubernetesVersion`, reviewed in a
+   * pull request and checked by `pulumi preview` (README, "Upgrading AKS"); a channel that moves
+   * them behind the stack's back would leave the config naming an older version than the cluster
+   * runs. Patch releases are security and bug fixes, wanted in DevTest and production alike.
+   */
+  upgradeChannel: UpgradeChannel;
+  /**
+   * Node OS upgrade channel (`upgrades.nodeOsChannel`). `NodeImage` for every purpose: Microsoft's
+   * "Auto-upgrade node OS images" has AKS roll nodes onto its weekly patched image (security and
+   * bug fixes) at no extra cost, and makes it the default of new clusters; `SecurityPatch` costs
+   * the hosting of its own images and is not supported by Azure Linux (the system pool's OS) on
+   * GPU VMs. Both respect the maintenance window and surge settings.
+   */
+  nodeOsUpgradeChannel: NodeOsUpgradeChannel;
 }
 
 export function purposeProfile(purpose: ClusterPurpose): PurposeProfile {
@@ -47,6 +65,8 @@ export function purposeProfile(purpose: ClusterPurpose): PurposeProfile {
         zones: [],
         aksTier: "Free",
         routerResources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "250m", memory: "512Mi" } },
+        upgradeChannel: "patch",
+        nodeOsUpgradeChannel: "NodeImage",
       }
     : {
         systemVmSize: "Standard_D4s_v5",
@@ -60,5 +80,7 @@ export function purposeProfile(purpose: ClusterPurpose): PurposeProfile {
         zones: ["1", "2", "3"],
         aksTier: "Standard",
         routerResources: { requests: { cpu: "1", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+        upgradeChannel: "patch",
+        nodeOsUpgradeChannel: "NodeImage",
       };
 }

@@ -144,6 +144,13 @@ const ESC_STAND_INS: Record<string, (config: Record<string, unknown>) => [string
   [LOCATION_KEY]: () => [[LOCATION_KEY, ESC_UNKNOWN]],
   [`${CONFIG_NAMESPACE}:network.subnetId`]: () => [[`${CONFIG_NAMESPACE}:network.subnetId`, `${ZERO_SUB}/virtualNetworks/${ESC_UNKNOWN}/subnets/${ESC_UNKNOWN}`]],
   [`${CONFIG_NAMESPACE}:network.routeTableId`]: () => [[`${CONFIG_NAMESPACE}:network.routeTableId`, `${ZERO_SUB}/routeTables/${ESC_UNKNOWN}`]],
+  // Azure CNI's service range (TEST-NET-2, RFC 5737) and its DNS address inside the range the file gives, if it gives one.
+  [`${CONFIG_NAMESPACE}:network.serviceCidr`]: () => [[`${CONFIG_NAMESPACE}:network.serviceCidr`, "198.51.100.0/24"]],
+  [`${CONFIG_NAMESPACE}:network.dnsServiceIp`]: (config) => {
+    const range = getConfigValue(config, parseConfigKey("network.serviceCidr"));
+    const base = ipaddr.IPv4.parseCIDR(typeof range === "string" && ipaddr.IPv4.isValidCIDR(range) ? range : "198.51.100.0/24")[0].toByteArray();
+    return [[`${CONFIG_NAMESPACE}:network.dnsServiceIp`, [base[0], base[1], base[2], base[3] + 10].join(".")]];
+  },
   [`${CONFIG_NAMESPACE}:firewall.policyId`]: () => [[`${CONFIG_NAMESPACE}:firewall.policyId`, `${ZERO_SUB}/firewallPolicies/${ESC_UNKNOWN}`]],
   [`${CONFIG_NAMESPACE}:firewall.privateIp`]: () => [[`${CONFIG_NAMESPACE}:firewall.privateIp`, "192.0.2.4"]],
   [`${CONFIG_NAMESPACE}:firewall.publicIp`]: () => [[`${CONFIG_NAMESPACE}:firewall.publicIp`, "192.0.2.5"]],

@@ -672,7 +672,15 @@ export const rules: Rule[] = [
       if (cluster && all.some(isModelDeployment) && known(get(cluster.props, "networkProfile", "networkPlugin")) && !known(engine)) {
         out.push({
           urn: cluster.urn,
-          message: `AKS cluster '${cluster.name}' has no network policy engine (networkProfile.networkPolicy): NetworkPolicies would be stored and ignored. Set 'azure' or 'calico' with Azure CNI, 'calico' with kubenet (rule model-pods-reachable-only-from-the-router; ${doc}).`,
+          message: `AKS cluster '${cluster.name}' has no network policy engine (networkProfile.networkPolicy): NetworkPolicies would be stored and ignored. Set 'cilium' (with networkDataplane 'cilium'), 'azure' or 'calico' with Azure CNI, 'calico' with kubenet (rule model-pods-reachable-only-from-the-router; ${doc}).`,
+        });
+      }
+      // Cilium enforces policies only as the dataplane ("Configure Azure CNI Powered by Cilium in AKS").
+      const dataplane = cluster ? get(cluster.props, "networkProfile", "networkDataplane") : undefined;
+      if (cluster && all.some(isModelDeployment) && engine === "cilium" && known(get(cluster.props, "networkProfile", "networkPlugin")) && dataplane !== "cilium" && (dataplane === undefined || known(dataplane))) {
+        out.push({
+          urn: cluster.urn,
+          message: `AKS cluster '${cluster.name}' sets networkPolicy 'cilium' without networkDataplane 'cilium': Azure accepts Cilium network policy only with the Cilium dataplane (Microsoft: "Configure Azure CNI Powered by Cilium in AKS"), so NetworkPolicies would not be enforced (rule model-pods-reachable-only-from-the-router; ${doc}).`,
         });
       }
       return out;

@@ -28,6 +28,8 @@ import {
   modelDeploymentName,
   packageBlobName,
 } from "../../core/naming";
+import { mayRunSeveralReplicas, topologySpread } from "../../core/disruption";
+import { purposeProfile } from "../../core/purpose";
 import { containerResources } from "../../core/resources";
 import { routingSettings } from "../../core/routingSettings";
 import { hashFiles, modelFiles, modelHash, packageProject, projectFiles } from "../../packaging/project";
@@ -38,7 +40,8 @@ import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 export interface ModelServiceArgs {
   service: ModelServiceConfig;
-  stack: Pick<StackConfig, "endpoint" | "clusterName" | "location" | "tokenIssuer">;
+  /** `clusterPurpose`: whether the nodes span zones (pods then spread over them). */
+  stack: Pick<StackConfig, "endpoint" | "clusterName" | "location" | "tokenIssuer" | "clusterPurpose">;
   provider: k8s.Provider;
   namespace: pulumi.Input<string>;
   /** The environment image of each version, by version name (`default` for a service without versions). */
@@ -133,6 +136,14 @@ export class ModelService extends pulumi.ComponentResource {
     const selector = { [LABELS.role]: ROLE_MODEL, [LABELS.service]: svc.name, ...(declared ? { [LABELS.version]: declared } : {}) };
 
     const gpu = v.gpuCores > 0;
+    // Node upgrades (auto-upgrade, node image, surge) drain nodes one at a time: several replicas
+    // spread over nodes (and zones) with a budget of one unavailable pod never all go at once.
+    // A single replica gets neither: a PodDisruptionBudget of maxUnavailable 1 would still let
+    // the drain evict it (it protects nothing), and one that forbids that (minAvailable 1) would
+    // block the drain and stall the upgrade. Such a service is briefly unavailable while its pod
+    // is rescheduled; numReplicas or autoscaleMinReplicas of 2 avoid that (README, "Upgrading AKS").
+    const several = mayRunSeveralReplicas(v);
+    const spread = several ? topologySpread(selector, purposeProfile(args.stack.clusterPurpose).zones.length > 0) : undefined;
     // The same service environment local mode gives its replicas, plus the pod's own parts.
     const env: k8s.types.input.core.v1.EnvVar[] = [
       ...Object.entries(serviceEnv(v, { packageBlob, models })).map(([name, value]) => ({ name, value })),
@@ -168,6 +179,7 @@ export class ModelService extends pulumi.ComponentResource {
               automountServiceAccountToken: false,
               terminationGracePeriodSeconds: Math.ceil(v.scoringTimeoutMs / 1000) + 15,
               securityContext: POD_SECURITY_CONTEXT,
+              ...(spread ? { topologySpreadConstraints: spread } : {}),
               ...(gpu
                 ? {
                     tolerations: [{ key: GPU_TAINT.key, operator: "Equal", value: GPU_TAINT.value, effect: GPU_TAINT.effect }],
@@ -205,6 +217,9 @@ export class ModelService extends pulumi.ComponentResource {
       // The router owns the replica count (autoscaling): `pulumi up` sets it only at creation.
       { ...k, dependsOn: [...uploads, ...((args.dependsOn as pulumi.Resource[] | undefined) ?? [])], ignoreChanges: v.autoscaleEnabled ? ["spec.replicas"] : [] },
     );
+    if (several) {
+      new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: meta, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } }, k);
+    }
     new k8s.core.v1.Service(
       `${name}-service`,
       {

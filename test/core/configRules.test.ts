@@ -23,6 +23,8 @@ const FW_SUBNET_ID = `${SUB}/virtualNetworks/vnet/subnets/AzureFirewallSubnet`;
 const ROUTE_TABLE_ID = `${SUB}/routeTables/rt-aks`;
 const POLICY_ID = `${SUB}/firewallPolicies/fwp-hub`;
 const HUB_FIREWALL = { policyId: POLICY_ID, privateIp: "10.0.1.4", publicIp: "203.0.113.10" };
+/** The service range Azure CNI stacks must give (issue 26): the shipped prod stack's. */
+const SERVICE_RANGE = { serviceCidr: "10.100.0.0/16", dnsServiceIp: "10.100.0.10" };
 
 /** `aks-inference:<key>` of a raw config. */
 const k = (key: string): string => `aks-inference:${key}`;
@@ -66,10 +68,10 @@ const scripted = (extra: Record<string, unknown> = {}): Record<string, unknown> 
 const gpuPool = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ name, vmSize: "Standard_NC4as_T4_v3", ...extra });
 
 /** Azure CNI with load-balancer egress. */
-const cni = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ network: { plugin: "azure", subnetId: SUBNET_ID, ...extra } });
+const cni = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ network: { plugin: "azure", subnetId: SUBNET_ID, ...SERVICE_RANGE, ...extra } });
 /** Azure CNI behind the hub's firewall (as the shipped prod stack). */
 const hub = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  network: { plugin: "azure", subnetId: SUBNET_ID, routeTableId: ROUTE_TABLE_ID },
+  network: { plugin: "azure", subnetId: SUBNET_ID, routeTableId: ROUTE_TABLE_ID, ...SERVICE_RANGE },
   egress: "firewall",
   firewall: HUB_FIREWALL,
   endpoint: { customDomain: "ml.contoso.com", internalIp: "10.240.0.200" },
@@ -77,7 +79,7 @@ const hub = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
 });
 /** Azure CNI behind a firewall the stack creates in an existing AzureFirewallSubnet. */
 const createdFirewall = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  network: { plugin: "azure", subnetId: SUBNET_ID, routeTableId: ROUTE_TABLE_ID, firewallSubnetId: FW_SUBNET_ID },
+  network: { plugin: "azure", subnetId: SUBNET_ID, routeTableId: ROUTE_TABLE_ID, firewallSubnetId: FW_SUBNET_ID, ...SERVICE_RANGE },
   egress: "firewall",
   endpoint: { internalIp: "10.240.0.200" },
   ...extra,
@@ -238,7 +240,8 @@ describe("stack config rules", () => {
     it("kubernetesVersion: major.minor or major.minor.patch, nothing around it", () => {
       const msg = `${k("kubernetesVersion")}: must be a version such as '1.33'`;
       assert.equal(accepted({ kubernetesVersion: "1.33" }).kubernetesVersion, "1.33");
-      accepted({ kubernetesVersion: "1.33.10" });
+      // A patch version only without an auto-upgrade channel (test/core/upgrades.test.ts).
+      accepted({ kubernetesVersion: "1.33.10", upgrades: { channel: "none" } });
       accepted({ kubernetesVersion: "12.1" });
       refused({ kubernetesVersion: "v1.33" }, msg);
       refused({ kubernetesVersion: "1.33-preview" }, msg);
@@ -291,7 +294,7 @@ describe("stack config rules", () => {
     it("subnet and resource IDs: whole Azure resource IDs, any letter case", () => {
       refused(cni({ subnetId: `x${SUBNET_ID}` }), `${k("network.subnetId")}: must be a subnet resource ID: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>`);
       refused(cni({ subnetId: `${SUBNET_ID}/extra` }), `${k("network.subnetId")}: must be a subnet resource ID: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>`);
-      accepted(hub({ network: { plugin: "azure", subnetId: SUBNET_ID, routeTableId: ROUTE_TABLE_ID.toLowerCase() } }));
+      accepted(hub({ network: { plugin: "azure", subnetId: SUBNET_ID, routeTableId: ROUTE_TABLE_ID.toLowerCase(), ...SERVICE_RANGE } }));
       refused(hub({ firewall: { ...HUB_FIREWALL, policyId: "fwp-hub" } }), `${k("firewall.policyId")}: must be a firewall policy resource ID: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/firewallPolicies/<name>`);
       refused(hub({ firewall: { ...HUB_FIREWALL, policyId: ROUTE_TABLE_ID } }), `${k("firewall.policyId")}: must be a firewall policy resource ID: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/firewallPolicies/<name>`);
     });
@@ -316,9 +319,27 @@ describe("stack config rules", () => {
     it("needs the firewall subnet to be called exactly AzureFirewallSubnet", () => {
       const msg = `${k("network.firewallSubnetId")}: must name a subnet called 'AzureFirewallSubnet' (Azure Firewall requires it)`;
       accepted(createdFirewall());
-      const net = { plugin: "azure", subnetId: SUBNET_ID, routeTableId: ROUTE_TABLE_ID };
+      const net = { plugin: "azure", subnetId: SUBNET_ID, routeTableId: ROUTE_TABLE_ID, ...SERVICE_RANGE };
       refused(createdFirewall({ network: { ...net, firewallSubnetId: `${SUB}/virtualNetworks/vnet/subnets/snet-fw` } }), msg);
       refused(createdFirewall({ network: { ...net, firewallSubnetId: `${FW_SUBNET_ID}-old` } }), msg);
+    });
+
+    it("CNI requires the service range and its DNS IP: the default 10.0.0.0/16 contains typical hub addresses", () => {
+      const why = "the default 10.0.0.0/16 overlaps the address ranges hub networks typically use (README, \"Config reference\")";
+      refused(
+        cni({ serviceCidr: undefined }),
+        `${k("network.serviceCidr")}: is required when network.plugin is 'azure': a range for Kubernetes Services that overlaps neither the VNet, its peered networks nor network.podCidr; ${why}`,
+      );
+      refused(
+        cni({ dnsServiceIp: undefined }),
+        `${k("network.dnsServiceIp")}: is required when network.plugin is 'azure': an address inside network.serviceCidr (not its first), such as its '.10'; ${why}`,
+      );
+      assert.equal(problems({ network: { plugin: "azure", subnetId: SUBNET_ID } }).length, 2);
+      const c = accepted(cni());
+      assert.equal(c.network.serviceCidr, "10.100.0.0/16");
+      assert.equal(c.network.dnsServiceIp, "10.100.0.10");
+      // kubenet's VNet is the stack's own: the defaults stay.
+      assert.equal(accepted({ network: { plugin: "kubenet" } }).network.serviceCidr, "10.0.0.0/16");
     });
 
     it("keeps the pod CIDR check to kubenet: CNI overlay ignores the VNet address space", () => {

@@ -4,14 +4,17 @@
  * config turned back into args (hub or created firewall, auth and replica choices).
  */
 import * as assert from "node:assert/strict";
-import { ConfigError } from "../../core/config";
+import { ConfigError, NODE_OS_UPGRADE_CHANNELS, UPGRADE_CHANNELS, WEEK_DAYS } from "../../core/config";
 import {
   ClusterPurpose,
   DnsRecordType,
   EgressMode,
   EnvironmentArgsError,
   NetworkPlugin,
+  NodeOsUpgradeChannel,
   TokenIssuerType,
+  UpgradeChannel,
+  WeekDay,
   argProblem,
   argsToRawConfig,
   configToArgs,
@@ -28,6 +31,9 @@ describe("InferenceEnvironment args", () => {
     assert.deepEqual(EgressMode, { LoadBalancer: "loadBalancer", Firewall: "firewall" });
     assert.deepEqual(TokenIssuerType, { Builtin: "builtin", Oidc: "oidc" });
     assert.deepEqual(DnsRecordType, { A: "A", CNAME: "CNAME" });
+    assert.deepEqual(Object.values(UpgradeChannel), [...UPGRADE_CHANNELS]);
+    assert.deepEqual(Object.values(NodeOsUpgradeChannel), [...NODE_OS_UPGRADE_CHANNELS]);
+    assert.deepEqual(Object.values(WeekDay), [...WEEK_DAYS]);
   });
 
   it("become namespaced stack config: location apart, project root dropped, undefined members dropped, path-only models in short form", () => {

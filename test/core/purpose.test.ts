@@ -16,6 +16,8 @@ describe("cluster purpose profile", () => {
       zones: [],
       aksTier: "Free",
       routerResources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "250m", memory: "512Mi" } },
+      upgradeChannel: "patch",
+      nodeOsUpgradeChannel: "NodeImage",
     });
   });
 
@@ -33,6 +35,8 @@ describe("cluster purpose profile", () => {
         zones: ["1", "2", "3"],
         aksTier: "Standard",
         routerResources: { requests: { cpu: "1", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+        upgradeChannel: "patch",
+        nodeOsUpgradeChannel: "NodeImage",
       });
     });
   }

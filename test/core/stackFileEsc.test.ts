@@ -56,7 +56,9 @@ config:
       "aks-inference:firewall.policyId",
       "aks-inference:firewall.privateIp",
       "aks-inference:firewall.publicIp",
+      "aks-inference:network.dnsServiceIp",
       "aks-inference:network.routeTableId",
+      "aks-inference:network.serviceCidr",
       "aks-inference:network.subnetId",
     ]);
     assert.equal(resolved.config.network.plugin, "azure", "the file's own values are used");

@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import { parse } from "yaml";
 import * as lib from "../../lib";
-import { CLUSTER_PURPOSES, EGRESS_MODES, NETWORK_PLUGINS } from "../../core/config";
+import { CLUSTER_PURPOSES, EGRESS_MODES, NETWORK_PLUGINS, NODE_OS_UPGRADE_CHANNELS, UPGRADE_CHANNELS } from "../../core/config";
 import { runOfflineProgram, type PlannedResource } from "../../scripts/offline";
 import { REPO_ROOT, stackConfig } from "../support/stacks";
 
@@ -118,7 +118,8 @@ describe("component package", function () {
     assert.deepEqual(Object.keys(schema.resources), [TOKEN], "one component");
     // Inputs: the stack config's keys (a parsed config has them all, with defaults), `location`
     // for azure-native:location, and where paths are relative to.
-    const configKeys = [...new Set([...Object.keys(stackConfig("dev")), ...Object.keys(stackConfig("prod"))])].filter((k) => k !== "stack");
+    // (kubernetesVersion has no default: the region's is AKS's own.)
+    const configKeys = [...new Set([...Object.keys(stackConfig("dev")), ...Object.keys(stackConfig("prod", { "aks-inference:kubernetesVersion": "1.36" }))])].filter((k) => k !== "stack");
     assert.deepEqual(Object.keys(env.inputProperties).sort(), [...configKeys, "projectRoot"].sort());
     assert.deepEqual(env.requiredInputs, ["location"]);
     // Outputs: what index.ts exports as stack outputs.
@@ -132,6 +133,7 @@ describe("component package", function () {
       ["EnvironmentTokenIssuer", "tokenIssuer"],
       ["EnvironmentRouter", "router"],
       ["EnvironmentEndpoint", "endpoint"],
+      ["EnvironmentUpgrades", "upgrades"],
     ] as const) {
       for (const stack of ["dev", "prod"]) {
         const missing = Object.keys(stackConfig(stack)[key]).filter((k) => !t(type).properties![k]);
@@ -149,6 +151,14 @@ describe("component package", function () {
     assert.deepEqual(
       t("EgressMode").enum!.map((e) => e.value),
       [...EGRESS_MODES],
+    );
+    assert.deepEqual(
+      t("UpgradeChannel").enum!.map((e) => e.value),
+      [...UPGRADE_CHANNELS],
+    );
+    assert.deepEqual(
+      t("NodeOsUpgradeChannel").enum!.map((e) => e.value),
+      [...NODE_OS_UPGRADE_CHANNELS],
     );
     assert.deepEqual(t("EnvironmentModel").required, ["path"]);
     assert.equal(env.properties.services.additionalProperties?.$ref, "#/types/aks-inference:index:ServiceEndpoint");

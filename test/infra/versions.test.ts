@@ -29,14 +29,17 @@ describe("stack: versions of a service", function () {
   it("leaves every URN of the services without versions, and the key Secret of the one with versions, unchanged", () => {
     const urns = (p: Plan) => new Set(p.resources.map((r) => r.urn));
     const gone = [...urns(former)].filter((u) => !urns(after).has(u));
-    // Only the one Deployment and Service of regressor's former single version make way for its versions'.
-    assert.deepEqual(gone.map((u) => u.split("::").pop()).sort(), ["svc-regressor-deployment", "svc-regressor-service"]);
+    // Only the one Deployment, its disruption budget and the Service of regressor's former single
+    // version make way for its versions'.
+    assert.deepEqual(gone.map((u) => u.split("::").pop()).sort(), ["svc-regressor-deployment", "svc-regressor-pdb", "svc-regressor-service"]);
     const added = [...urns(after)].filter((u) => !urns(former).has(u)).map((u) => u.split("::").pop());
     assert.deepEqual(added.sort(), [
       "storage-models-regressor-eff9a0592bc3e9f5-regressor-v2.onnx",
       "svc-regressor-v1-deployment",
+      "svc-regressor-v1-pdb",
       "svc-regressor-v1-service",
       "svc-regressor-v2-deployment",
+      "svc-regressor-v2-pdb",
       "svc-regressor-v2-service",
     ]);
     for (const name of ["svc-echo-deployment", "svc-diabetes-service", "svc-regressor-keys"]) {

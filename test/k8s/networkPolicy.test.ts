@@ -40,9 +40,10 @@ describe("network policies: only the router reaches model pods", function () {
     }
   });
 
-  it("turns on the engine that enforces them: Calico with kubenet, Azure Network Policy Manager with Azure CNI", () => {
+  it("turns on the engine that enforces them: Calico with kubenet, Cilium (the Cilium dataplane) with Azure CNI", () => {
     assert.equal(input(dev.one("azure-native:containerservice:ManagedCluster"), "networkProfile", "networkPolicy"), "calico");
-    assert.equal(input(prod.one("azure-native:containerservice:ManagedCluster"), "networkProfile", "networkPolicy"), "azure");
+    assert.equal(input(prod.one("azure-native:containerservice:ManagedCluster"), "networkProfile", "networkPolicy"), "cilium");
+    assert.equal(input(prod.one("azure-native:containerservice:ManagedCluster"), "networkProfile", "networkDataplane"), "cilium");
   });
 
   it("starts model pods only once the policies exist", () => {

@@ -1002,10 +1002,16 @@ describe("policy pack, exactly as the user reads it", () => {
       });
 
       it("refuses a cluster that stores NetworkPolicies without enforcing them, once its plugin is known", () => {
-        const engine = `AKS cluster 'aks' has no network policy engine (networkProfile.networkPolicy): NetworkPolicies would be stored and ignored. Set 'azure' or 'calico' with Azure CNI, 'calico' with kubenet (rule model-pods-reachable-only-from-the-router; ${NP_DOC}).`;
+        const engine = `AKS cluster 'aks' has no network policy engine (networkProfile.networkPolicy): NetworkPolicies would be stored and ignored. Set 'cilium' (with networkDataplane 'cilium'), 'azure' or 'calico' with Azure CNI, 'calico' with kubenet (rule model-pods-reachable-only-from-the-router; ${NP_DOC}).`;
         assert.deepEqual(stackOf(name, [engineCluster({ networkPlugin: "azure" }), model(), np({})]), [{ urn: "urn:cluster", message: engine }]);
         assert.deepEqual(messages(name, [engineCluster({ networkPlugin: "kubenet", networkPolicy: "" }), model(), np({})]), [engine]);
         assert.deepEqual(messages(name, [engineCluster({ networkPlugin: "azure", networkPolicy: "azure" }), model(), np({})]), []);
+        assert.deepEqual(messages(name, [engineCluster({ networkPlugin: "azure", networkPolicy: "cilium", networkDataplane: "cilium" }), model(), np({})]), []);
+        const noDataplane = `AKS cluster 'aks' sets networkPolicy 'cilium' without networkDataplane 'cilium': Azure accepts Cilium network policy only with the Cilium dataplane (Microsoft: "Configure Azure CNI Powered by Cilium in AKS"), so NetworkPolicies would not be enforced (rule model-pods-reachable-only-from-the-router; ${NP_DOC}).`;
+        assert.deepEqual(messages(name, [engineCluster({ networkPlugin: "azure", networkPolicy: "cilium" }), model(), np({})]), [noDataplane]);
+        assert.deepEqual(messages(name, [engineCluster({ networkPlugin: "azure", networkPolicy: "cilium", networkDataplane: "azure" }), model(), np({})]), [noDataplane]);
+        assert.deepEqual(messages(name, [engineCluster({ networkPlugin: "azure", networkPolicy: "cilium", networkDataplane: UNKNOWN }), model(), np({})]), [], "dataplane not known yet");
+        assert.deepEqual(messages(name, [engineCluster({ networkPlugin: "azure", networkPolicy: "cilium" })]), [], "no model deployment, nothing to protect");
         assert.deepEqual(messages(name, [engineCluster({ networkPlugin: UNKNOWN }), model(), np({})]), [], "plugin not known yet");
         assert.deepEqual(messages(name, [engineCluster({}), model(), np({})]), []);
         assert.deepEqual(messages(name, [engineCluster({ networkPlugin: "azure" })]), [], "no model deployment, nothing to protect");
