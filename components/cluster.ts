@@ -40,6 +40,8 @@ export interface ClusterArgs {
   keyVaultSecretsProvider: boolean;
   /** Auto-upgrade and node OS upgrade channels, and their weekly maintenance window (config `upgrades`). */
   upgrades: StackConfig["upgrades"];
+  /** Who may reach the API server (config `apiServer`); unset ranges and not private: public, unrestricted. */
+  apiServer?: StackConfig["apiServer"];
   tags: Record<string, string>;
   /** Resources that must exist before the cluster (e.g. firewall rules and default route for UDR). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -52,6 +54,18 @@ export interface ClusterArgs {
  * retirement, and "Update Azure CNI IPAM mode and data plane technology for AKS clusters" the
  * migration from kubenet to Azure CNI Overlay.
  */
+/**
+ * The API server's access profile: authorized IP ranges (Microsoft: "Secure access to the API
+ * server using authorized IP address ranges in Azure Kubernetes Service (AKS)") or a private
+ * cluster (Microsoft: "Create a private Azure Kubernetes Service (AKS) cluster"); none by default,
+ * so clusters without `apiServer` keep their plan.
+ */
+export function apiServerAccessProfile(a: StackConfig["apiServer"] | undefined): containerservice.ManagedClusterArgs["apiServerAccessProfile"] {
+  if (a?.private) return { enablePrivateCluster: true };
+  if (a?.authorizedIpRanges) return { authorizedIPRanges: a.authorizedIpRanges };
+  return undefined;
+}
+
 export function kubenetRetirementWarning(clusterName: string): string {
   return (
     `AKS cluster '${clusterName}' uses kubenet (network.plugin 'kubenet'): Microsoft retires kubenet networking for AKS on 31 March 2028, ` +
@@ -115,6 +129,7 @@ export class Cluster extends pulumi.ComponentResource {
         enableRBAC: true,
         identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
         sku: { name: "Base", tier: purposeProfile(args.purpose).aksTier },
+        apiServerAccessProfile: apiServerAccessProfile(args.apiServer),
         agentPoolProfiles: [
           {
             name: "system",

@@ -83,13 +83,18 @@ export class Endpoint extends pulumi.ComponentResource {
 
 export interface PrivateDnsArgs {
   resourceGroupName: pulumi.Input<string>;
+  /**
+   * The VNet the zones are linked to: the one whose Azure-provided DNS answers the cluster's
+   * queries (the cluster's VNet, or with custom DNS servers their VNet: dns.resolverVnetId). It may
+   * be in another subscription: the link lives with the zone and names the VNet by ID.
+   */
   vnetId: pulumi.Input<string>;
   zones: string[];
   records: { zone: string; name: string; type: "A" | "CNAME"; value: string }[];
   tags: Record<string, string>;
 }
 
-/** Private DNS zones linked to the cluster VNet, with records. */
+/** Private DNS zones linked to the cluster VNet (or the resolver's VNet), with records. */
 export class PrivateDns extends pulumi.ComponentResource {
   readonly zones: Record<string, privatedns.PrivateZone> = {};
 

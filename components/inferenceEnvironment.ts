@@ -9,10 +9,10 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
-import { MAX_PAYLOAD_MB, endpointDnsLabel, scoringHost, tlsEnabled, versionsOf, type StackConfig } from "../core/config";
+import { MAX_PAYLOAD_MB, endpointDnsLabel, keyVaultName, keyVaultOf, scoringHost, tlsEnabled, versionsOf, type StackConfig } from "../core/config";
 import { EnvironmentArgsError, deferredArgPaths, parseEnvironmentArgs, type InferenceEnvironmentArgs } from "../core/environmentArgs";
 import { purposeProfile } from "../core/purpose";
-import { deployerPrincipalType } from "../core/identity";
+import { principalTypeFromToken } from "../core/identity";
 import { MODEL_SERVICE_ACCOUNT, ROUTER_NAME, TAGS } from "../core/naming";
 import { aksNetworkRules, requiredHostsFor } from "../core/requiredHosts";
 import { Cluster } from "./cluster";
@@ -127,7 +127,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
       aliases: formerLayout ? [{ ...(formerType ? { type: formerType } : {}), parent: pulumi.rootStackResource }] : [],
     });
     const location = cfg.location;
-    const { subscriptionId, tenantId, objectId: deployerObjectId, clientId: deployerClientId } = authorization.getClientConfigOutput();
+    const { subscriptionId, tenantId, objectId: deployerObjectId } = authorization.getClientConfigOutput();
 
     const group = new resources.ResourceGroup(child("rg"), { resourceGroupName: cfg.resourceGroupName, location, tags }, at());
     const resourceGroupName = group.name;
@@ -146,6 +146,9 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         nodeSubnetPrefix: cfg.network.nodeSubnetPrefix,
         firewallSubnetPrefix: cfg.network.firewallSubnetPrefix,
         podCidr: cfg.network.podCidr,
+        serviceCidr: cfg.network.serviceCidr,
+        privateDnsZones: cfg.dns.privateZones,
+        dnsResolverVnetId: cfg.dns.resolverVnetId,
         subnetId: cfg.network.subnetId,
         firewallSubnetId: cfg.network.firewallSubnetId,
         routeTableId: cfg.network.routeTableId,
@@ -248,6 +251,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         defender: cfg.defender,
         keyVaultSecretsProvider: cfg.endpoint.tls?.keyVault !== undefined,
         upgrades: cfg.upgrades,
+        apiServer: cfg.apiServer,
         tags,
         // Behind a firewall, nodes can only join once the rules and the default route exist.
         dependsOn: firewall ? firewall.egressReady : [],
@@ -277,7 +281,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         subscriptionId,
         accountName: cfg.storageAccountName,
         sku: purposeProfile(cfg.clusterPurpose).storageSku,
-        deployer: { objectId: deployerObjectId, principalType: deployerClientId.apply(deployerPrincipalType) },
+        deployer: { objectId: deployerObjectId, principalType: cfg.deployer.principalType ?? armToken.apply(principalTypeFromToken) },
         tags,
       },
       at(FORMER_TYPES.Storage),
@@ -309,7 +313,8 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         : undefined;
 
     if (cfg.dns.privateZones.length > 0) {
-      new PrivateDns(child("private-dns"), { resourceGroupName, vnetId: net.vnetId, zones: cfg.dns.privateZones, records: cfg.dns.records, tags }, at(FORMER_TYPES.PrivateDns));
+      // Linked where the VNet's DNS servers resolve: the resolver's VNet when given (issue 26).
+      new PrivateDns(child("private-dns"), { resourceGroupName, vnetId: cfg.dns.resolverVnetId ?? net.vnetId, zones: cfg.dns.privateZones, records: cfg.dns.records, tags }, at(FORMER_TYPES.PrivateDns));
     }
 
     // ---- In the cluster: images, the router, then the model services (Azure ML v1's chronology). ----
@@ -335,12 +340,17 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         { resourceGroupName, location, tags, oidcIssuerUrl: cluster.oidcIssuerUrl, namespace: cfg.namespace, serviceAccount: ROUTER_NAME },
         at(FORMER_TYPES.WorkloadIdentity),
       );
-      const certificateSecret = pulumi.interpolate`/subscriptions/${subscriptionId}/resourceGroups/${vault.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${vault.name}/secrets/${vault.certificateName}`;
+      // The vault by its resource ID, in whichever subscription the platform team keeps it (the
+      // older name/resourceGroupName form: the stack's). The role is defined in that subscription.
+      const vaultRef = subscriptionId.apply((s) => keyVaultOf(vault, s));
+      const certificateSecret = pulumi.interpolate`${vaultRef.id}/secrets/${vault.certificateName}`;
       routerTlsAccess.push(
         identity.federatedCredential,
-        assignRole(child("router-identity-certificate"), { subscriptionId, role: "keyVaultSecretsUser", principalId: identity.principalId, scope: certificateSecret }, at()),
+        assignRole(child("router-identity-certificate"), { subscriptionId: vaultRef.subscriptionId, role: "keyVaultSecretsUser", principalId: identity.principalId, scope: certificateSecret }, at()),
       );
-      routerTls = { source: "keyVault", vaultName: vault.name, certificateName: vault.certificateName, tenantId, clientId: identity.clientId };
+      // The CSI driver's SecretProviderClass names the vault and the tenant (the deployer's: a
+      // subscription of another tenant cannot hold a vault the cluster's identities sign in to).
+      routerTls = { source: "keyVault", vaultName: keyVaultName(vault), certificateName: vault.certificateName, tenantId, clientId: identity.clientId };
     } else if (tlsConfig?.certificate && tlsConfig.privateKey) {
       routerTls = { source: "config", certificate: pulumi.secret(tlsConfig.certificate), privateKey: pulumi.secret(tlsConfig.privateKey) };
     }

@@ -1,9 +1,11 @@
 /**
  * The cluster network. kubenet: the stack creates VNet, node subnet and route table (and the
  * AzureFirewallSubnet when egress goes through a firewall). azure (CNI Overlay): the cluster
- * joins an existing subnet from config; the stack creates no VNet, and with firewall egress it
- * reads the subnet, its route table and the VNet during `pulumi preview` and stops before the
- * cluster is created if Azure would refuse it (no route table, no default route to the firewall).
+ * joins an existing subnet from config; the stack creates no VNet. It reads the subnet and the
+ * VNet (and with firewall egress the route table) during `pulumi preview` and stops before the
+ * cluster is created if Azure would refuse it or it could not work (no route table, no default
+ * route to the firewall, pod or service CIDR overlapping the VNet or a peered network, private
+ * zones linked where the VNet's custom DNS servers do not look).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native";
@@ -11,6 +13,8 @@ import * as network from "@pulumi/azure-native/network";
 import {
   checkInternalIp,
   checkPodCidr,
+  checkPrivateDnsLinks,
+  checkReachableCidrs,
   checkUdrSubnet,
   checkVnetDns,
   firewallPrivateIpOf,
@@ -34,6 +38,12 @@ export interface NetworkArgs {
   firewallSubnetPrefix: string;
   /** Pod CIDR (kubenet and CNI Overlay): checked against the existing subnet's range. */
   podCidr: string;
+  /** Service CIDR: with `azure`, checked against the VNet's address space and its peerings. */
+  serviceCidr?: string;
+  /** Private DNS zones the stack links (dns.privateZones): with `azure`, checked against the VNet's DNS servers. */
+  privateDnsZones?: string[];
+  /** dns.resolverVnetId: the zones are linked to that VNet, not the cluster's. */
+  dnsResolverVnetId?: string;
   /** azure: the existing node subnet. */
   subnetId?: string;
   /** azure with a stack-created firewall: the existing AzureFirewallSubnet. */
@@ -178,9 +188,39 @@ export class Network extends pulumi.ComponentResource {
       this.vnetId = pulumi.output(args.subnetId.replace(/\/subnets\/[^/]+$/i, ""));
       // Read-only: the subnet is the network team's. Its range is the firewall rules' source.
       const subnet = network.getSubnetOutput(subnetRef, { parent: this, provider: args.providers.for(args.subnetId) });
+      // Read-only too: its address space and peerings (pod and service CIDRs must avoid them) and
+      // its DNS servers (where private zones must be linked; the firewall's DNS proxy).
+      const vnet = network.getVirtualNetworkOutput(
+        { resourceGroupName: subnetRef.resourceGroupName, virtualNetworkName: subnetRef.virtualNetworkName },
+        { parent: this, provider: args.providers.for(args.subnetId) },
+      );
+      const vnetChecks = (v: network.GetVirtualNetworkResult): string[] => {
+        const addressPrefixes = v.addressSpace?.addressPrefixes ?? [];
+        // remoteAddressSpace: the part of the remote VNet peered; remoteVirtualNetworkAddressSpace: its whole current space.
+        const peerings = (v.virtualNetworkPeerings ?? []).map((p) => ({
+          name: p.name ?? p.id ?? "?",
+          addressPrefixes: [...new Set([...(p.remoteAddressSpace?.addressPrefixes ?? []), ...(p.remoteVirtualNetworkAddressSpace?.addressPrefixes ?? [])])],
+        }));
+        return [
+          ...checkReachableCidrs({ vnet: subnetRef.virtualNetworkName, addressPrefixes, peerings }, { resource: subnetRef.subnetName, podCidr: args.podCidr, serviceCidr: args.serviceCidr }),
+          ...checkPrivateDnsLinks({
+            vnet: subnetRef.virtualNetworkName,
+            addressPrefixes,
+            dnsServers: v.dhcpOptions?.dnsServers ?? [],
+            zones: args.privateDnsZones ?? [],
+            resolverVnetId: args.dnsResolverVnetId,
+          }),
+        ];
+      };
       if (!args.firewall) {
-        this.nodeSubnetId = pulumi.output(args.subnetId);
-        this.nodeAddressPrefix = subnet.apply((s) => s.addressPrefix ?? s.addressPrefixes?.[0] ?? "");
+        const subnetId = args.subnetId;
+        const preflight = pulumi.all([subnet, vnet]).apply(([s, v]) => {
+          const problems = vnetChecks(v);
+          if (problems.length > 0) throw new PreflightError(problems);
+          return s.addressPrefix ?? s.addressPrefixes?.[0] ?? "";
+        });
+        this.nodeSubnetId = preflight.apply(() => subnetId);
+        this.nodeAddressPrefix = preflight;
       } else {
         if (!args.routeTableId) throw new Error("Network: routeTableId is required for network plugin 'azure' with a firewall");
         const rt = parseTopLevelId(args.routeTableId, "routeTables");
@@ -189,7 +229,7 @@ export class Network extends pulumi.ComponentResource {
         const subnetId = args.subnetId;
         const routeTableId = args.routeTableId;
         const firewall = args.firewall;
-        const preflight = pulumi.all([subnet, table]).apply(([s, t]) => {
+        const preflight = pulumi.all([subnet, table, vnet]).apply(([s, t, v]) => {
           const addressPrefix = s.addressPrefix ?? s.addressPrefixes?.[0];
           const problems = [
             ...checkUdrSubnet(
@@ -203,6 +243,7 @@ export class Network extends pulumi.ComponentResource {
             ),
             ...(args.internalIp ? checkInternalIp({ subnetId, addressPrefix }, args.internalIp) : []),
             ...(addressPrefix ? checkPodCidr({ resource: subnetRef.subnetName, networkPlugin: "azure", networkPluginMode: "overlay", podCidr: args.podCidr, nodeSubnetPrefix: addressPrefix }) : []),
+            ...vnetChecks(v),
           ];
           if (problems.length > 0) throw new PreflightError(problems);
           return { subnetId, addressPrefix: addressPrefix ?? "" };
@@ -227,10 +268,6 @@ export class Network extends pulumi.ComponentResource {
           // team's. They can only point at the firewall once it exists, so this is a warning,
           // not a stop: the first `up` creates the firewall, then they switch the VNet over.
           const fwSubnet = network.getSubnetOutput(parseSubnetId(args.firewallSubnetId), { parent: this, provider: args.providers.for(args.firewallSubnetId) });
-          const vnet = network.getVirtualNetworkOutput(
-            { resourceGroupName: subnetRef.resourceGroupName, virtualNetworkName: subnetRef.virtualNetworkName },
-            { parent: this, provider: args.providers.for(args.subnetId) },
-          );
           pulumi.all([fwSubnet, vnet]).apply(([f, v]) => {
             const prefix = f.addressPrefix ?? f.addressPrefixes?.[0];
             if (!prefix) return;

@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import { roleAssignmentNameFor } from "../core/azureRules";
+import type { DeployerPrincipalType } from "../core/identity";
 
 export const BUILTIN_ROLES = {
   acrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
@@ -27,8 +28,8 @@ export function assignRole(
     role: keyof typeof BUILTIN_ROLES;
     principalId: pulumi.Input<string>;
     scope: pulumi.Input<string>;
-    /** Default ServicePrincipal (managed identities); the deployer may be a User (core/identity.ts). */
-    principalType?: pulumi.Input<"User" | "ServicePrincipal">;
+    /** Default ServicePrincipal (managed identities); the deployer may be a User or Group (core/identity.ts). */
+    principalType?: pulumi.Input<DeployerPrincipalType>;
   },
   opts: pulumi.CustomResourceOptions,
 ): authorization.RoleAssignment {

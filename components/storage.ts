@@ -11,6 +11,7 @@ import type * as authorization from "@pulumi/azure-native/authorization";
 import { BLOB_CONTAINERS, SERVICE_TABLE } from "../core/naming";
 import { UploadedBlob } from "./blobUpload";
 import { assignRole } from "./roles";
+import type { DeployerPrincipalType } from "../core/identity";
 import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export type ContainerKey = keyof typeof BLOB_CONTAINERS;
@@ -26,7 +27,7 @@ export interface StorageArgs {
   /** Default `Standard_LRS`; prod stacks get `Standard_ZRS`. */
   sku?: "Standard_LRS" | "Standard_ZRS" | "Standard_GRS";
   /** The identity running `pulumi up`: it uploads packages and models. */
-  deployer: { objectId: pulumi.Input<string>; principalType: pulumi.Input<"User" | "ServicePrincipal"> };
+  deployer: { objectId: pulumi.Input<string>; principalType: pulumi.Input<DeployerPrincipalType> };
   tags: Record<string, string>;
 }
 
@@ -85,7 +86,7 @@ export class Storage extends pulumi.ComponentResource {
     name: string,
     principalId: pulumi.Input<string>,
     access: Partial<Record<ContainerKey, BlobDataAccess>>,
-    principalType: pulumi.Input<"User" | "ServicePrincipal"> = "ServicePrincipal",
+    principalType: pulumi.Input<DeployerPrincipalType> = "ServicePrincipal",
   ): authorization.RoleAssignment[] {
     return (Object.entries(access) as [ContainerKey, BlobDataAccess][]).map(([key, level]) =>
       assignRole(

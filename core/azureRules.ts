@@ -37,6 +37,10 @@ export const DOCS = {
   cniOverlay: { title: "Configure Azure CNI Overlay networking in Azure Kubernetes Service (AKS)", url: "https://learn.microsoft.com/azure/aks/azure-cni-overlay" },
   firewallDns: { title: "Azure Firewall DNS settings", url: "https://learn.microsoft.com/azure/firewall/dns-settings" },
   firewallZones: { title: "Deploy an Azure Firewall with Availability Zones", url: "https://learn.microsoft.com/azure/firewall/deploy-availability-zone-powershell" },
+  nameResolution: {
+    title: "Name resolution for resources in Azure virtual networks",
+    url: "https://learn.microsoft.com/azure/virtual-network/virtual-networks-name-resolution-for-vms-and-role-instances",
+  },
 } as const satisfies Record<string, MicrosoftDoc>;
 
 export interface AzureRule {
@@ -121,6 +125,21 @@ export const AZURE_RULES = {
     summary: "A pod CIDR is sent only for kubenet or Azure CNI Overlay, and never overlaps the node subnet.",
     doc: DOCS.cniOverlay,
     kind: "fails",
+  },
+  reachableCidrs: {
+    id: "pod-and-service-cidr-outside-reachable-networks",
+    summary: "With Azure CNI Overlay, the pod CIDR and the service CIDR overlap neither the existing VNet's address space nor any network peered with it (read during preview).",
+    doc: DOCS.cniOverlay,
+    kind: "fails",
+    previewOnly: true,
+  },
+  privateDnsLinks: {
+    id: "private-dns-zones-linked-where-resolved",
+    summary:
+      "Private DNS zones are linked to the VNet whose Azure-provided DNS answers the cluster's queries: with custom DNS servers outside the cluster's VNet (a hub firewall's DNS proxy, a DNS Private Resolver), that is their VNet (dns.resolverVnetId), not the spoke.",
+    doc: DOCS.nameResolution,
+    kind: "design",
+    previewOnly: true,
   },
   dnsProxy: {
     id: "vnet-dns-points-at-firewall-dns-proxy",
@@ -425,6 +444,73 @@ export function checkPodCidr(c: { resource: string; networkPlugin: string; netwo
 
 // ---------------------------------------------------------------------------------------------
 // The existing subnet, route table and VNet (read during `pulumi preview`)
+
+/** The existing VNet as `getVirtualNetwork` reports it: its address space, and each peering's remote ranges. */
+export interface VnetFacts {
+  vnet: string;
+  addressPrefixes: string[];
+  peerings: { name: string; addressPrefixes: string[] }[];
+}
+
+/**
+ * Microsoft, "Configure Azure CNI Overlay networking in Azure Kubernetes Service (AKS)": the pod
+ * CIDR must not overlap the cluster's VNet nor any network peered with it (overlay pod traffic is
+ * SNATed to the node's IP, but replies to a range the VNet routes elsewhere never reach the pods),
+ * and the service CIDR must not overlap any network the cluster reaches (addresses in it are taken
+ * for Services inside the cluster). checkPodCidr covers the node subnet; this covers the VNet's
+ * whole address space and its peerings.
+ */
+export function checkReachableCidrs(v: VnetFacts, c: { resource: string; podCidr?: string; serviceCidr?: string }): string[] {
+  const reachable = [
+    ...v.addressPrefixes.map((range) => ({ range, where: `the address space ${range} of virtual network '${v.vnet}'` })),
+    ...v.peerings.flatMap((p) => p.addressPrefixes.map((range) => ({ range, where: `${range} of peering '${p.name}' of virtual network '${v.vnet}'` }))),
+  ];
+  const out: string[] = [];
+  const name = `AKS cluster '${c.resource}'`;
+  const pod = c.podCidr && reachable.find((r) => cidrsOverlap(c.podCidr!, r.range));
+  if (pod) {
+    out.push(
+      violation(
+        AZURE_RULES.reachableCidrs,
+        name,
+        `pod CIDR '${c.podCidr}' (network.podCidr) overlaps ${pod.where}: overlay pods' traffic to and from that network would not be routed. Choose network.podCidr outside the VNet and every network peered with it`,
+      ),
+    );
+  }
+  const service = c.serviceCidr && reachable.find((r) => cidrsOverlap(c.serviceCidr!, r.range));
+  if (service) {
+    out.push(
+      violation(
+        AZURE_RULES.reachableCidrs,
+        name,
+        `service CIDR '${c.serviceCidr}' (network.serviceCidr) overlaps ${service.where}: the cluster could not reach those addresses (they would be taken for Services). Choose network.serviceCidr and network.dnsServiceIp outside the VNet and every network peered with it`,
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * Microsoft, "Name resolution for resources in Azure virtual networks" (and "What is a virtual
+ * network link?" of Azure Private DNS): a private zone answers queries that reach Azure-provided
+ * DNS (168.63.129.16) from a VNet linked to it. A VNet with custom DNS servers sends its queries
+ * to them, and they resolve from their own VNet: zones linked only to the cluster's VNet are not
+ * queried. A DNS server inside the VNet's own address space resolves through the VNet's links.
+ * `resolverVnetId` (dns.resolverVnetId): the zones are linked to the resolver's VNet instead.
+ */
+export function checkPrivateDnsLinks(v: { vnet: string; addressPrefixes: string[]; dnsServers: string[]; zones: string[]; resolverVnetId?: string }): string[] {
+  if (v.zones.length === 0 || v.resolverVnetId || v.dnsServers.length === 0) return [];
+  const inVnet = (ip: string) => ipaddr.IPv4.isValid(ip) && v.addressPrefixes.some((range) => ipaddr.IPv4.parse(ip).match(ipaddr.IPv4.parseCIDR(range)));
+  const outside = v.dnsServers.filter((ip) => !inVnet(ip));
+  if (outside.length === 0) return [];
+  return [
+    violation(
+      AZURE_RULES.privateDnsLinks,
+      `Virtual network '${v.vnet}'`,
+      `uses custom DNS servers ${outside.join(", ")} outside its address space, which do not query the private DNS zones linked to it: dns.privateZones ${v.zones.join(", ")} would not resolve in the cluster. Set dns.resolverVnetId to the VNet those DNS servers resolve from (the hub with the firewall's DNS proxy or a DNS Private Resolver): the zones are then linked to it`,
+    ),
+  ];
+}
 
 export interface RouteFacts {
   name?: string;

@@ -10,7 +10,8 @@
 import { z } from "zod";
 import { IMPLICIT_VERSION, splitProblems, unitOf } from "./versions";
 import { purposeProfile } from "./purpose";
-import { cidrsOverlap, usableInSubnet } from "./azureRules";
+import { cidrsOverlap, parseResourceId, parseTopLevelId, usableInSubnet } from "./azureRules";
+import { DEPLOYER_PRINCIPAL_TYPES } from "./identity";
 import { DEFAULT_NAMESPACE, modelDeploymentName } from "./naming";
 
 /** Project config namespace: keys are `aks-inference:<key>` in `Pulumi.<stack>.yaml`. */
@@ -163,6 +164,12 @@ const gpuPoolSchema = z
   })
   .strict();
 
+const KEY_VAULT_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/i;
+const KEY_VAULT_ID_FORM = "/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>";
+/** Microsoft: "Naming rules and restrictions for Azure resources" (Microsoft.KeyVault vaults: 3-24 alphanumerics and hyphens, starting with a letter, no consecutive hyphens). */
+const KEY_VAULT_NAME = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
+const KEY_VAULT_NAME_MESSAGE = "must be a Key Vault name: 3-24 letters, digits and '-', starting with a letter";
+
 const endpointSchema = z
   .object({
     /** Scoring endpoint host name; with it no `cloudapp.azure.com` name is created or required. */
@@ -196,10 +203,15 @@ const endpointSchema = z
         privateKey: z.string().min(1).optional(),
         keyVault: z
           .object({
-            /** Key Vault name (3-24 letters, digits and '-'); the vault uses Azure RBAC authorization. */
-            name: z.string().regex(/^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, { message: "must be a Key Vault name: 3-24 letters, digits and '-', starting with a letter" }),
-            /** Resource group of the vault (its subscription is the stack's). */
-            resourceGroupName: z.string().min(1).max(90),
+            /**
+             * Resource ID of the vault, in any subscription of the tenant (platform teams keep
+             * certificates in their own); the vault uses Azure RBAC authorization.
+             */
+            id: z.string().regex(KEY_VAULT_ID, { message: `must be a Key Vault resource ID: ${KEY_VAULT_ID_FORM}` }).optional(),
+            /** Older form, a vault in the stack's subscription: its name (3-24 letters, digits and '-'). Prefer id. */
+            name: z.string().regex(KEY_VAULT_NAME, { message: KEY_VAULT_NAME_MESSAGE }).optional(),
+            /** Older form, with name: the vault's resource group. Prefer id. */
+            resourceGroupName: z.string().min(1).max(90).optional(),
             /** Key Vault certificate (PEM or PKCS#12) with the private key: the router reads it as one PEM bundle. */
             certificateName: z.string().regex(/^[a-zA-Z0-9-]{1,127}$/, { message: "must be 1-127 letters, digits and '-'" }),
           })
@@ -213,8 +225,15 @@ const endpointSchema = z
 
 const dnsSchema = z
   .object({
-    /** Private DNS zones to create and link to the cluster VNet (kubenet), e.g. `internal.contoso.com`. */
+    /** Private DNS zones to create and link to the cluster VNet (or `resolverVnetId`), e.g. `internal.contoso.com`. */
     privateZones: z.array(hostname).default([]),
+    /**
+     * The VNet whose DNS resolution the VNet's custom DNS servers use (usually the hub: the
+     * firewall's DNS proxy or a DNS Private Resolver): the zones are linked to it instead of the
+     * cluster's VNet, whose custom DNS servers would not query zones linked to it (issue 26).
+     * May be in another subscription; the link lives with the zone. Checked during preview.
+     */
+    resolverVnetId: resourceId("virtualNetworks", "virtual network").optional(),
     /** Records to create in those zones. */
     records: z
       .array(
@@ -403,6 +422,41 @@ const upgradesSchema = z
   })
   .strict();
 
+/** Who runs `pulumi up`, as its own role assignments (blob uploads) must name it. */
+const deployerSchema = z
+  .object({
+    /** User, ServicePrincipal or Group; default: from the deployer's ARM access token's claims (core/identity.ts). */
+    principalType: z.enum(DEPLOYER_PRINCIPAL_TYPES).optional(),
+  })
+  .strict();
+
+/**
+ * Who may reach the cluster's API server (Microsoft: "Secure access to the API server using
+ * authorized IP address ranges in Azure Kubernetes Service (AKS)",
+ * https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges: CIDRs, at most 200,
+ * not with private clusters; and "Create a private Azure Kubernetes Service (AKS) cluster",
+ * https://learn.microsoft.com/azure/aks/private-clusters). Unset: public, unrestricted.
+ */
+const authorizedRange = z.string().refine(
+  (v) => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
+    return m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+  },
+  { message: "must be an IPv4 CIDR such as '203.0.113.0/24'" },
+);
+const apiServerSchema = z
+  .object({
+    /** IPv4 CIDRs allowed to reach the public API server (the deployer's runner among them). */
+    authorizedIpRanges: z
+      .array(authorizedRange)
+      .min(1, { message: "list at least one range, or leave the key out (no restriction)" })
+      .max(200, { message: "at most 200 ranges (AKS's limit)" })
+      .optional(),
+    /** A private API server (Azure CNI only), reached from the VNet and networks peered with it. */
+    private: z.boolean().default(false),
+  })
+  .strict();
+
 const stackSchema = z
   .object({
     location: z.string().min(1, { message: "is required (e.g. 'westeurope')" }),
@@ -430,6 +484,8 @@ const stackSchema = z
     services: z.array(serviceSchema).default([]),
     requiredHosts: requiredHostsSchema.default(requiredHostsSchema.parse({})),
     upgrades: upgradesSchema.default(upgradesSchema.parse({})),
+    deployer: deployerSchema.default({}),
+    apiServer: apiServerSchema.default(apiServerSchema.parse({})),
   })
   .strict();
 
@@ -672,7 +728,24 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     const fromConfig = Boolean(tls.certificate) || Boolean(tls.privateKey);
     if (fromConfig && tls.keyVault) problem(["endpoint", "tls"], "set keyVault, or certificate and privateKey, not both");
     else if (fromConfig && !(tls.certificate && tls.privateKey)) problem(["endpoint", "tls"], "certificate and privateKey go together (both as secrets)");
-    else if (!fromConfig && !tls.keyVault) problem(["endpoint", "tls"], "set keyVault { name, resourceGroupName, certificateName }, or certificate and privateKey (as secrets)");
+    else if (!fromConfig && !tls.keyVault) problem(["endpoint", "tls"], "set keyVault { id, certificateName }, or certificate and privateKey (as secrets)");
+    const kv = tls.keyVault;
+    if (kv?.id && (kv.name || kv.resourceGroupName)) problem(["endpoint", "tls", "keyVault"], "set id (the vault's resource ID), or the older name and resourceGroupName, not both");
+    else if (kv && !kv.id && !kv.name && !kv.resourceGroupName) problem(["endpoint", "tls", "keyVault", "id"], `is required: the vault's resource ID, ${KEY_VAULT_ID_FORM} (any subscription of the tenant)`);
+    else if (kv && !kv.id && !(kv.name && kv.resourceGroupName)) problem(["endpoint", "tls", "keyVault"], "name and resourceGroupName go together (a vault in the stack's subscription); prefer id, the vault's resource ID");
+    else if (kv?.id) {
+      const { name } = parseTopLevelId(kv.id, "vaults");
+      if (!KEY_VAULT_NAME.test(name)) problem(["endpoint", "tls", "keyVault", "id"], `'${name}' ${KEY_VAULT_NAME_MESSAGE}`);
+    }
+  }
+  // Microsoft: "Secure access to the API server using authorized IP address ranges in AKS" (not
+  // with private clusters); "Create a private AKS cluster": reached from the cluster's VNet and
+  // its peerings, which kubenet's stack-created VNet has none of.
+  if (c.apiServer.private && c.network.plugin !== "azure") {
+    problem(["apiServer", "private"], "needs network.plugin 'azure': a private API server is only reachable from the cluster's VNet and networks peered with it, and kubenet's VNet is created by this stack and peered with nothing (no runner could deploy)");
+  }
+  if (c.apiServer.private && c.apiServer.authorizedIpRanges) {
+    problem(["apiServer", "authorizedIpRanges"], "cannot be set with apiServer.private: AKS does not support authorized IP ranges on private clusters");
   }
   if (c.endpoint.dnsZone && !c.endpoint.customDomain) problem(["endpoint", "dnsZone"], "needs endpoint.customDomain");
   if (c.endpoint.customDomain && c.endpoint.dnsZone && !c.endpoint.customDomain.endsWith(`.${c.endpoint.dnsZone.zoneName}`)) {
@@ -849,6 +922,33 @@ export function endpointDnsLabel(c: Pick<StackConfig, "endpoint" | "clusterName"
  */
 export function scoringHost(c: Pick<StackConfig, "endpoint" | "clusterName" | "location">): string {
   return c.endpoint.customDomain ?? `${c.endpoint.dnsLabel ?? c.clusterName}.${c.location}.cloudapp.azure.com`;
+}
+
+/** The TLS Key Vault certificate, resolved: the vault's resource ID parsed, or the older name and group in the stack's subscription. */
+export interface KeyVaultCertificate {
+  id: string;
+  subscriptionId: string;
+  resourceGroupName: string;
+  name: string;
+  certificateName: string;
+}
+
+type KeyVaultConfig = NonNullable<NonNullable<StackConfig["endpoint"]["tls"]>["keyVault"]>;
+
+/** The vault's name, from its resource ID (or the older name key). */
+export function keyVaultName(keyVault: KeyVaultConfig): string {
+  return keyVault.id ? parseTopLevelId(keyVault.id, "vaults").name : keyVault.name!;
+}
+
+/** `keyVault` of a validated config; `stackSubscriptionId` only serves the older name/resourceGroupName form. */
+export function keyVaultOf(keyVault: KeyVaultConfig, stackSubscriptionId: string): KeyVaultCertificate {
+  const { certificateName } = keyVault;
+  if (keyVault.id) {
+    const p = parseResourceId(keyVault.id)!;
+    return { id: keyVault.id, subscriptionId: p.subscriptionId, resourceGroupName: p.resourceGroupName, name: p.path[1], certificateName };
+  }
+  const { name, resourceGroupName } = keyVault as { name: string; resourceGroupName: string };
+  return { id: `/subscriptions/${stackSubscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.KeyVault/vaults/${name}`, subscriptionId: stackSubscriptionId, resourceGroupName, name, certificateName };
 }
 
 /** Whether the router terminates TLS (then the scoring URI is https). */

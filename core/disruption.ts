@@ -1,5 +1,5 @@
 /**
- * Node upgrades and drains against model services (issue #26 item 11): which Deployments get a
+ * Node upgrades and drains against model services: which Deployments get a
  * PodDisruptionBudget and a topology spread, and what those are. Pure, shared by the component
  * and its tests.
  */

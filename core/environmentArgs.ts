@@ -150,8 +150,11 @@ export interface EnvironmentDnsZone {
 }
 
 export interface EnvironmentKeyVaultCertificate {
-  name: string;
-  resourceGroupName: string;
+  /** Resource ID of the vault, in any subscription of the tenant. */
+  id?: string;
+  /** Older form (a vault in the environment's subscription), with resourceGroupName; prefer id. */
+  name?: string;
+  resourceGroupName?: string;
   certificateName: string;
 }
 
@@ -301,6 +304,26 @@ export interface EnvironmentUpgrades {
   maintenanceWindow?: EnvironmentMaintenanceWindow;
 }
 
+/** Principal types a role assignment names. */
+export const DeployerPrincipalType = {
+  User: "User",
+  ServicePrincipal: "ServicePrincipal",
+  Group: "Group",
+} as const;
+export type DeployerPrincipalType = (typeof DeployerPrincipalType)[keyof typeof DeployerPrincipalType];
+
+export interface EnvironmentDeployer {
+  /** Default: from the deployer's ARM access token's claims. */
+  principalType?: DeployerPrincipalType;
+}
+
+export interface EnvironmentApiServer {
+  /** IPv4 CIDRs allowed to reach the public API server (at most 200). */
+  authorizedIpRanges?: string[];
+  /** A private API server; Azure CNI only, not with authorizedIpRanges (default false). */
+  private?: boolean;
+}
+
 export interface EnvironmentRequiredHosts {
   azureMlCompat?: boolean;
 }
@@ -335,6 +358,10 @@ export interface InferenceEnvironmentArgs {
   requiredHosts?: EnvironmentRequiredHosts;
   /** Auto-upgrade channels and their maintenance window. */
   upgrades?: EnvironmentUpgrades;
+  /** Who deploys, as role assignments name it. */
+  deployer?: EnvironmentDeployer;
+  /** Who may reach the cluster's API server. */
+  apiServer?: EnvironmentApiServer;
   /** Folder the model, project-folder and environment paths are relative to (default: the working directory). */
   projectRoot?: string;
 }

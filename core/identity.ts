@@ -1,17 +1,30 @@
 /**
  * Who runs `pulumi up`, as far as a role assignment must say. Azure refuses a role assignment
  * whose principalType does not match the principal (UnmatchedPrincipalType), and the SDK's default
- * is "User". The deployer's token names the application it was issued to: Microsoft's own public
- * clients (Azure CLI, Azure PowerShell) mean a person signed in; any other application ID is the
- * deployer's own service principal or managed identity (CI's federated credential).
+ * is "User". Config `deployer.principalType` says it; unset, the deployer's own ARM access token
+ * does, from its payload claims (Microsoft: "Access token claims reference",
+ * https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference):
+ * the optional claim `idtyp` is "app" for an app-only token and "user" for a user's; without it,
+ * `scp` (the delegated scopes) is only present in a token issued to a signed-in user.
  */
 
-/** Microsoft's first-party public client IDs that people sign in through. */
-export const USER_SIGN_IN_CLIENT_IDS: Readonly<Record<string, string>> = {
-  "04b07795-8ddb-461a-bbee-02f9e1bf7b46": "Azure CLI",
-  "1950a258-227b-4e31-a9cf-717495945fc2": "Azure PowerShell",
-};
+export const DEPLOYER_PRINCIPAL_TYPES = ["User", "ServicePrincipal", "Group"] as const;
+export type DeployerPrincipalType = (typeof DEPLOYER_PRINCIPAL_TYPES)[number];
 
-export function deployerPrincipalType(clientId: string): "User" | "ServicePrincipal" {
-  return USER_SIGN_IN_CLIENT_IDS[clientId.toLowerCase()] ? "User" : "ServicePrincipal";
+/** The principal type of the token's subject: User or ServicePrincipal (a token is never a group's). */
+export function principalTypeFromToken(jwt: string): "User" | "ServicePrincipal" {
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8"));
+  } catch {
+    // Not a JWT (an opaque or offline token): CI's service principal or managed identity is the
+    // deployer that cannot sign in interactively to fix a wrong guess, so it gets the safe answer;
+    // a person can set deployer.principalType.
+    return "ServicePrincipal";
+  }
+  if (!claims || typeof claims !== "object" || Array.isArray(claims)) return "ServicePrincipal";
+  const { idtyp, scp } = claims as { idtyp?: unknown; scp?: unknown };
+  if (idtyp === "app") return "ServicePrincipal";
+  if (idtyp === "user") return "User";
+  return scp !== undefined ? "User" : "ServicePrincipal";
 }

@@ -3,7 +3,7 @@
  * plus what AKS itself and the GPU pools need behind a firewall. One source of truth: the
  * firewall rules, `npm run hosts`, the docs and the policy pack all read it.
  */
-import type { StackConfig } from "./config";
+import { keyVaultName, type StackConfig } from "./config";
 import { purposeProfile } from "./purpose";
 
 /** When in Azure ML v1's connectivity chronology a host is first needed. */
@@ -232,7 +232,7 @@ export function requiredHostsInputFor(cfg: StackConfig): RequiredHostsInput {
     tokenAuth: cfg.services.some((s) => s.authMode === "token"),
     jwksUri: cfg.tokenIssuer.type === "oidc" ? cfg.tokenIssuer.jwksUri : undefined,
     defender: cfg.defender,
-    keyVaultName: cfg.endpoint.tls?.keyVault?.name,
+    keyVaultName: cfg.endpoint.tls?.keyVault ? keyVaultName(cfg.endpoint.tls.keyVault) : undefined,
     azureMlCompat: cfg.requiredHosts.azureMlCompat,
     customDomain: cfg.endpoint.customDomain,
     dnsLabel: cfg.endpoint.dnsLabel,

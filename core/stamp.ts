@@ -90,6 +90,7 @@ export const ENVIRONMENT_SPECIFIC: readonly { key: string; what: string; globall
   // Secrets (then listed to set, not here); one a template holds in plain text is still the domain's.
   { key: "endpoint.tls.certificate", what: "the custom domain's certificate", secret: true },
   { key: "endpoint.tls.privateKey", what: "the custom domain's private key", secret: true },
+  { key: "dns.resolverVnetId", what: "the VNet whose DNS resolver queries the private zones (the hub's)" },
   { key: "dns.records", what: "private DNS records (they name the environment's hosts)" },
   { key: "tokenIssuer.issuer", what: "the token issuer" },
   { key: "tokenIssuer.jwksUri", what: "the token issuer's signing keys" },

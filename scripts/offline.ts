@@ -80,7 +80,8 @@ export interface ExistingRoute {
 export interface ExistingNetwork {
   subnets: Record<string, { addressPrefix: string; routeTableId?: string }>;
   routeTables: Record<string, { routes: ExistingRoute[] }>;
-  virtualNetworks: Record<string, { dnsServers: string[] }>;
+  /** DNS servers (empty: Azure-provided), address space, and each peering's remote ranges. */
+  virtualNetworks: Record<string, { dnsServers: string[]; addressPrefixes: string[]; peerings: { name: string; addressPrefixes: string[] }[] }>;
   /** The hub: firewall policies with the firewalls using them, those firewalls' addresses, public IPs. */
   firewallPolicies: Record<string, { firewallIds: string[] }>;
   azureFirewalls: Record<string, { privateIp: string; publicIpIds: string[] }>;
@@ -91,7 +92,9 @@ export interface ExistingNetwork {
  * The existing network as the network team is asked to provide it for this config ("Deploying
  * behind a hub firewall" in the README): the subnet associated with `network.routeTableId`, whose
  * 0.0.0.0/0 leads to the hub firewall (a stack-created firewall adds that route itself), with a
- * range holding `endpoint.internalIp`. A real preview reads Azure instead.
+ * range holding `endpoint.internalIp`, in a spoke VNet (its /16) peered with the hub (the /16
+ * holding `firewall.privateIp`, e.g. 10.0.0.0/16 with the firewall at 10.0.1.4). A real preview
+ * reads Azure instead.
  */
 export function documentedNetwork(cfg: StackConfig): ExistingNetwork {
   const out: ExistingNetwork = { subnets: {}, routeTables: {}, virtualNetworks: {}, firewallPolicies: {}, azureFirewalls: {}, publicIps: {} };
@@ -115,7 +118,14 @@ export function documentedNetwork(cfg: StackConfig): ExistingNetwork {
     };
   }
   if (firewallSubnetId) out.subnets[firewallSubnetId.toLowerCase()] = { addressPrefix: "10.225.0.0/26" };
-  out.virtualNetworks[subnetId.replace(/\/subnets\/[^/]+$/i, "").toLowerCase()] = { dnsServers: hub ? [hub.privateIp] : firewallSubnetId ? ["10.225.0.4"] : [] };
+  const vnetId = subnetId.replace(/\/subnets\/[^/]+$/i, "");
+  const sixteen = (a: string) => `${a.split(".").slice(0, 2).join(".")}.0.0/16`;
+  const sameVnet = firewallSubnetId?.toLowerCase().startsWith(`${vnetId.toLowerCase()}/subnets/`);
+  out.virtualNetworks[vnetId.toLowerCase()] = {
+    dnsServers: hub ? [hub.privateIp] : firewallSubnetId ? ["10.225.0.4"] : [],
+    addressPrefixes: [sixteen(addressPrefix), ...(sameVnet ? ["10.225.0.0/26"] : [])],
+    peerings: hub ? [{ name: `peer-${vnetId.split("/").pop()}-to-hub`, addressPrefixes: [sixteen(hub.privateIp)] }] : [],
+  };
   return out;
 }
 
@@ -288,7 +298,14 @@ class OfflineMocks implements pulumi.runtime.Mocks {
       case "azure-native:network:getVirtualNetwork": {
         const [id, vnet] = find(this.existing.virtualNetworks, `/resourceGroups/${String(inputs.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${String(inputs.virtualNetworkName)}`);
         if (!vnet) throw notFound("virtual network", id);
-        return { id, name: inputs.virtualNetworkName, dhcpOptions: { dnsServers: vnet.dnsServers } };
+        return {
+          id,
+          name: inputs.virtualNetworkName,
+          dhcpOptions: { dnsServers: vnet.dnsServers },
+          addressSpace: { addressPrefixes: vnet.addressPrefixes },
+          // Both as Azure reports them: the peered part of the remote space, and the remote VNet's whole space.
+          virtualNetworkPeerings: vnet.peerings.map((p) => ({ name: p.name, remoteAddressSpace: { addressPrefixes: p.addressPrefixes }, remoteVirtualNetworkAddressSpace: { addressPrefixes: p.addressPrefixes } })),
+        };
       }
       default:
         return inputs;

@@ -11,6 +11,8 @@ import {
   checkNetworkContributorScope,
   checkNetworkRules,
   checkPodCidr,
+  checkPrivateDnsLinks,
+  checkReachableCidrs,
   checkRoleAssignmentName,
   checkServiceBehindFirewall,
   checkUdrSubnet,
@@ -278,6 +280,27 @@ describe("Azure rules", () => {
     assert.deepEqual(checkVnetDns({ vnet: "vnet", dnsServers: ["10.0.0.10", "10.0.1.4"], firewallPrivateIp: "10.0.1.4" }), []);
     assert.ok(checkVnetDns({ vnet: "vnet", dnsServers: [], firewallPrivateIp: "10.0.1.4" })[0].startsWith("Virtual network 'vnet': uses DNS servers Azure-provided, not the firewall's DNS proxy 10.0.1.4;"));
     assert.ok(checkVnetDns({ vnet: "vnet", dnsServers: ["10.0.0.10", "10.0.0.11"], firewallPrivateIp: "10.0.1.4" })[0].startsWith("Virtual network 'vnet': uses DNS servers 10.0.0.10, 10.0.0.11, not"));
+  });
+
+  it("pod and service CIDRs overlap neither the VNet's address space nor a peered network's (issue 26)", () => {
+    const vnet = { vnet: "vnet-prod", addressPrefixes: ["10.240.0.0/16"], peerings: [{ name: "peer-to-hub", addressPrefixes: ["10.0.0.0/16", "10.1.0.0/16"] }] };
+    assert.deepEqual(checkReachableCidrs(vnet, { resource: "aks", podCidr: "10.244.0.0/16", serviceCidr: "10.100.0.0/16" }), []);
+    assert.deepEqual(checkReachableCidrs(vnet, { resource: "aks", podCidr: "10.1.128.0/17", serviceCidr: "10.240.0.0/12" }), [
+      `AKS cluster 'aks': pod CIDR '10.1.128.0/17' (network.podCidr) overlaps 10.1.0.0/16 of peering 'peer-to-hub' of virtual network 'vnet-prod': overlay pods' traffic to and from that network would not be routed. Choose network.podCidr outside the VNet and every network peered with it (rule ${AZURE_RULES.reachableCidrs.id}; Microsoft: "${DOCS.cniOverlay.title}" ${DOCS.cniOverlay.url})`,
+      `AKS cluster 'aks': service CIDR '10.240.0.0/12' (network.serviceCidr) overlaps the address space 10.240.0.0/16 of virtual network 'vnet-prod': the cluster could not reach those addresses (they would be taken for Services). Choose network.serviceCidr and network.dnsServiceIp outside the VNet and every network peered with it (rule ${AZURE_RULES.reachableCidrs.id}; Microsoft: "${DOCS.cniOverlay.title}" ${DOCS.cniOverlay.url})`,
+    ]);
+    assert.equal(checkReachableCidrs({ ...vnet, peerings: [{ name: "p", addressPrefixes: [] }] }, { resource: "aks", podCidr: "10.0.0.0/8" }).length, 1, "the VNet's own space alone");
+  });
+
+  it("private DNS zones are linked where the VNet's DNS servers resolve (issue 26)", () => {
+    const v = { vnet: "vnet-prod", addressPrefixes: ["10.240.0.0/16"], dnsServers: ["10.0.1.4"], zones: ["internal.contoso.com"] };
+    assert.deepEqual(checkPrivateDnsLinks({ ...v, resolverVnetId: `${SUB}/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet-hub` }), []);
+    assert.deepEqual(checkPrivateDnsLinks({ ...v, dnsServers: [] }), [], "Azure-provided DNS queries the zones linked to the VNet");
+    assert.deepEqual(checkPrivateDnsLinks({ ...v, dnsServers: ["10.240.0.10"] }), [], "a DNS server inside the VNet resolves through the VNet's own links");
+    assert.deepEqual(checkPrivateDnsLinks({ ...v, zones: [] }), []);
+    assert.deepEqual(checkPrivateDnsLinks(v), [
+      `Virtual network 'vnet-prod': uses custom DNS servers 10.0.1.4 outside its address space, which do not query the private DNS zones linked to it: dns.privateZones internal.contoso.com would not resolve in the cluster. Set dns.resolverVnetId to the VNet those DNS servers resolve from (the hub with the firewall's DNS proxy or a DNS Private Resolver): the zones are then linked to it (rule ${AZURE_RULES.privateDnsLinks.id}; Microsoft: "${DOCS.nameResolution.title}" ${DOCS.nameResolution.url})`,
+    ]);
   });
 
   it("advises a production firewall in every cluster zone with at least two public IPs", () => {

@@ -59,6 +59,13 @@ describe("stack config", () => {
     assert.ok(p.some((x) => x.startsWith("aks-inference:network.subnetId: is only allowed")), p.join("\n"));
   });
 
+  it("takes dns.resolverVnetId only as a virtual network resource ID (issue 26)", () => {
+    const hub = "/subscriptions/s/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet-hub";
+    assert.equal(stackConfig("dev", { "aks-inference:dns": { privateZones: ["internal.contoso.com"], resolverVnetId: hub } }).dns.resolverVnetId, hub);
+    const bad = problems({ "aks-inference:dns": { privateZones: ["internal.contoso.com"], resolverVnetId: `${hub}/subnets/x` } });
+    assert.ok(bad[0]?.startsWith("aks-inference:dns.resolverVnetId: must be a virtual network resource ID"), bad.join("\n"));
+  });
+
   describe("egress firewall: the hub's, or one the stack creates in the VNet's resource group", () => {
     const prodNetwork = () => rawStack("prod")["aks-inference:network"] as Record<string, unknown>;
     const prodFirewall = () => rawStack("prod")["aks-inference:firewall"] as Record<string, unknown>;

@@ -431,7 +431,7 @@ describe("stack config rules", () => {
     });
 
     it("needs a source for the certificate", () => {
-      refused(tls({}), `${k("endpoint.tls")}: set keyVault { name, resourceGroupName, certificateName }, or certificate and privateKey (as secrets)`);
+      refused(tls({}), `${k("endpoint.tls")}: set keyVault { id, certificateName }, or certificate and privateKey (as secrets)`);
     });
 
     it("Key Vault name: 3-24 letters, digits and single '-', a letter first, no '-' last", () => {

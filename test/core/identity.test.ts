@@ -1,17 +1,28 @@
 import * as assert from "node:assert/strict";
-import { USER_SIGN_IN_CLIENT_IDS, deployerPrincipalType } from "../../core/identity";
+import { principalTypeFromToken } from "../../core/identity";
 
-describe("deployer principal type", () => {
-  it("is User for people signed in through Azure CLI or Azure PowerShell, else ServicePrincipal (CI, managed identity)", () => {
-    assert.equal(deployerPrincipalType("04b07795-8ddb-461a-bbee-02f9e1bf7b46"), "User");
-    assert.equal(deployerPrincipalType("1950A258-227B-4E31-A9CF-717495945FC2"), "User");
-    assert.equal(deployerPrincipalType("5d3b2c1a-0000-4000-8000-00000000c1ed"), "ServicePrincipal");
+/** An access token as Microsoft Entra ID shapes it: base64url header and payload, a signature we never check. */
+function jwt(payload: Record<string, unknown>): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  return `${part({ typ: "JWT", alg: "RS256", kid: "k1" })}.${part({ aud: "https://management.azure.com", iss: "https://sts.windows.net/t/", oid: "o", tid: "t", ...payload })}.c2lnbmF0dXJl`;
+}
+
+describe("deployer principal type from the ARM access token's claims", () => {
+  it("idtyp 'app' is a service principal, 'user' a user (optional claim idtyp)", () => {
+    assert.equal(principalTypeFromToken(jwt({ idtyp: "app", appid: "a" })), "ServicePrincipal");
+    assert.equal(principalTypeFromToken(jwt({ idtyp: "user", scp: "user_impersonation" })), "User");
+    assert.equal(principalTypeFromToken(jwt({ idtyp: "app", scp: "user_impersonation" })), "ServicePrincipal", "idtyp decides before scp");
   });
-});
 
-describe("deployer principal type: the sign-in clients", () => {
-  it("knows exactly Azure CLI and Azure PowerShell", () => {
-    assert.deepEqual(USER_SIGN_IN_CLIENT_IDS, { "04b07795-8ddb-461a-bbee-02f9e1bf7b46": "Azure CLI", "1950a258-227b-4e31-a9cf-717495945fc2": "Azure PowerShell" });
-    assert.equal(deployerPrincipalType("04B07795-8DDB-461A-BBEE-02F9E1BF7B46"), "User", "client IDs compare case-insensitively");
+  it("without idtyp: a delegated scope (scp) means a user signed in, else the token is an app's", () => {
+    assert.equal(principalTypeFromToken(jwt({ scp: "user_impersonation", upn: "a@contoso.com" })), "User");
+    assert.equal(principalTypeFromToken(jwt({ appid: "a", roles: ["x"] })), "ServicePrincipal");
+    assert.equal(principalTypeFromToken(jwt({ idtyp: "device" })), "ServicePrincipal", "an unknown idtyp falls through to scp");
+  });
+
+  it("an undecodable token is a service principal", () => {
+    for (const token of ["", "offline-token", "a.b.c", `x.${Buffer.from("[1]").toString("base64url")}.y`, `x.${Buffer.from("null").toString("base64url")}.y`]) {
+      assert.equal(principalTypeFromToken(token), "ServicePrincipal", token);
+    }
   });
 });

@@ -251,7 +251,7 @@ describe("stamping: arguments and output, exactly as the user reads them", () =>
       /^ {2}aks-inference:firewall\.privateIp +the hub firewall's private IP; prod: 10\.0\.1\.4$/m,
       /^ {2}aks-inference:firewall\.publicIp +the hub firewall's public IP; prod: /m,
       /^ {2}aks-inference:endpoint\.customDomain +the scoring endpoint's domain; prod: ml\.contoso\.com$/m,
-      /^ {2}aks-inference:endpoint\.tls\.keyVault\.name +the Key Vault certificate of the custom domain; prod: /m,
+      /^ {2}aks-inference:endpoint\.tls\.keyVault\.id +the Key Vault certificate of the custom domain; prod: /m,
       /^ {2}aks-inference:dns\.records +private DNS records \(they name the environment's hosts\); prod: \[\{/m,
     ]) {
       assert.match(listing, line);

@@ -278,6 +278,38 @@ describe("infrastructure stack", function () {
       subnetOf(existing).addressPrefix = "10.244.8.0/24";
       await refused(existing, /endpoint\.internalIp 10\.240\.0\.200 is not a usable address of its range 10\.244\.8\.0\/24.*pod CIDR '10\.244\.0\.0\/16' overlaps the node subnet/s);
     });
+
+    it("reads the VNet's address space and peerings: the documented hub peering passes, one overlapping the pod CIDR is refused with the exact message (issue 26)", async () => {
+      const vnetOf = (n: ExistingNetwork) => Object.values(n.virtualNetworks)[0];
+      assert.deepEqual(vnetOf(documentedNetwork(cfg())).peerings, [{ name: "peer-vnet-prod-to-hub", addressPrefixes: ["10.0.0.0/16"] }], "the hub holding firewall.privateIp 10.0.1.4");
+      const existing = documentedNetwork(cfg());
+      vnetOf(existing).peerings.push({ name: "peer-vnet-prod-to-legacy", addressPrefixes: ["10.244.128.0/17"] });
+      await assert.rejects(Plan.of(cfg(), true, existing), (err: Error) => {
+        // The runtime prefixes the properties it was serializing; the preflight's own message is exact.
+        assert.equal(
+          err.message.slice(err.message.indexOf("Preflight refused")),
+          "Preflight refused the stack before creating the cluster (read-only lookups of the existing network):\n" +
+            "  - AKS cluster 'snet-aks': pod CIDR '10.244.0.0/16' (network.podCidr) overlaps 10.244.128.0/17 of peering 'peer-vnet-prod-to-legacy' of virtual network 'vnet-prod': overlay pods' traffic to and from that network would not be routed. Choose network.podCidr outside the VNet and every network peered with it (rule pod-and-service-cidr-outside-reachable-networks; Microsoft: \"Configure Azure CNI Overlay networking in Azure Kubernetes Service (AKS)\" https://learn.microsoft.com/azure/aks/azure-cni-overlay)",
+        );
+        return true;
+      });
+      const serviceInVnet = documentedNetwork(cfg());
+      vnetOf(serviceInVnet).addressPrefixes.push("10.100.0.0/16");
+      await refused(serviceInVnet, /service CIDR '10\.100\.0\.0\/16' \(network\.serviceCidr\) overlaps the address space 10\.100\.0\.0\/16 of virtual network 'vnet-prod'/);
+    });
+
+    it("refuses private DNS zones when the VNet's DNS servers are outside it and dns.resolverVnetId is not set (issue 26)", async () => {
+      const dns = { ...(rawStack("prod")["aks-inference:dns"] as object), resolverVnetId: undefined };
+      await refused(
+        documentedNetwork(cfg()),
+        /Virtual network 'vnet-prod': uses custom DNS servers 10\.0\.1\.4 outside its address space, which do not query the private DNS zones linked to it: dns\.privateZones internal\.contoso\.com would not resolve in the cluster\. Set dns\.resolverVnetId .*Microsoft: "Name resolution for resources in Azure virtual networks"/,
+        stackConfig("prod", { "aks-inference:dns": dns }),
+      );
+      const azureDns = documentedNetwork(cfg());
+      for (const v of Object.values(azureDns.virtualNetworks)) v.dnsServers = [];
+      const plan = await Plan.of(stackConfig("prod", { "aks-inference:dns": dns }), true, azureDns);
+      assert.equal(input(plan.one("azure-native:privatedns:VirtualNetworkLink"), "virtualNetwork", "id"), `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-prod/providers/Microsoft.Network/virtualNetworks/vnet-prod`, "Azure-provided DNS: linked to the spoke");
+    });
   });
 
   describe("Azure CNI with a firewall the stack creates", () => {
@@ -439,10 +471,11 @@ describe("infrastructure stack", function () {
     assert.equal(input(provider, "deleteUnreachable"), "true");
   });
 
-  it("creates private DNS zones linked to the VNet, and the custom domain's record when a zone is given", async () => {
+  it("creates private DNS zones linked to the resolver's VNet (the hub), and the custom domain's record when a zone is given", async () => {
     assert.equal(prod.all("azure-native:privatedns:PrivateZone").length, 1);
     const link = prod.one("azure-native:privatedns:VirtualNetworkLink");
-    assert.equal(input(link, "virtualNetwork", "id"), "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-prod/providers/Microsoft.Network/virtualNetworks/vnet-prod");
+    assert.equal(input(link, "virtualNetwork", "id"), "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub-prod/providers/Microsoft.Network/virtualNetworks/vnet-hub-prod", "dns.resolverVnetId");
+    assert.equal(input(link, "resourceGroupName"), "rg-aksinf-prod", "the link lives with the zone");
     const endpoint = { ...(rawStack("prod")["aks-inference:endpoint"] as object), dnsZone: { resourceGroupName: "rg-dns", zoneName: "contoso.com" } };
     const withZone = await Plan.of(stackConfig("prod", { "aks-inference:endpoint": endpoint }));
     const record = withZone.one("azure-native:dns:RecordSet");

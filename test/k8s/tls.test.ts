@@ -77,7 +77,7 @@ describe("router TLS", function () {
     it("reads exactly the configured certificate, as a secret (key and chain), with the router's workload identity", () => {
       const vault = stackConfig("prod").endpoint.tls!.keyVault!;
       const params = input(prod.one(T.spc), "spec", "parameters") as Record<string, string>;
-      assert.equal(params.keyvaultName, vault.name);
+      assert.equal(params.keyvaultName, "kv-contoso-certs");
       assert.equal(params.usePodIdentity, "false");
       assert.equal(params.tenantId, "00000000-0000-0000-0000-0000000000aa", "the deployer's tenant");
       assert.deepEqual(
@@ -94,7 +94,7 @@ describe("router TLS", function () {
       assert.ok(String(input(grant, "roleDefinitionId")).endsWith(BUILTIN_ROLES.keyVaultSecretsUser));
       assert.equal(
         input(grant, "scope"),
-        `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${vault.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${vault.name}/secrets/${vault.certificateName}`,
+        `${vault.id}/secrets/${vault.certificateName}`,
         "Key Vault Secrets User on that one certificate, not the vault",
       );
       for (const r of [federated, grant]) assert.ok(prod.dependsOn(routerOf(prod), r), `the router does not wait for ${r.name}`);

@@ -21,6 +21,7 @@ const NEU_ARGS = [
   ["--set", "firewall.policyId=/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub-neu/providers/Microsoft.Network/firewallPolicies/fwp-hub-neu"],
   ["--set", "firewall.privateIp=10.1.1.4"],
   ["--set", "firewall.publicIp=203.0.113.20"],
+  ["--set", "dns.resolverVnetId=/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub-neu/providers/Microsoft.Network/virtualNetworks/vnet-hub-neu"],
   ["--keep", "endpoint.customDomain"],
   ["--keep", "endpoint.internalIp"],
   ["--keep", "endpoint.tls.keyVault"],

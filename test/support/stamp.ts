@@ -15,9 +15,9 @@ export const PROD_SPECIFIC = [
   "aks-inference:firewall.publicIp",
   "aks-inference:endpoint.customDomain",
   "aks-inference:endpoint.internalIp",
-  "aks-inference:endpoint.tls.keyVault.name",
-  "aks-inference:endpoint.tls.keyVault.resourceGroupName",
+  "aks-inference:endpoint.tls.keyVault.id",
   "aks-inference:endpoint.tls.keyVault.certificateName",
+  "aks-inference:dns.resolverVnetId",
   "aks-inference:dns.records",
   "aks-inference:tokenIssuer.issuer",
   "aks-inference:tokenIssuer.jwksUri",
@@ -35,5 +35,5 @@ export const PROD_NEU = {
     'dns.records=[{"zone":"internal.contoso.com","name":"ml","type":"CNAME","value":"ml-neu.contoso.com"}]',
     "tokenIssuer.audience=api://aks-inference-prod-neu",
   ],
-  keep: ["firewall", "endpoint.internalIp", "endpoint.tls.keyVault", "tokenIssuer.issuer", "tokenIssuer.jwksUri"],
+  keep: ["firewall", "endpoint.internalIp", "endpoint.tls.keyVault", "dns.resolverVnetId", "tokenIssuer.issuer", "tokenIssuer.jwksUri"],
 };
