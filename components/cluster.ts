@@ -11,6 +11,8 @@ import * as k8s from "@pulumi/kubernetes";
 import type { ClusterPurpose, NetworkPlugin, StackConfig } from "../core/config";
 import { assignRole } from "./roles";
 import { purposeProfile } from "../core/purpose";
+import { withKubeloginLogin } from "../core/kubeconfig";
+import type { DeployerPrincipalType } from "../core/identity";
 import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface ClusterArgs {
@@ -42,6 +44,12 @@ export interface ClusterArgs {
   upgrades: StackConfig["upgrades"];
   /** Who may reach the API server (config `apiServer`); unset ranges and not private: public, unrestricted. */
   apiServer?: StackConfig["apiServer"];
+  /** Entra tenant the cluster signs users in with (the deployer's, which is the subscription's). */
+  tenantId: pulumi.Input<string>;
+  /** Who runs `pulumi up`: granted AKS RBAC Cluster Admin, so it can create the Kubernetes objects. */
+  deployer: { objectId: pulumi.Input<string>; principalType: pulumi.Input<DeployerPrincipalType> };
+  /** Config `access.onCallGroupObjectId`: AKS RBAC Reader and Cluster User Role. */
+  onCallGroupObjectId?: string;
   tags: Record<string, string>;
   /** Resources that must exist before the cluster (e.g. firewall rules and default route for UDR). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -89,6 +97,8 @@ export class Cluster extends pulumi.ComponentResource {
   readonly provider: k8s.Provider;
   /** Role assignments the cluster needs before it creates load balancers / routes. */
   readonly networkRoleAssignments: pulumi.Resource[];
+  /** Kubernetes API access by Azure RBAC at the cluster's scope: the deployer's, then the on-call group's. */
+  readonly accessRoleAssignments: pulumi.Resource[];
   /** Availability zones of the node pools (none for DevTest). */
   readonly zones: string[];
 
@@ -127,6 +137,13 @@ export class Cluster extends pulumi.ComponentResource {
         dnsPrefix: args.clusterName,
         kubernetesVersion: args.kubernetesVersion,
         enableRBAC: true,
+        // Microsoft Entra ID signs users in, Azure RBAC authorizes them (Microsoft: "Use Azure
+        // role-based access control for Kubernetes Authorization"): who may do what in the
+        // cluster is a role assignment at the cluster's (or a namespace's) scope, granted below.
+        aadProfile: { managed: true, enableAzureRBAC: true, tenantID: args.tenantId },
+        // FastProd / DenseProd: no static admin certificate (Microsoft: "Manage local accounts
+        // with AKS-managed Microsoft Entra integration"); core/purpose.ts says why.
+        disableLocalAccounts: purposeProfile(args.purpose).disableLocalAccounts,
         identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
         sku: { name: "Base", tier: purposeProfile(args.purpose).aksTier },
         apiServerAccessProfile: apiServerAccessProfile(args.apiServer),
@@ -230,16 +247,37 @@ export class Cluster extends pulumi.ComponentResource {
       return objectId;
     });
 
+    // Kubernetes API access by Azure RBAC, at the cluster's scope (names: components/roles.ts).
+    // The deployer creates every Kubernetes object of the stack: RBAC Cluster Admin. The on-call
+    // group reads (RBAC Reader: not Secrets) and fetches the kubeconfig (Cluster User Role).
+    const onCall = args.onCallGroupObjectId;
+    const deployerAccess = assignRole(
+      `${name}-deployer-rbac-cluster-admin`,
+      { subscriptionId: args.subscriptionId, role: "aksRbacClusterAdmin", principalId: args.deployer.objectId, principalType: args.deployer.principalType, scope: this.cluster.id },
+      { parent: this },
+    );
+    this.accessRoleAssignments = [
+      deployerAccess,
+      ...(onCall
+        ? (["aksRbacReader", "aksClusterUser"] as const).map((role) =>
+            assignRole(`${name}-oncall-${role === "aksRbacReader" ? "rbac-reader" : "cluster-user"}`, { subscriptionId: args.subscriptionId, role, principalId: onCall, principalType: "Group", scope: this.cluster.id }, { parent: this }),
+          )
+        : []),
+    ];
+
     // The *user* credentials: admin credentials fail on clusters with local accounts disabled.
+    // `exec`: the user runs kubelogin (the Entra sign-in), rewritten from device code to the
+    // Azure CLI's signed-in context (core/kubeconfig.ts): `az login` on a laptop, azure/login
+    // in CI. Wherever `pulumi` runs therefore needs kubelogin and az on its PATH (README).
     const creds = containerservice.listManagedClusterUserCredentialsOutput(
-      { resourceGroupName: args.resourceGroupName, resourceName: this.cluster.name },
+      { resourceGroupName: args.resourceGroupName, resourceName: this.cluster.name, format: "exec" },
       { parent: this },
     );
     this.kubeconfig = pulumi.secret(
       creds.kubeconfigs.apply((k) => {
         const value = k?.[0]?.value;
         if (!value) throw new Error(`AKS cluster '${args.clusterName}' returned no kubeconfig`);
-        return Buffer.from(value, "base64").toString("utf8");
+        return withKubeloginLogin(Buffer.from(value, "base64").toString("utf8"), "azurecli");
       }),
     );
     this.provider = new k8s.Provider(
@@ -254,7 +292,11 @@ export class Cluster extends pulumi.ComponentResource {
         deleteUnreachable: true,
         enableServerSideApply: true,
       },
-      { parent: this },
+      // Every Kubernetes object uses this provider, so none is created before the deployer may
+      // create it. Azure RBAC takes up to five minutes to honour a new assignment (Microsoft: "Use
+      // Azure role-based access control for Kubernetes Authorization"): a first `pulumi up` that
+      // meets a Forbidden from the API server succeeds when run again.
+      { parent: this, dependsOn: [deployerAccess] },
     );
     this.registerOutputs({ name: this.name, kubeletObjectId: this.kubeletObjectId, kubeconfig: this.kubeconfig });
   }

@@ -252,6 +252,9 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         keyVaultSecretsProvider: cfg.endpoint.tls?.keyVault !== undefined,
         upgrades: cfg.upgrades,
         apiServer: cfg.apiServer,
+        tenantId,
+        deployer: { objectId: deployerObjectId, principalType: cfg.deployer.principalType ?? armToken.apply(principalTypeFromToken) },
+        onCallGroupObjectId: cfg.access.onCallGroupObjectId,
         tags,
         // Behind a firewall, nodes can only join once the rules and the default route exist.
         dependsOn: firewall ? firewall.egressReady : [],

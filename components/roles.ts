@@ -15,6 +15,12 @@ export const BUILTIN_ROLES = {
   storageBlobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
   storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   keyVaultSecretsUser: "4633458b-17de-408a-b874-0445c86b69e6",
+  /** Kubernetes API with Azure RBAC (Microsoft: "Azure built-in roles", Containers): every object, every namespace. */
+  aksRbacClusterAdmin: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+  /** Read most objects in the namespaces (not Secrets, Roles or RoleBindings). */
+  aksRbacReader: "7f6c6a51-bcf8-42ba-9220-52d62157d7db",
+  /** listClusterUserCredential: fetch the (Entra, kubelogin) user kubeconfig; grants nothing inside the cluster. */
+  aksClusterUser: "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
 } as const;
 
 export function roleDefinitionId(subscriptionId: pulumi.Input<string>, role: keyof typeof BUILTIN_ROLES): pulumi.Output<string> {

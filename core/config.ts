@@ -457,6 +457,26 @@ const apiServerSchema = z
   })
   .strict();
 
+/**
+ * Who else reaches the cluster's Kubernetes API, by Microsoft Entra group (Microsoft: "Use Azure
+ * role-based access control for Kubernetes Authorization"): the deploying identity is granted
+ * Azure Kubernetes Service RBAC Cluster Admin by the stack itself.
+ */
+const accessSchema = z
+  .object({
+    /**
+     * Object ID of the on-call engineers' Entra group: granted Azure Kubernetes Service RBAC
+     * Reader and Cluster User Role (to fetch the kubeconfig) on the cluster. Unset: none.
+     */
+    onCallGroupObjectId: z
+      .string()
+      .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
+        message: "must be the group's object ID, a GUID such as '00000000-0000-0000-0000-000000000000' (az ad group show --group <name> --query id -o tsv)",
+      })
+      .optional(),
+  })
+  .strict();
+
 const stackSchema = z
   .object({
     location: z.string().min(1, { message: "is required (e.g. 'westeurope')" }),
@@ -486,6 +506,7 @@ const stackSchema = z
     upgrades: upgradesSchema.default(upgradesSchema.parse({})),
     deployer: deployerSchema.default({}),
     apiServer: apiServerSchema.default(apiServerSchema.parse({})),
+    access: accessSchema.default({}),
   })
   .strict();
 

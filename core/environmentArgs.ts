@@ -324,6 +324,11 @@ export interface EnvironmentApiServer {
   private?: boolean;
 }
 
+export interface EnvironmentAccess {
+  /** Object ID (a GUID) of the on-call Entra group: AKS RBAC Reader and Cluster User Role on the cluster. */
+  onCallGroupObjectId?: string;
+}
+
 export interface EnvironmentRequiredHosts {
   azureMlCompat?: boolean;
 }
@@ -362,6 +367,8 @@ export interface InferenceEnvironmentArgs {
   deployer?: EnvironmentDeployer;
   /** Who may reach the cluster's API server. */
   apiServer?: EnvironmentApiServer;
+  /** Who else reaches the Kubernetes API (Entra groups, Azure RBAC). */
+  access?: EnvironmentAccess;
   /** Folder the model, project-folder and environment paths are relative to (default: the working directory). */
   projectRoot?: string;
 }

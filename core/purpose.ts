@@ -49,6 +49,15 @@ export interface PurposeProfile {
    * GPU VMs. Both respect the maintenance window and surge settings.
    */
   nodeOsUpgradeChannel: NodeOsUpgradeChannel;
+  /**
+   * Local accounts off (`disableLocalAccounts`): FastProd and DenseProd. Every purpose signs in
+   * with Microsoft Entra ID and is authorized by Azure RBAC (Microsoft: "Use Azure role-based
+   * access control for Kubernetes Authorization"); Microsoft's "Manage local accounts with
+   * AKS-managed Microsoft Entra integration" then disables the static cluster-admin certificate,
+   * which bypasses Entra and every role assignment and is never revoked by removing a person. A
+   * DevTest cluster keeps it as a break-glass credential (`az aks get-credentials --admin`).
+   */
+  disableLocalAccounts: boolean;
 }
 
 export function purposeProfile(purpose: ClusterPurpose): PurposeProfile {
@@ -67,6 +76,7 @@ export function purposeProfile(purpose: ClusterPurpose): PurposeProfile {
         routerResources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "250m", memory: "512Mi" } },
         upgradeChannel: "patch",
         nodeOsUpgradeChannel: "NodeImage",
+        disableLocalAccounts: false,
       }
     : {
         systemVmSize: "Standard_D4s_v5",
@@ -82,5 +92,6 @@ export function purposeProfile(purpose: ClusterPurpose): PurposeProfile {
         routerResources: { requests: { cpu: "1", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
         upgradeChannel: "patch",
         nodeOsUpgradeChannel: "NodeImage",
+        disableLocalAccounts: true,
       };
 }

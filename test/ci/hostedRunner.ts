@@ -193,6 +193,10 @@ export const STAND_INS: Record<string, (call: ActionCall) => StandIn> = {
     kind: "skipped",
     why: "no Azure and no OIDC token: the offline plan answers the program's Azure lookups itself (scripts/offline.ts)",
   }),
+  "azure/use-kubelogin": (call) => ({
+    kind: "skipped",
+    why: `installs kubelogin ${call.with["kubelogin-version"] ?? "(unpinned)"}: the offline plan never calls the cluster, so nothing runs the kubeconfig's exec plugin`,
+  }),
   "pulumi/actions": (call) => {
     const command = call.with.command;
     if (!command) return { kind: "skipped", why: `installs the Pulumi CLI ${call.with["pulumi-version"] ?? "(unpinned)"} only; nothing offline uses it` };

@@ -2,7 +2,7 @@
  * preview.yml's preview job, executed step by step on a simulated GitHub-hosted runner (see
  * hostedRunner.ts): Node and npm, no Debian Python packages, no network. First stacks.yml's job
  * lists the stacks with its own step, then each stack's leg runs: checkout, setup-node, `npm ci`
- * (for real, offline from the npm cache), setup-buildx and azure/login (skipped), pulumi/actions
+ * (for real, offline from the npm cache), setup-buildx, azure/login and azure/use-kubelogin (skipped), pulumi/actions
  * preview (stood in for by `npm run plan -- <stack>`, the same program under Pulumi's mocks). The
  * dev and prod plans must succeed. The record of what ran for real, what was stood in for or
  * shared between the legs, and why, is printed and asserted.
@@ -146,6 +146,7 @@ describe("preview.yml on a simulated GitHub-hosted runner (Node and npm; no Debi
       ["ran", "npm ci"],
       ["skipped", "docker/setup-buildx-action"],
       ["skipped", "azure/login"],
+      ["skipped", "azure/use-kubelogin"],
       ["stand-in", "pulumi/actions"],
     ];
     for (const run of legs) {

@@ -116,3 +116,25 @@ describe("apiServer (issue 26, item 12)", () => {
     );
   });
 });
+
+describe("access.onCallGroupObjectId (issue 26, item 10)", () => {
+  const GROUP = "5e0c7a1d-3f0b-4c55-9d1e-2b7f6a9c0d41";
+
+  it("is unset by default: no on-call group", () => {
+    assert.deepEqual(parse({}).access, {});
+  });
+
+  it("takes the group's object ID", () => {
+    assert.equal(parse({ access: { onCallGroupObjectId: GROUP } }).access.onCallGroupObjectId, GROUP);
+  });
+
+  it("refuses a group name or a malformed ID, naming the key", () => {
+    const line = `${k("access.onCallGroupObjectId")}: must be the group's object ID, a GUID such as '00000000-0000-0000-0000-000000000000' (az ad group show --group <name> --query id -o tsv)`;
+    refused({ access: { onCallGroupObjectId: "aks-oncall" } }, line);
+    refused({ access: { onCallGroupObjectId: `${GROUP}x` } }, line);
+  });
+
+  it("refuses unknown keys under access", () => {
+    assert.throws(() => parse({ access: { adminGroupObjectIds: [GROUP] } }), ConfigError);
+  });
+});

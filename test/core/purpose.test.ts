@@ -18,6 +18,7 @@ describe("cluster purpose profile", () => {
       routerResources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "250m", memory: "512Mi" } },
       upgradeChannel: "patch",
       nodeOsUpgradeChannel: "NodeImage",
+      disableLocalAccounts: false,
     });
   });
 
@@ -37,6 +38,7 @@ describe("cluster purpose profile", () => {
         routerResources: { requests: { cpu: "1", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
         upgradeChannel: "patch",
         nodeOsUpgradeChannel: "NodeImage",
+        disableLocalAccounts: true,
       });
     });
   }
