@@ -55,7 +55,19 @@ export function details(r: PlannedResource): string[] {
   }
   if (r.type === "azure-native:containerservice:ManagedCluster") {
     const n = (r.inputs.networkProfile ?? {}) as Record<string, unknown>;
-    return [`network: ${["networkPlugin", "networkPluginMode", "podCidr", "serviceCidr", "outboundType"].map((k) => `${k}=${String(n[k] ?? "-")}`).join(" ")}`];
+    const aad = (r.inputs.aadProfile ?? {}) as Record<string, unknown>;
+    const upgrades = (r.inputs.autoUpgradeProfile ?? {}) as Record<string, unknown>;
+    const api = (r.inputs.apiServerAccessProfile ?? {}) as Record<string, unknown>;
+    const show = (o: Record<string, unknown>, keys: string[]) => keys.map((k) => `${k}=${Array.isArray(o[k]) ? list(o[k]) || "-" : String(o[k] ?? "-")}`).join(" ");
+    return [
+      `network: ${show(n, ["networkPlugin", "networkPluginMode", "networkDataplane", "networkPolicy", "podCidr", "serviceCidr", "outboundType"])}`,
+      `access: Entra ${aad.managed === true ? "managed" : "off"} ${show(aad, ["enableAzureRBAC"])} ${show(r.inputs, ["disableLocalAccounts", "kubernetesVersion"])} ${show(api, ["authorizedIPRanges", "enablePrivateCluster"])}`,
+      `upgrades: ${show(upgrades, ["upgradeChannel", "nodeOSUpgradeChannel"])}`,
+    ];
+  }
+  if (r.type === "azure-native:containerservice:MaintenanceConfiguration") {
+    const w = (r.inputs.maintenanceWindow ?? {}) as { schedule?: { weekly?: { dayOfWeek?: string } }; startTime?: string; durationHours?: number; utcOffset?: string };
+    return [`window: every ${w.schedule?.weekly?.dayOfWeek ?? "-"} ${w.startTime ?? "-"} UTC${w.utcOffset ?? ""} for ${String(w.durationHours ?? "-")} h`];
   }
   return [];
 }

@@ -523,7 +523,13 @@ describe("infrastructure stack", function () {
     assert.match(prodTree, /\n {14}DNAT router-443: TCP \* -> 203\.0\.113\.10:443 => 10\.240\.0\.200:443\n/, "each firewall rule is shown");
     assert.match(prodTree, /\n {14}allow addon-hosts: Https:443 10\.240\.0\.0\/24 -> \*\.ods\.opinsights\.azure\.com,\*\.oms\.opinsights\.azure\.com,\*\.cloud\.defender\.microsoft\.com\n/);
     assert.doesNotMatch(prodTree, /aks-tunnel|AzureCloud\./, "no network rule to the region's Azure addresses");
-    assert.match(prodTree, /network: networkPlugin=azure networkPluginMode=overlay podCidr=10\.244\.0\.0\/16 serviceCidr=10\.100\.0\.0\/16 outboundType=userDefinedRouting/);
+    assert.match(prodTree, /network: networkPlugin=azure networkPluginMode=overlay networkDataplane=cilium networkPolicy=cilium podCidr=10\.244\.0\.0\/16 serviceCidr=10\.100\.0\.0\/16 outboundType=userDefinedRouting/);
+    // What a platform review of prod looks for: Entra ID with Azure RBAC and no local accounts,
+    // upgrade channels and their window.
+    assert.match(prodTree, /\n {14}access: Entra managed enableAzureRBAC=true disableLocalAccounts=true kubernetesVersion=- /);
+    assert.match(prodTree, /\n {14}upgrades: upgradeChannel=patch nodeOSUpgradeChannel=NodeImage\n/);
+    assert.match(prodTree, /MaintenanceConfiguration {2}aks-auto-upgrade-schedule .*\n {14}window: every Sunday 00:00 UTC\+00:00 for 4 h\n/);
+    assert.match(devTree, /\n {14}access: Entra managed enableAzureRBAC=true disableLocalAccounts=false /, "DevTest keeps local accounts");
     assert.doesNotMatch(devTree, /Firewall/);
     assert.match(devTree, /UploadedBlob {2}storage-models-regressor-\S+ {2}accountUrl=/, "a blob upload shows what it uploads");
     assert.doesNotMatch(devTree, /__provider|exports\.handler/, "not the dynamic provider's serialized code");
