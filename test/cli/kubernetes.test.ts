@@ -3,6 +3,7 @@
  * kubeconfig for an API server (test/support/fakeApiServer.ts) holding what the stack deploys.
  */
 import * as assert from "node:assert/strict";
+import { KubeConfig } from "@kubernetes/client-node";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
@@ -58,6 +59,28 @@ describe("CLI against a cluster (--kubeconfig)", function () {
     assert.match(String(unhealthy.json.reason), /model\.onnx not found/);
     api.apply(`${CORE}/pods`, readyPod("model-a-2", "a"));
     assert.equal((await cli("state", "a")).json.state, "Healthy");
+  });
+
+  it("signs in through the kubeconfig's exec plugin, as the stack's kubelogin kubeconfig does", async () => {
+    // A stand-in for kubelogin on the same contract (client.authentication.k8s.io ExecCredential
+    // on stdout): the kubeconfig `pulumi stack output kubeconfig` gives runs `kubelogin get-token
+    // --login azurecli ...`, which the CLI's Kubernetes client executes the same way.
+    const dir = tempDir("kubelogin");
+    const plugin = path.join(dir, "kubelogin.js");
+    writeFileSync(plugin, `process.stdout.write(JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1beta1", kind: "ExecCredential", status: { token: "entra-" + process.argv[2] } }));`);
+    const exec = new KubeConfig();
+    exec.loadFromOptions({
+      clusters: [{ name: "aks", server: api.url, skipTLSVerify: true }],
+      users: [{ name: "entra", exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: process.execPath, args: [plugin, "azurecli"], interactiveMode: "Never" } }],
+      contexts: [{ name: "aks", cluster: "aks", user: "entra" }],
+      currentContext: "aks",
+    });
+    const execConfig = path.join(dir, "kubeconfig");
+    writeFileSync(execConfig, exec.exportConfig());
+    const seen = api.authorizations.length;
+    const state = await clusterCli(() => execConfig)("state", "a");
+    assert.equal(state.code, 0, JSON.stringify(state.json));
+    assert.ok(api.authorizations.slice(seen).length > 0 && api.authorizations.slice(seen).every((a) => a === "Bearer entra-azurecli"), api.authorizations.slice(seen).join(", "));
   });
 
   it("uri: the scoring and swagger URIs behind the router's load balancer", async () => {

@@ -54,9 +54,12 @@ export class FakeApiServer {
   readonly logs = new Map<string, string>();
   private server!: http.Server;
   url = "";
+  /** The Authorization header of every request, in order (what credential a client used). */
+  readonly authorizations: (string | undefined)[] = [];
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => {
+      this.authorizations.push(req.headers.authorization);
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => this.handle(req, res, Buffer.concat(chunks).toString("utf8")));
