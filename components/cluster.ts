@@ -48,8 +48,10 @@ export interface ClusterArgs {
   tenantId: pulumi.Input<string>;
   /** Who runs `pulumi up`: granted AKS RBAC Cluster Admin, so it can create the Kubernetes objects. */
   deployer: { objectId: pulumi.Input<string>; principalType: pulumi.Input<DeployerPrincipalType> };
-  /** Config `access.onCallGroupObjectId`: AKS RBAC Reader and Cluster User Role. */
+  /** Config `access.onCallGroupObjectId`: AKS RBAC Writer on `namespace` and Cluster User Role. */
   onCallGroupObjectId?: string;
+  /** The namespace the router and model services run in (the on-call group's scope). */
+  namespace: string;
   tags: Record<string, string>;
   /** Resources that must exist before the cluster (e.g. firewall rules and default route for UDR). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -247,21 +249,23 @@ export class Cluster extends pulumi.ComponentResource {
       return objectId;
     });
 
-    // Kubernetes API access by Azure RBAC, at the cluster's scope (names: components/roles.ts).
-    // The deployer creates every Kubernetes object of the stack: RBAC Cluster Admin. The on-call
-    // group reads (RBAC Reader: not Secrets) and fetches the kubeconfig (Cluster User Role).
+    // Kubernetes API access by Azure RBAC (names: components/roles.ts). The deployer creates every
+    // Kubernetes object of the stack: RBAC Cluster Admin at the cluster's scope. The on-call group
+    // does what Azure ML v1's on-call did (state, logs, keys, key rotation, scale): RBAC Writer on
+    // the inference namespace only (Secrets included, no roles), and Cluster User Role at the
+    // cluster's scope to fetch the kubeconfig.
     const onCall = args.onCallGroupObjectId;
     const deployerAccess = assignRole(
       `${name}-deployer-rbac-cluster-admin`,
       { subscriptionId: args.subscriptionId, role: "aksRbacClusterAdmin", principalId: args.deployer.objectId, principalType: args.deployer.principalType, scope: this.cluster.id },
       { parent: this },
     );
+    const group = (suffix: string, role: "aksRbacWriter" | "aksClusterUser", scope: pulumi.Input<string>) =>
+      assignRole(`${name}-oncall-${suffix}`, { subscriptionId: args.subscriptionId, role, principalId: onCall!, principalType: "Group", scope }, { parent: this });
     this.accessRoleAssignments = [
       deployerAccess,
       ...(onCall
-        ? (["aksRbacReader", "aksClusterUser"] as const).map((role) =>
-            assignRole(`${name}-oncall-${role === "aksRbacReader" ? "rbac-reader" : "cluster-user"}`, { subscriptionId: args.subscriptionId, role, principalId: onCall, principalType: "Group", scope: this.cluster.id }, { parent: this }),
-          )
+        ? [group("rbac-writer", "aksRbacWriter", pulumi.interpolate`${this.cluster.id}/namespaces/${args.namespace}`), group("cluster-user", "aksClusterUser", this.cluster.id)]
         : []),
     ];
 

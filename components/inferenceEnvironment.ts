@@ -255,6 +255,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         tenantId,
         deployer: { objectId: deployerObjectId, principalType: cfg.deployer.principalType ?? armToken.apply(principalTypeFromToken) },
         onCallGroupObjectId: cfg.access.onCallGroupObjectId,
+        namespace: cfg.namespace,
         tags,
         // Behind a firewall, nodes can only join once the rules and the default route exist.
         dependsOn: firewall ? firewall.egressReady : [],

@@ -17,8 +17,8 @@ export const BUILTIN_ROLES = {
   keyVaultSecretsUser: "4633458b-17de-408a-b874-0445c86b69e6",
   /** Kubernetes API with Azure RBAC (Microsoft: "Azure built-in roles", Containers): every object, every namespace. */
   aksRbacClusterAdmin: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
-  /** Read most objects in the namespaces (not Secrets, Roles or RoleBindings). */
-  aksRbacReader: "7f6c6a51-bcf8-42ba-9220-52d62157d7db",
+  /** Read and write most objects, Secrets included (not Roles or RoleBindings): at a namespace's scope, that namespace only. */
+  aksRbacWriter: "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb",
   /** listClusterUserCredential: fetch the (Entra, kubelogin) user kubeconfig; grants nothing inside the cluster. */
   aksClusterUser: "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
 } as const;

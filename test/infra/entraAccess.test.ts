@@ -4,6 +4,7 @@
  * the cluster's scope: the deployer's (before any Kubernetes object), the on-call group's.
  */
 import * as assert from "node:assert/strict";
+import { DEFAULT_NAMESPACE } from "../../core/naming";
 import { BUILTIN_ROLES } from "../../components/roles";
 import { roleAssignmentNameFor } from "../../core/azureRules";
 import { Plan, input, stackConfig } from "../support/stacks";
@@ -68,15 +69,16 @@ describe("Entra ID and Azure RBAC for Kubernetes (issue 26, item 10)", function 
     for (const plan of [dev, prod]) assert.deepEqual(plan.all(T.role).filter((r) => /oncall/.test(r.name)), []);
   });
 
-  it("grants the configured on-call group AKS RBAC Reader and Cluster User Role on the cluster", () => {
+  it("grants the configured on-call group AKS RBAC Writer on the inference namespace (keys, rotation, scale) and Cluster User Role on the cluster", () => {
     const deployer = onCall.one(T.role, "aks-deployer-rbac-cluster-admin");
     const scope = String(input(deployer, "scope"));
+    const namespace = `${scope}/namespaces/${DEFAULT_NAMESPACE}`;
     const grants = onCall.all(T.role).filter((r) => /oncall/.test(r.name));
     assert.deepEqual(
       grants.map((r) => [r.name, input(r, "roleDefinitionId"), input(r, "principalId"), input(r, "principalType"), input(r, "scope"), input(r, "roleAssignmentName")]).sort(),
       [
         ["aks-oncall-cluster-user", definition("aksClusterUser"), GROUP, "Group", scope, roleAssignmentNameFor(scope, definition("aksClusterUser"), GROUP)],
-        ["aks-oncall-rbac-reader", definition("aksRbacReader"), GROUP, "Group", scope, roleAssignmentNameFor(scope, definition("aksRbacReader"), GROUP)],
+        ["aks-oncall-rbac-writer", definition("aksRbacWriter"), GROUP, "Group", namespace, roleAssignmentNameFor(namespace, definition("aksRbacWriter"), GROUP)],
       ],
     );
   });
