@@ -466,7 +466,8 @@ const accessSchema = z
   .object({
     /**
      * Object ID of the on-call engineers' Entra group: granted Azure Kubernetes Service RBAC
-     * Reader and Cluster User Role (to fetch the kubeconfig) on the cluster. Unset: none.
+     * Writer on the stack's namespace (state, logs, keys and their rotation) and Cluster User
+     * Role (to fetch the kubeconfig) on the cluster. Unset: none.
      */
     onCallGroupObjectId: z
       .string()

@@ -325,7 +325,7 @@ export interface EnvironmentApiServer {
 }
 
 export interface EnvironmentAccess {
-  /** Object ID (a GUID) of the on-call Entra group: AKS RBAC Reader and Cluster User Role on the cluster. */
+  /** Object ID (a GUID) of the on-call Entra group: AKS RBAC Writer on the stack's namespace and Cluster User Role on the cluster. */
   onCallGroupObjectId?: string;
 }
 
