@@ -7,11 +7,10 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { closureOf, installConsumer, installedPackages, packPackage } from "../test/support/consumer";
+import { PULUMI_BASE, installConsumer, installSizes, packPackage } from "../test/support/consumer";
 import type { BenchResult } from "./common";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
-const PULUMI_BASE = ["@pulumi/pulumi", "@pulumi/azure-native", "@pulumi/kubernetes", "@pulumi/docker-build", "@pulumi/random"];
 const ROUNDS = 3;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -24,7 +23,7 @@ export async function consumerInstall(): Promise<BenchResult> {
     const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
     const baseDeps = Object.fromEntries(PULUMI_BASE.map((p) => [p, lock.packages[`node_modules/${p}`].version]));
     const times = { base: [] as number[], package: [] as number[] };
-    let sizes = { base: 0, added: 0, total: 0 };
+    let sizes = { base: 0, added: 0 };
     for (let round = 0; round < ROUNDS; round++) {
       const base = path.join(scratch, `base-${round}`);
       const withPackage = path.join(scratch, `program-${round}`);
@@ -32,14 +31,8 @@ export async function consumerInstall(): Promise<BenchResult> {
       times.base.push(installConsumer(REPO_ROOT, base, undefined, { name: "base", dependencies: baseDeps }).seconds);
       cpSync(tarball, path.join(withPackage, path.basename(tarball)));
       times.package.push(installConsumer(REPO_ROOT, withPackage, path.join(withPackage, path.basename(tarball)), { name: "program", dependencies: { "aks-inference": `file:${path.basename(tarball)}` } }).seconds);
-      const packages = installedPackages(withPackage);
-      const baseSet = closureOf(withPackage, PULUMI_BASE);
-      sizes = { base: 0, added: 0, total: 0 };
-      for (const [at, bytes] of packages) {
-        sizes.total += bytes;
-        if (baseSet.has(at)) sizes.base += bytes;
-        else sizes.added += bytes;
-      }
+      const { baseBytes, addedBytes } = installSizes(withPackage);
+      sizes = { base: baseBytes, added: addedBytes };
     }
     return {
       name: "consumer install",

@@ -38,6 +38,9 @@ interface Lock {
   packages: Record<string, LockEntry>;
 }
 
+/** The Pulumi SDK and providers the component builds on: the baseline a program's install is measured against. */
+export const PULUMI_BASE = ["@pulumi/pulumi", "@pulumi/azure-native", "@pulumi/kubernetes", "@pulumi/docker-build", "@pulumi/random"];
+
 export interface ConsumerManifest {
   name: string;
   dependencies: Record<string, string>;
@@ -196,4 +199,21 @@ export function closureOf(dir: string, roots: readonly string[]): Set<string> {
     for (const dep of [...Object.keys(entry.dependencies ?? {}), ...Object.keys(entry.optionalDependencies ?? {})]) queue.push([at, dep]);
   }
   return seen;
+}
+
+/**
+ * Bytes installed in the program at `dir`: those of the Pulumi SDK and providers (PULUMI_BASE,
+ * with what they need) and those `root` adds beyond them, with the added packages' names.
+ */
+export function installSizes(dir: string, root = "aks-inference"): { baseBytes: number; addedBytes: number; added: string[] } {
+  const base = closureOf(dir, PULUMI_BASE);
+  const ours = closureOf(dir, [root]);
+  let baseBytes = 0;
+  let addedBytes = 0;
+  for (const [at, bytes] of installedPackages(dir)) {
+    if (base.has(at)) baseBytes += bytes;
+    else if (ours.has(at)) addedBytes += bytes;
+  }
+  const added = [...ours].filter((at) => !base.has(at)).map((at) => at.slice(at.lastIndexOf("node_modules/") + "node_modules/".length));
+  return { baseBytes, addedBytes, added };
 }
