@@ -140,6 +140,9 @@ export const ROUTER_ENV = {
   podName: "ROUTER_POD_NAME",
   podIp: "ROUTER_POD_IP",
   maxBodyBytes: "ROUTER_MAX_BODY_BYTES",
+  /** Folder for request bodies beyond their in-memory part (router/spool.ts), and the bytes all may take there. */
+  spoolDir: "ROUTER_SPOOL_DIR",
+  spoolBytes: "ROUTER_SPOOL_BYTES",
   selfScaling: "ROUTER_SELF_SCALING",
   selfScalingLatencyMs: "ROUTER_SELF_SCALING_LATENCY_MS",
   tokenIssuerType: "ROUTER_TOKEN_ISSUER_TYPE",

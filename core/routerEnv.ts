@@ -12,6 +12,9 @@ export interface RouterEnvSettings {
   port: number;
   adminPort: number;
   maxBodyBytes: number;
+  /** Absent: the router's default (the OS temp folder, and 2 GiB). */
+  spoolDir?: string;
+  spoolBytes?: number;
   maxConnections?: number;
   trustForwardedFor: boolean;
   maxTokenLifetimeSeconds?: number;
@@ -42,6 +45,8 @@ export function readRouterEnv(env: Record<string, string | undefined>): RouterEn
     port: num("port", { integer: true }) ?? ROUTER_PORTS.http,
     adminPort: num("adminPort", { integer: true }) ?? ROUTER_PORTS.admin,
     maxBodyBytes: num("maxBodyBytes", { integer: true }) ?? MAX_PAYLOAD_BYTES,
+    spoolDir: raw("spoolDir"),
+    spoolBytes: num("spoolBytes", { integer: true }),
     maxConnections: num("maxConnections", { integer: true }),
     trustForwardedFor: bool("trustForwardedFor"),
     maxTokenLifetimeSeconds: num("tokenMaxLifetimeSeconds", { integer: true }),

@@ -1,24 +1,32 @@
 /**
- * Reading request bodies so that a slow client costs the router bounded, counted memory and never
- * a replica: the first part of every body (up to `bufferBytes`) is read into memory *before* a
- * replica slot is taken, under a deadline derived from its size; a larger body's remainder is
- * streamed to the replica under a minimum transfer rate. The memory all buffered bodies hold
- * together is capped by a budget.
+ * Reading request bodies so that a slow client costs the router bounded, counted memory and disk,
+ * never a replica: the whole body is read (its first part into memory, the rest into a spool
+ * file, router/spool.ts) *before* a replica slot is taken, under a deadline derived from its size
+ * and, past the first part, a minimum transfer rate. The replica then gets the body at its own
+ * pace, from the router.
  */
 import type { IncomingMessage } from "node:http";
+import { Budget, Spool } from "./spool";
 
 export interface BodyLimits {
-  /** Bytes read into memory before a replica slot is taken; larger bodies stream the rest. Default 1 MiB. */
+  /** Bytes of one body held in memory; the rest goes to the spool folder. Default 1 MiB. */
   bufferBytes: number;
-  /** Memory all buffered bodies may hold together; beyond it new bodies get 503. Default 256 MiB. */
+  /** Memory all bodies and unread answers may hold together; beyond it bodies spill to disk. Default 256 MiB. */
   budgetBytes: number;
-  /** Slowest accepted body transfer, averaged over `rateWindowMs`. Default 64 KiB/s. */
+  /** Folder for the part of a body beyond `bufferBytes`; absent: bodies are held in memory only. */
+  spoolDir?: string;
+  /** Disk all spooled bodies may hold together; beyond it (and the memory budget) new bodies get 503. Default 2 GiB. */
+  spoolBytes: number;
+  /** Slowest accepted transfer, averaged over `rateWindowMs`, of a body past its first part and of an answer to a client. Default 64 KiB/s. */
   minBytesPerSecond: number;
-  /** Window of the rate check, and the grace every body deadline starts with. Default 10 s. */
+  /** Window of the rate check, and the grace every deadline starts with. Default 10 s. */
   rateWindowMs: number;
 }
 
-export const DEFAULT_BODY_LIMITS: BodyLimits = { bufferBytes: 1024 * 1024, budgetBytes: 256 * 1024 * 1024, minBytesPerSecond: 64 * 1024, rateWindowMs: 10_000 };
+export const DEFAULT_BODY_LIMITS: BodyLimits = { bufferBytes: 1024 * 1024, budgetBytes: 256 * 1024 * 1024, spoolBytes: 2 * 1024 * 1024 * 1024, minBytesPerSecond: 64 * 1024, rateWindowMs: 10_000 };
+
+/** Bytes waiting for the disk above which the client is paused until they are written. */
+const MAX_UNWRITTEN_BYTES = 4 * 1024 * 1024;
 
 /**
  * How long a body of `bytes` may take at the slowest accepted rate, plus the grace window:
@@ -37,78 +45,84 @@ export class PayloadTooLargeError extends Error {
 /** The client sent its body slower than the minimum rate or past its deadline: 408. */
 export class SlowBodyError extends Error {}
 
-/** The bodies being buffered already hold the whole budget: 503, try again shortly. */
+/** The bodies being held already fill the memory and disk budgets (or the disk failed): 503, try again shortly. */
 export class BodyBudgetError extends Error {}
 
-/** Memory held by buffered request bodies, shared by all requests of one router. */
-export class BodyBudget {
-  used = 0;
-  constructor(readonly capBytes: number) {}
-
-  take(bytes: number): boolean {
-    if (this.used + bytes > this.capBytes) return false;
-    this.used += bytes;
-    return true;
-  }
-
-  give(bytes: number): void {
-    this.used -= bytes;
-  }
+/** The router's storage for bodies: memory (shared with answers a client has not read yet) and disk. */
+export interface BodyStore {
+  memory: Budget;
+  disk: Budget;
 }
 
-/** What was read before a slot is taken: the whole body, or its first part with more to stream. */
-export interface BufferedBody {
-  chunks: Buffer[];
+export function bodyStore(limits: BodyLimits): BodyStore {
+  return { memory: new Budget(limits.budgetBytes), disk: new Budget(limits.spoolBytes) };
+}
+
+/** A complete body, ready to be sent to a replica (as often as attempts need). */
+export interface HeldBody {
   bytes: number;
-  complete: boolean;
-  /** Returns the memory to the budget (once the body has been handed on). */
+  /** The body as one buffer when it is all in memory (most bodies); else read it with `read()`. */
+  whole: Buffer | undefined;
+  read(): AsyncGenerator<Buffer>;
+  /** Returns memory and disk to the budgets (once the body has been sent). */
   release(): void;
 }
 
 /**
- * Reads up to `limits.bufferBytes` of the body (more only if one chunk crosses it) within the
- * deadline for that much data; the request is left paused after the last chunk read.
- * Rejects with PayloadTooLargeError, SlowBodyError or BodyBudgetError.
+ * Reads the whole body: the first `limits.bufferBytes` within the deadline for that much data,
+ * the rest at no less than the minimum rate and within the whole body's deadline.
+ * Rejects with PayloadTooLargeError, SlowBodyError or BodyBudgetError (having released what it held).
  */
-export function bufferBody(req: IncomingMessage, opts: { maxBody: number; declared?: number; limits: BodyLimits; budget: BodyBudget }): Promise<BufferedBody> {
-  const { limits, budget } = opts;
+export function readBody(req: IncomingMessage, opts: { maxBody: number; declared?: number; limits: BodyLimits; store: BodyStore }): Promise<HeldBody> {
+  const { limits } = opts;
+  const spool = new Spool({ memoryShare: limits.bufferBytes, memory: opts.store.memory, disk: opts.store.disk, dir: limits.spoolDir });
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
     let bytes = 0;
-    let held = 0;
-    const release = () => {
-      budget.give(held);
-      held = 0;
-    };
-    const expected = Math.min(opts.declared ?? limits.bufferBytes, limits.bufferBytes);
-    const timer = setTimeout(() => fail(new SlowBodyError(`request body not received within ${bodyDeadlineMs(expected, limits)} ms`)), bodyDeadlineMs(expected, limits));
+    let settled = false;
+    let guard: RateGuard | undefined;
+    const firstPart = Math.min(opts.declared ?? limits.bufferBytes, limits.bufferBytes);
+    const timer = setTimeout(() => fail(new SlowBodyError(`request body not received within ${bodyDeadlineMs(firstPart, limits)} ms`)), bodyDeadlineMs(firstPart, limits));
     const cleanup = () => {
+      settled = true;
       clearTimeout(timer);
+      guard?.stop();
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onError);
     };
     const fail = (err: Error) => {
+      if (settled) return;
       cleanup();
-      release();
+      spool.release();
       req.pause();
       reject(err);
     };
     const onData = (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > opts.maxBody) return fail(new PayloadTooLargeError(opts.maxBody));
-      if (!budget.take(chunk.length)) return fail(new BodyBudgetError("the router is holding as many request bodies as its memory budget allows"));
-      held += chunk.length;
-      chunks.push(chunk);
-      if (bytes >= limits.bufferBytes) {
-        cleanup();
+      if (!spool.add(chunk)) return fail(new BodyBudgetError("the router is holding as many request bodies as its memory and disk budgets allow"));
+      if (guard === undefined && bytes > limits.bufferBytes) {
+        // Past the first part: from now on the rate counts, and the whole body's deadline.
+        clearTimeout(timer);
+        guard = new RateGuard(limits, opts.declared ?? opts.maxBody, () => bytes, fail);
+      }
+      if (spool.unwritten > MAX_UNWRITTEN_BYTES) {
         req.pause();
-        resolve({ chunks, bytes, complete: false, release });
+        spool.stored().then(
+          () => settled || req.resume(),
+          () => undefined, // reported at the end
+        );
       }
     };
     const onEnd = () => {
       cleanup();
-      resolve({ chunks, bytes, complete: true, release });
+      spool.stored().then(
+        () => resolve({ bytes, whole: spool.whole(), read: () => spool.read(), release: () => spool.release() }),
+        (err: Error) => {
+          spool.release();
+          reject(new BodyBudgetError(`the router could not spool the request body (${err.message})`));
+        },
+      );
     };
     const onError = (err: Error) => fail(err);
     req.on("data", onData);

@@ -1,17 +1,18 @@
 /**
- * Getting one scoring request to one of its service's replicas: the body's first part is read
- * before a replica slot is taken, a replica is chosen by the balancer, and a failure that cannot
- * have reached the model is retried on another replica. Moving the bytes to and from the chosen
+ * Getting one scoring request to one of its service's replicas: the whole body is read before a
+ * replica slot is taken, a replica is chosen by the balancer, and a failure that cannot have
+ * reached the model is retried on another replica. Moving the bytes to and from the chosen
  * replica is router/proxy.ts's part.
  */
 import type * as http from "node:http";
+import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import { BalancerError, type ReplicaSlot, type ServiceBalancer } from "./balancer";
-import { BodyBudgetError, PayloadTooLargeError, SlowBodyError, bufferBody, type BodyBudget, type BodyLimits, type BufferedBody } from "./body";
+import { BodyBudgetError, PayloadTooLargeError, SlowBodyError, readBody, type BodyLimits, type BodyStore, type HeldBody } from "./body";
 import { labelsOf, type RouterMetrics } from "./metrics";
 import { sendMirror } from "./mirror";
-import { BodySource, ForwardError, ReplicaBusyError, forward, forwardHeaders } from "./proxy";
+import { ForwardError, ReplicaBusyError, forward, forwardHeaders } from "./proxy";
 import { upstreamPath, type PayloadLimit, type Route } from "./request";
 import { sendError } from "./respond";
 
@@ -39,8 +40,8 @@ export interface ForwarderOptions {
   balancers: ReadonlyMap<string, ServiceBalancer>;
   limit: PayloadLimit;
   bodyLimits: BodyLimits;
-  /** Router memory shared by every body being buffered. */
-  bodyBudget: BodyBudget;
+  /** Router memory and disk shared by every body being held (and memory by unread answers). */
+  bodyStore: BodyStore;
   metrics: RouterMetrics;
   log: Logger;
   /** Keep the client's X-Forwarded-For chain (a trusted proxy sits in front). */
@@ -53,29 +54,29 @@ export class Forwarder {
   /** Forwards an authorised request and answers the client; `start` is when the request arrived. */
   async send(x: Exchange, start: number, query: string): Promise<void> {
     const readStart = performance.now();
-    const buffered = await this.readBody(x);
-    if (buffered === null) return;
+    const body = await this.readBody(x);
+    if (body === null) return;
     // The client's pace is not routing time: the overhead metric (self-scaling's input) leaves out
     // the time the body took to arrive.
     const routingStart = start + (performance.now() - readStart);
     try {
-      await this.forwardBuffered(x, routingStart, upstreamPath(x.route, query), buffered);
+      await this.forwardHeld(x, routingStart, upstreamPath(x.route, query), body);
     } finally {
-      buffered?.release();
+      body?.release();
     }
   }
 
   /**
-   * The body's first part (all of it, up to the buffer size) read before a replica slot is
-   * taken, so a slow client holds router memory, never a replica. Undefined when the request
-   * has no body; an error answer has been sent when it returns null.
+   * The whole body, read before a replica slot is taken, so a slow client holds router memory
+   * and disk, never a replica. Undefined when the request has no body; an error answer has been
+   * sent when it returns null.
    */
-  private async readBody({ req, res, balancer: b }: Exchange): Promise<BufferedBody | undefined | null> {
+  private async readBody({ req, res, balancer: b }: Exchange): Promise<HeldBody | undefined | null> {
     const length = req.headers["content-length"];
     const hasBody = req.method === "POST" && (length !== undefined ? length !== "0" : req.headers["transfer-encoding"] !== undefined);
     if (!hasBody) return undefined;
     try {
-      return await bufferBody(req, { maxBody: this.o.limit.of(b), declared: length === undefined ? undefined : Number(length), limits: this.o.bodyLimits, budget: this.o.bodyBudget });
+      return await readBody(req, { maxBody: this.o.limit.of(b), declared: length === undefined ? undefined : Number(length), limits: this.o.bodyLimits, store: this.o.bodyStore });
     } catch (err) {
       if (err instanceof PayloadTooLargeError) sendError(res, 413, "PayloadTooLarge", this.o.limit.tooLarge(b), { connection: "close" });
       else if (err instanceof SlowBodyError) sendError(res, 408, "RequestTimeout", err.message, { connection: "close" });
@@ -87,7 +88,7 @@ export class Forwarder {
 
   /**
    * A copy of the request to the mirror version, beside the live one: nothing of it reaches this
-   * caller (router/mirror.ts). `body` undefined: the router does not hold the body whole.
+   * caller (router/mirror.ts). `body` undefined: the body is not in memory (it was spooled to disk).
    */
   private mirror(unit: string, method: Dispatcher.HttpMethod, path: string, headers: string[], body: Buffer | null | undefined): void {
     const mirror = this.o.balancers.get(unit);
@@ -97,12 +98,11 @@ export class Forwarder {
   }
 
   /** Attempts until a replica answers, the failure is one to report, or the busy wait runs out. */
-  private async forwardBuffered(x: Exchange, start: number, path: string, buffered: BufferedBody | undefined): Promise<void> {
+  private async forwardHeld(x: Exchange, start: number, path: string, held: HeldBody | undefined): Promise<void> {
     const { req, res, balancer: b, route, requestId } = x;
-    const whole = buffered?.complete ? (buffered.chunks.length === 1 ? buffered.chunks[0] : Buffer.concat(buffered.chunks)) : undefined;
-    const declared = Number(req.headers["content-length"] ?? this.o.limit.of(b));
+    const whole = held?.whole;
     const headers = forwardHeaders(req, requestId, this.o.trustForwardedFor);
-    if (x.mirror) this.mirror(x.mirror, req.method as Dispatcher.HttpMethod, path, headers, buffered === undefined ? null : whole);
+    if (x.mirror) this.mirror(x.mirror, req.method as Dispatcher.HttpMethod, path, headers, held === undefined ? null : whole);
     const tried = new Set<string>();
     let busySince: number | undefined;
     let pauseFirst = false;
@@ -113,13 +113,13 @@ export class Forwarder {
       const slot = await this.acquire(x, tried);
       if (!slot) return;
       const acquiredAt = performance.now();
-      const body = buffered === undefined ? null : (whole ?? new BodySource(req, this.o.limit.of(b), buffered, { limits: this.o.bodyLimits, total: declared }));
       try {
         await forward(slot.pool, res, {
           path,
           method: req.method as Dispatcher.HttpMethod,
           headers,
-          body,
+          body: held === undefined ? null : (whole ?? Readable.from(held.read(), { objectMode: false })),
+          answers: { limits: this.o.bodyLimits, memory: this.o.bodyStore.memory },
           // The replica enforces scoringTimeoutMs itself (a Python service answers its own timeout
           // as Azure ML does); the router waits a little longer so that answer wins the race.
           timeoutMs: b.settings.scoringTimeoutMs + REPLICA_TIMEOUT_MARGIN_MS,
@@ -174,8 +174,6 @@ export class Forwarder {
 
   /** The answer to a failure that is not retried. */
   private answerFailure({ req, res, balancer: b, route, requestId }: Exchange, slot: ReplicaSlot, err: ForwardError, code: string): void {
-    if (err.cause instanceof PayloadTooLargeError) return sendError(res, 413, "PayloadTooLarge", this.o.limit.tooLarge(b), { connection: "close" });
-    if (err.cause instanceof SlowBodyError) return sendError(res, 408, "RequestTimeout", err.cause.message, { connection: "close" });
     if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
       return sendError(res, 504, "ScoringTimeout", `service '${route.service}' did not answer within ${b.settings.scoringTimeoutMs} ms`);
     }

@@ -46,6 +46,23 @@ export function connectionCap(fdLimit: number | undefined, configured?: number):
   return Math.max(16, Math.min(MAX_CONNECTIONS_CEILING, Math.floor((fdLimit - 256) / 2)));
 }
 
+/**
+ * Longest an answer written straight to a socket may take to leave before the connection is
+ * destroyed, whatever the peer does: ending a socket only half-closes it, and a peer that never
+ * closes its side would otherwise keep the descriptor (and a place under the cap) for good.
+ */
+export const RAW_ANSWER_GRACE_MS = 1_000;
+
+/** Writes a raw answer, then destroys the connection once it has left (or after the grace). */
+function answerAndDestroy(socket: Duplex, answer: string): void {
+  const timer = setTimeout(() => socket.destroy(), RAW_ANSWER_GRACE_MS);
+  timer.unref();
+  socket.end(answer, () => {
+    clearTimeout(timer);
+    socket.destroy();
+  });
+}
+
 /** A complete JSON error answer written straight to a socket (no request object exists yet). */
 export function rawJsonAnswer(status: number, code: string, message: string): string {
   const body = JSON.stringify({ error: { code, message } });
@@ -115,7 +132,7 @@ export function guardFrontDoor(server: http.Server, opts: FrontDoorOptions): voi
     }
     const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
     metrics.request("unknown", status, 0);
-    socket.end(rawJsonAnswer(status, status === 400 ? "BadRequest" : status === 431 ? "HeadersTooLarge" : "RequestTimeout", `malformed or incomplete request (${err.code ?? "parse error"})`));
+    answerAndDestroy(socket, rawJsonAnswer(status, status === 400 ? "BadRequest" : status === 431 ? "HeadersTooLarge" : "RequestTimeout", `malformed or incomplete request (${err.code ?? "parse error"})`));
   });
   server.on("checkExpectation", (_req: http.IncomingMessage, res: http.ServerResponse) => {
     metrics.request("unknown", 417, 0);
@@ -124,7 +141,7 @@ export function guardFrontDoor(server: http.Server, opts: FrontDoorOptions): voi
   });
   server.on("connect", (_req: http.IncomingMessage, socket: Duplex) => {
     metrics.request("unknown", 405, 0);
-    socket.end(rawJsonAnswer(405, "MethodNotAllowed", "CONNECT is not supported: this is not a forward proxy"));
+    answerAndDestroy(socket, rawJsonAnswer(405, "MethodNotAllowed", "CONNECT is not supported: this is not a forward proxy"));
   });
   // With this listener Node sends no automatic 100 Continue: the handler sends it once auth and size checks pass.
   server.on("checkContinue", opts.onRequest);

@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     adminPort: settings.adminPort,
     tls: certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined,
     maxBodyBytes: settings.maxBodyBytes,
+    bodyLimits: { spoolDir: settings.spoolDir, spoolBytes: settings.spoolBytes },
     maxConnections: settings.maxConnections,
     trustForwardedFor: settings.trustForwardedFor,
     maxTokenLifetimeSeconds: settings.maxTokenLifetimeSeconds,

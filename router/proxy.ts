@@ -1,98 +1,63 @@
 /**
- * Forwarding one request to one replica with undici's dispatcher API: the request body is
- * streamed (never buffered whole, counted against the payload limit as it goes) and the
- * response is written straight into the client's response with backpressure.
+ * Forwarding one request to one replica with undici's dispatcher API: the request body, already
+ * held whole by the router (router/body.ts), goes at the replica's pace; the answer is written
+ * into the client's response, and what a slow client has not taken yet waits in router memory
+ * rather than in the replica's slot.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
+import type { TLSSocket } from "node:tls";
+import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { REPLICA_BUSY_HEADER } from "../core/naming";
-import { PayloadTooLargeError, RateGuard, SlowBodyError, type BodyLimits, type BufferedBody } from "./body";
+import { RateGuard, type BodyLimits } from "./body";
+import type { Budget } from "./spool";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the caller's credentials, which the model never sees. */
 const DROP_REQUEST = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host", "authorization", "proxy-authorization", "expect"]);
 const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"]);
 
 /**
- * The client's body as undici reads it: first what was buffered before the slot was taken, then
- * the rest from the client under the minimum-rate guard. Nothing is read from the client until
- * undici asks (i.e. a connection to the replica exists): a request whose connection failed can
- * therefore be retried on another replica with its body untouched.
+ * Headers that say who the client is and how it reached the router. A client can write any of
+ * them, so the model sees the client's own only when a proxy the operator trusts sits in front
+ * (`router.trustForwardedFor`); otherwise the router drops them all and states what it saw itself.
  */
-export class BodySource extends Readable {
-  bytes = 0;
-  started = false;
-  private guard?: RateGuard;
-
-  constructor(
-    private readonly req: IncomingMessage,
-    private readonly limit: number,
-    private readonly buffered: BufferedBody,
-    private readonly rate: { limits: BodyLimits; total: number },
-  ) {
-    super();
-  }
-
-  override _read(): void {
-    if (this.started) {
-      this.req.resume();
-      return;
-    }
-    this.started = true;
-    for (const chunk of this.buffered.chunks) this.push(chunk);
-    this.bytes = this.buffered.bytes;
-    this.guard = new RateGuard(this.rate.limits, this.rate.total, () => this.bytes, (err) => this.destroy(err));
-    this.req.on("data", (chunk: Buffer) => {
-      this.bytes += chunk.length;
-      if (this.bytes > this.limit) {
-        this.req.pause();
-        this.destroy(new PayloadTooLargeError(this.limit));
-        return;
-      }
-      if (!this.push(chunk)) this.req.pause();
-    });
-    this.req.on("end", () => {
-      this.guard?.stop();
-      this.push(null);
-    });
-    this.req.on("error", (err) => this.destroy(err));
-    this.req.resume();
-  }
-
-  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
-    this.guard?.stop();
-    cb(err);
-  }
-}
+const CLIENT_ADDRESS = new Set(["x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "x-forwarded-proto"]);
 
 /**
  * The headers the replica gets: the client's, less hop-by-hop ones (the fixed set and whatever
- * the client's `Connection` header names) and credentials, with the router's request id and an
- * `X-Forwarded-For` the model can trust: the client's own chain is kept (and the peer appended)
- * only when a proxy the operator trusts sits in front of the router; otherwise it is replaced.
+ * the client's `Connection` header names) and credentials, with the router's request id and the
+ * client-address headers (CLIENT_ADDRESS): `X-Forwarded-For` (the peer appended to a trusted
+ * chain, else the peer alone), `X-Forwarded-Proto` and `X-Forwarded-Host` (a trusted proxy's, else
+ * the router's own view); a trusted proxy's `Forwarded` and `X-Real-IP` pass, an untrusted client's do not.
  */
 export function forwardHeaders(req: IncomingMessage, requestId: string, trustForwardedFor = false): string[] {
   const raw = req.rawHeaders;
-  const named = new Set(
-    String(req.headers.connection ?? "")
-      .split(",")
-      .map((t) => t.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const connection = req.headers.connection;
+  const named = connection ? new Set(connection.split(",").map((t) => t.trim().toLowerCase())) : undefined;
   const out: string[] = [];
   const chain: string[] = [];
+  let proto: string | undefined;
+  let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (name === "x-forwarded-for") {
-      if (trustForwardedFor) chain.push(raw[i + 1]);
+    if (CLIENT_ADDRESS.has(name)) {
+      if (!trustForwardedFor) continue;
+      if (name === "x-forwarded-for") chain.push(raw[i + 1]);
+      else {
+        if (name === "x-forwarded-proto") proto = raw[i + 1];
+        else if (name === "x-forwarded-host") host = raw[i + 1];
+        out.push(raw[i], raw[i + 1]);
+      }
       continue;
     }
-    if (DROP_REQUEST.has(name) || named.has(name) || name === "x-ms-request-id" || name === "x-request-id") continue;
+    if (DROP_REQUEST.has(name) || named?.has(name) || name === "x-ms-request-id" || name === "x-request-id") continue;
     out.push(raw[i], raw[i + 1]);
   }
   out.push("x-ms-request-id", requestId, "x-request-id", requestId);
   if (req.socket.remoteAddress) chain.push(req.socket.remoteAddress);
   if (chain.length > 0) out.push("x-forwarded-for", chain.join(", "));
+  if (proto === undefined) out.push("x-forwarded-proto", (req.socket as TLSSocket).encrypted ? "https" : "http");
+  if (host === undefined && req.headers.host !== undefined) out.push("x-forwarded-host", req.headers.host);
   return out;
 }
 
@@ -117,29 +82,59 @@ export class ForwardError extends Error {
   }
 }
 
+/** What answers need to wait for a client that reads slowly: the minimum rate, and the memory they share. */
+export interface AnswerLimits {
+  limits: BodyLimits;
+  memory: Budget;
+}
+
 /**
- * Sends the request and streams the answer into `res`. Rejects with ForwardError; the caller
- * decides between retrying (nothing delivered) and an error answer.
+ * Sends the request and streams the answer into `res`. Resolves as soon as the replica has
+ * answered in full, so its slot is free: what the client has not taken yet waits in router
+ * memory (under the shared budget) and must be taken at no less than the minimum rate, else the
+ * client's connection is closed. Only when the budget is full does the replica wait for the
+ * client. Rejects with ForwardError; the caller decides between retrying (nothing delivered) and
+ * an error answer.
  */
 export function forward(
   dispatcher: Dispatcher,
   res: ServerResponse,
-  opts: { path: string; method: Dispatcher.HttpMethod; headers: string[]; body: BodySource | Buffer | null; timeoutMs: number; onResponseHeaders?: (status: number) => Record<string, string> },
+  opts: {
+    path: string;
+    method: Dispatcher.HttpMethod;
+    headers: string[];
+    body: Readable | Buffer | null;
+    timeoutMs: number;
+    answers: AnswerLimits;
+    onResponseHeaders?: (status: number) => Record<string, string>;
+  },
 ): Promise<ForwardResult> {
   return new Promise<ForwardResult>((resolve, reject) => {
     let delivered = false;
     let status = 0;
     let controller: Dispatcher.DispatchController | undefined;
+    let replicaDone = false;
     // The latest chunk is held back one step so that a one-chunk answer (most scoring answers)
     // leaves with its headers in a single write, by res.end(chunk).
     let held: Buffer | undefined;
-    const onDrain = () => controller?.resume();
-    const onClientGone = () => controller?.abort(new Error("client closed the connection"));
+    // Set once the client pushed back (res.write returned false): chunks wait here.
+    let backlog: AnswerBacklog | undefined;
+    const onDrain = () => backlog?.drain();
+    const onClientGone = () => {
+      backlog?.discard();
+      if (!replicaDone) controller?.abort(new Error("client closed the connection"));
+    };
     res.on("drain", onDrain);
     res.on("close", onClientGone);
     const done = () => {
+      replicaDone = true;
+      if (backlog) return; // the backlog's listeners stay until the client has it all
       res.off("drain", onDrain);
       res.off("close", onClientGone);
+    };
+    const send = (chunk: Buffer) => {
+      if (backlog) backlog.push(chunk);
+      else if (!res.write(chunk)) backlog = new AnswerBacklog(res, opts.answers, () => controller);
     };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -160,23 +155,24 @@ export function forward(
         if (opts.onResponseHeaders) Object.assign(out, opts.onResponseHeaders(statusCode));
         res.writeHead(statusCode, out);
       },
-      onResponseData(c, chunk) {
-        if (held && !res.write(held)) c.pause();
+      onResponseData(_c, chunk) {
+        if (held) send(held);
         held = chunk;
       },
       onResponseEnd() {
         done();
-        res.end(held);
+        if (backlog) {
+          if (held) backlog.push(held);
+          backlog.end();
+        } else res.end(held);
         resolve({ status, delivered: true });
       },
       onResponseError(_c, err) {
         done();
-        // A body that failed because of the client (too much, too slow): that error, not undici's wrapper.
-        const source = opts.body instanceof BodySource ? opts.body : undefined;
-        const cause = source?.errored instanceof PayloadTooLargeError || source?.errored instanceof SlowBodyError ? source.errored : err;
-        // A busy replica ran nothing: the request counts as undelivered, unless its streamed body was consumed.
-        if (err instanceof ReplicaBusyError) return reject(new ForwardError(err, source?.started ?? false, false));
-        reject(new ForwardError(cause, delivered || (source?.started ?? false), res.headersSent));
+        backlog?.discard();
+        // A busy replica ran nothing: the request counts as undelivered (the body is held whole, so it can go again).
+        if (err instanceof ReplicaBusyError) return reject(new ForwardError(err, false, false));
+        reject(new ForwardError(err, delivered, res.headersSent));
       },
     };
     dispatcher.dispatch(
@@ -191,4 +187,74 @@ export function forward(
       handler,
     );
   });
+}
+
+/**
+ * An answer's chunks the client has not taken yet. They are counted against the router's memory
+ * budget; past it the replica is paused (the one case where a slow reader holds a slot, for as
+ * long as the budget is full). Whenever chunks wait, the client must take them at the minimum
+ * rate (checked over the rate window), or its connection is closed.
+ */
+class AnswerBacklog {
+  private readonly chunks: { chunk: Buffer; counted: boolean }[] = [];
+  private counted = 0;
+  private taken = 0;
+  private ended = false;
+  private pausedReplica = false;
+  private readonly guard: RateGuard;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly o: AnswerLimits,
+    private readonly replica: () => Dispatcher.DispatchController | undefined,
+  ) {
+    this.guard = new RateGuard(o.limits, Number.POSITIVE_INFINITY, () => this.taken, (err) => {
+      // Only a client with something waiting for it is slow; an idle one waits for the replica.
+      if (this.chunks.length > 0 || res.writableLength > 0) res.destroy(err);
+    });
+    res.once("close", () => this.discard());
+    res.once("finish", () => this.guard.stop());
+  }
+
+  push(chunk: Buffer): void {
+    const counted = this.o.memory.take(chunk.length);
+    if (counted) this.counted += chunk.length;
+    else if (!this.pausedReplica) {
+      this.pausedReplica = true;
+      this.replica()?.pause();
+    }
+    this.chunks.push({ chunk, counted });
+  }
+
+  /** The replica has answered in full: end the client's answer once it has taken the rest. */
+  end(): void {
+    this.ended = true;
+    this.drain();
+  }
+
+  /** The client took what it had: give it more, up to its push back. */
+  drain(): void {
+    while (this.chunks.length > 0) {
+      const { chunk, counted } = this.chunks.shift()!;
+      if (counted) {
+        this.o.memory.give(chunk.length);
+        this.counted -= chunk.length;
+      }
+      this.taken += chunk.length;
+      if (!this.res.write(chunk)) return;
+    }
+    if (this.pausedReplica) {
+      this.pausedReplica = false;
+      this.replica()?.resume();
+    }
+    if (this.ended) this.res.end();
+  }
+
+  /** The client is gone: return the memory. */
+  discard(): void {
+    this.guard.stop();
+    this.o.memory.give(this.counted);
+    this.counted = 0;
+    this.chunks.length = 0;
+  }
 }

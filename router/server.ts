@@ -10,6 +10,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import * as os from "node:os";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
 import type { TokenIssuer } from "../core/auth";
@@ -18,7 +19,7 @@ import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
 import { createAdminServer } from "./admin";
 import { AuthGate } from "./authGate";
 import { Autoscaler, type AutoscalerOptions } from "./autoscaler";
-import { BodyBudget, DEFAULT_BODY_LIMITS, bodyDeadlineMs, type BodyLimits } from "./body";
+import { DEFAULT_BODY_LIMITS, bodyDeadlineMs, bodyStore, type BodyLimits } from "./body";
 import { Forwarder } from "./forward";
 import { FRONT_DOOR_SERVER_OPTIONS, connectionCap, guardFrontDoor, openFileLimit } from "./frontDoor";
 import { publicHandler, type Lifecycle } from "./handler";
@@ -26,6 +27,7 @@ import { CallbackScaler, SingleCoordinator } from "./inProcess";
 import { RouterMetrics } from "./metrics";
 import { PayloadLimit } from "./request";
 import { sendError } from "./respond";
+import { clearSpool } from "./spool";
 import { trackServices } from "./services";
 import { StatusSampler } from "./status";
 import type { Coordinator, Discovery, KeyStore, Scaler, ServiceLoad } from "./types";
@@ -91,9 +93,10 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const log = opts.logger ?? pino({ name: "aks-inference-router", level: logLevel(process.env) });
   const metrics = new RouterMetrics();
   const limit = new PayloadLimit(opts.maxBodyBytes ?? MAX_PAYLOAD_BYTES);
-  const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, ...opts.bodyLimits };
-  const bodyBudget = new BodyBudget(bodyLimits.budgetBytes);
-  metrics.bodyBufferSource = () => bodyBudget.used;
+  const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, spoolDir: os.tmpdir(), ...withoutUndefined(opts.bodyLimits) };
+  if (bodyLimits.spoolDir) await clearSpool(bodyLimits.spoolDir);
+  const store = bodyStore(bodyLimits);
+  metrics.bodyBufferSource = () => store.memory.used;
   const host = opts.host ?? "127.0.0.1";
   const lifecycle: Lifecycle = { ready: false, draining: false, inFlight: 0 };
   const { balancers, versions } = await trackServices(opts.discovery, opts.maxQueueLength ?? 1000, log);
@@ -121,7 +124,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     random: opts.random ?? Math.random,
     limit,
     auth: new AuthGate({ keys: opts.keys, tokenIssuer: opts.tokenIssuer, maxTokenLifetimeSeconds: opts.maxTokenLifetimeSeconds, metrics, log }),
-    forwarder: new Forwarder({ balancers, limit, bodyLimits, bodyBudget, metrics, log, trustForwardedFor: opts.trustForwardedFor }),
+    forwarder: new Forwarder({ balancers, limit, bodyLimits, bodyStore: store, metrics, log, trustForwardedFor: opts.trustForwardedFor }),
     lifecycle,
     metrics,
     log,
@@ -190,6 +193,11 @@ function publicServer(
   const maxConnections = connectionCap(openFileLimit(), opts.maxConnections);
   guardFrontDoor(server, { maxConnections, metrics, log, sendError, onRequest });
   return { server, maxConnections };
+}
+
+/** The settings given (an absent environment variable arrives as undefined and must not hide a default). */
+function withoutUndefined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Listens on `host`; resolves with the port actually taken (0 asks for an ephemeral one). */

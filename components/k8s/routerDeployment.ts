@@ -71,6 +71,11 @@ export type RouterTls =
 
 /** Where the router's TLS files are mounted. */
 export const ROUTER_TLS_DIR = "/etc/aks-inference/tls";
+/**
+ * Where the router keeps request bodies beyond their first MiB until they are complete (the root
+ * filesystem is read-only), and how much they may take there together: an emptyDir of that size.
+ */
+export const ROUTER_SPOOL = { dir: "/var/spool/aks-inference", sizeLimit: "2Gi", bytes: 2 * 1024 ** 3 } as const;
 
 /**
  * The Secrets Store CSI driver's `objects` parameter: the certificate read as a Key Vault
@@ -149,14 +154,16 @@ export class Router extends pulumi.ComponentResource {
       { name: ROUTER_ENV.port, value: String(ROUTER_PORTS.http) },
       { name: ROUTER_ENV.adminPort, value: String(ROUTER_PORTS.admin) },
       { name: ROUTER_ENV.maxBodyBytes, value: String(args.maxBodyBytes) },
+      { name: ROUTER_ENV.spoolDir, value: ROUTER_SPOOL.dir },
+      { name: ROUTER_ENV.spoolBytes, value: String(ROUTER_SPOOL.bytes) },
       { name: ROUTER_ENV.selfScaling, value: String(args.selfScaling) },
       { name: ROUTER_ENV.selfScalingLatencyMs, value: String(args.selfScalingLatencyMs) },
       { name: ROUTER_ENV.tokenMaxLifetimeSeconds, value: String(args.frontDoor.maxTokenLifetimeSeconds) },
       { name: ROUTER_ENV.trustForwardedFor, value: String(args.frontDoor.trustForwardedFor) },
       ...(args.frontDoor.maxConnections === undefined ? [] : [{ name: ROUTER_ENV.maxConnections, value: String(args.frontDoor.maxConnections) }]),
     ];
-    const volumes: k8s.types.input.core.v1.Volume[] = [];
-    const mounts: k8s.types.input.core.v1.VolumeMount[] = [];
+    const volumes: k8s.types.input.core.v1.Volume[] = [{ name: "spool", emptyDir: { sizeLimit: ROUTER_SPOOL.sizeLimit } }];
+    const mounts: k8s.types.input.core.v1.VolumeMount[] = [{ name: "spool", mountPath: ROUTER_SPOOL.dir }];
 
     if (args.tls?.source === "config") {
       const tlsSecret = new k8s.core.v1.Secret(

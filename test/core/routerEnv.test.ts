@@ -19,6 +19,8 @@ describe("router settings: rendered by the stack, read by the router", function 
       port: 8080,
       adminPort: 8081,
       maxBodyBytes: 100 * 1024 * 1024,
+      spoolDir: "/var/spool/aks-inference",
+      spoolBytes: 2 * 1024 ** 3,
       maxConnections: 5000,
       trustForwardedFor: true,
       maxTokenLifetimeSeconds: 86_400,

@@ -109,8 +109,8 @@ describe("router: front door hardening", function () {
       assert.equal((await call(`${router.url}${SCORE}`, { key: "k1" })).status, 200, "the slot is free again");
     });
 
-    it("bodies held in memory are capped: past the budget new bodies get 503, memory is counted and returned", async () => {
-      await start({ bodyLimits: { ...limits, budgetBytes: 6_000 } });
+    it("bodies held are capped: past the memory budget they go to disk, past the disk budget new bodies get 503, memory is counted and returned", async () => {
+      await start({ bodyLimits: { ...limits, budgetBytes: 6_000, spoolBytes: 0 } });
       const head = `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nContent-Length: 4000\r\n\r\n${"x".repeat(3_500)}`;
       const first = slowClient(router.port, head, { bytes: 0, everyMs: 1_000 }, 8_000);
       await new Promise((r) => setTimeout(r, 300));
