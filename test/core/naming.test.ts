@@ -66,6 +66,8 @@ describe("names shared with running clusters", () => {
       maxBodyBytes: "ROUTER_MAX_BODY_BYTES",
       selfScaling: "ROUTER_SELF_SCALING",
       selfScalingLatencyMs: "ROUTER_SELF_SCALING_LATENCY_MS",
+      spoolDir: "ROUTER_SPOOL_DIR",
+      spoolBytes: "ROUTER_SPOOL_BYTES",
       tokenIssuerType: "ROUTER_TOKEN_ISSUER_TYPE",
       tokenIssuer: "ROUTER_TOKEN_ISSUER",
       tokenJwksUri: "ROUTER_TOKEN_JWKS_URI",
