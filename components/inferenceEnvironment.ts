@@ -9,7 +9,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
-import { MAX_PAYLOAD_MB, endpointDnsLabel, keyVaultName, keyVaultOf, scoringHost, tlsEnabled, versionsOf, type StackConfig } from "../core/config";
+import { endpointDnsLabel, keyVaultName, keyVaultOf, scoringHost, tlsEnabled, versionsOf, type StackConfig } from "../core/config";
+import { routerPayloadLimitBytes } from "../core/payloadLimit";
 import { EnvironmentArgsError, deferredArgPaths, parseEnvironmentArgs, type InferenceEnvironmentArgs } from "../core/environmentArgs";
 import { purposeProfile } from "../core/purpose";
 import { principalTypeFromToken } from "../core/identity";
@@ -367,7 +368,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         image: images.routerImage,
         purpose: cfg.clusterPurpose,
         replicas: cfg.router.replicas,
-        maxBodyBytes: Math.floor(Math.min(cfg.router.payloadLimitMb, MAX_PAYLOAD_MB) * 1024 * 1024),
+        maxBodyBytes: routerPayloadLimitBytes(cfg.router.payloadLimitMb),
         selfScaling: cfg.router.selfScaling,
         selfScalingLatencyMs: cfg.router.selfScalingLatencyThresholdMs,
         frontDoor: { maxConnections: cfg.router.maxConnections, maxTokenLifetimeSeconds: cfg.tokenIssuer.maxLifetimeSeconds, trustForwardedFor: cfg.router.trustForwardedFor },

@@ -1,28 +1,61 @@
 /**
- * The request body a service can take without its replica running out of memory. Parsing a JSON
- * body costs a replica several times the body's size (the bytes, the text, the parsed values, and
- * in Python the objects json.loads makes): measured by `npm run bench` ("replica memory per MB of
- * body") at 3.8-4.8 MB per MB for a JavaScript script and 6.6-6.7 for a Python one. A 99 MB body
- * sent to a 0.5 GB replica is an OOM kill, so the router refuses (413) what the service's memory
- * cannot hold, before anything is forwarded.
+ * The request body a service can take without its replica running out of memory. Answering a JSON
+ * body costs a replica many times the body's size (the bytes, the text, the parsed values, the
+ * tensor or the script's own copies, the answer), and how many depends on what answers it: the
+ * built-in ONNX handler, a JavaScript entry script, or a Python one. A body a replica cannot hold
+ * is an OOM kill (of every request it runs), so the router refuses (413) what the service's
+ * memory cannot hold, before anything is forwarded.
  */
 
-import { MAX_PAYLOAD_MB } from "./config";
+import { MAX_PAYLOAD_MB, isPythonEntryScript } from "./config";
+
+const MiB = 1024 * 1024;
 
 /** The largest request body anywhere (router, replica, policy): Azure ML's 100 MB, in bytes. */
-export const MAX_PAYLOAD_BYTES = MAX_PAYLOAD_MB * 1024 * 1024;
+export const MAX_PAYLOAD_BYTES = MAX_PAYLOAD_MB * MiB;
 
-/** Memory a replica uses before any request: Node, the scoring server, a Python worker, the model. */
-export const REPLICA_BASELINE_MB = 150;
-/** Memory per MB of body, rounded up from the measured factors (Python's 6.7) for headroom. */
-export const BODY_MEMORY_FACTOR = 8;
+/** The router's body limit in bytes: `router.payloadLimitMb`, never above Azure ML's 100 MB. */
+export function routerPayloadLimitBytes(payloadLimitMb: number): number {
+  return Math.floor(Math.min(payloadLimitMb, MAX_PAYLOAD_MB) * MiB);
+}
+
+/** What answers a service's requests: the built-in ONNX handler, a JavaScript entry script, or a Python one. */
+export type HandlerKind = "onnx" | "javascript" | "python";
+
+/** The handler a service's replicas run, as scoring/main.ts picks it: by the entry script's extension, ONNX without one. */
+export function handlerKindOf(entryScript: string | undefined): HandlerKind {
+  if (!entryScript) return "onnx";
+  return isPythonEntryScript(entryScript) ? "python" : "javascript";
+}
 
 /**
- * The body limit of a service in bytes: what its memory holds after the baseline at the factor,
- * never above the router's limit, and never below 1 MiB (a replica that small is refused nothing
- * it could ever have served).
+ * Memory of a replica per handler, from `npm run bench -- replica-memory` (bench/replica-memory.ts:
+ * a fresh replica per body of 5, 10 and 20 MB, peak RSS of its process tree over its idle RSS).
+ * Bodies are rows of 4 numbers; the worst shape sets the factor: one-digit values for ONNX and
+ * JavaScript (the most values and arrays per MB), short floats such as 0.5 for Python (a Python
+ * float object each). Measured (Node 20, 2 cores):
+ *
+ * - onnx: idle 98 MB; 33.4–35.6 MB per MB of one-digit rows, 8.6–11 of 9-decimal floats. The JSON
+ *   values, the tensor, and an answer of nested arrays (one per row) as big again as the body.
+ * - javascript (`run(input)` counting rows): idle 79 MB; 14.0–15.6 MB per MB.
+ * - python (`np.array(json.loads(raw_data)["data"])`): idle 112 MB (numpy loaded); 16.2–16.6 MB per MB.
+ *
+ * The factors are rounded up for headroom; the baseline is the idle replica plus 50 MB for the
+ * model and the script's own state.
  */
-export function servicePayloadLimitBytes(memoryGb: number, routerLimitBytes: number): number {
-  const fits = Math.floor(((memoryGb * 1024 - REPLICA_BASELINE_MB) / BODY_MEMORY_FACTOR) * 1024 * 1024);
-  return Math.min(routerLimitBytes, Math.max(1024 * 1024, fits));
+export const HANDLER_MEMORY: Readonly<Record<HandlerKind, { baselineMb: number; factor: number }>> = {
+  onnx: { baselineMb: 150, factor: 40 },
+  javascript: { baselineMb: 130, factor: 18 },
+  python: { baselineMb: 170, factor: 18 },
+};
+
+/**
+ * The body limit of a service in bytes: what its memory holds after its handler's baseline, at its
+ * handler's factor; never above the router's limit, and never below 1 MiB (a replica that small
+ * is refused nothing it could ever have served).
+ */
+export function servicePayloadLimitBytes(memoryGb: number, kind: HandlerKind, routerLimitBytes: number): number {
+  const { baselineMb, factor } = HANDLER_MEMORY[kind];
+  const fits = Math.floor(((memoryGb * 1024 - baselineMb) / factor) * MiB);
+  return Math.min(routerLimitBytes, Math.max(MiB, fits));
 }

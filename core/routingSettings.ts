@@ -4,7 +4,7 @@
  * to the local discovery directly. Both build it with `routingSettings`, from the same config.
  */
 import type { AuthMode, ModelServiceConfig, ModelVersionConfig } from "./config";
-import { MAX_PAYLOAD_BYTES, servicePayloadLimitBytes } from "./payloadLimit";
+import { handlerKindOf, servicePayloadLimitBytes } from "./payloadLimit";
 
 export interface AutoscaleSettings {
   enabled: boolean;
@@ -26,7 +26,7 @@ export interface ServiceRoutingSettings {
   maxQueueWaitMs: number;
   /** Time a replica has to answer before the router answers 504. */
   scoringTimeoutMs: number;
-  /** Largest body this service's replicas can hold in memory (core/payloadLimit.ts); absent: the router's limit. */
+  /** Largest body this service's replicas can hold in memory, in bytes (core/payloadLimit.ts: its memory, its handler's factor); absent: the router's limit. */
   maxBodyBytes?: number;
   /**
    * A declared version of the service (core/versions.ts): its name, its share of live requests
@@ -38,9 +38,11 @@ export interface ServiceRoutingSettings {
 
 /**
  * The settings of one version of `svc` (from versionsOf; a service without versions has its one
- * implicit version).
+ * implicit version). `routerLimitBytes`: the router's body limit (routerPayloadLimitBytes of the
+ * stack's `router.payloadLimitMb`), which no service's exceeds; required, so that no caller can
+ * announce a limit the router does not apply.
  */
-export function routingSettings(svc: ModelServiceConfig, v: ModelVersionConfig, tokenAudience?: string, routerLimitBytes = MAX_PAYLOAD_BYTES): ServiceRoutingSettings {
+export function routingSettings(svc: ModelServiceConfig, v: ModelVersionConfig, tokenAudience: string | undefined, routerLimitBytes: number): ServiceRoutingSettings {
   return {
     name: svc.name,
     authMode: svc.authMode,
@@ -54,7 +56,7 @@ export function routingSettings(svc: ModelServiceConfig, v: ModelVersionConfig, 
     maxConcurrentRequestsPerReplica: v.replicaMaxConcurrentRequests,
     maxQueueWaitMs: v.maxRequestWaitTimeMs,
     scoringTimeoutMs: v.scoringTimeoutMs,
-    maxBodyBytes: servicePayloadLimitBytes(v.memoryGb, routerLimitBytes),
+    maxBodyBytes: servicePayloadLimitBytes(v.memoryGb, handlerKindOf(v.entryScript), routerLimitBytes),
     ...(svc.versions ? { version: { name: v.version, traffic: v.traffic, mirrorPercent: v.mirrorPercent } } : {}),
   };
 }

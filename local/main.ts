@@ -13,6 +13,7 @@ import { Command, Option } from "commander";
 import { generateKey } from "../core/auth";
 import { ConfigError, isPythonEntryScript, unitsOf, type ModelServiceConfig, type StackConfig } from "../core/config";
 import { SCORING_ENV, SERVICE_TABLE, logLevel } from "../core/naming";
+import { routerPayloadLimitBytes } from "../core/payloadLimit";
 import { routingSettings } from "../core/routingSettings";
 import { loadStack } from "../core/stackFile";
 import { missingServiceFiles } from "../packaging/project";
@@ -99,7 +100,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   }
 
   const discovery = new LocalDiscovery();
-  for (const { svc, version } of units) discovery.upsertService(routingSettings(svc, version, undefined, Math.floor(cfg.router.payloadLimitMb * 1024 * 1024)));
+  const routerLimitBytes = routerPayloadLimitBytes(cfg.router.payloadLimitMb);
+  for (const { svc, version } of units) discovery.upsertService(routingSettings(svc, version, undefined, routerLimitBytes));
   const supervisor = new Supervisor({ discovery, env: (s) => env.get(s) ?? {}, repoRoot: opts.repoRoot, stateDir: dir, log, replicaOutput: replicaLinePrinter(logFormat, (text) => process.stderr.write(text)) });
   for (const [service, reason] of cannotStart) supervisor.fail(service, reason);
   const router = await startRouter({
@@ -108,7 +110,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
     scaler: new CallbackScaler((service, n) => supervisor.setReplicas(service, n)),
     tokenIssuer: signingKey ? { type: "builtin", signingKey: () => signingKey } : undefined,
     port: opts.port,
-    maxBodyBytes: Math.floor(cfg.router.payloadLimitMb * 1024 * 1024),
+    maxBodyBytes: routerLimitBytes,
     autoscale: opts.autoscale,
     logger: log.child({ component: "router" }),
   });

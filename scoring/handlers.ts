@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import * as ort from "onnxruntime-node";
 import type { FullResponse } from "../core/amlScoring";
+import { MAX_PAYLOAD_MB } from "../core/config";
 import { afterCudaSessionFailure, parseNvidiaSmiList, selectProvider, type ComputeProvider, type GpuProbe, type GpuRequest } from "../core/gpu";
 
 /** An error whose status code the caller should see (4xx: the caller's fault). */
@@ -100,7 +101,17 @@ interface EntryModule {
   schema?: { input?: object; output?: object };
 }
 
-function openApi(service: string, input: object, output: object): object {
+/**
+ * The 413 of the OpenAPI document: the service's own limit when the replica was told it (a
+ * service's limit follows from its memory, core/payloadLimit.ts), else the bound every service's limit is under.
+ */
+function tooLargeText(maxBodyBytes: number | undefined): string {
+  return maxBodyBytes === undefined
+    ? `Payload larger than the service's limit (at most ${MAX_PAYLOAD_MB} MB; less for a service whose memory cannot hold that)`
+    : `Payload larger than ${maxBodyBytes} bytes, the service's limit (what its replicas' memory holds)`;
+}
+
+function openApi(service: string, input: object, output: object, maxBodyBytes: number | undefined): object {
   return {
     openapi: "3.0.3",
     info: { title: service, version: "1.0" },
@@ -114,7 +125,7 @@ function openApi(service: string, input: object, output: object): object {
             "200": { description: "Result", content: { "application/json": { schema: output } } },
             "400": { description: "Invalid input" },
             "401": { description: "Missing or invalid key/token" },
-            "413": { description: "Payload larger than 100 MB" },
+            "413": { description: tooLargeText(maxBodyBytes) },
             "503": { description: "No replica free within the maximum wait" },
           },
         },
@@ -131,6 +142,8 @@ export class EntryScriptHandler implements ScoringHandler {
   constructor(
     private readonly scriptPath: string,
     private readonly models: ModelContext,
+    /** The service's body limit in bytes (routing settings' maxBodyBytes), for its OpenAPI document. */
+    private readonly maxBodyBytes?: number,
   ) {}
 
   async init(): Promise<void> {
@@ -153,50 +166,70 @@ export class EntryScriptHandler implements ScoringHandler {
   }
 
   swagger(service: string): object {
-    return openApi(service, this.mod?.schema?.input ?? { type: "object" }, this.mod?.schema?.output ?? {});
+    return openApi(service, this.mod?.schema?.input ?? { type: "object" }, this.mod?.schema?.output ?? {}, this.maxBodyBytes);
   }
 }
 
 type NumericArray = Float32Array | Float64Array | Int32Array | BigInt64Array;
-const TYPED: Record<string, (data: number[]) => NumericArray> = {
-  float32: (d) => Float32Array.from(d),
-  float64: (d) => Float64Array.from(d),
-  int32: (d) => Int32Array.from(d),
-  int64: (d) => BigInt64Array.from(d.map((x) => BigInt(Math.trunc(x)))),
+/** The typed array of each tensor type the handler serves, allocated at the tensor's size. */
+const TYPED: Record<string, (size: number) => NumericArray> = {
+  float32: (n) => new Float32Array(n),
+  float64: (n) => new Float64Array(n),
+  int32: (n) => new Int32Array(n),
+  int64: (n) => new BigInt64Array(n),
 };
 const V2_TYPES: Record<string, string> = { FP32: "float32", FP64: "float64", INT32: "int32", INT64: "int64" };
 const TO_V2: Record<string, string> = Object.fromEntries(Object.entries(V2_TYPES).map(([k, v]) => [v, k]));
 
-/** A nested array's shape and flat values; rejects ragged or non-numeric arrays. */
-export function flatten(value: unknown, name: string): { dims: number[]; data: number[] } {
+/**
+ * A nested array's shape and its values, written straight into a typed array of `type` (a key of
+ * TYPED): no flat copy of the values as JS numbers, whose growth cost a replica more memory than
+ * the body itself (bench/replica-memory.ts). Ragged and non-numeric arrays are refused before
+ * anything is allocated, so a ragged array cannot make it allocate the size its first row implies.
+ */
+export function tensorData(value: unknown, name: string, type: string): { dims: number[]; data: NumericArray } {
+  const make = TYPED[type];
+  if (!make) throw new ScoringError(400, `input '${name}' has type ${type}, which the built-in handler does not serve`);
   const dims: number[] = [];
-  let level: unknown = value;
-  while (Array.isArray(level)) {
-    dims.push(level.length);
-    level = level[0];
-  }
-  const data: number[] = [];
-  const walk = (v: unknown, depth: number) => {
-    if (depth === dims.length) {
-      if (typeof v !== "number" || !Number.isFinite(v)) throw new ScoringError(400, `input '${name}' must contain only finite numbers`);
-      data.push(v);
-      return;
-    }
+  for (let level = value; Array.isArray(level); level = level[0] as unknown) dims.push(level.length);
+  const last = dims.length - 1;
+  const notNumber = () => new ScoringError(400, `input '${name}' must contain only finite numbers`);
+  const check = (v: unknown, depth: number): void => {
     if (!Array.isArray(v) || v.length !== dims[depth]) throw new ScoringError(400, `input '${name}' is not a rectangular array (shape ${JSON.stringify(dims)})`);
-    for (const x of v) walk(x, depth + 1);
+    if (depth < last) for (const x of v) check(x, depth + 1);
+    else for (const x of v) if (typeof x !== "number" || !Number.isFinite(x)) throw notNumber();
   };
-  walk(value, 0);
+  if (dims.length === 0) {
+    if (typeof value !== "number" || !Number.isFinite(value)) throw notNumber();
+  } else {
+    check(value, 0);
+  }
+  const data = make(dims.reduce((a, b) => a * b, 1));
+  let i = 0;
+  const put = data instanceof BigInt64Array ? (x: number) => (data[i++] = BigInt(Math.trunc(x))) : (x: number) => (data[i++] = x);
+  const fill = (v: unknown[], depth: number): void => {
+    if (depth < last) for (const x of v) fill(x as unknown[], depth + 1);
+    else for (const x of v) put(x as number);
+  };
+  if (dims.length === 0) put(value as number);
+  else fill(value as unknown[], 0);
   return { dims, data };
 }
 
+/** A tensor's values as nested arrays of its shape (what JSON clients get), read straight from its typed array. */
 function nest(data: ArrayLike<number | bigint>, dims: readonly number[]): unknown {
-  const values = Array.from(data, (x) => (typeof x === "bigint" ? Number(x) : x));
-  const build = (offset: number, depth: number): unknown => {
-    if (depth === dims.length) return values[offset];
-    const stride = dims.slice(depth + 1).reduce((a, b) => a * b, 1);
-    return Array.from({ length: dims[depth] }, (_, i) => build(offset + i * stride, depth + 1));
+  const at = (i: number): number => {
+    const x = data[i];
+    return typeof x === "bigint" ? Number(x) : x;
   };
-  return dims.length === 0 ? values[0] : build(0, 0);
+  if (dims.length === 0) return at(0);
+  const strides = dims.map((_, d) => dims.slice(d + 1).reduce((a, b) => a * b, 1));
+  const build = (offset: number, depth: number): unknown[] => {
+    const out = new Array<unknown>(dims[depth]);
+    for (let i = 0; i < out.length; i++) out[i] = depth === dims.length - 1 ? at(offset + i) : build(offset + i * strides[depth], depth + 1);
+    return out;
+  };
+  return build(0, 0);
 }
 
 /**
@@ -235,6 +268,8 @@ export interface OnnxHandlerOptions {
   probe?: () => Promise<GpuProbe>;
   /** Default: onnxruntime-node's `InferenceSession.create`. */
   createSession?: (file: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+  /** The service's body limit in bytes (routing settings' maxBodyBytes), for its OpenAPI document. */
+  maxBodyBytes?: number;
 }
 
 /** Serves every `.onnx` model of the service; the first one unless the request names another. */
@@ -298,10 +333,8 @@ export class OnnxHandler implements ScoringHandler {
 
   private tensor(session: ort.InferenceSession, name: string, value: unknown): ort.Tensor {
     const type = this.inputType(session, name);
-    const make = TYPED[type];
-    if (!make) throw new ScoringError(400, `input '${name}' has type ${type}, which the built-in handler does not serve`);
-    const { dims, data } = flatten(value, name);
-    return new ort.Tensor(type as "float32", make(data) as Float32Array, dims);
+    const { dims, data } = tensorData(value, name, type);
+    return new ort.Tensor(type as "float32", data as Float32Array, dims);
   }
 
   private async runSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
@@ -335,10 +368,10 @@ export class OnnxHandler implements ScoringHandler {
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of inputs as V2Tensor[]) {
       const type = V2_TYPES[t.datatype];
-      if (!type || !TYPED[type]) throw new ScoringError(400, `datatype ${t.datatype} is not served (use ${Object.keys(V2_TYPES).join(", ")})`);
-      const { data } = flatten(t.data, t.name);
+      if (!type) throw new ScoringError(400, `datatype ${t.datatype} is not served (use ${Object.keys(V2_TYPES).join(", ")})`);
+      const { data } = tensorData(t.data, t.name, type);
       if (!Array.isArray(t.shape) || data.length !== t.shape.reduce((a, b) => a * b, 1)) throw new ScoringError(400, `input '${t.name}': shape ${JSON.stringify(t.shape)} does not match ${data.length} values`);
-      feeds[t.name] = new ort.Tensor(type as "float32", TYPED[type](data) as Float32Array, t.shape);
+      feeds[t.name] = new ort.Tensor(type as "float32", data as Float32Array, t.shape);
     }
     const out = await this.runSession(session, feeds);
     return {
@@ -353,6 +386,6 @@ export class OnnxHandler implements ScoringHandler {
       properties: { data: { type: "array", items: {}, description: `tensor for input '${session.inputNames[0]}'` }, inputs: { type: "object", properties: Object.fromEntries(session.inputNames.map((n) => [n, { type: "array", items: {} }])) } },
     };
     const output = { type: "object", properties: Object.fromEntries(session.outputNames.map((n) => [n, { type: "array", items: {} }])) };
-    return openApi(service, input, output);
+    return openApi(service, input, output, this.opts.maxBodyBytes);
   }
 }

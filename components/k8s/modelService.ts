@@ -31,6 +31,7 @@ import {
 import { mayRunSeveralReplicas, topologySpread } from "../../core/disruption";
 import { purposeProfile } from "../../core/purpose";
 import { containerResources } from "../../core/resources";
+import { routerPayloadLimitBytes } from "../../core/payloadLimit";
 import { routingSettings } from "../../core/routingSettings";
 import { hashFiles, modelFiles, modelHash, packageProject, projectFiles } from "../../packaging/project";
 import { serviceEnv } from "../../packaging/upload";
@@ -41,7 +42,7 @@ import { FORMER_TYPES, token, withFormerType } from "../legacy";
 export interface ModelServiceArgs {
   service: ModelServiceConfig;
   /** `clusterPurpose`: whether the nodes span zones (pods then spread over them). */
-  stack: Pick<StackConfig, "endpoint" | "clusterName" | "location" | "tokenIssuer" | "clusterPurpose">;
+  stack: Pick<StackConfig, "endpoint" | "clusterName" | "location" | "tokenIssuer" | "clusterPurpose" | "router">;
   provider: k8s.Provider;
   namespace: pulumi.Input<string>;
   /** The environment image of each version, by version name (`default` for a service without versions). */
@@ -223,7 +224,7 @@ export class ModelService extends pulumi.ComponentResource {
     new k8s.core.v1.Service(
       `${name}-service`,
       {
-        metadata: { ...meta, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(routingSettings(svc, v, args.stack.tokenIssuer.audience)) } },
+        metadata: { ...meta, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(routingSettings(svc, v, args.stack.tokenIssuer.audience, routerPayloadLimitBytes(args.stack.router.payloadLimitMb))) } },
         spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: SCORING_PORT, targetPort: SCORING_PORT }] },
       },
       { ...k, dependsOn: args.dependsOn },

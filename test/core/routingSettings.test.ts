@@ -7,7 +7,7 @@ import { parseRoutingSettings, routingSettings, type ServiceRoutingSettings } fr
 const MiB = 1024 * 1024;
 
 /** The settings of a service's first (for these services: only) version. */
-const settingsOf = (svc: ModelServiceConfig, audience?: string, routerLimit?: number) => routingSettings(svc, versionsOf(svc)[0], audience, routerLimit);
+const settingsOf = (svc: ModelServiceConfig, audience?: string, routerLimit = MAX_PAYLOAD_BYTES) => routingSettings(svc, versionsOf(svc)[0], audience, routerLimit);
 
 function service(over: Record<string, unknown>) {
   return parseStackConfig({ "azure-native:location": "westeurope", "aks-inference:services": [{ name: "fraud", models: ["m.onnx"], ...over }] }, "t").services[0];
@@ -24,7 +24,7 @@ describe("routing settings", () => {
       maxConcurrentRequestsPerReplica: 3,
       maxQueueWaitMs: 700,
       scoringTimeoutMs: 9_000,
-      maxBodyBytes: Math.floor(((512 - 150) / 8) * MiB),
+      maxBodyBytes: Math.floor(((512 - 150) / 40) * MiB),
     });
     assert.equal(settingsOf(svc, "api://scoring").tokenAudience, "api://scoring");
     assert.equal(settingsOf(service({ memoryGb: 16 }), undefined, 10 * MiB).maxBodyBytes, 10 * MiB, "never above the router's limit");
@@ -38,7 +38,7 @@ describe("routing settings", () => {
 
   it("a declared version's carry its own settings and shares; the implicit one's carry no version", () => {
     const svc = service({ cpuCores: 0.5, versions: [{ name: "blue", traffic: 90 }, { name: "green", traffic: 10, scoringTimeoutMs: 5_000, memoryGb: 16 }] });
-    const [blue, green] = versionsOf(svc).map((v) => routingSettings(svc, v));
+    const [blue, green] = versionsOf(svc).map((v) => routingSettings(svc, v, undefined, MAX_PAYLOAD_BYTES));
     assert.deepEqual(blue.version, { name: "blue", traffic: 90, mirrorPercent: 0 });
     assert.deepEqual([green.version, green.scoringTimeoutMs, green.maxBodyBytes], [{ name: "green", traffic: 10, mirrorPercent: 0 }, 5_000, MAX_PAYLOAD_BYTES]);
     assert.equal(blue.scoringTimeoutMs, 60_000);

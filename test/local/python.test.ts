@@ -85,10 +85,10 @@ describe("local mode: a Python service whose environment is missing", function (
       const res = await fetch(`${local.router.url}/api/v1/service/hello/score`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"x": 1}' });
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { got: { x: 1 } });
-      // 0.25 GB holds (256 - 150) / 8 = 13.25 MB of body: a 14 MB one is refused before it is sent on.
+      // A 0.25 GB Python service holds (256 - 170) / 18 = 4.78 MB of body: a 14 MB one is refused before it is sent on.
       const big = await fetch(`${local.router.url}/api/v1/service/hello/score`, { method: "POST", headers: { "content-type": "application/json" }, body: `{"x": "${"a".repeat(14 * 1024 * 1024)}"}` });
       assert.equal(big.status, 413);
-      assert.match(((await big.json()) as { error: { message: string } }).error.message, /limit of service 'hello' \(what its replicas' memory holds\) of 13893632 bytes/);
+      assert.match(((await big.json()) as { error: { message: string } }).error.message, /limit of service 'hello' \(what its replicas' memory holds\) of 5009863 bytes/);
       assert.match(readFileSync(path.join(state, "logs", "vision.log"), "utf8"), /No module named 'torch'/, "`logs vision` shows why");
     } finally {
       await local.stop();
