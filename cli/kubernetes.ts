@@ -20,10 +20,11 @@ import {
   modelDeploymentName,
   type KeyName,
 } from "../core/naming";
+import { crashLoopReason, type LastExit } from "../core/crashLoop";
 import { computeFromLog, type ComputeProvider } from "../core/gpu";
 import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
 import type { ServiceDescription } from "../local/admin";
-import { combineVersions, serviceState, type ReplicaInfo, type ReplicaStatus, type ServiceStatus } from "../core/serviceState";
+import { combineVersions, serviceState, type ReplicaInfo, type ServiceStatus } from "../core/serviceState";
 import { parseTrafficArgs, sharesOf, type TrafficSplit } from "../core/versions";
 import { CliError, type Backend } from "./backends";
 
@@ -34,19 +35,39 @@ export function kubernetesBackend(kubeconfig: string, namespace: string): Kubern
   return new KubernetesBackend(kc, namespace);
 }
 
-/** A pod's replica status, in local mode's terms. */
-export function podStatus(pod: k8s.V1Pod): { status: ReplicaStatus; reason?: string } {
-  if (pod.metadata?.deletionTimestamp) return { status: "stopping" };
+/** How a container's previous run ended, in local mode's terms: its exit code, and its termination message or reason. */
+function lastExitOf(t: k8s.V1ContainerStateTerminated | undefined): LastExit | undefined {
+  if (!t) return undefined;
+  // "Error" says nothing the exit code does not; OOMKilled, ContainerCannotRun and the like do.
+  const message = [t.reason && t.reason !== "Error" ? t.reason : undefined, t.message?.trim() || undefined].filter(Boolean).join(": ") || t.reason;
+  const at = t.finishedAt ? new Date(t.finishedAt) : undefined;
+  const ranMs = at && t.startedAt ? at.getTime() - new Date(t.startedAt).getTime() : undefined;
+  return { code: t.exitCode, signal: null, ...(message ? { message } : {}), at: (at ?? new Date(0)).toISOString(), ...(ranMs !== undefined ? { ranMs } : {}) };
+}
+
+/**
+ * A pod's replica status, in local mode's terms, with Kubernetes' restart count and last
+ * termination; `now` dates that termination ("12 s ago").
+ */
+export function podStatus(pod: k8s.V1Pod, now: number): Pick<ReplicaInfo, "status" | "reason" | "restarts" | "lastExit" | "crashLoop"> {
   const cs = pod.status?.containerStatuses?.[0];
+  const restarts = cs?.restartCount ?? 0;
   const terminated = cs?.lastState?.terminated ?? cs?.state?.terminated;
-  if (terminated?.exitCode === 3) return { status: "failed", reason: terminated.message ?? "init() failed (see logs)" };
-  if (cs?.state?.waiting?.reason === "CrashLoopBackOff" || cs?.state?.waiting?.reason === "ImagePullBackOff" || cs?.state?.waiting?.reason === "ErrImagePull") {
-    return { status: "crashed", reason: `${cs.state.waiting.reason}: ${cs.state.waiting.message ?? terminated?.message ?? ""}`.trim() };
-  }
+  const lastExit = lastExitOf(terminated);
+  const history = { restarts, ...(lastExit ? { lastExit } : {}) };
+  if (pod.metadata?.deletionTimestamp) return { status: "stopping", ...history };
+  if (terminated?.exitCode === 3) return { status: "failed", reason: terminated.message ?? "init() failed (see logs)", ...history };
+  const waiting = cs?.state?.waiting?.reason;
+  const running = cs?.state?.running?.startedAt;
+  const loop = crashLoopReason({ waiting: waiting === "CrashLoopBackOff", restarts, lastExit, runningSinceMs: running ? new Date(running).getTime() : undefined }, now);
   const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-  if (ready) return { status: "ready" };
+  if (waiting === "CrashLoopBackOff" || waiting === "ImagePullBackOff" || waiting === "ErrImagePull") {
+    return { status: "crashed", reason: loop ?? `${waiting}: ${cs?.state?.waiting?.message ?? terminated?.message ?? ""}`.trim(), ...history, ...(loop ? { crashLoop: true } : {}) };
+  }
+  if (loop) return { status: ready ? "ready" : "starting", reason: loop, ...history, crashLoop: true };
+  if (ready) return { status: "ready", ...history };
   const unschedulable = pod.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
-  return { status: "starting", reason: unschedulable ? `unschedulable: ${unschedulable.message ?? ""}` : undefined };
+  return { status: "starting", reason: unschedulable ? `unschedulable: ${unschedulable.message ?? ""}` : undefined, ...history };
 }
 
 /** Whether a pod's containers ask for a GPU (only those report their compute). */
@@ -85,13 +106,14 @@ export class KubernetesBackend implements Backend {
     const deployment = await this.apps.readNamespacedDeployment({ name: modelDeploymentName(service, version), namespace: this.namespace });
     const selector = `${LABELS.service}=${service}${version ? `,${LABELS.version}=${version}` : ""}`;
     const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: selector });
+    const now = Date.now();
     const replicas: ReplicaInfo[] = await Promise.all(
       pods.items.map(async (p) => {
         const info: ReplicaInfo = {
           id: p.metadata?.name ?? "",
           url: p.status?.podIP ? `http://${p.status.podIP}` : "",
           startedAt: p.status?.startTime ? new Date(p.status.startTime).toISOString() : "",
-          ...podStatus(p),
+          ...podStatus(p, now),
         };
         return info.status === "ready" && requestsGpu(p) ? { ...info, gpu: await this.readinessCompute(info.id) } : info;
       }),

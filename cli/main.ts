@@ -8,6 +8,7 @@ import { Command, Option } from "commander";
 import { replicasFor } from "../core/autoscale";
 import { computeSummary } from "../core/gpu";
 import { DEFAULT_NAMESPACE, type KeyName } from "../core/naming";
+import type { ReplicaInfo } from "../core/serviceState";
 import { DEFAULT_LOCAL_DIR, readLocalState } from "../local/state";
 import type { StatusJson } from "../router/status";
 import { renderStatus } from "../router/statusText";
@@ -61,6 +62,15 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...arg
   };
 }
 
+/**
+ * `, 3 restarts` when the replicas were restarted, unless a crash loop's reason (which counts
+ * them, with the last exit) follows anyway.
+ */
+function restarts(replicas: readonly ReplicaInfo[]): string {
+  const n = replicas.reduce((sum, r) => sum + r.restarts, 0);
+  return n > 0 && !replicas.some((r) => r.crashLoop) ? `, ${n} restart${n === 1 ? "" : "s"}` : "";
+}
+
 program
   .command("state <service>")
   .description("Transitioning, Healthy, Unhealthy or Failed, with replicas and the reason")
@@ -69,11 +79,11 @@ program
       const d = await (await backend()).describe(service);
       // GPU services: the compute their ready replicas got (cpu only with gpuFallbackToCpu).
       const gpu = computeSummary(d.replicas);
-      const lines = [`${d.name}: ${d.state} (${d.ready}/${d.desired} replicas ready)${gpu ? `, gpu: ${gpu}` : ""}${d.reason ? ` — ${d.reason}` : ""}`];
+      const lines = [`${d.name}: ${d.state} (${d.ready}/${d.desired} replicas ready${restarts(d.replicas)})${gpu ? `, gpu: ${gpu}` : ""}${d.reason ? ` — ${d.reason}` : ""}`];
       // A service with versions: one line each, with its share of live traffic or of mirrored copies.
       for (const v of d.versions ?? []) {
         const share = v.mirrorPercent > 0 ? `mirror ${v.mirrorPercent} %` : `${v.traffic} %`;
-        lines.push(`  ${v.version} (${share}): ${v.state} (${v.ready}/${v.desired} replicas ready)${v.reason && v.state !== "Healthy" ? ` — ${v.reason}` : ""}`);
+        lines.push(`  ${v.version} (${share}): ${v.state} (${v.ready}/${v.desired} replicas ready${restarts(v.replicas)})${v.reason && v.state !== "Healthy" ? ` — ${v.reason}` : ""}`);
       }
       print(lines.join("\n"), gpu ? { ...d, gpu } : d);
       if (d.state === "Failed") process.exitCode = 1;

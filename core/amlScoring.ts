@@ -3,6 +3,7 @@
  * scoring server gives itself for Python services, without a worker: error bodies, routing
  * errors, swagger lookup, request-id headers. Pure functions; the worker answers the rest.
  */
+import { echoHeaders, readRequestIds } from "./requestId";
 
 /** A whole HTTP answer, sent as is. */
 export interface FullResponse {
@@ -74,29 +75,16 @@ export function swaggerAnswer(swagger: SwaggerDocs, version: string | undefined)
   return { status: 200, headers: [["Content-Type", "application/json"], ["x-ms-run-function-failed", "False"]], body: [Buffer.from(doc, "utf8")] };
 }
 
-/** Longest request-id header value that server accepts (it answers 431 beyond). */
-export const REQUEST_ID_LIMIT = 100;
-
 /**
- * The request-id headers that server puts on every answer: `x-request-id` (the caller's or a new
- * UUID), `x-ms-request-id` (deprecated: the caller's, else the client request id, else the request
- * id) and `x-ms-client-request-id` (the caller's, or the caller's x-ms-request-id). An id longer
- * than 100 characters is refused with 431. A `TraceId` header (Office services' tracing field) is
- * echoed.
+ * The request-id headers that server puts on every answer, by the one rule (core/requestId.ts); an
+ * id over the limit is refused with its 431, which carries the request id when that was not the
+ * one too long, and the `TraceId`.
  */
 export function requestIdHeaders(get: (name: string) => string | undefined, newId: () => string): { headers: [string, string][]; error?: FullResponse } {
-  const traceId = get("traceid");
-  const trace: [string, string][] = traceId === undefined ? [] : [["TraceId", traceId]];
-  const requestId = get("x-request-id") ?? newId();
-  if (requestId.length > REQUEST_ID_LIMIT) return { headers: trace, error: amlErrorResponse(431, `x-request-id must not exceed ${REQUEST_ID_LIMIT} characters`) };
-  let legacy = get("x-ms-request-id") ?? "";
-  let client = get("x-ms-client-request-id") ?? "";
-  if (legacy) client ||= legacy;
-  else legacy = client || requestId;
-  if (legacy.length > REQUEST_ID_LIMIT || client.length > REQUEST_ID_LIMIT) {
-    return { headers: [["x-request-id", requestId], ...trace], error: amlErrorResponse(431, `x-ms-request-id and x-ms-client-request-id must not exceed ${REQUEST_ID_LIMIT} characters`) };
-  }
-  const headers: [string, string][] = [["x-request-id", requestId], ["x-ms-request-id", legacy]];
-  if (client) headers.push(["x-ms-client-request-id", client]);
-  return { headers: [...headers, ...trace] };
+  const read = readRequestIds(get, newId);
+  if ("ids" in read) return { headers: echoHeaders(read.ids) };
+  const headers: [string, string][] = [];
+  if (read.requestId !== undefined) headers.push(["x-request-id", read.requestId]);
+  if (read.traceId !== undefined) headers.push(["TraceId", read.traceId]);
+  return { headers, error: amlErrorResponse(431, read.tooLong) };
 }

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
+import { hostAllowed } from "../core/adminHost";
 import { generateKey, mintToken, type MintedToken } from "../core/auth";
 import { readKeyFile, writeKeyFile } from "../core/keyFile";
 import { unitsOf, type ModelServiceConfig } from "../core/config";
@@ -82,6 +83,8 @@ export async function startAdmin(deps: AdminDeps): Promise<{ url: string; close(
   });
 
   const server = http.createServer((req, res) => {
+    // Like the router's admin port: only requests addressed to loopback, where it listens (no DNS rebinding).
+    if (!hostAllowed(req.headers.host, [])) return send(res, 421, { error: "local mode's admin API answers only to localhost, 127.0.0.1 or [::1] in Host" });
     const given = Buffer.from(req.headers.authorization ?? "");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return send(res, 401, { error: "admin token required" });
     const url = new URL(req.url ?? "/", "http://local");

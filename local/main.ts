@@ -27,7 +27,7 @@ import { startAzurite } from "./azurite";
 import { defaultLogFormat, LOG_FORMATS, localLogger, replicaLinePrinter, type LogFormat } from "./logFormat";
 import { chooseInterpreter, environmentNeeds } from "./python";
 import { DEFAULT_LOCAL_DIR, stateFile, type LocalState } from "./state";
-import type { ServiceStatus } from "../core/serviceState";
+import { restartSummary, type ServiceStatus } from "../core/serviceState";
 import { Supervisor } from "./supervisor";
 
 export interface LocalOptions {
@@ -102,7 +102,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   const discovery = new LocalDiscovery();
   const routerLimitBytes = routerPayloadLimitBytes(cfg.router.payloadLimitMb);
   for (const { svc, version } of units) discovery.upsertService(routingSettings(svc, version, undefined, routerLimitBytes));
-  const supervisor = new Supervisor({ discovery, env: (s) => env.get(s) ?? {}, repoRoot: opts.repoRoot, stateDir: dir, log, replicaOutput: replicaLinePrinter(logFormat, (text) => process.stderr.write(text)) });
+  // This run's secret: replicas answer only the router and the supervisor, which send it.
+  const replicaToken = randomBytes(32).toString("base64url");
+  const supervisor = new Supervisor({ discovery, env: (s) => env.get(s) ?? {}, repoRoot: opts.repoRoot, stateDir: dir, log, replicaToken, replicaOutput: replicaLinePrinter(logFormat, (text) => process.stderr.write(text)) });
   for (const [service, reason] of cannotStart) supervisor.fail(service, reason);
   const router = await startRouter({
     discovery,
@@ -111,6 +113,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
     tokenIssuer: signingKey ? { type: "builtin", signingKey: () => signingKey } : undefined,
     port: opts.port,
     maxBodyBytes: routerLimitBytes,
+    replicaToken,
+    replicaRestarts: (unit) => restartSummary(supervisor.status(unit).replicas),
     autoscale: opts.autoscale,
     logger: log.child({ component: "router" }),
   });

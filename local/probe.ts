@@ -9,6 +9,8 @@ export interface WaitReadyOptions {
   intervalMs?: number;
   /** Stop waiting as soon as this turns false (e.g. the process exited). */
   alive?: () => boolean;
+  /** Sent with each attempt (a local replica requires local mode's replica token). */
+  headers?: Record<string, string>;
 }
 
 /** Resolves true on the first 200 from `url`, false once `timeoutMs` passed or `alive()` is false. */
@@ -16,7 +18,7 @@ export async function waitReady(url: string, opts: WaitReadyOptions): Promise<bo
   const deadline = Date.now() + opts.timeoutMs;
   const alive = opts.alive ?? (() => true);
   while (alive() && Date.now() < deadline) {
-    const status = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(
+    const status = await fetch(url, { headers: opts.headers, signal: AbortSignal.timeout(1_000) }).then(
       (r) => r.status,
       () => 0, // not listening yet
     );

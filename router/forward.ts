@@ -46,6 +46,8 @@ export interface ForwarderOptions {
   log: Logger;
   /** Keep the client's X-Forwarded-For chain (a trusted proxy sits in front). */
   trustForwardedFor?: boolean;
+  /** Local mode: the secret its replicas require (core/replicaToken.ts). */
+  replicaToken?: string;
 }
 
 export class Forwarder {
@@ -73,7 +75,8 @@ export class Forwarder {
    */
   private async readBody({ req, res, balancer: b }: Exchange): Promise<HeldBody | undefined | null> {
     const length = req.headers["content-length"];
-    const hasBody = req.method === "POST" && (length !== undefined ? length !== "0" : req.headers["transfer-encoding"] !== undefined);
+    // Any method may carry a body (v1 paths forward every method to the replica): one declared is read and sent on.
+    const hasBody = length !== undefined ? length !== "0" : req.headers["transfer-encoding"] !== undefined;
     if (!hasBody) return undefined;
     try {
       return await readBody(req, { maxBody: this.o.limit.of(b), declared: length === undefined ? undefined : Number(length), limits: this.o.bodyLimits, store: this.o.bodyStore });
@@ -101,7 +104,7 @@ export class Forwarder {
   private async forwardHeld(x: Exchange, start: number, path: string, held: HeldBody | undefined): Promise<void> {
     const { req, res, balancer: b, route, requestId } = x;
     const whole = held?.whole;
-    const headers = forwardHeaders(req, requestId, this.o.trustForwardedFor);
+    const headers = forwardHeaders(req, requestId, this.o.trustForwardedFor, this.o.replicaToken);
     if (x.mirror) this.mirror(x.mirror, req.method as Dispatcher.HttpMethod, path, headers, held === undefined ? null : whole);
     const tried = new Set<string>();
     let busySince: number | undefined;

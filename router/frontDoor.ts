@@ -126,7 +126,11 @@ export function guardFrontDoor(server: http.Server, opts: FrontDoorOptions): voi
   });
 
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable) {
+    // An answer already under way on this socket (the handler refused the request, then the parser
+    // failed on what followed) must not get a second one written into it: Node's own handler makes
+    // the same check, on the same internal field.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || inFlight?.headersSent) {
       socket.destroy();
       return;
     }

@@ -3,13 +3,15 @@
  * service, method, size, credentials) before it is forwarded, the probes, and the accounting of
  * every answer.
  */
+import { randomUUID } from "node:crypto";
 import type * as http from "node:http";
 import type { Logger } from "pino";
 import type { AuthGate } from "./authGate";
 import type { ServiceBalancer } from "./balancer";
 import type { Forwarder } from "./forward";
 import type { RouterMetrics } from "./metrics";
-import { ALLOWED_METHODS, malformed, parseRoute, requestIdOf, splitTarget, type PayloadLimit } from "./request";
+import { echoHeaders, idsBehindRouter } from "../core/requestId";
+import { allowedMethods, malformed, needsCredentials, parseRoute, requestIdsOf, splitTarget, type PayloadLimit, type Refusal } from "./request";
 import { sendError, sendJson } from "./respond";
 import { VERSION_HEADER } from "../core/versions";
 import type { VersionTable } from "./versionTable";
@@ -42,10 +44,9 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
   const { balancers, limit, lifecycle, metrics, log } = o;
 
   /** Answers one request; returns the unit (service version) it was for, when known (for the metrics). */
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string, start: number): Promise<string | undefined> => {
-    const bad = malformed(req);
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string, start: number, bad: Refusal | undefined): Promise<string | undefined> => {
     if (bad) {
-      sendError(res, bad[0], bad[1], bad[2], { connection: "close" });
+      sendError(res, bad.status, bad.code, bad.message, bad.close ? { connection: "close" } : {});
       return undefined;
     }
     const route = parseRoute(path);
@@ -57,8 +58,8 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
       sendError(res, 404, "ServiceNotFound", `service '${route.service}' does not exist`);
       return undefined;
     }
-    const allowed = ALLOWED_METHODS[route.kind];
-    if (!allowed.includes(req.method ?? "")) {
+    const allowed = allowedMethods(route);
+    if (allowed && !allowed.includes(req.method ?? "")) {
       sendError(res, 405, "MethodNotAllowed", `${req.method} is not allowed here; use ${allowed.join(" or ")}`, { allow: allowed.join(", ") });
       return route.service;
     }
@@ -78,9 +79,8 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
     }
     const b = balancers.get(choice.unit)!;
     res.setHeader(VERSION_HEADER, choice.version);
-    // swagger.json needs no credentials (clients fetch it to learn the input format); the rest is
-    // checked for size first, so an oversized body is refused before any token is verified.
-    if (route.kind !== "swagger") {
+    // Checked for size first, so an oversized body is refused before any token is verified.
+    if (needsCredentials(route, req.method)) {
       const length = req.headers["content-length"];
       if (length !== undefined && Number(length) > limit.of(b)) {
         sendError(res, 413, "PayloadTooLarge", limit.tooLarge(b, length), { connection: "close" });
@@ -94,28 +94,41 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
     }
     // `Expect: 100-continue`: the client sends its body only now that auth and size are fine.
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
-    await o.forwarder.send({ req, res, balancer: b, route, requestId, mirror: choice.mirrorUnit }, start, query);
+    // Only scoring is mirrored: the mirror version is there to compare answers of the model.
+    const mirror = route.kind === "score" || route.kind === "infer" ? choice.mirrorUnit : undefined;
+    await o.forwarder.send({ req, res, balancer: b, route, requestId, mirror }, start, query);
     return choice.unit;
   };
 
   return (req, res) => {
     const start = performance.now();
-    const requestId = requestIdOf(req);
-    res.setHeader("x-ms-request-id", requestId);
+    const read = requestIdsOf(req);
+    let requestId: string;
+    if ("ids" in read) {
+      requestId = read.ids.msRequestId;
+      // Set before anything is answered: the router's own answers and the replica's carry the same ids.
+      for (const [name, value] of echoHeaders(idsBehindRouter(read.ids))) res.setHeader(name, value);
+    } else {
+      requestId = randomUUID();
+      res.setHeader("x-ms-request-id", requestId);
+    }
     if (lifecycle.draining) res.setHeader("connection", "close");
     const { path, query } = splitTarget(req.url);
-    switch (path) {
-      // Probes: answered, not counted as requests.
-      case "/healthz":
-      case "/v2/health/live":
-        return sendJson(res, 200, { status: "alive" });
-      case "/readyz":
-      case "/v2/health/ready":
-        return lifecycle.ready ? sendJson(res, 200, { status: "ready" }) : sendError(res, 503, "NotReady", "router is not ready (starting or draining)");
+    const bad = malformed(req) ?? ("refusal" in read ? read.refusal : undefined);
+    // Probes: answered, not counted as requests; a malformed one is refused and counted like any other.
+    if (!bad) {
+      switch (path) {
+        case "/healthz":
+        case "/v2/health/live":
+          return sendJson(res, 200, { status: "alive" });
+        case "/readyz":
+        case "/v2/health/ready":
+          return lifecycle.ready ? sendJson(res, 200, { status: "ready" }) : sendError(res, 503, "NotReady", "router is not ready (starting or draining)");
+      }
     }
     lifecycle.inFlight++;
     let service: string | undefined;
-    handle(req, res, requestId, path, query, start)
+    handle(req, res, requestId, path, query, start, bad)
       .then(
         (s) => {
           service = s;

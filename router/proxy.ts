@@ -9,6 +9,7 @@ import type { TLSSocket } from "node:tls";
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { REPLICA_BUSY_HEADER } from "../core/naming";
+import { REPLICA_TOKEN_HEADER } from "../core/replicaToken";
 import { RateGuard, type BodyLimits } from "./body";
 import type { Budget } from "./spool";
 
@@ -30,7 +31,7 @@ const CLIENT_ADDRESS = new Set(["x-forwarded-for", "forwarded", "x-real-ip", "x-
  * chain, else the peer alone), `X-Forwarded-Proto` and `X-Forwarded-Host` (a trusted proxy's, else
  * the router's own view); a trusted proxy's `Forwarded` and `X-Real-IP` pass, an untrusted client's do not.
  */
-export function forwardHeaders(req: IncomingMessage, requestId: string, trustForwardedFor = false): string[] {
+export function forwardHeaders(req: IncomingMessage, requestId: string, trustForwardedFor = false, replicaToken?: string): string[] {
   const raw = req.rawHeaders;
   const connection = req.headers.connection;
   const named = connection ? new Set(connection.split(",").map((t) => t.trim().toLowerCase())) : undefined;
@@ -50,10 +51,12 @@ export function forwardHeaders(req: IncomingMessage, requestId: string, trustFor
       }
       continue;
     }
-    if (DROP_REQUEST.has(name) || named?.has(name) || name === "x-ms-request-id" || name === "x-request-id") continue;
+    // A client's own REPLICA_TOKEN_HEADER never passes (local mode's router sends the real one below).
+    if (DROP_REQUEST.has(name) || named?.has(name) || name === "x-ms-request-id" || name === "x-request-id" || name === REPLICA_TOKEN_HEADER) continue;
     out.push(raw[i], raw[i + 1]);
   }
   out.push("x-ms-request-id", requestId, "x-request-id", requestId);
+  if (replicaToken) out.push(REPLICA_TOKEN_HEADER, replicaToken);
   if (req.socket.remoteAddress) chain.push(req.socket.remoteAddress);
   if (chain.length > 0) out.push("x-forwarded-for", chain.join(", "));
   if (proto === undefined) out.push("x-forwarded-proto", (req.socket as TLSSocket).encrypted ? "https" : "http");

@@ -14,6 +14,7 @@ import * as os from "node:os";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
 import type { TokenIssuer } from "../core/auth";
+import type { RestartSummary } from "../core/serviceState";
 import { logLevel } from "../core/naming";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
 import { createAdminServer } from "./admin";
@@ -63,6 +64,10 @@ export interface RouterOptions {
   bodyLimits?: Partial<BodyLimits>;
   /** Keep the client's X-Forwarded-For chain (a trusted proxy sits in front); default: replace it. */
   trustForwardedFor?: boolean;
+  /** Local mode: a secret every replica requires, sent with each forwarded request (core/replicaToken.ts). */
+  replicaToken?: string;
+  /** Local mode: each service version's replica restarts and crash loop, for the status page. */
+  replicaRestarts?: (unit: string) => RestartSummary | undefined;
   /** Longest token lifetime accepted; default a day. */
   maxTokenLifetimeSeconds?: number;
   /**
@@ -102,7 +107,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const { balancers, versions } = await trackServices(opts.discovery, opts.maxQueueLength ?? 1000, log);
 
   const coordinator = opts.coordinator ?? new SingleCoordinator();
-  const status = new StatusSampler(metrics, () => new Map([...balancers].map(([name, b]) => [name, { ...b.settings.autoscale, autoscale: b.settings.autoscale.enabled }])), coordinator);
+  const status = new StatusSampler(metrics, () => new Map([...balancers].map(([name, b]) => [name, { ...b.settings.autoscale, autoscale: b.settings.autoscale.enabled }])), coordinator, { restarts: opts.replicaRestarts });
   const autoscaler = new Autoscaler(
     balancers,
     opts.scaler ?? new CallbackScaler((service, n) => log.warn({ service, replicas: n }, "autoscale decision with no scaler configured")),
@@ -124,7 +129,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     random: opts.random ?? Math.random,
     limit,
     auth: new AuthGate({ keys: opts.keys, tokenIssuer: opts.tokenIssuer, maxTokenLifetimeSeconds: opts.maxTokenLifetimeSeconds, metrics, log }),
-    forwarder: new Forwarder({ balancers, limit, bodyLimits, bodyStore: store, metrics, log, trustForwardedFor: opts.trustForwardedFor }),
+    forwarder: new Forwarder({ balancers, limit, bodyLimits, bodyStore: store, metrics, log, trustForwardedFor: opts.trustForwardedFor, replicaToken: opts.replicaToken }),
     lifecycle,
     metrics,
     log,

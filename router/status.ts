@@ -6,6 +6,7 @@
  * (router/statusModel.ts). Nothing here reads keys or tokens.
  */
 import type * as http from "node:http";
+import type { RestartSummary } from "../core/serviceState";
 import type { ScaleDecision } from "./autoscaler";
 import { unitOfLabels, type RouterMetrics } from "./metrics";
 import type { Coordinator } from "./types";
@@ -63,6 +64,14 @@ async function read(metrics: RouterMetrics): Promise<{ counts: Counts; gauges: M
   return { counts: { requests, buckets }, gauges, bounds };
 }
 
+export interface StatusSamplerOptions {
+  /**
+   * Each service version's replica restarts and crash loop, read when the page asks (local mode:
+   * the supervisor's state, the same `aks-inference state` reads). Without it the rows have none.
+   */
+  restarts?: (unit: string) => RestartSummary | undefined;
+}
+
 /** One sample per second into a ring of 15 minutes. */
 export class StatusSampler {
   readonly ring = new Ring<Sample>(RING_SECONDS);
@@ -75,9 +84,9 @@ export class StatusSampler {
     private readonly metrics: RouterMetrics,
     private readonly settings: () => Map<string, ServiceSettingsView>,
     private readonly coordinator: Pick<Coordinator, "isLeader" | "leaderPod">,
-    intervalMs = 1_000,
+    private readonly options: StatusSamplerOptions = {},
   ) {
-    this.timer = setInterval(() => void this.sample(), intervalMs);
+    this.timer = setInterval(() => void this.sample(), 1_000);
     this.timer.unref();
   }
 
@@ -98,7 +107,7 @@ export class StatusSampler {
     return {
       at: Date.now(),
       router: { pod: process.env.HOSTNAME ?? "local", leader: this.coordinator.isLeader(), leaderPod: this.coordinator.leaderPod() },
-      services: rows(this.ring.toArray(), this.bounds, this.settings()),
+      services: rows(this.ring.toArray(), this.bounds, this.settings(), this.options.restarts),
       decisions: this.decisions.toArray().reverse(),
     };
   }
@@ -107,6 +116,16 @@ export class StatusSampler {
     clearInterval(this.timer);
   }
 }
+
+/**
+ * Every answer of the page: it loads only what this router serves (no third-party script, style
+ * or font), and no other site may show it in a frame (clickjacking).
+ */
+const PAGE_HEADERS = {
+  "content-security-policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+};
 
 // In the source, not files beside it: the router ships as one bundled file.
 const ASSETS: Record<string, { body: string; type: string }> = {
@@ -119,14 +138,13 @@ const ASSETS: Record<string, { body: string; type: string }> = {
 export function serveStatus(pathname: string, res: http.ServerResponse, sampler: StatusSampler): boolean {
   if (pathname === "/status.json") {
     const body = JSON.stringify(sampler.json());
-    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store", ...PAGE_HEADERS });
     res.end(body);
     return true;
   }
   const asset = ASSETS[pathname];
   if (!asset) return false;
-  // The page may load only what this router serves: no third-party script, style or font.
-  res.writeHead(200, { "content-type": asset.type, "content-security-policy": "default-src 'self'; img-src 'self' data:", "x-content-type-options": "nosniff" });
+  res.writeHead(200, { "content-type": asset.type, ...PAGE_HEADERS });
   res.end(asset.body);
   return true;
 }

@@ -22,7 +22,7 @@ export const STATUS_HTML = `<!doctype html>
 <table id="services">
   <thead>
     <tr>
-      <th>service</th><th>state</th><th>replicas<br><small>ready/desired (min–max)</small></th>
+      <th>service</th><th>state</th><th>replicas<br><small>ready/desired (min–max)</small></th><th>restarts</th>
       <th>utilization<br><small>/ target</small></th><th>req/s</th><th>p50</th><th>p99</th>
       <th>errors<br><small>4xx / 5xx</small></th><th>queue</th><th>503s<br><small>10 s</small></th>
       <th>req/s<br><small>15 min</small></th><th>p99<br><small>15 min</small></th><th>replicas<br><small>15 min</small></th>
@@ -49,7 +49,8 @@ th:first-child, td:first-child, td[data-field=state] { text-align: left; }
 th small { font-weight: normal; color: #888; }
 td[data-field=state][data-state=Healthy] { color: var(--ok); }
 td[data-field=state][data-state=Scaling] { color: var(--warn); }
-td[data-field=state][data-state=Degraded], td[data-field=state][data-state=Down] { color: var(--bad); font-weight: bold; }
+td[data-field=state][data-state=Degraded], td[data-field=state][data-state=Down], td[data-field=state][data-state=CrashLoopBackOff] { color: var(--bad); font-weight: bold; }
+td[data-field=state] .why { display: block; max-width: 28rem; white-space: normal; font-weight: normal; font-size: 12px; }
 h2 { font-size: 1rem; margin: 1.5rem 0 .5rem; }
 h2 small { font-weight: normal; color: #888; }
 #decisions { margin: 0; padding-left: 1.2rem; font-variant-numeric: tabular-nums; }
@@ -89,6 +90,19 @@ function cell(row, field, text, attrs) {
   row.appendChild(td);
 }
 
+// The state, and under it why a replica keeps crashing (restarts, last exit).
+function stateOf(s) {
+  const out = document.createDocumentFragment();
+  out.append(s.state);
+  if (s.crashLoop) {
+    const why = document.createElement("small");
+    why.className = "why";
+    why.textContent = s.crashLoop;
+    out.appendChild(why);
+  }
+  return out;
+}
+
 function render(status) {
   document.getElementById("router").textContent =
     "pod " + status.router.pod +
@@ -99,8 +113,9 @@ function render(status) {
     const tr = document.createElement("tr");
     tr.dataset.service = s.name;
     cell(tr, "name", s.name);
-    cell(tr, "state", s.state, { state: s.state });
+    cell(tr, "state", stateOf(s), { state: s.state });
     cell(tr, "replicas", s.ready + "/" + s.desired + " (" + s.minReplicas + "–" + s.maxReplicas + ")", { ready: String(s.ready), desired: String(s.desired) });
+    cell(tr, "restarts", s.restarts === undefined ? "–" : String(s.restarts));
     cell(tr, "utilization", fmt(s.utilization, 0) + " % / " + fmt(s.targetUtilization, 0) + " %");
     cell(tr, "rps", fmt(s.rps, 1), { value: String(s.rps) });
     cell(tr, "p50", s.p50Ms === undefined ? "–" : fmt(s.p50Ms, 1) + " ms");

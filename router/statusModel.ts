@@ -4,6 +4,7 @@
  * since the previous second and keeps it in a ring of the last 15 minutes, so memory does not
  * grow with uptime. Pure functions here; reading prom-client and serving HTTP in router/status.ts.
  */
+import type { RestartSummary } from "../core/serviceState";
 
 /** 15 minutes of one-second samples. */
 export const RING_SECONDS = 900;
@@ -133,7 +134,7 @@ export interface ServiceSettingsView {
 /** One row of the table (and of `aks-inference status`). */
 export interface ServiceRow {
   name: string;
-  state: "Healthy" | "Scaling" | "Degraded" | "Down";
+  state: "Healthy" | "Scaling" | "Degraded" | "Down" | "CrashLoopBackOff";
   ready: number;
   desired: number;
   minReplicas: number;
@@ -149,21 +150,28 @@ export interface ServiceRow {
   unavailable: number;
   /** Per second over the ring, oldest first: requests/s, p99 ms (null: no request), ready replicas. */
   series: { rps: number[]; p99Ms: (number | null)[]; replicas: number[] };
+  /** Restarts of its replicas; absent where the router is not told them (on a cluster: `aks-inference state`). */
+  restarts?: number;
+  /** Why it is in CrashLoopBackOff: restarts, last exit code, message and when. */
+  crashLoop?: string;
 }
 
 /**
- * What a person needs to know at a glance: Down (no replica ready), Degraded (answers 5xx or
- * turns requests away with 503), Scaling (ready differs from desired), else Healthy.
+ * What a person needs to know at a glance: CrashLoopBackOff (a replica keeps crashing: it stays
+ * so between crashes, rather than flipping between Down and Degraded), Down (no replica ready),
+ * Degraded (answers 5xx or turns requests away with 503), Scaling (ready differs from desired),
+ * else Healthy.
  */
-export function rowState(ready: number, desired: number, fiveXX: number): ServiceRow["state"] {
+export function rowState(ready: number, desired: number, fiveXX: number, crashLoop = false): ServiceRow["state"] {
+  if (crashLoop) return "CrashLoopBackOff";
   if (ready === 0 && desired > 0) return "Down";
   if (fiveXX > 0) return "Degraded";
   if (ready !== desired) return "Scaling";
   return "Healthy";
 }
 
-/** The table's rows from the ring (oldest first) and each service's settings. */
-export function rows(samples: readonly Sample[], bounds: readonly number[], settings: Map<string, ServiceSettingsView>): ServiceRow[] {
+/** The table's rows from the ring (oldest first), each service's settings and, when known, its replicas' restarts. */
+export function rows(samples: readonly Sample[], bounds: readonly number[], settings: Map<string, ServiceSettingsView>, restarts?: (service: string) => RestartSummary | undefined): ServiceRow[] {
   const names = new Set<string>(settings.keys());
   for (const s of samples) for (const n of Object.keys(s.services)) names.add(n);
   const window = samples.slice(-WINDOW_SECONDS);
@@ -183,9 +191,10 @@ export function rows(samples: readonly Sample[], bounds: readonly number[], sett
     const fiveXX = sum((x) => x.byClass["5xx"]);
     // Without autoscaling the count is fixed (min = max); the autoscaler publishes no desired count.
     const desired = s && !s.autoscale ? s.minReplicas : (last?.desired ?? 0);
+    const restarted = restarts?.(name);
     out.push({
       name,
-      state: rowState(last?.ready ?? 0, desired, fiveXX),
+      state: rowState(last?.ready ?? 0, desired, fiveXX, restarted?.crashLoop !== undefined),
       ready: last?.ready ?? 0,
       desired,
       minReplicas: s?.minReplicas ?? 0,
@@ -207,6 +216,7 @@ export function rows(samples: readonly Sample[], bounds: readonly number[], sett
         }),
         replicas: samples.map((x) => x.services[name]?.ready ?? 0),
       },
+      ...(restarted ? { restarts: restarted.restarts, ...(restarted.crashLoop ? { crashLoop: restarted.crashLoop } : {}) } : {}),
     });
   }
   return out;

@@ -15,11 +15,12 @@ function table(rows: string[][]): string {
 }
 
 export function renderStatus(status: StatusJson): string {
-  const header = ["SERVICE", "STATE", "REPLICAS", "UTIL/TARGET", "REQ/S", "P50", "P99", "4XX", "5XX", "QUEUE", "503S"];
+  const header = ["SERVICE", "STATE", "REPLICAS", "RESTARTS", "UTIL/TARGET", "REQ/S", "P50", "P99", "4XX", "5XX", "QUEUE", "503S"];
   const rows = status.services.map((s) => [
     s.name,
     s.state,
     `${s.ready}/${s.desired} (${s.minReplicas}-${s.maxReplicas})`,
+    s.restarts === undefined ? "–" : String(s.restarts),
     `${s.utilization.toFixed(0)}/${s.targetUtilization.toFixed(0)} %`,
     s.rps.toFixed(1),
     fixed(s.p50Ms, 1, " ms"),
@@ -30,7 +31,10 @@ export function renderStatus(status: StatusJson): string {
     String(s.unavailable),
   ]);
   const who = `router pod ${status.router.pod}${status.router.leader ? " (autoscaling leader)" : ` (follower: ${status.router.leaderPod ?? "another pod"} decides scaling)`}`;
-  const lines = [who, "", table([header, ...rows]), "", "Rates, latencies and errors over the last 10 s."];
+  const lines = [who, "", table([header, ...rows])];
+  // Why a service keeps crashing, under the table (too long for a column).
+  for (const s of status.services) if (s.crashLoop) lines.push(`  ${s.name}: ${s.crashLoop}`);
+  lines.push("", "Rates, latencies and errors over the last 10 s.");
   if (status.decisions.length) {
     lines.push("", "Autoscaling decisions (newest first):");
     for (const d of status.decisions) lines.push(`  ${new Date(d.at).toISOString().slice(11, 19)}Z scaled ${d.service} ${d.from} → ${d.to}: ${d.reason}`);

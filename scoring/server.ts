@@ -12,8 +12,10 @@ import type { Logger } from "pino";
 import { Gauge, Registry } from "prom-client";
 import { INTERNAL_ERROR_MESSAGE, NOT_FOUND_MESSAGE, amlErrorResponse, methodNotAllowed, requestIdHeaders, type FullResponse } from "../core/amlScoring";
 import { MAX_JSON_DEPTH, jsonDeeperThan } from "../core/jsonDepth";
+import { headerReader, readRequestIds } from "../core/requestId";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
 import { REPLICA_BUSY_HEADER } from "../core/naming";
+import { REPLICA_TOKEN_ENV, REPLICA_TOKEN_HEADER, replicaTokenAccepted } from "../core/replicaToken";
 import type { DataCollector } from "./collector";
 import { ScoringError, isHttpHandler, type ComputeReport, type HttpHandler, type ScoringHandler } from "./handlers";
 
@@ -40,6 +42,8 @@ export interface ScoringServerOptions {
   maxConcurrentRequests?: number;
   /** The compute a GPU service's replica got, for handlers that do not report it themselves (Python). */
   compute?: ComputeReport;
+  /** Local mode: requests without this secret in REPLICA_TOKEN_HEADER get 403 (default: REPLICA_TOKEN_ENV; unset on a cluster). */
+  replicaToken?: string;
 }
 
 export interface ScoringServer {
@@ -121,7 +125,11 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
   const { log, handler, service } = opts;
 
   const score = async (handler: ScoringHandler, req: http.IncomingMessage, res: http.ServerResponse, kind: "v1" | "v2") => {
-    const requestId = String(req.headers["x-ms-request-id"] ?? req.headers["x-request-id"] ?? "");
+    // The one rule for request ids (core/requestId.ts), as the router applies it: the router's id
+    // arrives as x-ms-request-id; an over-long one is refused as a Python replica refuses it.
+    const read = readRequestIds(headerReader(req.headers), randomUUID);
+    if ("tooLong" in read) return error(res, 431, "RequestIdTooLong", read.tooLong);
+    const requestId = read.ids.msRequestId;
     const started = Date.now();
     let input: unknown;
     let output: unknown;
@@ -146,10 +154,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
 
   /** A Python service's request, answered with the routes and errors of Azure ML's scoring server. */
   const serveHttp = async (h: HttpHandler, req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string | undefined) => {
-    const ids = requestIdHeaders((name) => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v.join(",") : v;
-    }, randomUUID);
+    const ids = requestIdHeaders(headerReader(req.headers), randomUUID);
     const answer = (a: FullResponse) => sendFull(res, a, ids.headers);
     if (ids.error) return answer(ids.error);
     if (path === "/score") {
@@ -202,7 +207,10 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
   const metrics = new Registry();
   const computeInfo = new Gauge({ name: "aksinf_replica_compute_info", help: "Compute of a GPU service's replica (label gpu: cuda or cpu); 1 once ready", labelNames: ["service", "replica", "gpu"], registers: [metrics] });
 
+  const replicaToken = opts.replicaToken ?? process.env[REPLICA_TOKEN_ENV];
   const server = http.createServer((req, res) => {
+    // Local mode: the port is on loopback, open to every process of the machine; only local mode's router and supervisor hold the secret.
+    if (!replicaTokenAccepted(req.headers[REPLICA_TOKEN_HEADER], replicaToken)) return error(res, 403, "Forbidden", "this replica takes requests from local mode's router only");
     const [path, query] = (req.url ?? "/").split(/\?(.*)/s, 2);
     const ready = () => state === "ready" && (!isHttpHandler(handler) || handler.healthy());
     if (path === "/healthz") return send(res, 200, { status: "alive", state });
@@ -227,6 +235,10 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       return;
     }
     if (path === "/swagger.json") {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.setHeader("allow", "GET, HEAD");
+        return error(res, 405, "MethodNotAllowed", "use GET");
+      }
       if (state !== "ready") return error(res, 503, "NotReady", `replica is ${state}`);
       return send(res, 200, handler.swagger(service));
     }

@@ -61,6 +61,36 @@ describe("CLI against a cluster (--kubeconfig)", function () {
     assert.equal((await cli("state", "a")).json.state, "Healthy");
   });
 
+  it("state: Kubernetes' restart count and last termination, CrashLoopBackOff also while the pod is briefly up between crashes", async () => {
+    api.apply(`${CORE}/services`, { apiVersion: "v1", kind: "Service", metadata: { name: modelDeploymentName("loop"), namespace: NS, labels: { [LABELS.role]: ROLE_MODEL, [LABELS.service]: "loop" }, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(settings("loop")) } } });
+    api.apply(`/apis/apps/v1/namespaces/${NS}/deployments`, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: modelDeploymentName("loop"), namespace: NS }, spec: { replicas: 1 } });
+    const ago = (s: number) => new Date(Date.now() - s * 1000);
+    const lastState = { terminated: { exitCode: 1, reason: "Error", message: "ModuleNotFoundError: No module named 'sklearn'", startedAt: ago(16), finishedAt: ago(12) } };
+    const container = { name: "model", image: "env", imageID: "", lastState };
+    const REASON = /^CrashLoopBackOff \(restarts (\d+), last exit: code 1 "ModuleNotFoundError: No module named 'sklearn'" 1[2-9] s ago\)$/;
+    // Waiting for its next restart.
+    api.apply(`${CORE}/pods`, pod("model-loop-1", "loop", { conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ ...container, ready: false, restartCount: 5, state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 2m40s restarting failed container" } } }] }));
+    const waiting = await cli("state", "loop");
+    assert.equal(waiting.json.state, "Unhealthy");
+    assert.equal(REASON.exec(String(waiting.json.reason))?.[1], "5", String(waiting.json.reason));
+    const [replica] = waiting.json.replicas as { restarts: number; lastExit: { code: number; message: string; ranMs: number } }[];
+    assert.equal(replica.restarts, 5);
+    assert.deepEqual([replica.lastExit.code, replica.lastExit.message, replica.lastExit.ranMs], [1, "ModuleNotFoundError: No module named 'sklearn'", 4_000]);
+    // Up again for a few seconds before its next crash: not Healthy.
+    api.apply(`${CORE}/pods`, pod("model-loop-1", "loop", { podIP: "10.0.0.9", conditions: [{ type: "Ready", status: "True" }], containerStatuses: [{ ...container, ready: true, restartCount: 6, state: { running: { startedAt: ago(2) } } }] }));
+    const between = await cli("state", "loop");
+    assert.equal(between.json.state, "Unhealthy");
+    assert.equal(between.json.ready, 1);
+    assert.equal(REASON.exec(String(between.json.reason))?.[1], "6", String(between.json.reason));
+    // Killed for its memory once, an hour ago, and up since: Healthy, with the restart counted.
+    const oom = { terminated: { exitCode: 137, reason: "OOMKilled", startedAt: ago(7200), finishedAt: ago(3600) } };
+    api.apply(`${CORE}/pods`, pod("model-loop-1", "loop", { podIP: "10.0.0.9", conditions: [{ type: "Ready", status: "True" }], containerStatuses: [{ ...container, lastState: oom, ready: true, restartCount: 1, state: { running: { startedAt: ago(3590) } } }] }));
+    const steady = await cli("state", "loop");
+    assert.equal(steady.json.state, "Healthy");
+    const [again] = steady.json.replicas as { restarts: number; lastExit: { code: number; message: string } }[];
+    assert.deepEqual([again.restarts, again.lastExit.code, again.lastExit.message], [1, 137, "OOMKilled"]);
+  });
+
   it("signs in through the kubeconfig's exec plugin, as the stack's kubelogin kubeconfig does", async () => {
     // A stand-in for kubelogin on the same contract (client.authentication.k8s.io ExecCredential
     // on stdout): the kubeconfig `pulumi stack output kubeconfig` gives runs `kubelogin get-token

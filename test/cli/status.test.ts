@@ -48,9 +48,18 @@ describe("CLI: status", function () {
   it("renders the page's row and the autoscaler's decisions as a table", () => {
     const text = renderStatus(sample);
     assert.match(text, /^router pod aks-inference-router-abc \(autoscaling leader\)$/m);
-    assert.match(text, /^SERVICE\s+STATE\s+REPLICAS\s+UTIL\/TARGET\s+REQ\/S\s+P50\s+P99\s+4XX\s+5XX\s+QUEUE\s+503S$/m);
-    assert.match(text, /^regressor\s+Scaling\s+1\/3 \(1-4\)\s+180\/70 %\s+42\.0\s+4\.2 ms\s+31\.5 ms\s+1\.0 %\s+0\.0 %\s+2\s+0$/m);
+    assert.match(text, /^SERVICE\s+STATE\s+REPLICAS\s+RESTARTS\s+UTIL\/TARGET\s+REQ\/S\s+P50\s+P99\s+4XX\s+5XX\s+QUEUE\s+503S$/m);
+    assert.match(text, /^regressor\s+Scaling\s+1\/3 \(1-4\)\s+–\s+180\/70 %\s+42\.0\s+4\.2 ms\s+31\.5 ms\s+1\.0 %\s+0\.0 %\s+2\s+0$/m, "restarts not known: a dash");
     assert.match(text, /07:59:58Z scaled regressor 1 → 3: utilization 180% above target 70%/);
+  });
+
+  it("shows each service's restarts, and why one is in a crash loop under the table", () => {
+    const loop = `CrashLoopBackOff (restarts 5, last exit: code 1 "ModuleNotFoundError: No module named 'x'" 12 s ago)`;
+    const text = renderStatus({ ...sample, services: [{ ...sample.services[0], state: "CrashLoopBackOff", ready: 0, restarts: 5, crashLoop: loop }, { ...sample.services[0], name: "steady", state: "Healthy", restarts: 0 }] });
+    assert.match(text, /^regressor\s+CrashLoopBackOff\s+0\/3 \(1-4\)\s+5\s+180\/70 %/m);
+    assert.match(text, /^steady\s+Healthy\s+1\/3 \(1-4\)\s+0\s+180\/70 %/m);
+    assert.ok(text.split("\n").includes(`  regressor: ${loop}`), text);
+    assert.doesNotMatch(text, /steady: /);
   });
 
   it("on a follower pod, names the pod that decides scaling (or says it is not known yet)", () => {

@@ -11,11 +11,11 @@ import {
   methodNotAllowed,
   NOT_FOUND_MESSAGE,
   pythonJson,
-  REQUEST_ID_LIMIT,
   requestIdHeaders,
   swaggerAnswer,
   type FullResponse,
 } from "../../core/amlScoring";
+import { REQUEST_ID_LIMIT } from "../../core/requestId";
 
 const body = (r: FullResponse) => Buffer.concat(r.body).toString("utf8");
 const headersOf = (h: Record<string, string>) => (name: string) => h[name];

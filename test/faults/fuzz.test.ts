@@ -30,14 +30,16 @@ const corpus: Case[] = [
   { name: "lying Content-Length, then hang up", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nContent-Length: 100\r\n\r\nshort`], hangUp: true },
   { name: "20 KB header", parts: [`GET ${SCORE} HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`], status: 431 },
   { name: "unknown method", parts: [`BREW ${SCORE} HTTP/1.1\r\nHost: x\r\n\r\n`], status: 400 },
-  { name: "wrong method", parts: [`DELETE ${SCORE} HTTP/1.1\r\nHost: x\r\n\r\n`], status: 405 },
+  { name: "wrong method on a v2 route", parts: [`DELETE /v2/models/svc/infer HTTP/1.1\r\nHost: x\r\n\r\n`], status: 405 },
+  // A v1 service's methods and paths are its replica's to refuse (test/router/amlRoutes.test.ts), after credentials.
+  { name: "other method on a v1 route, no credentials", parts: [`DELETE ${SCORE} HTTP/1.1\r\nHost: x\r\n\r\n`], status: 401 },
   { name: "unicode service name", parts: [Buffer.from(`POST /api/v1/service/ünï/score HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`, "utf8")] },
   { name: "percent-encoded traversal", parts: [`POST /api/v1/service/%2e%2e%2fsvc/score HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`], status: 404 },
   { name: "null byte in path", parts: [Buffer.from(`POST /api/v1/service/s\u0000vc/score HTTP/1.1\r\nHost: x\r\n\r\n`, "latin1")], status: 400 },
   { name: "empty bearer", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\nContent-Length: 2\r\n\r\n{}`], status: 401 },
   { name: "basic auth instead of bearer", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dTpw\r\nContent-Length: 2\r\n\r\n{}`], status: 401 },
   { name: "slow loris", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\n`, { pauseMs: 300 }, "X-Slow: 1\r\n", { pauseMs: 400 }, "X-Slower: 1\r\n"], status: 408 },
-  { name: "inherited property name as route", parts: [`POST /api/v1/service/svc/constructor HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`], status: 404 },
+  { name: "inherited property name as route", parts: [`POST /v2/models/svc/constructor HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`], status: 404 },
   { name: "pipelined good then bad", parts: [`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nNONSENSE\r\n\r\n`], status: 200 },
   { name: "HTTP/1.1 without Host", parts: [`POST ${SCORE} HTTP/1.1\r\nContent-Length: 0\r\n\r\n`], status: 400 },
   { name: "unknown expectation", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 0\r\n\r\n`], status: 417 },
@@ -47,6 +49,9 @@ const corpus: Case[] = [
     parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\n${Array.from({ length: 1000 }, (_, i) => `x${i}: 1\r\n`).join("")}Content-Length: 2\r\n\r\n{}`],
     status: 431,
   },
+  { name: "two Host headers", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nHost: y\r\nContent-Length: 0\r\n\r\n`], status: 400 },
+  { name: "a transfer coding before chunked", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`], status: 501 },
+  { name: "request id over 100 characters", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nx-ms-request-id: ${"i".repeat(101)}\r\nContent-Length: 0\r\n\r\n`], status: 431 },
   { name: "two Authorization headers", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nAuthorization: Bearer nope\r\nContent-Length: 0\r\n\r\n`], status: 400 },
 ];
 

@@ -207,6 +207,67 @@ describe("router: front door hardening", function () {
     });
   });
 
+  describe("protocol strictness (RFC 9112)", () => {
+    /** The first answer's error (its body by its Content-Length: Node may write another answer after it). */
+    const codeOf = (answer: string) => {
+      const head = answer.indexOf("\r\n\r\n");
+      const length = Number(/\r\ncontent-length: (\d+)\r\n/i.exec(answer.slice(0, head))?.[1]);
+      return (JSON.parse(answer.slice(head + 4, head + 4 + length)) as { error: { code: string; message: string } }).error;
+    };
+
+    it("two Host headers: 400 in JSON, the connection closed, nothing forwarded", async () => {
+      await start();
+      const answer = await raw(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nAuthorization: Bearer k1\r\nContent-Length: 2\r\n\r\n{}`);
+      assert.match(answer, /^HTTP\/1\.1 400 /);
+      assert.match(answer, /\r\nconnection: close\r\n/i);
+      assert.deepEqual(codeOf(answer), { code: "BadRequest", message: "more than one Host header" });
+      assert.equal(upstream.hits.length, 0);
+    });
+
+    it("an absolute-form target is routed as its path and query (its authority wins over Host)", async () => {
+      await start();
+      const answer = await raw(router.port, `POST http://elsewhere.example:8080${SCORE}?sepal=5.1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+      assert.match(answer, /^HTTP\/1\.1 200 /);
+      assert.deepEqual(upstream.hits, ["/score?sepal=5.1"]);
+      const bare = await raw(router.port, "GET HTTPS://elsewhere.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      assert.match(bare, /^HTTP\/1\.1 404 /, "no path is '/', which routes nowhere");
+      assert.match(await raw(router.port, "GET http://elsewhere.example/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), /^HTTP\/1\.1 200 /);
+      const noHost = await raw(router.port, `POST http:///api/v1/service/svc/score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nContent-Length: 2\r\n\r\n{}`);
+      assert.match(noHost, /^HTTP\/1\.1 400 /, "an http URI without a host is invalid (RFC 9110 §4.2.1)");
+      assert.equal(upstream.hits.length, 1);
+    });
+
+    it("a transfer coding other than chunked: 501 (or 400 where Node's parser refuses it), in JSON, nothing forwarded", async () => {
+      await start();
+      const chunk = "2\r\n{}\r\n0\r\n\r\n";
+      for (const coding of ["gzip, chunked", "deflate,chunked", "x-custom, chunked"]) {
+        const answer = await raw(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nTransfer-Encoding: ${coding}\r\n\r\n${chunk}`);
+        assert.match(answer, /^HTTP\/1\.1 501 /, coding);
+        assert.match(answer, /\r\nconnection: close\r\n/i, coding);
+        assert.deepEqual(codeOf(answer), { code: "NotImplemented", message: `Transfer-Encoding '${coding}' is not supported: only chunked` });
+      }
+      // Node's parser refuses these itself, with the headers (400) or with the body, after the
+      // router has answered 501; either way the answer is JSON and nothing is forwarded.
+      for (const coding of ["identity", "chunked, gzip", "gzip"]) {
+        const answer = await raw(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nTransfer-Encoding: ${coding}\r\n\r\n${chunk}`);
+        assert.match(answer, /^HTTP\/1\.1 (400|501) /, coding);
+        assert.match(codeOf(answer).code, /^(BadRequest|NotImplemented)$/, coding);
+        assert.equal(answer.match(/HTTP\/1\.1 \d{3} /g)?.length, 1, `${coding}: one answer, not a second written after the first`);
+      }
+      const http10 = await raw(router.port, `POST ${SCORE} HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer k1\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}`);
+      assert.match(http10, /^HTTP\/1\.1 400 /, "HTTP/1.0 has no transfer codings: its framing is faulty (RFC 9112 §6.1)");
+      assert.equal(upstream.hits.length, 0);
+      const chunked = await raw(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n${chunk}`);
+      assert.match(chunked, /^HTTP\/1\.1 200 /, "chunked, in any case, is served");
+    });
+
+    it("malformed requests are counted, probes too", async () => {
+      await start();
+      await raw(router.port, "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+      assert.match(await metricsText(router), /aksinf_router_requests_total\{service="unknown",version="default",status="400"\} 1/);
+    });
+  });
+
   describe("headers passed to the model", () => {
     it("strips hop-by-hop headers, those named in Connection, and Proxy-Authorization; replaces X-Forwarded-For", async () => {
       await start();
@@ -237,7 +298,7 @@ describe("router: front door hardening", function () {
       await call(`${router.url}${SCORE}`, { key: "nope" });
       await call(`${router.url}${SCORE}`);
       await call(`${router.url}/api/v1/service/ghost/score`, { key: "k1" });
-      await call(`${router.url}${SCORE}`, { method: "DELETE", body: undefined, key: "k1" });
+      await call(`${router.url}/v2/models/svc/infer`, { method: "DELETE", body: undefined, key: "k1" });
       await call(`${router.url}${SCORE}`, { key: "k1", body: "x".repeat(2048) });
       await raw(router.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 150 }, (_, i) => `h${i}: 1\r\n`).join("")}\r\n`);
       const text = await metricsText(router);

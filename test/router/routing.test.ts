@@ -96,15 +96,17 @@ describe("router: routing", function () {
     assert.equal((await call(score(), { key: "rotated-4" })).status, 200);
   });
 
-  it("answers unknown services 404, unknown paths 404 and wrong methods 405, in JSON", async () => {
+  it("answers unknown services 404, unknown paths 404 and wrong v2 methods 405, in JSON; a v1 service's methods are its replica's to refuse", async () => {
     const unknown = await call(score("nope"), { key: "primary-key" });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.json.error!.code, "ServiceNotFound");
     assert.equal((await call(`${router.url}/api/v2/whatever`)).status, 404);
-    const wrong = await call(score(), { method: "DELETE", body: undefined, key: "primary-key" });
+    const wrong = await call(`${router.url}/v2/models/svc/infer`, { method: "GET", body: undefined, key: "primary-key" });
     assert.equal(wrong.status, 405);
-    assert.equal(wrong.headers.allow, "POST, GET, HEAD, OPTIONS");
-    assert.equal((await call(`${router.url}/v2/models/svc/infer`, { method: "GET", body: undefined, key: "primary-key" })).headers.allow, "POST");
+    assert.equal(wrong.headers.allow, "POST");
+    const v1 = await call(score(), { method: "DELETE", body: undefined, key: "primary-key" });
+    assert.equal(v1.json.path, "/score", "forwarded: the replica answers as its kind of server does (test/router/amlRoutes.test.ts)");
+    assert.equal((await call(score(), { method: "DELETE", body: undefined })).status, 401, "after credentials");
   });
 
   it("forwards scoring GETs with their query string (Azure ML passes them to run()), authenticated like POSTs", async () => {

@@ -4,6 +4,8 @@
  * without a key anywhere.
  */
 import * as assert from "node:assert/strict";
+import * as http from "node:http";
+import * as os from "node:os";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import type { StatusJson } from "../../router/status";
@@ -72,6 +74,23 @@ describe("status page: samples", () => {
     assert.equal(rowState(1, 3, 0), "Scaling");
     assert.equal(rowState(2, 2, 0), "Healthy");
   });
+
+  it("CrashLoopBackOff while a replica loops, whether it is down or briefly up (no flipping between Down and Degraded)", () => {
+    assert.equal(rowState(0, 1, 3, true), "CrashLoopBackOff");
+    assert.equal(rowState(1, 1, 3, true), "CrashLoopBackOff");
+    assert.equal(rowState(1, 1, 0, true), "CrashLoopBackOff");
+    assert.equal(rowState(1, 1, 0, false), "Healthy");
+  });
+
+  it("rows carry the replicas' restarts and crash loop when the router is told them, and nothing when not", () => {
+    const sample = { t: 0, services: { svc: { requests: 1, byClass: { "2xx": 1, "3xx": 0, "4xx": 0, "5xx": 0 }, unavailable: 0, latency: [1, 0, 0, 0], ready: 1, desired: 1, utilization: 10, queued: 0 } } };
+    const settings = new Map([["svc", { minReplicas: 1, maxReplicas: 1, targetUtilization: 70, autoscale: false }], ["other", { minReplicas: 1, maxReplicas: 1, targetUtilization: 70, autoscale: false }]]);
+    const loop = `CrashLoopBackOff (restarts 4, last exit: code 1 "boom" 3 s ago)`;
+    const told = rows([sample], BOUNDS, settings, (name) => (name === "svc" ? { restarts: 4, crashLoop: loop } : { restarts: 0 }));
+    assert.deepEqual(told.map((r) => [r.name, r.state, r.restarts, r.crashLoop]), [["other", "Down", 0, undefined], ["svc", "CrashLoopBackOff", 4, loop]]);
+    const untold = rows([sample], BOUNDS, settings);
+    assert.ok(untold.every((r) => !("restarts" in r) && !("crashLoop" in r)));
+  });
 });
 
 describe("status page: served by the router's admin port", function () {
@@ -106,6 +125,36 @@ describe("status page: served by the router's admin port", function () {
     }
     const publicPort = await fetch(`${router.url}/`);
     assert.equal(publicPort.status, 404, "the page is not on the public port");
+  });
+
+  it("forbids framing the page on another site (clickjacking)", async () => {
+    for (const asset of ["/", "/status.css", "/status.js", "/status.json"]) {
+      const res = await fetch(`${router.adminUrl}${asset}`);
+      assert.equal(res.headers.get("x-frame-options"), "DENY", asset);
+      assert.match(res.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/, asset);
+      await res.arrayBuffer();
+    }
+  });
+
+  it("answers only to loopback names and the machine's own addresses in Host (no DNS rebinding)", async () => {
+    const get = (path: string, host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        http.get(`${router.adminUrl}${path}`, { headers: { host } }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on("error", reject);
+      });
+    const port = new URL(router.adminUrl).port;
+    for (const path of ["/", "/status.json", "/metrics", "/internal/load", "/healthz"]) {
+      const rebound = await get(path, `attacker.example:${port}`);
+      assert.equal(rebound.status, 421, path);
+      assert.equal((JSON.parse(rebound.body) as { error: { code: string } }).error.code, "MisdirectedRequest");
+    }
+    const own = Object.values(os.networkInterfaces()).flatMap((l) => l ?? []).find((i) => !i.internal && i.family === "IPv4")?.address;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, ...(own ? [`${own}:${port}`] : [])]) {
+      assert.equal((await get("/status.json", host)).status, 200, host);
+    }
   });
 
   it("shows requests per second from live traffic, and never a key", async () => {

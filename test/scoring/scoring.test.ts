@@ -135,10 +135,27 @@ describe("scoring server", function () {
       assert.match(String((r.json.error as { message: string }).message), /nests JSON deeper than 512 levels/);
     });
 
-    it("describes the model's inputs and outputs in swagger.json", async () => {
+    it("describes the model's inputs and outputs in swagger.json, for GET only", async () => {
       const doc = JSON.stringify(await (await fetch(`${server.url}/swagger.json`)).json());
       assert.match(doc, /input/);
       assert.match(doc, /"output"/);
+      const post = await fetch(`${server.url}/swagger.json`, { method: "POST", body: "{}" });
+      assert.equal(post.status, 405);
+      assert.equal(post.headers.get("allow"), "GET, HEAD");
+    });
+
+    it("takes the request id by Azure ML's rule (core/requestId.ts) and refuses one over 100 characters", async () => {
+      const v2Id = async (headers: Record<string, string>) => {
+        const res = await fetch(`${server.url}/v2/models/svc/infer`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }] }) });
+        return { status: res.status, body: (await res.json()) as { id?: string; error?: { code: string; message: string } } };
+      };
+      assert.equal((await v2Id({ "x-ms-request-id": "l", "x-request-id": "r" })).body.id, "l");
+      assert.equal((await v2Id({ "x-ms-client-request-id": "c", "x-request-id": "r" })).body.id, "c", "the client id before x-request-id");
+      assert.equal((await v2Id({ "x-request-id": "r" })).body.id, "r");
+      assert.match((await v2Id({})).body.id ?? "", /^[0-9a-f-]{36}$/, "a new id, not an empty one");
+      const long = await v2Id({ "x-ms-client-request-id": "c".repeat(101) });
+      assert.equal(long.status, 431);
+      assert.deepEqual(long.body.error, { code: "RequestIdTooLong", message: "x-ms-request-id and x-ms-client-request-id must not exceed 100 characters" });
     });
   });
 
