@@ -4,7 +4,7 @@
  * JWTs verified by signature, issuer, audience and expiry (`jose`), minted by the built-in
  * issuer (HS256) or by an OIDC issuer such as Microsoft Entra ID (JWKS).
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { BUILTIN_TOKEN_ISSUER, KEY_FIELDS } from "./naming";
 
@@ -32,16 +32,48 @@ export function generateKey(): string {
   return randomBytes(32).toString("base64url");
 }
 
-const digest = (s: string) => createHash("sha256").update(s).digest();
+/** One-shot SHA-256 (no Hash object per call: this runs on every key-authenticated request). */
+const digest = (s: string): Buffer => hash("sha256", s, "buffer");
+
+/** A key set's digests, and the key strings they were computed from. */
+interface KeyDigests {
+  primaryKey: string;
+  secondaryKey: string;
+  /** Undefined for an empty key, which never matches. */
+  primary?: Buffer;
+  secondary?: Buffer;
+}
+
+/**
+ * Digests of the stored keys, computed once per key set rather than on every request. Key stores
+ * hand out a new ServiceKeys object when keys rotate (its entry here is then collected with the old
+ * object); a set changed in place is hashed again, as its strings no longer match the entry's.
+ */
+const storedDigests = new WeakMap<ServiceKeys, KeyDigests>();
+
+function digestsOf(keys: ServiceKeys): KeyDigests {
+  const known = storedDigests.get(keys);
+  if (known && known.primaryKey === keys.primaryKey && known.secondaryKey === keys.secondaryKey) return known;
+  const fresh: KeyDigests = {
+    primaryKey: keys.primaryKey,
+    secondaryKey: keys.secondaryKey,
+    primary: keys.primaryKey.length > 0 ? digest(keys.primaryKey) : undefined,
+    secondary: keys.secondaryKey.length > 0 ? digest(keys.secondaryKey) : undefined,
+  };
+  storedDigests.set(keys, fresh);
+  return fresh;
+}
 
 /**
  * Whether `presented` equals either key. Both are always compared (hashing first makes the
- * lengths equal), so timing says nothing about which key or how much of it matched.
+ * lengths equal), so timing says nothing about which key or how much of it matched. Only the
+ * presented key is hashed per call: the stored keys' digests are kept per key set.
  */
 export function keyMatches(presented: string, keys: ServiceKeys): boolean {
   const p = digest(presented);
-  const primary = keys.primaryKey.length > 0 && timingSafeEqual(p, digest(keys.primaryKey));
-  const secondary = keys.secondaryKey.length > 0 && timingSafeEqual(p, digest(keys.secondaryKey));
+  const stored = digestsOf(keys);
+  const primary = stored.primary !== undefined && timingSafeEqual(p, stored.primary);
+  const secondary = stored.secondary !== undefined && timingSafeEqual(p, stored.secondary);
   return primary || secondary;
 }
 

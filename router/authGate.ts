@@ -15,6 +15,9 @@ export interface Denial {
   message: string;
 }
 
+/** What the gate decided: undefined when the request may pass, else why not. */
+export type Admission = Denial | undefined;
+
 export interface AuthGateOptions {
   keys: KeyStore;
   /** Token issuer for services with token auth. */
@@ -36,13 +39,28 @@ export class AuthGate {
   constructor(private readonly opts: AuthGateOptions) {}
 
   /** Undefined when the request may pass; else the denial, already counted and (rate-limited) logged. */
-  async admit(service: string, settings: ServiceRoutingSettings, authorization: string | undefined, requestId: string): Promise<Denial | undefined> {
-    const denied = await this.check(settings, authorization);
+  async admit(service: string, settings: ServiceRoutingSettings, authorization: string | undefined, requestId: string): Promise<Admission> {
+    return this.decide(service, settings, authorization, requestId);
+  }
+
+  /**
+   * `admit` without a Promise where none is needed: the decision itself when it takes no I/O
+   * (auth off, key auth, a missing or unusable credential), a Promise of it only when a token must
+   * be verified (its issuer's keys may have to be fetched). Either way a denial is counted and
+   * logged once it is known. The hot path calls this to spare every request a microtask.
+   */
+  decide(service: string, settings: ServiceRoutingSettings, authorization: string | undefined, requestId: string): Admission | Promise<Admission> {
+    const decided = this.check(settings, authorization);
+    if (decided instanceof Promise) return decided.then((denied) => this.settle(service, denied, requestId));
+    return this.settle(service, decided, requestId);
+  }
+
+  private settle(service: string, denied: Admission, requestId: string): Admission {
     if (denied) this.failed(service, denied.reason, requestId);
     return denied;
   }
 
-  private async check(s: ServiceRoutingSettings, authorization: string | undefined): Promise<Denial | undefined> {
+  private check(s: ServiceRoutingSettings, authorization: string | undefined): Admission | Promise<Admission> {
     if (s.authMode === "none") return undefined;
     const credential = bearer(authorization);
     if (!credential) return { reason: "missing", message: `service '${s.name}' requires 'Authorization: Bearer <${s.authMode}>'` };
@@ -52,8 +70,9 @@ export class AuthGate {
       return keyMatches(credential, keys) ? undefined : { reason: "key", message: "invalid key" };
     }
     if (!this.opts.tokenIssuer) return { reason: "token", message: "token auth is not configured on this router" };
-    const check = await verifyToken(credential, this.opts.tokenIssuer, s.tokenAudience, { maxLifetimeSeconds: this.opts.maxTokenLifetimeSeconds });
-    return check.ok ? undefined : { reason: "token", message: check.reason };
+    return verifyToken(credential, this.opts.tokenIssuer, s.tokenAudience, { maxLifetimeSeconds: this.opts.maxTokenLifetimeSeconds }).then((check) =>
+      check.ok ? undefined : { reason: "token", message: check.reason },
+    );
   }
 
   private failed(service: string, reason: Denial["reason"], requestId: string): void {

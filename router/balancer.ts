@@ -35,6 +35,8 @@ export class BalancerError extends Error {
 
 export class ServiceBalancer {
   private readonly slots = new Map<string, ReplicaSlot>();
+  /** The slots in rotation order, kept in step with `slots` (pick runs on every request: no array made per call). */
+  private order: ReplicaSlot[] = [];
   private readonly queue: Waiter[] = [];
   private next = 0;
 
@@ -65,6 +67,7 @@ export class ServiceBalancer {
         });
       }
     }
+    this.order = [...this.slots.values()];
     this.drainQueue();
   }
 
@@ -81,7 +84,7 @@ export class ServiceBalancer {
   /** The free replica with the fewest requests in flight, rotating among equals. */
   private pick(exclude?: ReadonlySet<string>): ReplicaSlot | undefined {
     const limit = this.settings.maxConcurrentRequestsPerReplica;
-    const all = [...this.slots.values()];
+    const all = this.order;
     let best: ReplicaSlot | undefined;
     for (let i = 0; i < all.length; i++) {
       const s = all[(this.next + i) % all.length];
@@ -97,11 +100,8 @@ export class ServiceBalancer {
    * `exclude` skips replicas a retried request already failed to reach.
    */
   acquire(exclude?: ReadonlySet<string>): Promise<ReplicaSlot> {
-    const slot = this.queue.length === 0 ? this.pick(exclude) : undefined;
-    if (slot) {
-      slot.inFlight++;
-      return Promise.resolve(slot);
-    }
+    const slot = this.tryAcquire(exclude);
+    if (slot) return Promise.resolve(slot);
     if (this.queue.length >= this.maxQueueLength) {
       return Promise.reject(new BalancerError(503, "QueueFull", `service '${this.settings.name}' is at capacity (${this.queue.length} requests queued)`));
     }
@@ -127,10 +127,11 @@ export class ServiceBalancer {
 
   /**
    * A free replica slot now, or none: never queues. For work that must not wait or make live
-   * requests wait behind it (mirrored copies).
+   * requests wait behind it (mirrored copies), and the Promise-free common case of a request:
+   * `tryAcquire(exclude) ?? await acquire(exclude)` picks as `acquire(exclude)` alone would.
    */
-  tryAcquire(): ReplicaSlot | undefined {
-    const slot = this.queue.length === 0 ? this.pick() : undefined;
+  tryAcquire(exclude?: ReadonlySet<string>): ReplicaSlot | undefined {
+    const slot = this.queue.length === 0 ? this.pick(exclude) : undefined;
     if (slot) slot.inFlight++;
     return slot;
   }
@@ -162,7 +163,8 @@ export class ServiceBalancer {
       clearTimeout(w.timer);
       w.reject(new BalancerError(503, "NoReadyReplica", `service '${this.settings.name}' was removed`));
     }
-    await Promise.all([...this.slots.values()].map((s) => s.pool.close()));
+    await Promise.all(this.order.map((s) => s.pool.close()));
     this.slots.clear();
+    this.order = [];
   }
 }

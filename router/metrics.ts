@@ -1,5 +1,5 @@
 /** Prometheus metrics of one router process (`/metrics` on the admin port). */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
 import { IMPLICIT_VERSION, parseUnit, unitOf } from "../core/versions";
 
 /** The service and version labels of a unit key (core/versions.ts): version `default` for a service without versions. */
@@ -14,6 +14,81 @@ export function unitOfLabels(labels: Partial<Record<string, string | number>>): 
   return unitOf(String(labels.service), version === IMPLICIT_VERSION ? undefined : version);
 }
 
+/**
+ * prom-client hashes and checks a series' labels on every `inc`/`observe`, `labels(...)` children
+ * included (a few per cent of the router's CPU per request). The series below are updated in
+ * place instead: each keeps the record prom-client itself stores for the series (found once, when
+ * the series is first used), so `/metrics`, `get()` and prom-client's own `inc`/`observe` see
+ * exactly what they would have seen. prom-client does not document that store (`hashMap`):
+ * test/router/metricsText.test.ts compares the text with prom-client's own path, so an upgrade that
+ * changes it fails there. The router never resets or removes these series (that would detach them).
+ */
+interface SeriesRecord {
+  labels: LabelValues<string>;
+}
+interface CounterRecord extends SeriesRecord {
+  value: number;
+}
+interface HistogramRecord extends SeriesRecord {
+  bucketValues: Record<string, number>;
+  sum: number;
+  count: number;
+}
+
+/** The record prom-client keeps for the series `labels` of `metric`, created by `create` when it has none. */
+function recordOf<R extends SeriesRecord>(metric: Counter | Histogram, labels: LabelValues<string>, create: () => void): R {
+  const store = () => (metric as unknown as { hashMap: Record<string, R> }).hashMap;
+  const keys = Object.keys(labels);
+  const find = () => Object.values(store()).find((r) => Object.keys(r.labels).length === keys.length && keys.every((k) => r.labels[k] === labels[k]));
+  let record = find();
+  if (!record) {
+    create();
+    record = find();
+  }
+  if (!record) throw new Error(`prom-client keeps no record of series ${JSON.stringify(labels)} where router/metrics.ts expects it (its internals changed)`);
+  return record;
+}
+
+/** One series of a counter, incremented without label work. */
+class CounterSeries {
+  private readonly record: CounterRecord;
+  constructor(counter: Counter, labels: LabelValues<string>) {
+    // Created at 0 by prom-client itself, as its first `inc` would (same labels, same place in the text).
+    this.record = recordOf(counter, labels, () => counter.inc(labels, 0));
+  }
+  inc(): void {
+    this.record.value += 1;
+  }
+}
+
+/** One series of a histogram, observed without label work; `bounds` are the histogram's buckets. */
+class HistogramSeries {
+  private readonly record: HistogramRecord;
+  /** The buckets' keys in the record (prom-client keys them by the bound as a string). */
+  private readonly keys: string[];
+  constructor(
+    histogram: Histogram,
+    labels: LabelValues<string>,
+    private readonly bounds: readonly number[],
+  ) {
+    this.record = recordOf(histogram, labels, () => histogram.zero(labels));
+    this.keys = bounds.map(String);
+  }
+  /** prom-client's `observe`: the first bucket whose bound is at least `value` (none above the last: +Inf only), the sum and the count. */
+  observe(value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    const { bounds } = this;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    if (i < bounds.length) this.record.bucketValues[this.keys[i]] += 1;
+    this.record.sum += value;
+    this.record.count += 1;
+  }
+}
+
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1];
+
 export class RouterMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({ name: "aksinf_router_requests_total", help: "Requests by service and status code", labelNames: ["service", "version", "status"], registers: [this.registry] });
@@ -21,14 +96,14 @@ export class RouterMetrics {
     name: "aksinf_router_request_duration_seconds",
     help: "Time from request to response end, by service and version",
     labelNames: ["service", "version"],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
   /** The router's own work per request (everything but waiting for the replica): self-scaling's input. */
   readonly overhead = new Histogram({
     name: "aksinf_router_overhead_seconds",
     help: "Routing time added by the router (queue wait excluded)",
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
+    buckets: OVERHEAD_BUCKETS,
     registers: [this.registry],
   });
   readonly replicasReady = new Gauge({ name: "aksinf_router_replicas_ready", help: "Ready replicas by service", labelNames: ["service", "version"], registers: [this.registry] });
@@ -53,25 +128,32 @@ export class RouterMetrics {
     collect: (): void => this.bodyBufferBytes.set(this.bodyBufferSource()),
   });
 
-  private readonly perService = new Map<string, { duration: ReturnType<Histogram["labels"]>; statuses: Map<number, ReturnType<Counter["labels"]>> }>();
+  private readonly perUnit = new Map<string, { duration: HistogramSeries; statuses: Map<number, CounterSeries> }>();
+  private readonly overheadSeries: HistogramSeries;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "aksinf_router_" });
+    this.overheadSeries = new HistogramSeries(this.overhead, {}, OVERHEAD_BUCKETS);
   }
 
-  /** Records one finished request of a service version, by unit key (label children cached: this runs on every request). */
+  /** Records one finished request of a service version, by unit key (series kept per unit and status: this runs on every request). */
   request(unit: string, status: number, seconds: number): void {
-    let m = this.perService.get(unit);
+    let m = this.perUnit.get(unit);
     if (!m) {
-      m = { duration: this.duration.labels(labelsOf(unit)), statuses: new Map() };
-      this.perService.set(unit, m);
+      m = { duration: new HistogramSeries(this.duration, labelsOf(unit), DURATION_BUCKETS), statuses: new Map() };
+      this.perUnit.set(unit, m);
     }
     let counter = m.statuses.get(status);
     if (!counter) {
-      counter = this.requests.labels({ ...labelsOf(unit), status: String(status) });
+      counter = new CounterSeries(this.requests, { ...labelsOf(unit), status: String(status) });
       m.statuses.set(status, counter);
     }
     counter.inc();
     m.duration.observe(seconds);
+  }
+
+  /** `overhead.observe(seconds)` without prom-client's per-call label work: once per forwarded request. */
+  routingOverhead(seconds: number): void {
+    this.overheadSeries.observe(seconds);
   }
 }

@@ -12,6 +12,22 @@ describe("auth", () => {
     assert.ok(!keyMatches("", keys));
     assert.ok(!keyMatches("", { primaryKey: "", secondaryKey: "x" }), "an empty key never matches");
   });
+  it("matches the current keys after a rotation, whether the key set is replaced or changed in place", () => {
+    // The stored keys' digests are kept per key set: none may outlive the key it was made from.
+    const rotating = { primaryKey: "old-primary", secondaryKey: "old-secondary" };
+    assert.ok(keyMatches("old-primary", rotating));
+    assert.ok(keyMatches("old-secondary", rotating));
+    rotating.primaryKey = "new-primary";
+    assert.ok(!keyMatches("old-primary", rotating), "a primary key changed in place is no longer accepted");
+    assert.ok(keyMatches("new-primary", rotating));
+    rotating.secondaryKey = "new-secondary";
+    assert.ok(!keyMatches("old-secondary", rotating), "a secondary key changed in place is no longer accepted");
+    assert.ok(keyMatches("new-secondary", rotating));
+    rotating.primaryKey = "";
+    assert.ok(!keyMatches("new-primary", rotating) && !keyMatches("", rotating), "an emptied key matches nothing");
+    const replaced = { primaryKey: "new-primary", secondaryKey: "third" };
+    assert.ok(keyMatches("new-primary", replaced) && !keyMatches("new-secondary", replaced), "a new key set is read as it is");
+  });
   it("generates distinct 256-bit keys", () => {
     const a = generateKey();
     assert.equal(Buffer.from(a, "base64url").length, 32);

@@ -6,11 +6,12 @@
 import * as assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import pino from "pino";
+import { mintToken } from "../../core/auth";
 import { AuthGate } from "../../router/authGate";
 import { RouterMetrics } from "../../router/metrics";
 import { MemoryKeyStore, settings } from "../support/upstream";
 
-function gate() {
+function gate(tokenSigningKey?: string) {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -22,9 +23,10 @@ function gate() {
   const keys = new MemoryKeyStore();
   keys.keys.set("fraud", { primaryKey: "primary-key", secondaryKey: "secondary-key" });
   const metrics = new RouterMetrics();
-  const auth = new AuthGate({ keys, metrics, log: pino({ level: "info" }, sink), now: () => clock });
+  const tokenIssuer = tokenSigningKey === undefined ? undefined : { type: "builtin" as const, signingKey: () => tokenSigningKey };
+  const auth = new AuthGate({ keys, tokenIssuer, metrics, log: pino({ level: "info" }, sink), now: () => clock });
   const failures = async () => (await metrics.authFailures.get()).values.map((v) => `${v.labels.service}/${v.labels.reason}=${v.value}`).sort();
-  return { auth, lines, failures, advance: (ms: number) => (clock += ms) };
+  return { auth, keys, lines, failures, advance: (ms: number) => (clock += ms) };
 }
 
 describe("router: auth gate", () => {
@@ -47,6 +49,43 @@ describe("router: auth gate", () => {
     assert.deepEqual(await auth.admit("fraud", token, undefined, "r2"), { reason: "missing", message: "service 'fraud' requires 'Authorization: Bearer <token>'" });
     assert.deepEqual(await auth.admit("fraud", token, "Bearer primary-key", "r3"), { reason: "token", message: "token auth is not configured on this router" });
     assert.deepEqual(await failures(), ["fraud/missing=1", "fraud/token=1"]);
+  });
+
+  it("decide answers key and open services without a Promise, token services with one, and counts denials the same way", async () => {
+    const signingKey = "s".repeat(32);
+    const { auth, lines, failures } = gate(signingKey);
+    const key = settings("fraud");
+    assert.equal(auth.decide("fraud", key, "Bearer primary-key", "r1"), undefined);
+    assert.equal(auth.decide("open", settings("open", { authMode: "none" }), undefined, "r2"), undefined);
+    assert.deepEqual(auth.decide("fraud", key, "Bearer nope", "r3"), { reason: "key", message: "invalid key" });
+    assert.deepEqual(auth.decide("fraud", settings("fraud", { authMode: "token" }), undefined, "r4"), {
+      reason: "missing",
+      message: "service 'fraud' requires 'Authorization: Bearer <token>'",
+    });
+
+    const token = settings("tok", { authMode: "token" });
+    const good = await mintToken({ signingKey, audience: "tok" });
+    const pending = auth.decide("tok", token, `Bearer ${good.accessToken}`, "r5");
+    assert.ok(pending instanceof Promise, "a token is verified asynchronously");
+    assert.equal(await pending, undefined);
+    const forged = await mintToken({ signingKey: "x".repeat(32), audience: "tok" });
+    assert.deepEqual(await auth.decide("tok", token, `Bearer ${forged.accessToken}`, "r6"), { reason: "token", message: "token signature is invalid" });
+    assert.deepEqual(await failures(), ["fraud/key=1", "fraud/missing=1", "tok/token=1"]);
+    assert.deepEqual(
+      lines.map((l) => l.requestId),
+      ["r3", "r6"],
+      "one line per service per 10 s, sync or not",
+    );
+  });
+
+  it("follows key rotation: the store's new key set is accepted at once and the replaced key refused", () => {
+    const { auth, keys } = gate();
+    const key = settings("fraud");
+    assert.equal(auth.decide("fraud", key, "Bearer primary-key", "r1"), undefined);
+    keys.keys.set("fraud", { primaryKey: "rotated-key", secondaryKey: "secondary-key" });
+    assert.equal(auth.decide("fraud", key, "Bearer rotated-key", "r2"), undefined);
+    assert.equal(auth.decide("fraud", key, "Bearer secondary-key", "r3"), undefined);
+    assert.deepEqual(auth.decide("fraud", key, "Bearer primary-key", "r4"), { reason: "key", message: "invalid key" });
   });
 
   it("logs one failure line per service every 10 s, with how many failures it stood in for", async () => {

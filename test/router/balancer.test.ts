@@ -139,6 +139,15 @@ describe("router: service balancer", () => {
     assert.equal(b.tryAcquire()?.replica.id, "a");
   });
 
+  it("tryAcquire takes a free replica at once with the same exclusions and rotation as acquire, or none", async () => {
+    const b = balancer({ maxConcurrentRequestsPerReplica: 1 }, 10, ["a", "b", "c"]);
+    assert.equal(b.tryAcquire(new Set(["a"]))?.replica.id, "b", "a is idle but excluded");
+    assert.equal(b.tryAcquire(new Set(["c"]))?.replica.id, "a");
+    assert.equal(b.tryAcquire(new Set(["c"])), undefined, "the only free replica is excluded: no slot, nothing queued");
+    assert.deepEqual(b.load(), { inFlight: 2, queued: 0 });
+    assert.equal((await b.acquire()).replica.id, "c");
+  });
+
   it("a queued retry waits for a replica it has not tried, not for any replica", async () => {
     const b = balancer({ maxConcurrentRequestsPerReplica: 1, maxQueueWaitMs: 60_000 });
     const a = await b.acquire();
