@@ -113,7 +113,8 @@ export class Forwarder {
       // Every replica answered busy: wait a moment (holding no slot) before asking again.
       if (pauseFirst) await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
       pauseFirst = false;
-      const slot = await this.acquire(x, tried);
+      // A free replica is taken at once; only a full service waits in the queue.
+      const slot = b.tryAcquire(tried) ?? (await this.acquire(x, tried));
       if (!slot) return;
       const acquiredAt = performance.now();
       try {
@@ -126,13 +127,7 @@ export class Forwarder {
           // The replica enforces scoringTimeoutMs itself (a Python service answers its own timeout
           // as Azure ML does); the router waits a little longer so that answer wins the race.
           timeoutMs: b.settings.scoringTimeoutMs + REPLICA_TIMEOUT_MARGIN_MS,
-          onResponseHeaders: (status) => {
-            this.o.metrics.overhead.observe((acquiredAt - start) / 1000);
-            const extra: Record<string, string> = { "x-ms-request-id": requestId };
-            // azureml-fe's convention: the model's own error status stays visible.
-            if (status >= 400) extra["ms-azureml-model-error-statuscode"] = String(status);
-            return extra;
-          },
+          onResponseStart: () => this.o.metrics.routingOverhead((acquiredAt - start) / 1000),
         });
         return;
       } catch (err) {

@@ -6,15 +6,15 @@
 import { randomUUID } from "node:crypto";
 import type * as http from "node:http";
 import type { Logger } from "pino";
-import type { AuthGate } from "./authGate";
+import type { AuthGate, Denial } from "./authGate";
 import type { ServiceBalancer } from "./balancer";
 import type { Forwarder } from "./forward";
 import type { RouterMetrics } from "./metrics";
 import { echoHeaders, idsBehindRouter } from "../core/requestId";
-import { allowedMethods, malformed, needsCredentials, parseRoute, requestIdsOf, splitTarget, type PayloadLimit, type Refusal } from "./request";
-import { sendError, sendJson } from "./respond";
+import { allowedMethods, malformed, needsCredentials, parseRoute, requestIdsOf, splitTarget, type PayloadLimit, type Refusal, type Route } from "./request";
+import { routerHeaders, sendError, sendJson } from "./respond";
 import { VERSION_HEADER } from "../core/versions";
-import type { VersionTable } from "./versionTable";
+import type { VersionChoice, VersionTable } from "./versionTable";
 
 /** State the handler shares with whoever starts and drains the router. */
 export interface Lifecycle {
@@ -43,8 +43,11 @@ export interface HandlerOptions {
 export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const { balancers, limit, lifecycle, metrics, log } = o;
 
-  /** Answers one request; returns the unit (service version) it was for, when known (for the metrics). */
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string, start: number, bad: Refusal | undefined): Promise<string | undefined> => {
+  /**
+   * Answers one request; returns the unit (service version) it was for, when known (for the
+   * metrics) — at once when the answer needed no waiting, else as a promise.
+   */
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string, start: number, bad: Refusal | undefined): string | undefined | Promise<string | undefined> => {
     if (bad) {
       sendError(res, bad.status, bad.code, bad.message, bad.close ? { connection: "close" } : {});
       return undefined;
@@ -78,7 +81,7 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
       return route.service;
     }
     const b = balancers.get(choice.unit)!;
-    res.setHeader(VERSION_HEADER, choice.version);
+    routerHeaders(res).push(VERSION_HEADER, choice.version);
     // Checked for size first, so an oversized body is refused before any token is verified.
     if (needsCredentials(route, req.method)) {
       const length = req.headers["content-length"];
@@ -86,12 +89,21 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
         sendError(res, 413, "PayloadTooLarge", limit.tooLarge(b, length), { connection: "close" });
         return route.service;
       }
-      const denied = await o.auth.admit(route.service, b.settings, req.headers.authorization, requestId);
-      if (denied) {
-        sendError(res, 401, "Unauthorized", denied.message, { "www-authenticate": "Bearer", ...(req.headers.expect ? { connection: "close" } : {}) });
-        return route.service;
-      }
+      const decision = o.auth.decide(route.service, b.settings, req.headers.authorization, requestId);
+      if (decision instanceof Promise) return decision.then((denied) => (denied ? refuse(req, res, route.service, denied) : pass(req, res, b, route, choice, requestId, start, query)));
+      if (decision) return refuse(req, res, route.service, decision);
     }
+    return pass(req, res, b, route, choice, requestId, start, query);
+  };
+
+  /** The 401 for credentials that do not admit the caller. */
+  const refuse = (req: http.IncomingMessage, res: http.ServerResponse, service: string, denied: Denial): string => {
+    sendError(res, 401, "Unauthorized", denied.message, { "www-authenticate": "Bearer", ...(req.headers.expect ? { connection: "close" } : {}) });
+    return service;
+  };
+
+  /** An admitted request on its way to the replica; resolves with its unit once answered. */
+  const pass = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, choice: VersionChoice, requestId: string, start: number, query: string): Promise<string> => {
     // `Expect: 100-continue`: the client sends its body only now that auth and size are fine.
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
     // Only scoring is mirrored: the mirror version is there to compare answers of the model.
@@ -103,16 +115,17 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
   return (req, res) => {
     const start = performance.now();
     const read = requestIdsOf(req);
+    // The router's headers on every answer, the replica's included: the same ids either way.
+    const headers = routerHeaders(res);
     let requestId: string;
     if ("ids" in read) {
       requestId = read.ids.msRequestId;
-      // Set before anything is answered: the router's own answers and the replica's carry the same ids.
-      for (const [name, value] of echoHeaders(idsBehindRouter(read.ids))) res.setHeader(name, value);
+      for (const [name, value] of echoHeaders(idsBehindRouter(read.ids))) headers.push(name, value);
     } else {
       requestId = randomUUID();
-      res.setHeader("x-ms-request-id", requestId);
+      headers.push("x-ms-request-id", requestId);
     }
-    if (lifecycle.draining) res.setHeader("connection", "close");
+    if (lifecycle.draining) headers.push("connection", "close");
     const { path, query } = splitTarget(req.url);
     const bad = malformed(req) ?? ("refusal" in read ? read.refusal : undefined);
     // Probes: answered, not counted as requests; a malformed one is refused and counted like any other.
@@ -127,25 +140,28 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
       }
     }
     lifecycle.inFlight++;
-    let service: string | undefined;
-    handle(req, res, requestId, path, query, start, bad)
-      .then(
-        (s) => {
-          service = s;
-        },
-        (err: unknown) => {
-          log.error({ err: (err as Error).message, requestId }, "unexpected error");
-          sendError(res, 500, "InternalError", "the router failed to handle the request");
-        },
-      )
-      .finally(() => {
-        lifecycle.inFlight--;
-        // Every answer is counted: by service where one is known, as "unknown" otherwise.
-        const status = res.statusCode;
-        const label = service ?? "unknown";
-        metrics.request(label, status, (performance.now() - start) / 1000);
-        if (status >= 500) log.warn({ service: label, status, requestId, ms: Math.round(performance.now() - start) }, "request failed");
-        else if (log.isLevelEnabled("debug")) log.debug({ service: label, status, requestId, ms: Math.round(performance.now() - start) }, "request");
-      });
+    // Every answer is counted: by service where one is known, as "unknown" otherwise.
+    const done = (service: string | undefined) => {
+      lifecycle.inFlight--;
+      const status = res.statusCode;
+      const label = service ?? "unknown";
+      const seconds = (performance.now() - start) / 1000;
+      metrics.request(label, status, seconds);
+      if (status >= 500) log.warn({ service: label, status, requestId, ms: Math.round(seconds * 1000) }, "request failed");
+      else if (log.isLevelEnabled("debug")) log.debug({ service: label, status, requestId, ms: Math.round(seconds * 1000) }, "request");
+    };
+    const failed = (err: unknown) => {
+      log.error({ err: (err as Error).message, requestId }, "unexpected error");
+      sendError(res, 500, "InternalError", "the router failed to handle the request");
+      done(undefined);
+    };
+    try {
+      const answered = handle(req, res, requestId, path, query, start, bad);
+      // Most answers the router gives itself are decided without waiting: no promise for them.
+      if (answered instanceof Promise) answered.then(done, failed);
+      else done(answered);
+    } catch (err) {
+      failed(err);
+    }
   };
 }

@@ -11,6 +11,7 @@ import type { Dispatcher } from "undici";
 import { REPLICA_BUSY_HEADER } from "../core/naming";
 import { REPLICA_TOKEN_HEADER } from "../core/replicaToken";
 import { RateGuard, type BodyLimits } from "./body";
+import { routerHeaders } from "./respond";
 import type { Budget } from "./spool";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the caller's credentials, which the model never sees. */
@@ -85,6 +86,27 @@ export class ForwardError extends Error {
   }
 }
 
+/**
+ * The headers of a replica's answer as the client gets them, as one flat list (Node writes it
+ * without merging): the replica's, less hop-by-hop ones, then the router's (router/respond.ts)
+ * where the replica sent none of that name — the router's request id always — and, on an error,
+ * azureml-fe's `ms-azureml-model-error-statuscode`, so the model's own status stays visible.
+ */
+function answerHeaders(replica: Record<string, string | string[] | undefined>, router: readonly string[], status: number): (string | string[])[] {
+  const out: (string | string[])[] = [];
+  for (const name in replica) {
+    const value = replica[name];
+    if (value === undefined || DROP_RESPONSE.has(name) || name === "x-ms-request-id") continue;
+    out.push(name, value);
+  }
+  for (let i = 0; i < router.length; i += 2) {
+    const name = router[i];
+    if (name === "x-ms-request-id" || replica[name.toLowerCase()] === undefined) out.push(name, router[i + 1]);
+  }
+  if (status >= 400) out.push("ms-azureml-model-error-statuscode", String(status));
+  return out;
+}
+
 /** What answers need to wait for a client that reads slowly: the minimum rate, and the memory they share. */
 export interface AnswerLimits {
   limits: BodyLimits;
@@ -109,7 +131,8 @@ export function forward(
     body: Readable | Buffer | null;
     timeoutMs: number;
     answers: AnswerLimits;
-    onResponseHeaders?: (status: number) => Record<string, string>;
+    /** Called when the replica's answer starts (a final status, not a busy answer). */
+    onResponseStart?: (status: number) => void;
   },
 ): Promise<ForwardResult> {
   return new Promise<ForwardResult>((resolve, reject) => {
@@ -127,17 +150,19 @@ export function forward(
       backlog?.discard();
       if (!replicaDone) controller?.abort(new Error("client closed the connection"));
     };
-    res.on("drain", onDrain);
     res.on("close", onClientGone);
     const done = () => {
       replicaDone = true;
       if (backlog) return; // the backlog's listeners stay until the client has it all
-      res.off("drain", onDrain);
       res.off("close", onClientGone);
     };
     const send = (chunk: Buffer) => {
       if (backlog) backlog.push(chunk);
-      else if (!res.write(chunk)) backlog = new AnswerBacklog(res, opts.answers, () => controller);
+      else if (!res.write(chunk)) {
+        // The client pushed back: from now on chunks wait in the backlog, sent on at each drain.
+        backlog = new AnswerBacklog(res, opts.answers, () => controller);
+        res.on("drain", onDrain);
+      }
     };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -153,10 +178,8 @@ export function forward(
           return;
         }
         status = statusCode;
-        const out: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(headers)) if (v !== undefined && !DROP_RESPONSE.has(k)) out[k] = v;
-        if (opts.onResponseHeaders) Object.assign(out, opts.onResponseHeaders(statusCode));
-        res.writeHead(statusCode, out);
+        opts.onResponseStart?.(statusCode);
+        res.writeHead(statusCode, answerHeaders(headers, routerHeaders(res), statusCode));
       },
       onResponseData(_c, chunk) {
         if (held) send(held);
