@@ -31,6 +31,11 @@ export interface Exchange {
   balancer: ServiceBalancer;
   route: Route;
   requestId: string;
+  /**
+   * The caller's request ids go to the replica as sent (a v1 request whose ids are too long: the
+   * replica refuses them in its own words, as Azure ML's server does); else the router's id.
+   */
+  idsAsSent?: boolean;
   /** The mirror version's unit when a copy of this request goes there (core/versions.ts). */
   mirror?: string;
 }
@@ -104,7 +109,7 @@ export class Forwarder {
   private async forwardHeld(x: Exchange, start: number, path: string, held: HeldBody | undefined): Promise<void> {
     const { req, res, balancer: b, route, requestId } = x;
     const whole = held?.whole;
-    const headers = forwardHeaders(req, requestId, this.o.trustForwardedFor, this.o.replicaToken);
+    const headers = forwardHeaders(req, x.idsAsSent ? undefined : requestId, this.o.trustForwardedFor, this.o.replicaToken);
     if (x.mirror) this.mirror(x.mirror, req.method as Dispatcher.HttpMethod, path, headers, held === undefined ? null : whole);
     const tried = new Set<string>();
     let busySince: number | undefined;

@@ -11,7 +11,7 @@ import type { ServiceBalancer } from "./balancer";
 import type { Forwarder } from "./forward";
 import type { RouterMetrics } from "./metrics";
 import { echoHeaders, idsBehindRouter } from "../core/requestId";
-import { allowedMethods, malformed, needsCredentials, parseRoute, requestIdsOf, splitTarget, type PayloadLimit, type Refusal, type Route } from "./request";
+import { V1_PREFIX, allowedMethods, malformed, needsCredentials, parseRoute, requestIdsOf, splitTarget, type PayloadLimit, type Refusal, type Route } from "./request";
 import { routerHeaders, sendError, sendJson } from "./respond";
 import { VERSION_HEADER } from "../core/versions";
 import type { VersionChoice, VersionTable } from "./versionTable";
@@ -47,7 +47,7 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
    * Answers one request; returns the unit (service version) it was for, when known (for the
    * metrics) — at once when the answer needed no waiting, else as a promise.
    */
-  const handle = (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string, start: number, bad: Refusal | undefined): string | undefined | Promise<string | undefined> => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string, start: number, bad: Refusal | undefined, idsAsSent: boolean): string | undefined | Promise<string | undefined> => {
     if (bad) {
       sendError(res, bad.status, bad.code, bad.message, bad.close ? { connection: "close" } : {});
       return undefined;
@@ -90,10 +90,10 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
         return route.service;
       }
       const decision = o.auth.decide(route.service, b.settings, req.headers.authorization, requestId);
-      if (decision instanceof Promise) return decision.then((denied) => (denied ? refuse(req, res, route.service, denied) : pass(req, res, b, route, choice, requestId, start, query)));
+      if (decision instanceof Promise) return decision.then((denied) => (denied ? refuse(req, res, route.service, denied) : pass(req, res, b, route, choice, { requestId, idsAsSent }, start, query)));
       if (decision) return refuse(req, res, route.service, decision);
     }
-    return pass(req, res, b, route, choice, requestId, start, query);
+    return pass(req, res, b, route, choice, { requestId, idsAsSent }, start, query);
   };
 
   /** The 401 for credentials that do not admit the caller. */
@@ -103,12 +103,12 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
   };
 
   /** An admitted request on its way to the replica; resolves with its unit once answered. */
-  const pass = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, choice: VersionChoice, requestId: string, start: number, query: string): Promise<string> => {
+  const pass = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, choice: VersionChoice, ids: { requestId: string; idsAsSent: boolean }, start: number, query: string): Promise<string> => {
     // `Expect: 100-continue`: the client sends its body only now that auth and size are fine.
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
     // Only scoring is mirrored: the mirror version is there to compare answers of the model.
     const mirror = route.kind === "score" || route.kind === "infer" ? choice.mirrorUnit : undefined;
-    await o.forwarder.send({ req, res, balancer: b, route, requestId, mirror }, start, query);
+    await o.forwarder.send({ req, res, balancer: b, route, ...ids, mirror }, start, query);
     return choice.unit;
   };
 
@@ -127,7 +127,10 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
     }
     if (lifecycle.draining) headers.push("connection", "close");
     const { path, query } = splitTarget(req.url);
-    const bad = malformed(req) ?? ("refusal" in read ? read.refusal : undefined);
+    // Over-long request ids on a v1 path are the replica's to refuse (Azure ML's server answers
+    // them in its own words, after the credentials check): they go on as sent. Elsewhere: 431 here.
+    const idsAsSent = "refusal" in read && path.startsWith(V1_PREFIX);
+    const bad = malformed(req) ?? ("refusal" in read && !idsAsSent ? read.refusal : undefined);
     // Probes: answered, not counted as requests; a malformed one is refused and counted like any other.
     if (!bad) {
       switch (path) {
@@ -156,7 +159,7 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
       done(undefined);
     };
     try {
-      const answered = handle(req, res, requestId, path, query, start, bad);
+      const answered = handle(req, res, requestId, path, query, start, bad, idsAsSent);
       // Most answers the router gives itself are decided without waiting: no promise for them.
       if (answered instanceof Promise) answered.then(done, failed);
       else done(answered);

@@ -32,7 +32,7 @@ const CLIENT_ADDRESS = new Set(["x-forwarded-for", "forwarded", "x-real-ip", "x-
  * chain, else the peer alone), `X-Forwarded-Proto` and `X-Forwarded-Host` (a trusted proxy's, else
  * the router's own view); a trusted proxy's `Forwarded` and `X-Real-IP` pass, an untrusted client's do not.
  */
-export function forwardHeaders(req: IncomingMessage, requestId: string, trustForwardedFor = false, replicaToken?: string): string[] {
+export function forwardHeaders(req: IncomingMessage, requestId: string | undefined, trustForwardedFor = false, replicaToken?: string): string[] {
   const raw = req.rawHeaders;
   const connection = req.headers.connection;
   const named = connection ? new Set(connection.split(",").map((t) => t.trim().toLowerCase())) : undefined;
@@ -53,10 +53,11 @@ export function forwardHeaders(req: IncomingMessage, requestId: string, trustFor
       continue;
     }
     // A client's own REPLICA_TOKEN_HEADER never passes (local mode's router sends the real one below).
-    if (DROP_REQUEST.has(name) || named?.has(name) || name === "x-ms-request-id" || name === "x-request-id" || name === REPLICA_TOKEN_HEADER) continue;
+    if (DROP_REQUEST.has(name) || named?.has(name) || name === REPLICA_TOKEN_HEADER) continue;
+    if (requestId !== undefined && (name === "x-ms-request-id" || name === "x-request-id")) continue;
     out.push(raw[i], raw[i + 1]);
   }
-  out.push("x-ms-request-id", requestId, "x-request-id", requestId);
+  if (requestId !== undefined) out.push("x-ms-request-id", requestId, "x-request-id", requestId);
   if (replicaToken) out.push(REPLICA_TOKEN_HEADER, replicaToken);
   if (req.socket.remoteAddress) chain.push(req.socket.remoteAddress);
   if (chain.length > 0) out.push("x-forwarded-for", chain.join(", "));

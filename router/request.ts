@@ -18,7 +18,9 @@ import { MAX_REQUEST_HEADERS } from "./frontDoor";
  */
 export type Route = { service: string; kind: "score" | "swagger" | "health" | "infer" | "modelReady" } | { service: string; kind: "unrouted"; path: string };
 
-const V1 = "/api/v1/service/";
+/** Azure ML v1's public path prefix: `/api/v1/service/<service>/<tail>`. */
+export const V1_PREFIX = "/api/v1/service/";
+const V1 = V1_PREFIX;
 const V2 = "/v2/models/";
 
 const V1_TAILS = new Map<string, "score" | "swagger" | "health">([

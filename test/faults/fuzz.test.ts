@@ -51,7 +51,8 @@ const corpus: Case[] = [
   },
   { name: "two Host headers", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nHost: y\r\nContent-Length: 0\r\n\r\n`], status: 400 },
   { name: "a transfer coding before chunked", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`], status: 501 },
-  { name: "request id over 100 characters", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nx-ms-request-id: ${"i".repeat(101)}\r\nContent-Length: 0\r\n\r\n`], status: 431 },
+  // On a v2 path the router refuses it; on a v1 path it is the replica's to refuse (test/router/amlRoutes.test.ts).
+  { name: "request id over 100 characters", parts: [`POST /v2/models/svc/infer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nx-ms-request-id: ${"i".repeat(101)}\r\nContent-Length: 0\r\n\r\n`], status: 431 },
   { name: "two Authorization headers", parts: [`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nAuthorization: Bearer nope\r\nContent-Length: 0\r\n\r\n`], status: 400 },
 ];
 
