@@ -2,18 +2,30 @@
  * Where the CLI's operations go: a running local mode (its admin API, here) or a cluster (the
  * Kubernetes API through a kubeconfig, cli/kubernetes.ts). Both answer in the same shapes.
  */
+import * as path from "node:path";
 import type { MintedToken, ServiceKeys } from "../core/auth";
 import type { KeyName } from "../core/naming";
-import type { TrafficSplit } from "../core/versions";
+import { unitOf, type TrafficSplit } from "../core/versions";
 import type { ServiceDescription } from "../local/admin";
-import type { LocalState } from "../local/state";
+import { readLocalState, type LocalState } from "../local/state";
 import { httpRequest, type HttpAnswer } from "./http";
+import { followFile, readLocalLog, type LogQuery } from "./logs";
 
 export class CliError extends Error {}
 
+/** Called with each log line and where it came from (a pod, or in local mode a service or version). */
+export type LogSink = (source: string, line: string) => void;
+
 export interface Backend {
+  /** What the commands talk to, for messages: `local mode (pid 123, ...)`, `cluster https://... (context ...)`. */
+  readonly label: string;
   describe(service: string): Promise<ServiceDescription>;
-  logs(service: string, tail: number): Promise<string>;
+  /** Every model service, by name. */
+  list(): Promise<ServiceDescription[]>;
+  /** The replicas' log lines, one block per replica (per version in local mode). */
+  logs(service: string, q: LogQuery): Promise<string>;
+  /** The same lines, then each new one as it is written, until the replicas (or local mode) stop. */
+  follow(service: string, q: LogQuery, onLine: LogSink): Promise<void>;
   keys(service: string): Promise<ServiceKeys>;
   regenKey(service: string, key: KeyName): Promise<ServiceKeys>;
   token(service: string): Promise<MintedToken>;
@@ -32,7 +44,15 @@ function errorOf(body: string): string | undefined {
 }
 
 export class LocalBackend implements Backend {
-  constructor(private readonly state: LocalState) {}
+  readonly label: string;
+
+  /** `dir`: the local mode's state folder, where its log files are. */
+  constructor(
+    private readonly state: LocalState,
+    private readonly dir: string,
+  ) {
+    this.label = `local mode (pid ${state.pid}, stack '${state.stack}', admin API ${state.adminUrl})`;
+  }
 
   private async call(path: string, method = "GET", body?: unknown): Promise<string> {
     let res: HttpAnswer;
@@ -48,8 +68,40 @@ export class LocalBackend implements Backend {
   async describe(service: string): Promise<ServiceDescription> {
     return JSON.parse(await this.call(`/services/${encodeURIComponent(service)}`)) as ServiceDescription;
   }
-  async logs(service: string, tail: number): Promise<string> {
-    return this.call(`/services/${encodeURIComponent(service)}/logs?tail=${tail}`);
+  async list(): Promise<ServiceDescription[]> {
+    return JSON.parse(await this.call("/services")) as ServiceDescription[];
+  }
+
+  /**
+   * The service's log files: one per version (a service without versions: its own). The path is
+   * the supervisor's (local/supervisor.ts, `logFile`), under the same state folder.
+   */
+  private async logFiles(service: string, q: LogQuery): Promise<{ source: string; file: string; version?: string }[]> {
+    if (q.previous) throw new CliError("--previous is not available in local mode: it keeps one log per service, with every run of its replicas in it (`logs` without --previous shows the earlier runs' lines too)");
+    if (q.replica) throw new CliError("--replica is not available in local mode: the replicas of a service write one log together (`logs` shows all of them)");
+    const d = await this.describe(service);
+    const file = (unit: string) => path.join(this.dir, "logs", `${unit}.log`);
+    return d.versions ? d.versions.map((v) => ({ source: v.version, version: v.version, file: file(unitOf(service, v.version)) })) : [{ source: service, file: file(service) }];
+  }
+
+  async logs(service: string, q: LogQuery): Promise<string> {
+    const files = await this.logFiles(service, q);
+    // A service with versions: each version's lines under its name, as the cluster's come per pod.
+    const blocks = files.map(({ file, version }) => [...(version !== undefined ? [`==> version ${version} <==`] : []), ...readLocalLog(file, q).lines]);
+    return `${blocks.flat().join("\n")}\n`;
+  }
+
+  async follow(service: string, q: LogQuery, onLine: LogSink): Promise<void> {
+    const files = await this.logFiles(service, q);
+    // Until this local mode stops (its state file goes, or names another process).
+    const alive = () => readLocalState(this.dir)?.pid === this.state.pid;
+    await Promise.all(
+      files.map(({ source, file }) => {
+        const { lines, size } = readLocalLog(file, q);
+        for (const line of lines) onLine(source, line);
+        return followFile(file, size, (line) => onLine(source, line), alive);
+      }),
+    );
   }
   async keys(service: string): Promise<ServiceKeys> {
     return JSON.parse(await this.call(`/services/${encodeURIComponent(service)}/keys`)) as ServiceKeys;

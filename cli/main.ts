@@ -1,6 +1,6 @@
 /**
- * `aks-inference`: Azure ML v1's SDK operations from a shell. Against a running local mode by
- * default, against a cluster with --kubeconfig (e.g. `pulumi stack output kubeconfig
+ * `aks-inference`: Azure ML v1's SDK operations from a shell, against a running local mode or a
+ * cluster (which one, and why: cli/target.ts; e.g. `pulumi stack output kubeconfig
  * --show-secrets > kubeconfig`). `--json` on every command for scripts.
  */
 import * as path from "node:path";
@@ -12,36 +12,60 @@ import type { ReplicaInfo } from "../core/serviceState";
 import { DEFAULT_LOCAL_DIR, readLocalState } from "../local/state";
 import type { StatusJson } from "../router/status";
 import { renderStatus } from "../router/statusText";
+import type { ServiceDescription } from "../local/admin";
 import { CliError, LocalBackend, type Backend } from "./backends";
 import { httpRequest, type HttpAnswer } from "./http";
+import { registerImportV1 } from "./importV1";
+import { parseDuration, type LogQuery } from "./logs";
+import { requestBody, score } from "./run";
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS, chooseTarget } from "./target";
 
 interface GlobalOptions {
   json?: boolean;
   kubeconfig?: string;
+  context?: string;
   namespace: string;
   localDir: string;
+  requestTimeout: string;
 }
 
 const program = new Command()
   .name("aks-inference")
   .description("Operate model services: state, logs, keys, tokens, scoring URIs, replica sizing.")
   .option("--json", "machine-readable output")
-  .option("--kubeconfig <file>", "talk to a cluster (default: the running local mode)")
+  .option("--kubeconfig <file>", "talk to the cluster of this kubeconfig")
+  .option("--context <name>", "talk to the cluster of this kubeconfig context (of --kubeconfig, else KUBECONFIG, else ~/.kube/config)")
   .option("--namespace <ns>", "namespace of the model services on the cluster", DEFAULT_NAMESPACE)
   .option("--local-dir <dir>", "local mode's state folder", DEFAULT_LOCAL_DIR)
+  .option("--request-timeout <seconds>", "on a cluster, give up on an API request after this long", String(DEFAULT_REQUEST_TIMEOUT_SECONDS))
+  .addHelpText(
+    "after",
+    `
+Which backend: a cluster when --kubeconfig or --context is given; else the local mode running in
+--local-dir (\`npm start\`); else the cluster of KUBECONFIG's current context. A running local mode
+comes before KUBECONFIG. Errors name the backend used and why.`,
+  )
   .showHelpAfterError();
+
+/** The backend the commands talk to and why it was chosen, once chosen (errors name it). */
+let chosen: { label: string; why: string } | undefined;
 
 async function backend(): Promise<Backend> {
   const o = program.opts<GlobalOptions>();
-  if (o.kubeconfig) {
-    // Loaded only here: the Kubernetes client is most of the CLI's code, and local mode's
-    // commands should not pay for compiling it.
-    const { kubernetesBackend } = await import("./kubernetes.js");
-    return kubernetesBackend(o.kubeconfig, o.namespace);
+  const target = chooseTarget(o, process.env, readLocalState(path.resolve(o.localDir)));
+  if (target.kind === "local") {
+    const local = new LocalBackend(target.state, path.resolve(o.localDir));
+    chosen = { label: local.label, why: target.why };
+    return local;
   }
-  const state = readLocalState(path.resolve(o.localDir));
-  if (!state) throw new CliError(`no local mode is running (no ${path.join(o.localDir, "state.json")}); start it with \`npm start\`, or pass --kubeconfig for a cluster`);
-  return new LocalBackend(state);
+  const requestTimeoutSeconds = Number(o.requestTimeout);
+  if (!(requestTimeoutSeconds > 0)) throw new CliError(`--request-timeout must be a number of seconds above 0 (got '${o.requestTimeout}')`);
+  // Loaded only here: the Kubernetes client is most of the CLI's code, and local mode's
+  // commands should not pay for compiling it.
+  const { kubernetesBackend } = await import("./kubernetes.js");
+  const cluster = kubernetesBackend({ ...target, namespace: o.namespace, requestTimeoutSeconds });
+  chosen = { label: cluster.label, why: target.why };
+  return cluster;
 }
 
 function print(human: string, data: unknown): void {
@@ -55,8 +79,9 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...arg
       await fn(...args);
     } catch (err) {
       const message = err instanceof CliError ? err.message : `error: ${(err as Error).message}`;
-      if (program.opts<GlobalOptions>().json) console.log(JSON.stringify({ error: message }));
-      else console.error(message);
+      const via = chosen ? `${chosen.label}, chosen because ${chosen.why}` : undefined;
+      if (program.opts<GlobalOptions>().json) console.log(JSON.stringify({ error: message, ...(via ? { backend: via } : {}) }));
+      else console.error(via ? `${message}\n  backend: ${via}` : message);
       process.exitCode = 1;
     }
   };
@@ -69,6 +94,16 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...arg
 function restarts(replicas: readonly ReplicaInfo[]): string {
   const n = replicas.reduce((sum, r) => sum + r.restarts, 0);
   return n > 0 && !replicas.some((r) => r.crashLoop) ? `, ${n} restart${n === 1 ? "" : "s"}` : "";
+}
+
+/** `list`'s table: one row per service, then why each one that is not Healthy is not. */
+function servicesTable(services: readonly ServiceDescription[]): string {
+  if (services.length === 0) return "no model services";
+  const rows = [["SERVICE", "STATE", "REPLICAS", "AUTH", "SCORING URI"], ...services.map((s) => [s.name, s.state, `${s.ready}/${s.desired}`, s.authMode, s.scoringUri])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const table = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  "));
+  const reasons = services.filter((s) => s.state !== "Healthy" && s.reason).map((s) => `  ${s.name}: ${s.reason}`);
+  return [...table, ...(reasons.length ? ["", ...reasons] : [])].join("\n");
 }
 
 program
@@ -156,13 +191,56 @@ program
   );
 
 program
-  .command("logs <service>")
-  .description("The service's replica logs")
-  .option("--tail <lines>", "lines per replica", "200")
+  .command("list")
+  .description("Every model service: state (as `state`), replicas ready/desired, auth and scoring URI")
   .action(
-    action(async (service: string, o: { tail: string }) => {
-      const text = await (await backend()).logs(service, Number(o.tail));
-      print(text.trimEnd(), { service, logs: text });
+    action(async () => {
+      const services = await (await backend()).list();
+      print(servicesTable(services), services);
+    }),
+  );
+
+program
+  .command("logs <service>")
+  .description("The service's replica logs; with --follow, new lines as they come")
+  .option("--tail <lines>", "last lines per replica", "200")
+  .option("-f, --follow", "keep printing new lines, each led by its replica, until the replicas stop (or Ctrl-C)")
+  .option("--since <duration>", "only lines from the last 30s, 10m, 2h...")
+  .option("--previous", "the replica's run before its last restart, e.g. why it crashed (cluster only)")
+  .option("--replica <pod>", "one replica, by the name `state --json` gives it (cluster only)")
+  .action(
+    action(async (service: string, o: { tail: string; follow?: boolean; since?: string; previous?: boolean; replica?: string }) => {
+      const tail = Number(o.tail);
+      if (!Number.isInteger(tail) || tail < 1) throw new CliError(`--tail must be a whole number of lines above 0 (got '${o.tail}')`);
+      const q: LogQuery = { tail, ...(o.since !== undefined ? { sinceSeconds: parseDuration(o.since) } : {}), previous: o.previous, replica: o.replica };
+      const b = await backend();
+      if (!o.follow) {
+        const text = await b.logs(service, q);
+        return print(text.trimEnd(), { service, logs: text });
+      }
+      // One line each as it comes; with --json one JSON document per line, as `status --watch`.
+      const json = program.opts<GlobalOptions>().json;
+      await b.follow(service, q, (from, line) => console.log(json ? JSON.stringify({ from, line }) : `${from} | ${line}`));
+    }),
+  );
+
+program
+  .command("run <service>")
+  .description("Score a request through the router with the service's primary key or a token, as `az ml service run`; exits 1 when the answer is 400 or more")
+  .option("--data <json>", "the request body")
+  .option("--file <path>", "the request body, from a file")
+  .option("--content-type <type>", "the body's type (a JSON body is checked before it is sent)", "application/json")
+  .action(
+    action(async (service: string, o: { data?: string; file?: string; contentType: string }) => {
+      const body = requestBody(o);
+      const answer = await score(await backend(), service, body, o.contentType);
+      let parsed: unknown = answer.body;
+      try {
+        parsed = JSON.parse(answer.body);
+      } catch {
+        // not JSON: given as text
+      }
+      print(answer.body.trimEnd(), { ...answer, body: parsed });
     }),
   );
 
@@ -242,6 +320,8 @@ program
       print(renderHostsTable(hosts), hosts);
     }),
   );
+
+registerImportV1(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error((err as Error).message);

@@ -38,6 +38,14 @@ export interface ClusterArgs {
   systemPool: { vmSize: string; count: number; minCount?: number; maxCount?: number };
   /** Microsoft Defender for Containers (creates a Log Analytics workspace). */
   defender: boolean;
+  /**
+   * Azure Monitor (config `monitoring`; components/monitoring.ts creates what the add-ons report
+   * to): the managed Prometheus metrics add-on, Container Insights' agent, and whether
+   * Application Insights (some service's `appInsightsEnabled`) writes to the Log Analytics
+   * workspace. Container Insights and Application Insights create the workspace, as Defender does:
+   * one per environment.
+   */
+  monitoring: { prometheus: boolean; containerInsights: boolean; appInsights: boolean };
   /** The AKS Key Vault secrets provider add-on (Secrets Store CSI driver), for a TLS certificate in Key Vault. */
   keyVaultSecretsProvider: boolean;
   /** Auto-upgrade and node OS upgrade channels, and their weekly maintenance window (config `upgrades`). */
@@ -84,6 +92,21 @@ export function kubenetRetirementWarning(clusterName: string): string {
   );
 }
 
+/**
+ * The cluster's add-ons: the Key Vault secrets provider (rotation re-reads a renewed certificate
+ * into mounted volumes, every 2 minutes by default), and Container Insights' agent (`omsagent`)
+ * writing to `containerInsightsWorkspaceId` with its managed identity (`useAADAuth`, as Microsoft's
+ * "Enable monitoring for Kubernetes clusters" template sets it; its data collection rule is in
+ * components/monitoring.ts). None: undefined, so clusters without add-ons keep their plan.
+ */
+export function addonProfiles(keyVaultSecretsProvider: boolean, containerInsightsWorkspaceId: pulumi.Input<string> | undefined): containerservice.ManagedClusterArgs["addonProfiles"] {
+  const addons = {
+    ...(keyVaultSecretsProvider ? { azureKeyvaultSecretsProvider: { enabled: true, config: { enableSecretRotation: "true" } } } : {}),
+    ...(containerInsightsWorkspaceId ? { omsagent: { enabled: true, config: { logAnalyticsWorkspaceResourceID: containerInsightsWorkspaceId, useAADAuth: "true" } } } : {}),
+  };
+  return Object.keys(addons).length > 0 ? addons : undefined;
+}
+
 export class Cluster extends pulumi.ComponentResource {
   readonly cluster: containerservice.ManagedCluster;
   readonly name: pulumi.Output<string>;
@@ -103,6 +126,8 @@ export class Cluster extends pulumi.ComponentResource {
   readonly accessRoleAssignments: pulumi.Resource[];
   /** Availability zones of the node pools (none for DevTest). */
   readonly zones: string[];
+  /** The environment's Log Analytics workspace, with Defender, Container Insights or Application Insights. */
+  readonly logAnalyticsWorkspaceId?: pulumi.Output<string>;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super(token("Cluster"), name, {}, withFormerType(FORMER_TYPES.Cluster, opts));
@@ -119,7 +144,8 @@ export class Cluster extends pulumi.ComponentResource {
     );
 
     let workspaceId: pulumi.Output<string> | undefined;
-    if (args.defender) {
+    // One workspace for all of them (its logical name predates the others: Defender's).
+    if (args.defender || args.monitoring.containerInsights || args.monitoring.appInsights) {
       const workspace = new operationalinsights.Workspace(
         `${name}-logs`,
         { ...common, sku: { name: "PerGB2018" }, retentionInDays: 30 },
@@ -127,6 +153,7 @@ export class Cluster extends pulumi.ComponentResource {
       );
       workspaceId = workspace.id;
     }
+    this.logAnalyticsWorkspaceId = workspaceId;
 
     if (args.networkPlugin === "kubenet") void pulumi.log.warn(kubenetRetirementWarning(args.clusterName), this);
     const pool = args.systemPool;
@@ -192,10 +219,13 @@ export class Cluster extends pulumi.ComponentResource {
         oidcIssuerProfile: { enabled: true },
         securityProfile: {
           workloadIdentity: { enabled: true },
-          ...(workspaceId ? { defender: { logAnalyticsWorkspaceResourceId: workspaceId, securityMonitoring: { enabled: true } } } : {}),
+          ...(args.defender && workspaceId ? { defender: { logAnalyticsWorkspaceResourceId: workspaceId, securityMonitoring: { enabled: true } } } : {}),
         },
-        // Rotation re-reads a renewed certificate into mounted volumes (every 2 minutes by default).
-        addonProfiles: args.keyVaultSecretsProvider ? { azureKeyvaultSecretsProvider: { enabled: true, config: { enableSecretRotation: "true" } } } : undefined,
+        addonProfiles: addonProfiles(args.keyVaultSecretsProvider, args.monitoring.containerInsights ? workspaceId : undefined),
+        // Managed Prometheus's metrics add-on (Microsoft: "Enable Prometheus and Grafana"): it
+        // finds its Azure Monitor workspace through the cluster's data collection rule association
+        // (components/monitoring.ts). Left unset when off, so clusters without it keep their plan.
+        azureMonitorProfile: args.monitoring.prometheus ? { metrics: { enabled: true } } : undefined,
         // Defaults by purpose (core/purpose.ts, with Microsoft's reasons there).
         autoUpgradeProfile: { upgradeChannel: args.upgrades.channel, nodeOSUpgradeChannel: args.upgrades.nodeOsChannel },
       },

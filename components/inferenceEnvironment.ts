@@ -14,7 +14,7 @@ import { routerPayloadLimitBytes } from "../core/payloadLimit";
 import { EnvironmentArgsError, deferredArgPaths, parseEnvironmentArgs, type InferenceEnvironmentArgs } from "../core/environmentArgs";
 import { purposeProfile } from "../core/purpose";
 import { principalTypeFromToken } from "../core/identity";
-import { MODEL_SERVICE_ACCOUNT, ROUTER_NAME, TAGS } from "../core/naming";
+import { DEFAULT_SCORING_TIMEOUT_MS, MODEL_SERVICE_ACCOUNT, ROUTER_NAME, TAGS } from "../core/naming";
 import { aksNetworkRules, requiredHostsFor } from "../core/requiredHosts";
 import { Cluster } from "./cluster";
 import { Endpoint, PrivateDns } from "./dns";
@@ -29,7 +29,9 @@ import { Storage } from "./storage";
 import { Images, acrPassword } from "./k8s/images";
 import { armGet } from "./localFunction";
 import { ModelService } from "./k8s/modelService";
+import { Monitoring } from "./monitoring";
 import { NetworkPolicies } from "./k8s/networkPolicy";
+import { PrometheusScrape } from "./k8s/prometheusScrape";
 import { Router, type RouterTls } from "./k8s/routerDeployment";
 import { FORMER_TYPES, token } from "./legacy";
 import { KUBERNETES_VERSIONS_API, checkKubernetesVersion, type KubernetesVersionList } from "../core/azureRules";
@@ -231,6 +233,8 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
       return cfg.kubernetesVersion;
     });
 
+    // Application Insights serves the services with appInsightsEnabled (one resource per environment).
+    const appInsights = cfg.services.some((s) => s.appInsightsEnabled);
     const cluster = new Cluster(
       child("aks"),
       {
@@ -250,6 +254,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         networkScopes,
         systemPool: cfg.systemPool,
         defender: cfg.defender,
+        monitoring: { ...cfg.monitoring, appInsights },
         keyVaultSecretsProvider: cfg.endpoint.tls?.keyVault !== undefined,
         upgrades: cfg.upgrades,
         apiServer: cfg.apiServer,
@@ -372,7 +377,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         selfScaling: cfg.router.selfScaling,
         selfScalingLatencyMs: cfg.router.selfScalingLatencyThresholdMs,
         frontDoor: { maxConnections: cfg.router.maxConnections, maxTokenLifetimeSeconds: cfg.tokenIssuer.maxLifetimeSeconds, trustForwardedFor: cfg.router.trustForwardedFor },
-        longestScoringTimeoutMs: Math.max(60_000, ...cfg.services.map((s) => s.scoringTimeoutMs)),
+        longestScoringTimeoutMs: Math.max(DEFAULT_SCORING_TIMEOUT_MS, ...cfg.services.map((s) => s.scoringTimeoutMs)),
         host,
         exposure: firewall || !endpoint.ipName ? { kind: "internal", ip: cfg.endpoint.internalIp ?? "" } : { kind: "public", publicIpName: endpoint.ipName, resourceGroup: endpoint.resourceGroupName },
         tls: routerTls,
@@ -401,7 +406,9 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
     );
     // Only router pods may open a model pod's scoring port (and the router's admin port); model
     // pods start only once that is in force.
-    const networkPolicies = new NetworkPolicies(child("network-policies"), { provider: cluster.provider, namespace: router.namespace }, at(FORMER_TYPES.NetworkPolicies));
+    const networkPolicies = new NetworkPolicies(child("network-policies"), { provider: cluster.provider, namespace: router.namespace, prometheusScrape: cfg.monitoring.prometheus }, at(FORMER_TYPES.NetworkPolicies));
+    // Managed Prometheus scrapes every router pod's admin /metrics (the policy above admits its scraper).
+    if (cfg.monitoring.prometheus) new PrometheusScrape(child("prometheus-scrape"), { provider: cluster.provider, namespace: router.namespace }, { parent: this });
     const modelBlobAccess = storage.grantBlobData(child("model-identity"), modelIdentity.principalId, { packages: "read", models: "read", modelData: "write" });
     // Each GPU pool proves it can run a GPU container (device plugin, driver) before its services.
     const verifications = new Map(
@@ -422,6 +429,28 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
         ),
       ]),
     );
+    // Azure Monitor (config `monitoring`, per service `appInsightsEnabled`): what the cluster's
+    // add-ons report to, the alert rules, and Application Insights' connection string in a Secret
+    // the model pods of those services read. Nothing when all of it is off.
+    const monitoring =
+      cfg.monitoring.prometheus || cfg.monitoring.containerInsights || appInsights
+        ? new Monitoring(
+            child("monitoring"),
+            {
+              resourceGroupName,
+              location,
+              subscriptionId,
+              clusterName: cfg.clusterName,
+              clusterId: cluster.cluster.id,
+              prometheus: cfg.monitoring.prometheus,
+              grafana: cfg.monitoring.grafana,
+              containerInsights: cfg.monitoring.containerInsights ? { logAnalyticsWorkspaceId: cluster.logAnalyticsWorkspaceId! } : undefined,
+              appInsights: appInsights ? { logAnalyticsWorkspaceId: cluster.logAnalyticsWorkspaceId!, provider: cluster.provider, namespace: router.namespace } : undefined,
+              tags,
+            },
+            { parent: this },
+          )
+        : undefined;
     const services = cfg.services.map(
       (svc) =>
         new ModelService(
@@ -436,6 +465,7 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
             projectRoot,
             storage,
             serviceAccountName: modelIdentity.serviceAccount!.metadata.name,
+            appInsightsSecretName: svc.appInsightsEnabled ? monitoring?.appInsightsSecretName : undefined,
             host,
             // Model pods need ACR and blob egress (covered by the firewall rules the router waits
             // for) and their identity's federation and blob roles, and are only reachable once the

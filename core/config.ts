@@ -12,7 +12,7 @@ import { IMPLICIT_VERSION, splitProblems, unitOf } from "./versions";
 import { purposeProfile } from "./purpose";
 import { cidrsOverlap, parseResourceId, parseTopLevelId, usableInSubnet } from "./azureRules";
 import { DEPLOYER_PRINCIPAL_TYPES } from "./identity";
-import { DEFAULT_NAMESPACE, modelDeploymentName } from "./naming";
+import { DEFAULT_NAMESPACE, DEFAULT_SCORING_TIMEOUT_MS, modelDeploymentName } from "./naming";
 
 /** Project config namespace: keys are `aks-inference:<key>` in `Pulumi.<stack>.yaml`. */
 export const CONFIG_NAMESPACE = "aks-inference";
@@ -352,8 +352,27 @@ const serviceSchema = z
     numReplicas: positiveInt.optional(),
     replicaMaxConcurrentRequests: positiveInt.default(1),
     maxRequestWaitTimeMs: positiveInt.default(500),
-    scoringTimeoutMs: positiveInt.default(60000),
+    scoringTimeoutMs: positiveInt.default(DEFAULT_SCORING_TIMEOUT_MS),
     collectModelData: z.boolean().default(false),
+    /**
+     * Azure ML v1's `appInsightsEnabled`: the service's replicas get the connection string of the
+     * environment's Application Insights resource (one per environment, workspace-based on its
+     * Log Analytics workspace) as a secret environment variable. Default off, as in v1.
+     */
+    appInsightsEnabled: z.boolean().default(false),
+    /**
+     * Key auth: the primary and secondary key the service answers to, instead of generated ones
+     * (a migrated Azure ML v1 service keeps the keys its clients hold). Pulumi secrets in the
+     * stack file (`pulumi config set --secret --path`, or `aks-inference import-v1`), never plain
+     * text; the key Secret is created with them.
+     */
+    keys: z
+      .object({
+        primaryKey: z.string().regex(/^[\x21-\x7e]{1,256}$/, { message: "must be 1-256 visible ASCII characters (a key is sent in the Authorization header)" }),
+        secondaryKey: z.string().regex(/^[\x21-\x7e]{1,256}$/, { message: "must be 1-256 visible ASCII characters (a key is sent in the Authorization header)" }),
+      })
+      .strict()
+      .optional(),
     /**
      * Versions behind the service's one scoring URI, each a Deployment of its own: `name`,
      * `traffic` (integer percent of live requests; the versions' shares sum to 100) or
@@ -419,6 +438,21 @@ const upgradesSchema = z
     /** Node OS upgrade channel; default by purpose (core/purpose.ts). */
     nodeOsChannel: z.enum(NODE_OS_UPGRADE_CHANNELS).optional(),
     maintenanceWindow: maintenanceWindowSchema.default(maintenanceWindowSchema.parse({})),
+  })
+  .strict();
+
+/**
+ * Azure Monitor for the cluster. `prometheus` and `containerInsights` default by purpose (on
+ * outside DevTest, core/purpose.ts); Grafana is an optional extra.
+ */
+const monitoringSchema = z
+  .object({
+    /** Azure Monitor managed service for Prometheus: an Azure Monitor workspace, the cluster's metrics add-on and the stack's Prometheus alert rules. */
+    prometheus: z.boolean().optional(),
+    /** Container Insights: container stdout/stderr (ContainerLogV2) and Kubernetes events in the Log Analytics workspace, kept after the pod is gone. */
+    containerInsights: z.boolean().optional(),
+    /** An Azure Managed Grafana instance reading the Azure Monitor workspace (needs `prometheus`). */
+    grafana: z.boolean().default(false),
   })
   .strict();
 
@@ -508,6 +542,7 @@ const stackSchema = z
     deployer: deployerSchema.default({}),
     apiServer: apiServerSchema.default(apiServerSchema.parse({})),
     access: accessSchema.default({}),
+    monitoring: monitoringSchema.default(monitoringSchema.parse({})),
   })
   .strict();
 
@@ -567,7 +602,7 @@ export type FirewallConfig =
   | { kind: "hub"; policyId: string; privateIp: string; publicIp: string; priority: number }
   | { kind: "created"; publicIpCount: number; priority: number };
 
-export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName" | "resourceGroupName" | "registryName" | "storageAccountName" | "defender" | "router" | "systemPool" | "firewall" | "network" | "upgrades"> {
+export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName" | "resourceGroupName" | "registryName" | "storageAccountName" | "defender" | "router" | "systemPool" | "firewall" | "network" | "upgrades" | "monitoring"> {
   /** The service range resolved: given (required with Azure CNI), or kubenet's defaults. */
   network: ParsedStack["network"] & { serviceCidr: string; dnsServiceIp: string };
   stack: string;
@@ -583,6 +618,8 @@ export interface StackConfig extends Omit<ParsedStack, "services" | "clusterName
   services: ModelServiceConfig[];
   /** Channels resolved (given, or the purpose's) and the weekly maintenance window. */
   upgrades: { channel: UpgradeChannel; nodeOsChannel: NodeOsUpgradeChannel; maintenanceWindow: z.infer<typeof maintenanceWindowSchema> };
+  /** Azure Monitor, defaults resolved (given, or the purpose's). */
+  monitoring: { prometheus: boolean; containerInsights: boolean; grafana: boolean };
 }
 
 function modelName(path: string): string {
@@ -790,6 +827,9 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     if (s.tokenAuthEnabled && s.authEnabled === true) {
       problem(["services", i, "tokenAuthEnabled"], "key auth (authEnabled) and token auth cannot both be on; set authEnabled: false");
     }
+    if (s.keys && (s.tokenAuthEnabled || s.authEnabled === false)) {
+      problem(["services", i, "keys"], "is only for key auth: a service with authEnabled false or tokenAuthEnabled has no keys");
+    }
     const { versions: rawVersions, ...base } = s;
     if (!rawVersions) return resolveService(base, ["services", i], problem, c.gpuPools);
     // A versioned service's own settings are only its versions' defaults: each version is
@@ -837,6 +877,9 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
       problem(["kubernetesVersion"], `'${c.kubernetesVersion}' pins a patch version, which upgrades.channel 'patch' moves on its own: set the minor version ('${minor}'), or upgrades.channel 'none'`);
     }
   }
+  const monitoring = { prometheus: c.monitoring.prometheus ?? d.prometheus, containerInsights: c.monitoring.containerInsights ?? d.containerInsights, grafana: c.monitoring.grafana };
+  // Managed Grafana's data source is the Azure Monitor workspace, which only prometheus creates.
+  if (monitoring.grafana && !monitoring.prometheus) problem(["monitoring", "grafana"], "needs monitoring.prometheus: Grafana reads the Azure Monitor workspace that managed Prometheus creates");
   // A value several versions inherit is reported once, at the service.
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
 
@@ -856,6 +899,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     router: { ...c.router, replicas: c.router.replicas ?? d.routerReplicas, selfScaling: c.router.selfScaling ?? d.selfScaling },
     services,
     upgrades: { ...c.upgrades, channel: upgradeChannel, nodeOsChannel: c.upgrades.nodeOsChannel ?? d.nodeOsUpgradeChannel },
+    monitoring,
   };
 }
 

@@ -254,6 +254,8 @@ export interface EnvironmentService {
   maxRequestWaitTimeMs?: number;
   scoringTimeoutMs?: number;
   collectModelData?: boolean;
+  /** The environment's Application Insights connection string reaches the replicas (default false, as in Azure ML v1). */
+  appInsightsEnabled?: boolean;
   /** Versions behind the service's one scoring URI; each defaults to the service's settings. */
   versions?: EnvironmentServiceVersion[];
 }
@@ -329,6 +331,16 @@ export interface EnvironmentAccess {
   onCallGroupObjectId?: string;
 }
 
+/** Azure Monitor for the cluster. */
+export interface EnvironmentMonitoring {
+  /** Azure Monitor managed service for Prometheus and the stack's alert rules (default: on outside DevTest). */
+  prometheus?: boolean;
+  /** Container Insights: container logs (ContainerLogV2) and Kubernetes events in Log Analytics (default: on outside DevTest). */
+  containerInsights?: boolean;
+  /** An Azure Managed Grafana instance on the Azure Monitor workspace; needs prometheus (default false). */
+  grafana?: boolean;
+}
+
 export interface EnvironmentRequiredHosts {
   azureMlCompat?: boolean;
 }
@@ -369,6 +381,8 @@ export interface InferenceEnvironmentArgs {
   apiServer?: EnvironmentApiServer;
   /** Who else reaches the Kubernetes API (Entra groups, Azure RBAC). */
   access?: EnvironmentAccess;
+  /** Metrics, logs and alerts in Azure Monitor. */
+  monitoring?: EnvironmentMonitoring;
   /** Folder the model, project-folder and environment paths are relative to (default: the working directory). */
   projectRoot?: string;
 }

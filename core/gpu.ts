@@ -8,28 +8,13 @@
 /** The compute a replica ended up with, as `state` and the readiness log line report it. */
 export type ComputeProvider = "cuda" | "cpu";
 
-/** Environment variables the stack (and local mode) hand a replica about its GPU request. */
-export const GPU_ENV = {
-  /** The service's `gpuCores`; absent or "0" for CPU services. */
-  gpuCores: "AKS_INFERENCE_GPU_CORES",
-  /** "true" when the service allows running on CPU without a usable GPU (`gpuFallbackToCpu`). */
-  fallbackToCpu: "AKS_INFERENCE_GPU_FALLBACK_TO_CPU",
-  /** The GPU pool the service runs on, named in failure reasons. */
-  pool: "AKS_INFERENCE_GPU_POOL",
-} as const;
-
-/** What a replica was asked for, read from GPU_ENV. */
+/** What a replica was asked for (core/scoringEnv.ts carries it in the replica's environment). */
 export interface GpuRequest {
   gpuCores: number;
+  /** The service allows running on CPU without a usable GPU (`gpuFallbackToCpu`). */
   fallbackToCpu: boolean;
+  /** The GPU pool the service runs on, named in failure reasons. */
   pool?: string;
-}
-
-export function gpuRequestFromEnv(env: Record<string, string | undefined>): GpuRequest {
-  const raw = env[GPU_ENV.gpuCores];
-  const gpuCores = raw === undefined || raw === "" ? 0 : Number(raw);
-  if (!Number.isInteger(gpuCores) || gpuCores < 0) throw new Error(`${GPU_ENV.gpuCores} must be a whole number of GPUs, got '${raw}'`);
-  return { gpuCores, fallbackToCpu: env[GPU_ENV.fallbackToCpu] === "true", pool: env[GPU_ENV.pool] || undefined };
 }
 
 /** What the replica found on its machine. */

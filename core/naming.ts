@@ -3,6 +3,7 @@
  * Kubernetes objects), the router (which discovers by them), the scoring server (which reads
  * them at start), local mode and the CLI. One place, so the four cannot drift apart.
  */
+import { REPLICA_TOKEN_ENV } from "./replicaToken";
 
 /** Namespace of the router and model services unless the stack config says otherwise. */
 export const DEFAULT_NAMESPACE = "aks-inference";
@@ -38,6 +39,9 @@ export type KeyName = keyof typeof KEY_FIELDS;
 /** Secret holding the built-in token issuer's HS256 signing secret (data key `signingKey`). */
 export const TOKEN_SIGNING_SECRET = "aks-inference-token-signing";
 export const TOKEN_SIGNING_FIELD = "signingKey";
+/** Secret holding the environment's Application Insights connection string, for services with `appInsightsEnabled`. */
+export const APP_INSIGHTS_SECRET = { name: "aks-inference-appinsights", key: "connectionString" } as const;
+
 /** `iss` of tokens minted by the built-in issuer. */
 export const BUILTIN_TOKEN_ISSUER = "aks-inference";
 
@@ -82,12 +86,16 @@ export function modelBlobPrefix(model: string, contentHash: string): string {
 }
 
 /**
- * Environment of a scoring replica. The stack sets these on the model Deployment, local mode
- * on the child process; the scoring server reads nothing else.
+ * Environment of a scoring replica: every variable it reads, and nothing else. core/scoringEnv.ts
+ * is the one writer (the stack's model Deployment, local mode, the image check) and the one
+ * reader (scoring/main.ts); the environment images set `port`, `workDir` and `python` themselves.
  */
 export const SCORING_ENV = {
   port: "PORT",
+  /** Address the replica listens on; default every interface (local mode: loopback). */
+  host: "HOST",
   service: "AKS_INFERENCE_SERVICE",
+  /** The pod's name on a cluster (the host name when unset), local mode's replica id. */
   replicaId: "AKS_INFERENCE_REPLICA_ID",
   /** Local mode (Azurite): connection string of the storage account. Secret. Used when set. */
   storageConnectionString: "AKS_INFERENCE_STORAGE_CONNECTION_STRING",
@@ -105,11 +113,44 @@ export const SCORING_ENV = {
   workDir: "AKS_INFERENCE_WORK_DIR",
   /** Python entry scripts: the interpreter of the service's environment (the image sets it; local mode picks one). */
   python: "AKS_INFERENCE_PYTHON",
-  /** Python entry scripts: worker processes, one request each at a time (the service's replicaMaxConcurrentRequests). */
-  workers: "AKS_INFERENCE_WORKERS",
-  /** Python entry scripts: a run() longer than this (ms) has its worker killed and restarted (scoringTimeoutMs). */
+  /**
+   * Scoring requests one replica runs at once (the service's replicaMaxConcurrentRequests): the
+   * replica's own busy limit, and the number of Python workers (one request each at a time).
+   */
+  maxConcurrentRequests: "AKS_INFERENCE_MAX_CONCURRENT_REQUESTS",
+  /** A run() longer than this (ms) has its Python worker killed and restarted (scoringTimeoutMs); in-flight requests get as long to finish when the replica drains. */
   scoringTimeoutMs: "AKS_INFERENCE_SCORING_TIMEOUT_MS",
+  /** The service's body limit in bytes (core/payloadLimit.ts, as its routing settings announce it): the replica's own guard and its OpenAPI 413. */
+  maxBodyBytes: "AKS_INFERENCE_MAX_BODY_BYTES",
+  /** The service's `gpuCores`; absent or "0" for CPU services (local mode runs every service on the CPU). */
+  gpuCores: "AKS_INFERENCE_GPU_CORES",
+  /** "true" when the service allows running on CPU without a usable GPU (`gpuFallbackToCpu`). */
+  gpuFallbackToCpu: "AKS_INFERENCE_GPU_FALLBACK_TO_CPU",
+  /** The GPU pool the service runs on, named in failure reasons. */
+  gpuPool: "AKS_INFERENCE_GPU_POOL",
+  /** File an init() failure's reason goes to: Kubernetes' termination message (its default path when unset), a file per replica in local mode. */
+  terminationLog: "TERMINATION_LOG",
+  /** Local mode only: the run's secret the replica requires of callers (core/replicaToken.ts). */
+  replicaToken: REPLICA_TOKEN_ENV,
+  /**
+   * A service with `appInsightsEnabled`: the connection string of the environment's Application
+   * Insights resource, from the Secret APP_INSIGHTS_SECRET. Secret. The standard name, which the
+   * Azure Monitor OpenTelemetry exporters and distros (Node.js and Python) read by themselves, so
+   * an entry script that configures its own Azure Monitor telemetry finds it as the server does.
+   */
+  appInsightsConnectionString: "APPLICATIONINSIGHTS_CONNECTION_STRING",
 } as const;
+
+/**
+ * Idle keep-alive timeout of the router's public listener and of every replica: longer than the
+ * idle timeouts of their callers' connection pools (clients and load balancers at about 60 s, the
+ * router's pool to replicas at 30 s, 60 s at most), so the caller drops an idle connection first
+ * and never sends a request on one the server is closing.
+ */
+export const KEEP_ALIVE_MS = 65_000;
+
+/** A service's `scoringTimeoutMs` unless its config says otherwise (Azure ML v1's 60 s). */
+export const DEFAULT_SCORING_TIMEOUT_MS = 60_000;
 
 /**
  * Header of a replica's "busy" answer (503): it already runs as many requests as it may

@@ -58,6 +58,19 @@ export interface PurposeProfile {
    * DevTest cluster keeps it as a break-glass credential (`az aks get-credentials --admin`).
    */
   disableLocalAccounts: boolean;
+  /**
+   * Azure Monitor managed service for Prometheus (`monitoring.prometheus`): FastProd and DenseProd.
+   * Microsoft's "Best practices for monitoring Kubernetes with Azure Monitor" recommends managed
+   * Prometheus for a production cluster's metrics and alerts; a DevTest cluster's few pods are
+   * watched with `kubectl` and the router's own /metrics, without an Azure Monitor workspace to pay for.
+   */
+  prometheus: boolean;
+  /**
+   * Container Insights with ContainerLogV2 (`monitoring.containerInsights`): FastProd and DenseProd,
+   * so a crashed or replaced pod's logs stay queryable (Microsoft: "Enable monitoring for
+   * Kubernetes clusters"). Off for DevTest: its Log Analytics ingestion is billed per GB.
+   */
+  containerInsights: boolean;
 }
 
 export function purposeProfile(purpose: ClusterPurpose): PurposeProfile {
@@ -77,6 +90,8 @@ export function purposeProfile(purpose: ClusterPurpose): PurposeProfile {
         upgradeChannel: "patch",
         nodeOsUpgradeChannel: "NodeImage",
         disableLocalAccounts: false,
+        prometheus: false,
+        containerInsights: false,
       }
     : {
         systemVmSize: "Standard_D4s_v5",
@@ -93,5 +108,7 @@ export function purposeProfile(purpose: ClusterPurpose): PurposeProfile {
         upgradeChannel: "patch",
         nodeOsUpgradeChannel: "NodeImage",
         disableLocalAccounts: true,
+        prometheus: true,
+        containerInsights: true,
       };
 }

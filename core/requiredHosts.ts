@@ -59,6 +59,8 @@ export interface RequiredHostsInput {
   dnsLabel?: string;
   /** The cluster has GPU pools (NVIDIA driver and device plugin hosts). */
   gpu: boolean;
+  /** Azure Monitor agents this stack turns on (`monitoring`), and services sending to Application Insights. */
+  monitoring?: { prometheus: boolean; containerInsights: boolean; appInsights: boolean };
 }
 
 /** FQDN tag of Azure Firewall that covers the hosts AKS itself needs. */
@@ -218,6 +220,33 @@ export function requiredHosts(input: RequiredHostsInput): RequiredHost[] {
       hosts.push({ host, usedBy: "GPU node pools", phase: "cluster", why, source: "gpu", ...https });
     }
   }
+  const m = input.monitoring;
+  if (m && (m.prometheus || m.containerInsights)) {
+    // Microsoft, "Network firewall requirements for monitoring Kubernetes cluster" (Azure public
+    // cloud): what the ama-metrics and ama-logs agents reach (login.microsoftonline.com is an AKS host).
+    const agents = [m.prometheus && "managed Prometheus (ama-metrics)", m.containerInsights && "Container Insights (ama-logs)"].filter(Boolean).join(", ");
+    for (const [host, why] of [
+      ["*.ods.opinsights.azure.com", "Azure Monitor agents upload data"],
+      ["*.oms.opinsights.azure.com", "Azure Monitor agent onboarding"],
+      ["dc.services.visualstudio.com", "the agents' own telemetry"],
+      ["*.monitoring.azure.com", "metrics sent to Azure Monitor"],
+      ["global.handler.control.monitor.azure.com", "Azure Monitor's access control service"],
+      [`${input.region}.handler.control.monitor.azure.com`, "the agents fetch this cluster's data collection rules"],
+      [`${input.region}.ingest.monitor.azure.com`, "the data collection endpoint's ingestion (Prometheus metrics, ContainerLogV2)"],
+    ] as const) {
+      if (!hosts.some((h) => h.host === host)) hosts.push({ host, usedBy: agents, phase: "cluster", why, source: "addon", ...https });
+    }
+  }
+  if (m?.appInsights) {
+    // Microsoft, "IP addresses used by Azure Monitor" / Application Insights connection strings:
+    // the regional ingestion and live-metrics endpoints a connection string names.
+    for (const [host, why] of [
+      [`${input.region}.in.applicationinsights.azure.com`, "model services send request, trace and exception records to Application Insights"],
+      [`${input.region}.livediagnostics.monitor.azure.com`, "Application Insights live metrics"],
+    ] as const) {
+      hosts.push({ host, usedBy: "model services with appInsightsEnabled", phase: "model-deploy", why, source: "inference", ...https });
+    }
+  }
   return hosts.sort((a, b) => PHASE_ORDER.indexOf(a.phase) - PHASE_ORDER.indexOf(b.phase));
 }
 
@@ -237,6 +266,7 @@ export function requiredHostsInputFor(cfg: StackConfig): RequiredHostsInput {
     customDomain: cfg.endpoint.customDomain,
     dnsLabel: cfg.endpoint.dnsLabel,
     gpu: cfg.gpuPools.length > 0,
+    monitoring: { ...cfg.monitoring, appInsights: cfg.services.some((s) => s.appInsightsEnabled || (s.versions ?? []).some((v) => v.appInsightsEnabled)) },
   };
 }
 

@@ -5,8 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import * as ipaddr from "ipaddr.js";
-import { parse } from "yaml";
+import { isMap, isSeq, parse, parseDocument, type YAMLMap, type YAMLSeq } from "yaml";
 import { CONFIG_NAMESPACE, ConfigError, LOCATION_KEY, parseStackConfig, type StackConfig } from "./config";
 
 /** Placeholder for `secure:` values, which cannot be decrypted without the Pulumi engine. */
@@ -36,7 +37,10 @@ function replaceSecure(value: unknown): unknown {
 
 /** Reads and validates `Pulumi.<stack>.yaml` in `dir`. */
 export function loadStack(stack: string, dir = process.cwd()): StackConfig {
-  return parseStackConfig(readStackFile(stackFilePath(stack, dir)), stack);
+  const file = parseStackFile(readFileSync(stackFilePath(stack, dir), "utf8"));
+  const plain = plainTextSecretProblems(file);
+  if (plain.length > 0) throw new ConfigError(plain);
+  return parseStackConfig(file.config, stack);
 }
 
 /**
@@ -248,5 +252,93 @@ export function maskEscStandIns<T>(value: T, standIns: readonly string[], unknow
 
 /** Reads `Pulumi.<stack>.yaml` in `dir` and resolves it (`resolveStackFile`). */
 export function loadStackFile(stack: string, dir = process.cwd()): ResolvedStack {
-  return resolveStackFile(parseStackFile(readFileSync(stackFilePath(stack, dir), "utf8")), stack);
+  const file = parseStackFile(readFileSync(stackFilePath(stack, dir), "utf8"));
+  const plain = plainTextSecretProblems(file);
+  if (plain.length > 0) throw new ConfigError(plain);
+  return resolveStackFile(file, stack);
+}
+
+/** The stack file's passphrase secrets provider state (`encryptionsalt`), undefined with another provider. */
+export function encryptionSaltOf(text: string): string | undefined {
+  const salt = (parse(text) as { encryptionsalt?: unknown } | null)?.encryptionsalt;
+  return typeof salt === "string" ? salt : undefined;
+}
+
+/**
+ * Raw config of a stack file's text with its `secure:` values decrypted by `decrypt`, for the
+ * offline tools that need a secret's value (local mode serving a service's configured keys).
+ */
+export function readStackFileDecrypted(text: string, decrypt: (ciphertext: string) => string): Record<string, unknown> {
+  const reveal = (value: unknown): unknown => {
+    if (isSecure(value)) return decrypt(String((value as { secure: unknown }).secure));
+    if (Array.isArray(value)) return value.map(reveal);
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
+    return value;
+  };
+  return reveal((parse(text) as { config?: Record<string, unknown> } | null)?.config ?? {}) as Record<string, unknown>;
+}
+
+/**
+ * Keys of a stack file that the config reads only as secrets but that the file holds in plain
+ * text: a service's `keys` (README, "Migrating from Azure ML v1"). Each becomes a problem naming it.
+ */
+export function plainTextSecretProblems(file: Pick<StackFile, "config" | "secrets">): string[] {
+  const services = file.config[`${CONFIG_NAMESPACE}:services`];
+  if (!Array.isArray(services)) return [];
+  return services.flatMap((svc, i) => {
+    const keys = (svc as { keys?: unknown } | null)?.keys;
+    if (!keys || typeof keys !== "object") return [];
+    return Object.keys(keys)
+      .map((field) => `${CONFIG_NAMESPACE}:services[${i}].keys.${field}`)
+      .filter((key) => !file.secrets.includes(key))
+      .map((key) => `${key}: must be a secret (pulumi config set --secret --path '${key}'), not plain text in the stack file`);
+  });
+}
+
+/** A service's stack entry to write: its config (secrets as `{ secure: <ciphertext> }`) and the comment lines above it. */
+export interface StackServiceEntry {
+  value: { readonly name: string };
+  comments: readonly string[];
+}
+
+/**
+ * The stack file's text with each of `services` in `aks-inference:services`: an entry of the same
+ * name is replaced (with its comments), a new one appended; everything else — other services,
+ * keys, comments, formatting — is kept as it was (the text is edited, not re-rendered).
+ */
+export function upsertStackServices(text: string, services: readonly StackServiceEntry[]): string {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new Error(`the stack file is not valid YAML: ${doc.errors[0].message}`);
+  if (!doc.has("config")) doc.set("config", doc.createNode({}));
+  const config = doc.get("config", true);
+  if (!isMap(config)) throw new Error("the stack file's config is not a map");
+  const key = `${CONFIG_NAMESPACE}:services`;
+  if (!config.has(key)) config.set(key, doc.createNode([]));
+  const seq = config.get(key, true);
+  if (!isSeq(seq)) throw new Error(`${key} is not a list`);
+  for (const svc of services) {
+    const node = doc.createNode(svc.value) as YAMLMap;
+    if (svc.comments.length > 0) node.commentBefore = svc.comments.map((c) => ` ${c.replace(/\s*\n\s*/g, " ")}`).join("\n");
+    const at = (seq as YAMLSeq).items.findIndex((item) => isMap(item) && item.get("name") === svc.value.name);
+    const old = at >= 0 ? ((seq as YAMLSeq).items[at] as YAMLMap) : undefined;
+    // The parser gives the comment above a list's first item to the list itself.
+    const oldComment = at === 0 ? (seq.commentBefore ?? old?.commentBefore) : old?.commentBefore;
+    // An entry that already says the same (its keys in another order, as the Pulumi CLI may have
+    // written them) is left as it is: writing it again would change the file for nothing.
+    if (old && isDeepStrictEqual(old.toJSON(), node.toJSON()) && (oldComment ?? "") === (node.commentBefore ?? "")) continue;
+    if (old) {
+      (seq as YAMLSeq).items[at] = node;
+      if (at === 0) seq.commentBefore = undefined;
+    } else (seq as YAMLSeq).items.push(node);
+  }
+  return doc.toString();
+}
+
+/** The `secure:` ciphertexts of a service entry's `keys` in a stack file's text, by field. */
+export function serviceKeyCiphertexts(text: string, service: string): Record<string, string> {
+  const services = ((parse(text) as { config?: Record<string, unknown> } | null)?.config ?? {})[`${CONFIG_NAMESPACE}:services`];
+  const entry = Array.isArray(services) ? (services as { name?: unknown; keys?: unknown }[]).find((s) => s?.name === service) : undefined;
+  const keys = entry?.keys;
+  if (!keys || typeof keys !== "object") return {};
+  return Object.fromEntries(Object.entries(keys).filter(([, v]) => isSecure(v)).map(([k, v]) => [k, String((v as { secure: unknown }).secure)]));
 }

@@ -10,21 +10,21 @@ import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { TableServiceClient } from "@azure/data-tables";
 import { Command, Option } from "commander";
-import { generateKey } from "../core/auth";
 import { ConfigError, isPythonEntryScript, unitsOf, type ModelServiceConfig, type StackConfig } from "../core/config";
-import { SCORING_ENV, SERVICE_TABLE, logLevel } from "../core/naming";
+import { SERVICE_TABLE, logLevel } from "../core/naming";
 import { routerPayloadLimitBytes } from "../core/payloadLimit";
 import { routingSettings } from "../core/routingSettings";
-import { loadStack } from "../core/stackFile";
+import { scoringEnv } from "../core/scoringEnv";
+import { loadStack, stackFilePath } from "../core/stackFile";
 import { missingServiceFiles } from "../packaging/project";
 import { createBlobContainers, replicaEnv, uploadService } from "../packaging/upload";
 import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/inProcess";
 import type { AutoscalerOptions } from "../router/autoscaler";
 import { startRouter, type RouterHandle } from "../router/server";
-import { writeKeyFile } from "../core/keyFile";
 import { startAdmin } from "./admin";
 import { startAzurite } from "./azurite";
 import { defaultLogFormat, LOG_FORMATS, localLogger, replicaLinePrinter, type LogFormat } from "./logFormat";
+import { configuredKeys, ensureKeyFile } from "./keys";
 import { chooseInterpreter, environmentNeeds } from "./python";
 import { DEFAULT_LOCAL_DIR, stateFile, type LocalState } from "./state";
 import { restartSummary, type ServiceStatus } from "../core/serviceState";
@@ -52,10 +52,6 @@ export interface LocalMode {
   stop(): Promise<void>;
 }
 
-function ensureKeys(file: string): void {
-  if (!existsSync(file)) writeKeyFile(file, { primaryKey: generateKey(), secondaryKey: generateKey() });
-}
-
 export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   const logFormat = opts.logFormat ?? "json";
   const log = localLogger("aks-inference-local", opts.logLevel ?? logLevel(process.env), logFormat);
@@ -80,18 +76,27 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   const units = cfg.services.flatMap((svc) => unitsOf(svc).map((u) => ({ ...u, svc })));
   // Every version runs, each with its own replicas (keyed by unit: the service's name for a
   // service without versions).
+  const routerLimitBytes = routerPayloadLimitBytes(cfg.router.payloadLimitMb);
   for (const { unit, version } of units) {
     const uploaded = await uploadService(version, opts.repoRoot, blob);
-    const replica = replicaEnv(version, uploaded, azurite.connectionString);
+    const replica = replicaEnv(version, uploaded, azurite.connectionString, routerLimitBytes);
     if (isPythonEntryScript(version.entryScript)) {
       const needs = environmentNeeds(version.environment, opts.repoRoot);
       const choice = chooseInterpreter(needs.modules, { configured: version.environment.python, install: needs.install });
       if ("error" in choice) cannotStart.set(unit, choice.error);
-      else replica[SCORING_ENV.python] = choice.python;
+      else Object.assign(replica, scoringEnv({ python: choice.python }));
     }
     env.set(unit, replica);
   }
-  for (const svc of cfg.services) if (svc.authMode === "key") ensureKeys(path.join(keysDir, `${svc.name}.json`));
+  // Configured keys (a migrated v1 service's) from the stack's secrets, else generated ones; a
+  // service whose keys cannot be read fails alone.
+  const stackFile = stackFilePath(opts.stack, opts.repoRoot);
+  const configured = configuredKeys(cfg.services, { name: opts.stack, text: opts.config || !existsSync(stackFile) ? undefined : readFileSync(stackFile, "utf8") }, process.env);
+  for (const svc of cfg.services.filter((s) => s.authMode === "key")) {
+    const keys = configured.get(svc.name);
+    if (keys && "error" in keys) for (const { unit } of unitsOf(svc)) cannotStart.set(unit, keys.error);
+    else ensureKeyFile(path.join(keysDir, `${svc.name}.json`), keys);
+  }
   const signingFile = path.join(dir, "token-signing.key");
   let signingKey: string | undefined;
   if (cfg.services.some((s) => s.authMode === "token")) {
@@ -100,7 +105,6 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
   }
 
   const discovery = new LocalDiscovery();
-  const routerLimitBytes = routerPayloadLimitBytes(cfg.router.payloadLimitMb);
   for (const { svc, version } of units) discovery.upsertService(routingSettings(svc, version, undefined, routerLimitBytes));
   // This run's secret: replicas answer only the router and the supervisor, which send it.
   const replicaToken = randomBytes(32).toString("base64url");

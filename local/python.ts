@@ -32,11 +32,29 @@ const IMPORT_NAMES: Record<string, string> = {
 };
 
 /**
- * Packages that need no check: the interpreter and its installer, and what the scoring server's
- * compatibility package stands in for (azureml-defaults, azureml-core, inference-schema, ...).
+ * The Azure ML distributions the scoring server stands in for (scoring/python/compat/, placed
+ * last on a worker's sys.path), with what of each: an environment listing them needs nothing more
+ * from them. Every other `azureml-*` distribution (azureml-automl-runtime, azureml-telemetry,
+ * azureml-dataprep, ...: what AutoML-generated scripts import) is a package like any other,
+ * checked by its import name, and installed by the image from the service's conda file.
  */
+export const STAND_INS: Readonly<Record<string, string>> = {
+  "azureml-defaults": "the scoring server itself, with the stand-ins below",
+  "azureml-inference-server-http": "the scoring server itself; azureml_inference_server_http.api.aml_request and aml_response",
+  "azureml-core": "azureml.core.model.Model.get_model_path and azureml.exceptions, nothing else of azureml.core",
+  "azureml-contrib-services": "azureml.contrib.services.aml_request (rawhttp, AMLRequest) and aml_response (AMLResponse)",
+  "azureml-monitoring": "azureml.monitoring.ModelDataCollector (it keeps nothing: collectModelData records requests)",
+  "inference-schema": "inference_schema's decorators and numpy, pandas and standard parameter types",
+};
+
+/** Packages that need no check: the interpreter and its installer, and the stand-ins. */
 function provided(name: string): boolean {
-  return name === "python" || name === "pip" || name === "setuptools" || name === "wheel" || name.startsWith("azureml") || name === "inference-schema" || name === "inference_schema";
+  return name === "python" || name === "pip" || name === "setuptools" || name === "wheel" || name.replace(/_/g, "-") in STAND_INS;
+}
+
+/** `azureml-automl-runtime` → `azureml.automl.runtime`: Azure ML's distributions are namespace packages under `azureml`. */
+function azuremlImportName(name: string): string | undefined {
+  return /^azureml-[a-z0-9-]+$/.test(name) ? name.replace(/-/g, ".") : undefined;
 }
 
 /** `scikit-learn==1.2.2`, `numpy>=1.21 ; python_version>"3"`, `pandas[performance]`, `conda-forge::numpy=1.24` → the bare name. */
@@ -51,7 +69,7 @@ export function importNames(distributions: readonly string[]): string[] {
   for (const spec of distributions) {
     const name = distribution(spec);
     if (!name || provided(name)) continue;
-    out.add(IMPORT_NAMES[name] ?? name.replace(/-/g, "_"));
+    out.add(IMPORT_NAMES[name] ?? azuremlImportName(name) ?? name.replace(/-/g, "_"));
   }
   return [...out];
 }
@@ -88,7 +106,17 @@ export type Probe = (python: string, modules: readonly string[]) => string[] | u
 
 /** Asks the interpreter itself which of `modules` it cannot find (without importing them). */
 export const probeInterpreter: Probe = (python, modules) => {
-  const script = "import importlib.util, json, sys\nprint(json.dumps([m for m in json.loads(sys.argv[1]) if importlib.util.find_spec(m.split('.')[0]) is None]))";
+  // A dotted name (azureml.automl.runtime) is looked up whole: another azureml-* package
+  // installing the `azureml` namespace must not count for it. Its parents are imported to find it.
+  const script = [
+    "import importlib.util, json, sys",
+    "def found(m):",
+    "    try:",
+    "        return importlib.util.find_spec(m) is not None",
+    "    except Exception:",
+    "        return False",
+    "print(json.dumps([m for m in json.loads(sys.argv[1]) if not found(m)]))",
+  ].join("\n");
   const r = spawnSync(python, ["-c", script, JSON.stringify(modules)], { encoding: "utf8", timeout: 20_000 });
   if (r.error || r.status !== 0) return undefined;
   return JSON.parse(r.stdout) as string[];
@@ -112,8 +140,14 @@ export function chooseInterpreter(modules: readonly string[], opts: { configured
   const runs = tried.filter((t) => t.missing !== undefined);
   if (runs.length === 0) return { error: `no Python interpreter found (tried ${candidates.join(", ")}); install Python 3 or set environment.python` };
   const best = runs.reduce((a, b) => (b.missing!.length < a.missing!.length ? b : a));
+  const missing = best.missing!;
   const how = opts.install ? `install the environment (${opts.install}) and set environment.python to its interpreter` : "install it";
+  const also = missing.length > 1 ? ` (also missing: ${missing.slice(1).map((m) => `'${m}'`).join(", ")})` : "";
+  // An azureml module the stand-ins do not cover is not a bug of local mode: say what they cover.
+  const azureml = missing.some((m) => m.startsWith("azureml."))
+    ? `; the scoring server stands in only for ${Object.keys(STAND_INS).join(", ")}, other azureml-* packages (AutoML's among them) come from the environment`
+    : "";
   return {
-    error: `No module named '${best.missing![0]}' for ${best.python}${runs.length > 1 ? ` (nor for ${runs.filter((t) => t !== best).map((t) => t.python).join(", ")})` : ""}: ${how}`,
+    error: `No module named '${missing[0]}'${also} for ${best.python}${runs.length > 1 ? ` (nor for ${runs.filter((t) => t !== best).map((t) => t.python).join(", ")})` : ""}: ${how}${azureml}`,
   };
 }

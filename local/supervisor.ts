@@ -15,8 +15,9 @@ import { createInterface } from "node:readline";
 import type { Logger } from "pino";
 import { crashLoopReason, KUBERNETES_BACKOFF, nextBackoff, type BackoffPolicy } from "../core/crashLoop";
 import { computeFromReadiness } from "../core/gpu";
-import { INIT_FAILED_EXIT_CODE, SCORING_ENV } from "../core/naming";
-import { REPLICA_TOKEN_ENV, REPLICA_TOKEN_HEADER } from "../core/replicaToken";
+import { INIT_FAILED_EXIT_CODE } from "../core/naming";
+import { REPLICA_TOKEN_HEADER } from "../core/replicaToken";
+import { scoringEnv } from "../core/scoringEnv";
 import { serviceState, type ReplicaInfo, type ServiceStatus } from "../core/serviceState";
 import type { LocalDiscovery } from "../router/inProcess";
 import { freePort } from "./ports";
@@ -57,7 +58,7 @@ interface Replica extends ReplicaInfo {
 
 export interface SupervisorOptions {
   discovery: LocalDiscovery;
-  /** Scoring environment of a service (SCORING_ENV without port and replica id). */
+  /** Scoring environment of a service (core/scoringEnv.ts; the supervisor adds each replica's own part). */
   env: (service: string) => Record<string, string>;
   repoRoot: string;
   /** Where per-service logs, work dirs and termination messages go. */
@@ -234,12 +235,7 @@ export class Supervisor {
       env: {
         ...process.env,
         ...this.opts.env(r.service),
-        HOST: "127.0.0.1",
-        [SCORING_ENV.port]: String(port),
-        [SCORING_ENV.replicaId]: r.id,
-        [SCORING_ENV.workDir]: this.workDir(r),
-        TERMINATION_LOG: this.terminationFile(r),
-        ...(this.opts.replicaToken ? { [REPLICA_TOKEN_ENV]: this.opts.replicaToken } : {}),
+        ...scoringEnv({ host: "127.0.0.1", port, replicaId: r.id, workDir: this.workDir(r), terminationLog: this.terminationFile(r), replicaToken: this.opts.replicaToken }),
       },
       stdio: ["ignore", "pipe", "pipe"],
       // Its own process group, as a container: stopping the replica ends whatever it forked.

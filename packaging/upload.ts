@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import type { ModelServiceConfig } from "../core/config";
-import { BLOB_CONTAINERS, SCORING_ENV, modelBlobPrefix, packageBlobName, type ModelBlobs } from "../core/naming";
+import { BLOB_CONTAINERS, modelBlobPrefix, packageBlobName, type ModelBlobs } from "../core/naming";
+import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
+import { scoringEnv, serviceScoringEnv, type ServiceEnvSource } from "../core/scoringEnv";
 import { modelFiles, modelHash, packageProject } from "./project";
 
 export interface UploadedService {
@@ -48,23 +50,10 @@ export async function uploadService(svc: ModelServiceConfig, projectRoot: string
 }
 
 /**
- * What every scoring replica of `svc` gets in its environment, wherever it runs (the model
- * Deployment on the cluster, local mode, the image check): what to download and how to serve it.
- * Storage access, port, replica id and work folder are added by each of them.
+ * A replica's environment with Azurite (or any storage reached by connection string): local mode,
+ * the image check, the bundle test. `routerLimitBytes`: the router's body limit the service's own
+ * is derived from; default Azure ML's 100 MB, the router's own default (the image check has no router).
  */
-export function serviceEnv(svc: ModelServiceConfig, uploaded: UploadedService): Record<string, string> {
-  return {
-    [SCORING_ENV.service]: svc.name,
-    [SCORING_ENV.packageBlob]: uploaded.packageBlob,
-    [SCORING_ENV.modelBlobs]: JSON.stringify(uploaded.models),
-    [SCORING_ENV.entryScript]: svc.entryScript ?? "",
-    [SCORING_ENV.collectModelData]: String(svc.collectModelData),
-    [SCORING_ENV.workers]: String(svc.replicaMaxConcurrentRequests),
-    [SCORING_ENV.scoringTimeoutMs]: String(svc.scoringTimeoutMs),
-  };
-}
-
-/** A replica's environment with Azurite (or any storage reached by connection string): local mode, the image check, the bundle test. */
-export function replicaEnv(svc: ModelServiceConfig, uploaded: UploadedService, connectionString: string): Record<string, string> {
-  return { ...serviceEnv(svc, uploaded), [SCORING_ENV.storageConnectionString]: connectionString };
+export function replicaEnv(svc: ServiceEnvSource, uploaded: UploadedService, connectionString: string, routerLimitBytes = MAX_PAYLOAD_BYTES): Record<string, string> {
+  return { ...serviceScoringEnv(svc, uploaded, routerLimitBytes), ...scoringEnv({ storage: { connectionString } }) };
 }

@@ -32,6 +32,8 @@ export class Autoscaler {
   private readonly states = new Map<string, AutoscalerState>();
   private readonly timer?: NodeJS.Timeout;
   private ticking = false;
+  /** Units whose gauges this pod has published: the ones to forget when discovery drops them. */
+  private readonly published = new Set<string>();
   private readonly now: () => number;
 
   constructor(
@@ -68,7 +70,19 @@ export class Autoscaler {
     try {
       const local = this.localLoad();
       for (const [name, load] of Object.entries(local)) this.metrics.queued.set(labelsOf(name), load.queued);
-      if (!this.coordinator.isLeader()) return;
+      // Every pod publishes the settings and whether it leads; the alert rules read the leader's replica counts.
+      for (const [name, b] of this.balancers) {
+        this.metrics.publishSettings(name, b.settings);
+        this.published.add(name);
+      }
+      for (const name of this.published) {
+        if (this.balancers.has(name)) continue;
+        this.metrics.forgetUnit(name);
+        this.published.delete(name);
+      }
+      const leader = this.coordinator.isLeader();
+      this.metrics.leader.set(leader ? 1 : 0);
+      if (!leader) return;
       const total = await this.coordinator.collect(local);
       const now = this.now();
       for (const [name, b] of this.balancers) {

@@ -10,15 +10,14 @@ import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { KEEP_ALIVE_MS } from "../core/naming";
 import type { RouterMetrics } from "./metrics";
 
 /** Request headers the router reads at most; a request with more gets 431. */
 export const MAX_REQUEST_HEADERS = 100;
 /** Client connections never go above this, whatever the open-file limit allows. */
 export const MAX_CONNECTIONS_CEILING = 10_000;
-/** Idle keep-alive timeout normally (longer than clients' pool timeouts, so clients close first)... */
-export const KEEP_ALIVE_MS = 65_000;
-/** ...and once half the connection cap is used, so idle connections give way to new ones. */
+/** Idle keep-alive timeout once half the connection cap is used (KEEP_ALIVE_MS otherwise), so idle connections give way to new ones. */
 export const KEEP_ALIVE_UNDER_PRESSURE_MS = 5_000;
 
 /** The soft open-file limit of this process (Linux `/proc/self/limits`), if it can be read. */

@@ -1,5 +1,6 @@
 /** Prometheus metrics of one router process (`/metrics` on the admin port). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
+import type { ServiceRoutingSettings } from "../core/routingSettings";
 import { IMPLICIT_VERSION, parseUnit, unitOf } from "../core/versions";
 
 /** The service and version labels of a unit key (core/versions.ts): version `default` for a service without versions. */
@@ -86,6 +87,12 @@ class HistogramSeries {
   }
 }
 
+/**
+ * The latency a service's p99 should stay under, as a share of its scoring timeout: no setting
+ * names one, and past half the timeout the slowest requests are closing in on 504s.
+ */
+export const LATENCY_OBJECTIVE_SHARE_OF_TIMEOUT = 0.5;
+
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const OVERHEAD_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1];
 
@@ -128,6 +135,34 @@ export class RouterMetrics {
     collect: (): void => this.bodyBufferBytes.set(this.bodyBufferSource()),
   });
 
+  // What the alert rules (monitoring/alerts.yaml) compare the series above with.
+  readonly replicasMin = new Gauge({
+    name: "aksinf_router_replicas_min",
+    help: "Replicas a service keeps at least (autoscaleMinReplicas, or its fixed count without autoscaling), by service",
+    labelNames: ["service", "version"],
+    registers: [this.registry],
+  });
+  readonly replicasMax = new Gauge({
+    name: "aksinf_router_replicas_max",
+    help: "Replicas the autoscaler may reach (autoscaleMaxReplicas, or the fixed count without autoscaling), by service",
+    labelNames: ["service", "version"],
+    registers: [this.registry],
+  });
+  readonly utilizationTarget = new Gauge({ name: "aksinf_router_utilization_target_percent", help: "Autoscaler target utilization (autoscaleTargetUtilization), by service", labelNames: ["service", "version"], registers: [this.registry] });
+  readonly latencyObjective = new Gauge({
+    name: "aksinf_router_latency_objective_seconds",
+    help: "Latency the service's p99 should stay under: half its scoring timeout, by service",
+    labelNames: ["service", "version"],
+    registers: [this.registry],
+  });
+  /** Only the leader sets the replica gauges: a pod that lost the Lease keeps its last values, which this tells apart. */
+  readonly leader = new Gauge({ name: "aksinf_router_leader", help: "1 on the router pod that autoscales (its replica gauges are current), 0 on the others", registers: [this.registry] });
+  readonly selfScalingAtCeiling = new Gauge({
+    name: "aksinf_router_self_scaling_at_ceiling",
+    help: "1 while routing is slower than the self-scaling threshold and the router cannot grow (largest CPU step and most pods, or no free cluster CPU), else 0; set by the leader",
+    registers: [this.registry],
+  });
+
   private readonly perUnit = new Map<string, { duration: HistogramSeries; statuses: Map<number, CounterSeries> }>();
   private readonly overheadSeries: HistogramSeries;
 
@@ -150,6 +185,25 @@ export class RouterMetrics {
     }
     counter.inc();
     m.duration.observe(seconds);
+  }
+
+  /** Publishes the settings a service version is held to (min, max, target, latency objective), by unit key. */
+  publishSettings(unit: string, s: ServiceRoutingSettings): void {
+    const labels = labelsOf(unit);
+    this.replicasMin.set(labels, s.autoscale.minReplicas);
+    this.replicasMax.set(labels, s.autoscale.maxReplicas);
+    this.utilizationTarget.set(labels, s.autoscale.targetUtilization);
+    this.latencyObjective.set(labels, (s.scoringTimeoutMs * LATENCY_OBJECTIVE_SHARE_OF_TIMEOUT) / 1000);
+  }
+
+  /**
+   * Removes every gauge of a unit the router no longer serves: its last values would otherwise
+   * stay in /metrics, and alerts on them keep firing, until the pod restarts. Its request counters
+   * stay (they are cumulative, and the fast path holds their records).
+   */
+  forgetUnit(unit: string): void {
+    const labels = labelsOf(unit);
+    for (const g of [this.replicasReady, this.replicasDesired, this.utilization, this.queued, this.replicasMin, this.replicasMax, this.utilizationTarget, this.latencyObjective]) g.remove(labels);
   }
 
   /** `overhead.observe(seconds)` without prom-client's per-call label work: once per forwarded request. */

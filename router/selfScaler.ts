@@ -115,13 +115,18 @@ export class SelfScaler {
     const elapsedMs = now - this.lastAt;
     this.lastCpu = cpuMicros;
     this.lastAt = now;
-    if (!this.coordinator.isLeader()) return;
+    if (!this.coordinator.isLeader()) {
+      // The leader's value is the router's; a pod that lost the Lease must not keep reporting a ceiling.
+      this.metrics.selfScalingAtCeiling.set(0);
+      return;
+    }
     const { cpu, replicas } = await this.size.current();
     const cpuUtilization = cpu > 0 && elapsedMs > 0 ? usedMs / elapsedMs / cpu : 0;
-    const d = decideSelfScale(
-      { enabled: true, routingP95Ms: await this.routingP95Ms(), cpuUtilization, cpu, replicas, freeClusterCpu: await this.size.freeCpu(), now, lastChangeAt: this.lastChangeAt },
-      this.limits,
-    );
+    const observation = { enabled: true, routingP95Ms: await this.routingP95Ms(), cpuUtilization, cpu, replicas, freeClusterCpu: await this.size.freeCpu(), now, lastChangeAt: this.lastChangeAt };
+    const d = decideSelfScale(observation, this.limits);
+    // At the ceiling: routing is too slow and, cooldown or not, no step up or out is possible.
+    const stuck = observation.routingP95Ms > this.limits.latencyThresholdMs && decideSelfScale({ ...observation, lastChangeAt: undefined }, this.limits).action === "none";
+    this.metrics.selfScalingAtCeiling.set(stuck ? 1 : 0);
     if (d.action === "none") return;
     this.log.info({ action: d.action, cpu: d.cpu, replicas: d.replicas, reason: d.reason }, "router self-scaling");
     await this.size.apply(d.cpu, d.replicas);

@@ -1,6 +1,6 @@
 /**
- * A scoring replica as it runs in its container (or as a local-mode process): reads
- * `SCORING_ENV`, downloads and unpacks package and models, runs `init()`, serves.
+ * A scoring replica as it runs in its container (or as a local-mode process): reads its settings
+ * (core/scoringEnv.ts), downloads and unpacks package and models, runs `init()`, serves.
  * An `init()` failure is final: the reason goes to the log and to the termination message
  * (Kubernetes shows it as the container's last state), and the process exits with code 3.
  */
@@ -8,45 +8,29 @@ import { writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
-import { gpuRequestFromEnv, pythonComputeReport } from "../core/gpu";
-import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, SCORING_ENV, SCORING_PORT, logLevel, type ModelBlobs } from "../core/naming";
+import { pythonComputeReport } from "../core/gpu";
+import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, logLevel } from "../core/naming";
+import { readScoringEnv } from "../core/scoringEnv";
 import { MODELS_ROOT, bootstrap } from "./bootstrap";
 import { DataCollector } from "./collector";
 import { EntryScriptHandler, OnnxHandler, listGpus, type HttpHandler, type ScoringHandler } from "./handlers";
-import { PythonHandler, pythonSettings } from "./pythonHandler";
+import { PythonHandler } from "./pythonHandler";
 import { startScoringServer } from "./server";
 import { blobServiceClient, storageAccess } from "./storage";
 
-function required(key: keyof typeof SCORING_ENV): string {
-  const v = process.env[SCORING_ENV[key]];
-  if (!v) throw new Error(`${SCORING_ENV[key]} is not set`);
-  return v;
-}
-
 async function main(): Promise<void> {
-  const service = required("service");
-  const replica = process.env[SCORING_ENV.replicaId] || os.hostname();
+  const settings = readScoringEnv(process.env, { hostname: os.hostname(), tmpDir: os.tmpdir() });
+  const { service, replicaId: replica, workDir, entryScript, maxBodyBytes } = settings;
   const log = pino({ name: "aks-inference-scoring", base: { service, replica }, level: logLevel(process.env) });
-  const storage = storageAccess({ connectionString: process.env[SCORING_ENV.storageConnectionString], accountUrl: process.env[SCORING_ENV.storageAccountUrl] });
-  const workDir = process.env[SCORING_ENV.workDir] || path.join(os.tmpdir(), `aks-inference-${service}-${replica}`);
-  let models: ModelBlobs[];
-  try {
-    models = JSON.parse(process.env[SCORING_ENV.modelBlobs] || "[]") as ModelBlobs[];
-  } catch {
-    throw new Error(`${SCORING_ENV.modelBlobs} is not valid JSON`);
-  }
-  const entryScript = process.env[SCORING_ENV.entryScript] || "";
-  const collector =
-    process.env[SCORING_ENV.collectModelData] === "true"
-      ? new DataCollector(blobServiceClient(storage).getContainerClient(BLOB_CONTAINERS.modelData), log)
-      : undefined;
+  const storage = storageAccess(settings.storage);
+  const collector = settings.collectModelData ? new DataCollector(blobServiceClient(storage).getContainerClient(BLOB_CONTAINERS.modelData), log) : undefined;
 
   let server: Awaited<ReturnType<typeof startScoringServer>> | undefined;
   const fail = (err: Error) => {
     const message = `init() failed: ${err.message}`;
     log.fatal({ err: err.message }, message);
     try {
-      writeFileSync(process.env.TERMINATION_LOG ?? "/dev/termination-log", message);
+      writeFileSync(settings.terminationLog, message);
     } catch {
       // Not on Kubernetes: the log line above carries the reason.
     }
@@ -55,22 +39,23 @@ async function main(): Promise<void> {
 
   try {
     const t = Date.now();
-    const ctx = await bootstrap({ storage, packageBlob: process.env[SCORING_ENV.packageBlob] || "", models, workDir });
+    const ctx = await bootstrap({ storage, packageBlob: settings.packageBlob, models: settings.models, workDir });
     log.info({ ms: Date.now() - t, models: Object.keys(ctx.models), workDir }, "package and models downloaded");
     process.env.AZUREML_MODEL_DIR = ctx.modelDir;
-    const gpu = gpuRequestFromEnv(process.env);
+    const { gpu, maxConcurrentRequests, scoringTimeoutMs } = settings;
     // A Python GPU service's replica reports whether its container sees a GPU (the ONNX handler reports its own provider).
     const compute = entryScript.endsWith(".py") && gpu.gpuCores > 0 ? pythonComputeReport(await listGpus(), gpu.pool) : undefined;
-    // A Python entry script is served by Python workers with Azure ML's scoring contract.
+    // A Python entry script is served by Python workers with Azure ML's scoring contract, one
+    // worker per request the replica runs at once.
     const handler: ScoringHandler | HttpHandler = entryScript.endsWith(".py")
-      ? new PythonHandler({ ...pythonSettings(process.env), appRoot: ctx.projectDir, entryScript, models: ctx, modelsRoot: path.join(workDir, MODELS_ROOT), service, log, onFatal: fail })
+      ? new PythonHandler({ python: settings.python, workers: maxConcurrentRequests, scoringTimeoutMs, appRoot: ctx.projectDir, entryScript, models: ctx, modelsRoot: path.join(workDir, MODELS_ROOT), service, log, onFatal: fail })
       : entryScript
-        ? new EntryScriptHandler(path.join(ctx.projectDir, entryScript), ctx)
-        : new OnnxHandler(ctx, { gpu });
-    // The replica's own limit (replicaMaxConcurrentRequests): router pods each enforce it, so
-    // several of them together could exceed it without this.
-    const maxConcurrentRequests = pythonSettings(process.env).workers;
-    server = await startScoringServer({ service, replica, handler, log, collector, maxConcurrentRequests, compute, host: process.env.HOST ?? "0.0.0.0", port: Number(process.env[SCORING_ENV.port] || SCORING_PORT) });
+        ? new EntryScriptHandler(path.join(ctx.projectDir, entryScript), ctx, maxBodyBytes)
+        : new OnnxHandler(ctx, { gpu, maxBodyBytes });
+    // The replica's own limits (replicaMaxConcurrentRequests, the service's body limit): router
+    // pods each enforce them, so several of them together could exceed the first without this.
+    const { host, port, replicaToken } = settings;
+    server = await startScoringServer({ service, replica, handler, log, collector, maxConcurrentRequests, maxBodyBytes, scoringTimeoutMs, compute, host, port, replicaToken });
     log.info({ port: server.port }, "listening (not ready until init() finishes)");
     await server.initialize();
   } catch (err) {

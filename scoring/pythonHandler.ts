@@ -39,6 +39,7 @@ export interface PythonHandlerOptions {
   /** Where the models were unpacked (`azureml-models/<name>/<version>/`). */
   modelsRoot: string;
   service: string;
+  /** Worker processes, one request each at a time: the replica's maxConcurrentRequests. */
   workers: number;
   /** run() longer than this: the worker is killed and restarted (a signal cannot stop native code). */
   scoringTimeoutMs: number;
@@ -319,20 +320,4 @@ export class PythonHandler implements HttpHandler {
       }),
     );
   }
-}
-
-/** Settings of a Python service from the replica's environment. */
-export function pythonSettings(env: NodeJS.ProcessEnv): { python: string; workers: number; scoringTimeoutMs: number } {
-  const positive = (key: string, fallback: number): number => {
-    const raw = env[key];
-    if (raw === undefined || raw === "") return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${key} must be a positive integer, got '${raw}'`);
-    return n;
-  };
-  return {
-    python: env[SCORING_ENV.python] || "python3",
-    workers: positive(SCORING_ENV.workers, 1),
-    scoringTimeoutMs: positive(SCORING_ENV.scoringTimeoutMs, 60_000),
-  };
 }

@@ -14,16 +14,13 @@ import { INTERNAL_ERROR_MESSAGE, NOT_FOUND_MESSAGE, amlErrorResponse, methodNotA
 import { MAX_JSON_DEPTH, jsonDeeperThan } from "../core/jsonDepth";
 import { headerReader, readRequestIds } from "../core/requestId";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
-import { REPLICA_BUSY_HEADER } from "../core/naming";
-import { REPLICA_TOKEN_ENV, REPLICA_TOKEN_HEADER, replicaTokenAccepted } from "../core/replicaToken";
+import { DEFAULT_SCORING_TIMEOUT_MS, KEEP_ALIVE_MS, REPLICA_BUSY_HEADER } from "../core/naming";
+import { REPLICA_TOKEN_HEADER, replicaTokenAccepted } from "../core/replicaToken";
 import type { DataCollector } from "./collector";
 import { ScoringError, isHttpHandler, type ComputeReport, type HttpHandler, type ScoringHandler } from "./handlers";
 
 /** Methods Azure ML's scoring server routes to /score (Werkzeug adds HEAD to GET routes). */
 const SCORE_METHODS = ["GET", "HEAD", "OPTIONS", "POST"];
-
-/** The router refuses more than 100 MB; the replica keeps a matching guard of its own. */
-export const MAX_BODY_BYTES = MAX_PAYLOAD_BYTES;
 
 export type ReplicaState = "starting" | "ready" | "failed" | "draining";
 
@@ -40,9 +37,13 @@ export interface ScoringServerOptions {
    * immediate 503 with REPLICA_BUSY_HEADER, whichever router pod sent it. Default: no limit.
    */
   maxConcurrentRequests?: number;
+  /** The service's body limit in bytes (the router's, for this service): a larger body gets 413. Default: Azure ML's 100 MB. */
+  maxBodyBytes?: number;
+  /** The service's scoringTimeoutMs: how long in-flight requests get to finish when the replica drains. Default: 60 s. */
+  scoringTimeoutMs?: number;
   /** The compute a GPU service's replica got, for handlers that do not report it themselves (Python). */
   compute?: ComputeReport;
-  /** Local mode: requests without this secret in REPLICA_TOKEN_HEADER get 403 (default: REPLICA_TOKEN_ENV; unset on a cluster). */
+  /** Local mode: requests without this secret in REPLICA_TOKEN_HEADER get 403 (unset on a cluster). */
   replicaToken?: string;
 }
 
@@ -73,8 +74,8 @@ function sendFull(res: http.ServerResponse, answer: FullResponse, extra: [string
   res.end();
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const { chunks } = await readChunks(req);
+async function readBody(req: http.IncomingMessage, maxBodyBytes: number): Promise<Buffer> {
+  const { chunks } = await readChunks(req, maxBodyBytes);
   return Buffer.concat(chunks);
 }
 
@@ -87,20 +88,18 @@ function looksJson(contentType: string | undefined, chunks: readonly Buffer[]): 
 
 const tooDeep = () => `request body nests JSON deeper than ${MAX_JSON_DEPTH} levels`;
 
-function readChunks(req: http.IncomingMessage): Promise<{ chunks: Buffer[]; size: number }> {
+function readChunks(req: http.IncomingMessage, maxBodyBytes: number): Promise<{ chunks: Buffer[]; size: number }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        req.destroy();
-        reject(new ScoringError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`));
-        return;
-      }
-      chunks.push(c);
+      // Past the limit the rest is read and dropped, not kept: the caller gets the 413 on an intact
+      // connection (a socket destroyed mid-upload answers nothing). The router bounds what it sends.
+      if (size > maxBodyBytes) chunks.length = 0;
+      else chunks.push(c);
     });
-    req.on("end", () => resolve({ chunks, size }));
+    req.on("end", () => (size > maxBodyBytes ? reject(new ScoringError(413, `request body exceeds ${maxBodyBytes} bytes`)) : resolve({ chunks, size })));
     req.on("error", reject);
   });
 }
@@ -123,6 +122,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
   let state: ReplicaState = "starting";
   let active = 0;
   const { log, handler, service } = opts;
+  const maxBodyBytes = opts.maxBodyBytes ?? MAX_PAYLOAD_BYTES;
 
   const score = async (handler: ScoringHandler, req: http.IncomingMessage, res: http.ServerResponse, kind: "v1" | "v2") => {
     // The one rule for request ids (core/requestId.ts), as the router applies it: the router's id
@@ -135,7 +135,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     let output: unknown;
     let status = 200;
     try {
-      input = parseInput(req, await readBody(req));
+      input = parseInput(req, await readBody(req, maxBodyBytes));
       output = kind === "v1" ? await handler.run(input, { requestId }) : { model_name: service, id: requestId, ...(await handler.infer(input, { requestId })) };
       send(res, 200, output ?? null);
     } catch (err) {
@@ -162,7 +162,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       if (!SCORE_METHODS.includes(req.method ?? "")) return answer(methodNotAllowed(SCORE_METHODS));
       if (state !== "ready") return answer(amlErrorResponse(503, `replica is ${state}`));
       const started = Date.now();
-      const { chunks, size } = await readChunks(req);
+      const { chunks, size } = await readChunks(req, maxBodyBytes);
       // The caller's fault, before the script's json.loads (or the schema parser) recurses into it.
       if (looksJson(req.headers["content-type"], chunks) && jsonDeeperThan(chunks)) return answer(amlErrorResponse(400, tooDeep()));
       const pairs: [string, string][] = [];
@@ -207,10 +207,9 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
   const metrics = new Registry();
   const computeInfo = new Gauge({ name: "aksinf_replica_compute_info", help: "Compute of a GPU service's replica (label gpu: cuda or cpu); 1 once ready", labelNames: ["service", "replica", "gpu"], registers: [metrics] });
 
-  const replicaToken = opts.replicaToken ?? process.env[REPLICA_TOKEN_ENV];
   const server = http.createServer((req, res) => {
     // Local mode: the port is on loopback, open to every process of the machine; only local mode's router and supervisor hold the secret.
-    if (!replicaTokenAccepted(req.headers[REPLICA_TOKEN_HEADER], replicaToken)) return error(res, 403, "Forbidden", "this replica takes requests from local mode's router only");
+    if (!replicaTokenAccepted(req.headers[REPLICA_TOKEN_HEADER], opts.replicaToken)) return error(res, 403, "Forbidden", "this replica takes requests from local mode's router only");
     const [path, query] = (req.url ?? "/").split(/\?(.*)/s, 2);
     const ready = () => state === "ready" && (!isHttpHandler(handler) || handler.healthy());
     if (path === "/healthz") return send(res, 200, { status: "alive", state });
@@ -259,7 +258,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       })
       .finally(() => active--);
   });
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise<void>((r) => server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
 
@@ -287,7 +286,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       state = "draining";
       server.close();
       server.closeIdleConnections();
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + (opts.scoringTimeoutMs ?? DEFAULT_SCORING_TIMEOUT_MS);
       while (active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       server.closeAllConnections();
       if (isHttpHandler(handler)) await handler.close();

@@ -26,6 +26,8 @@ export interface PlannedResource {
   inputs: Record<string, unknown>;
   /** With `resolveAliases`: the URNs its aliases stand for (the engine adopts a resource found under any). */
   aliases: string[];
+  /** Outputs the engine stores encrypted whatever the provider marks (`additionalSecretOutputs`): mocks do not apply them, so they are read from the request. */
+  secretOutputs: string[];
 }
 
 export interface OfflineOptions {
@@ -228,6 +230,17 @@ class OfflineMocks implements pulumi.runtime.Mocks {
       case "azure-native:network:AzureFirewall":
         state.ipConfigurations = (inputs.ipConfigurations as Record<string, unknown>[] | undefined)?.map((c) => ({ ...c, privateIPAddress: "10.225.0.4" }));
         break;
+      case "azure-native:applicationinsights:Component": {
+        // The shape Azure gives a workspace-based resource's connection string (a made-up key).
+        state.instrumentationKey = "00000000-0000-0000-0000-0000000a9915";
+        state.connectionString = `InstrumentationKey=${String(state.instrumentationKey)};IngestionEndpoint=https://${String(inputs.location)}-0.in.applicationinsights.azure.com/;LiveEndpoint=https://${String(inputs.location)}.livediagnostics.monitor.azure.com/`;
+        break;
+      }
+      case "azure-native:dashboard:Grafana":
+        // Its system-assigned identity (granted Monitoring Data Reader) and its URL.
+        state.identity = { type: "SystemAssigned", principalId: `00000000-0000-0000-0000-${String(this.ip++).padStart(12, "0")}` };
+        state.properties = { ...(inputs.properties as Record<string, unknown> | undefined), endpoint: `https://${String(inputs.workspaceName)}-0000.${String(inputs.location)}.grafana.azure.com` };
+        break;
       case "docker-build:index:Image": {
         // What a push answers: the first tag pinned to the pushed digest.
         const tag = String((inputs.tags as string[] | undefined)?.[0]);
@@ -331,6 +344,7 @@ interface RegisterRequest {
   getDependenciesList(): string[];
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
   getAliasurnsList(): string[];
+  getAdditionalsecretoutputsList(): string[];
 }
 type Callback = (err: unknown, response: { getUrn(): string } | undefined) => void;
 interface Monitor {
@@ -401,6 +415,7 @@ async function evaluate(stack: string, program: () => unknown, opts: OfflineOpti
               custom: req.getCustom(),
               inputs: readable(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
               aliases: req.getAliasurnsList(),
+              secretOutputs: req.getAdditionalsecretoutputsList(),
             });
           }
           resolve();

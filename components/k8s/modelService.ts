@@ -10,8 +10,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { scoringHost, scoringUri, versionsOf, type ModelServiceConfig, type ModelVersionConfig, type StackConfig } from "../../core/config";
-import { GPU_ENV } from "../../core/gpu";
 import {
+  APP_INSIGHTS_SECRET,
   GPU_POOL_LABEL,
   GPU_TAINT,
   KEY_FIELDS,
@@ -33,8 +33,8 @@ import { purposeProfile } from "../../core/purpose";
 import { containerResources } from "../../core/resources";
 import { routerPayloadLimitBytes } from "../../core/payloadLimit";
 import { routingSettings } from "../../core/routingSettings";
+import { scoringEnv, serviceScoringEnv } from "../../core/scoringEnv";
 import { hashFiles, modelFiles, modelHash, packageProject, projectFiles } from "../../packaging/project";
-import { serviceEnv } from "../../packaging/upload";
 import type { Storage } from "../storage";
 import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
 import { FORMER_TYPES, token, withFormerType } from "../legacy";
@@ -56,6 +56,11 @@ export interface ModelServiceArgs {
    * writes collected data (no account key; the pods carry the workload identity label).
    */
   serviceAccountName: pulumi.Input<string>;
+  /**
+   * A service with `appInsightsEnabled`: the Secret (components/monitoring.ts) its replicas read
+   * the Application Insights connection string from. Default: none.
+   */
+  appInsightsSecretName?: pulumi.Input<string>;
   /** The scoring host as deployed (a tenant-scoped cloudapp label's hash is only known from Azure); default: from config. */
   host?: pulumi.Input<string>;
   /** The router, and the workload identity's federated credential and roles: pods need both first. */
@@ -82,7 +87,10 @@ export class ModelService extends pulumi.ComponentResource {
 
     if (svc.authMode === "key") {
       const key = (which: string) => new random.RandomPassword(`${name}-${which}-key`, { length: 43, special: false }, { parent: this }).result;
-      this.keys = pulumi.secret(pulumi.all([key("primary"), key("secondary")]).apply(([primaryKey, secondaryKey]) => ({ primaryKey, secondaryKey })));
+      // Configured keys (a migrated v1 service's) come from the stack's secrets; else generated.
+      this.keys = svc.keys
+        ? pulumi.secret({ primaryKey: svc.keys.primaryKey, secondaryKey: svc.keys.secondaryKey })
+        : pulumi.secret(pulumi.all([key("primary"), key("secondary")]).apply(([primaryKey, secondaryKey]) => ({ primaryKey, secondaryKey })));
       new k8s.core.v1.Secret(
         `${name}-keys`,
         {
@@ -146,20 +154,18 @@ export class ModelService extends pulumi.ComponentResource {
     const several = mayRunSeveralReplicas(v);
     const spread = several ? topologySpread(selector, purposeProfile(args.stack.clusterPurpose).zones.length > 0) : undefined;
     // The same service environment local mode gives its replicas, plus the pod's own parts.
+    const routerLimitBytes = routerPayloadLimitBytes(args.stack.router.payloadLimitMb);
+    const vars = (e: Record<string, string>) => Object.entries(e).map(([name, value]) => ({ name, value }));
     const env: k8s.types.input.core.v1.EnvVar[] = [
-      ...Object.entries(serviceEnv(v, { packageBlob, models })).map(([name, value]) => ({ name, value })),
+      ...vars(serviceScoringEnv(v, { packageBlob, models }, routerLimitBytes)),
+      // Two values only Kubernetes (the pod's name) and Azure (the account's endpoint) know.
       { name: SCORING_ENV.replicaId, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-      { name: SCORING_ENV.port, value: String(SCORING_PORT) },
+      ...vars(scoringEnv({ port: SCORING_PORT })),
       { name: SCORING_ENV.storageAccountUrl, value: args.storage.blobEndpoint },
-      { name: SCORING_ENV.workDir, value: "/work" },
-      // Only on the cluster: local mode runs every service on the machine's CPU.
-      ...(gpu
-        ? [
-            { name: GPU_ENV.gpuCores, value: String(v.gpuCores) },
-            { name: GPU_ENV.fallbackToCpu, value: String(v.gpuFallbackToCpu) },
-            { name: GPU_ENV.pool, value: v.gpuPool ?? "" },
-          ]
-        : []),
+      // A reference only: the connection string is in neither the Deployment nor the stack's plain state.
+      ...(args.appInsightsSecretName ? [{ name: SCORING_ENV.appInsightsConnectionString, valueFrom: { secretKeyRef: { name: args.appInsightsSecretName, key: APP_INSIGHTS_SECRET.key } } }] : []),
+      // GPU only on the cluster: local mode runs every service on the machine's CPU.
+      ...vars(scoringEnv({ workDir: "/work", ...(gpu ? { gpu: { gpuCores: v.gpuCores, fallbackToCpu: v.gpuFallbackToCpu, pool: v.gpuPool } } : {}) })),
     ];
     const probe = (p: string, period: number, failures: number) => ({ httpGet: { path: p, port: SCORING_PORT }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: failures });
     new k8s.apps.v1.Deployment(
@@ -224,7 +230,7 @@ export class ModelService extends pulumi.ComponentResource {
     new k8s.core.v1.Service(
       `${name}-service`,
       {
-        metadata: { ...meta, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(routingSettings(svc, v, args.stack.tokenIssuer.audience, routerPayloadLimitBytes(args.stack.router.payloadLimitMb))) } },
+        metadata: { ...meta, annotations: { [SETTINGS_ANNOTATION]: JSON.stringify(routingSettings(svc, v, args.stack.tokenIssuer.audience, routerLimitBytes)) } },
         spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: SCORING_PORT, targetPort: SCORING_PORT }] },
       },
       { ...k, dependsOn: args.dependsOn },

@@ -3,13 +3,15 @@
  * kubeconfig for an API server (test/support/fakeApiServer.ts) holding what the stack deploys.
  */
 import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { KubeConfig } from "@kubernetes/client-node";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { verifyToken } from "../../core/auth";
 import { DEFAULT_NAMESPACE, KEY_FIELDS, LABELS, ROLE_MODEL, ROUTER_NAME, SETTINGS_ANNOTATION, TOKEN_SIGNING_FIELD, TOKEN_SIGNING_SECRET, keySecretName, modelDeploymentName } from "../../core/naming";
-import { clusterCli } from "../support/cli";
+import type { ServiceDescription } from "../../local/admin";
+import { CLI_BIN, clusterCli, runCli } from "../support/cli";
 import { FakeApiServer } from "../support/fakeApiServer";
 import { tempDir } from "../support/tmp";
 import { settings } from "../support/upstream";
@@ -141,9 +143,84 @@ describe("CLI against a cluster (--kubeconfig)", function () {
     assert.match(String(refused.json.error), /uses key auth/);
   });
 
-  it("names a service that does not exist, with exit code 1", async () => {
+  it("names a service that does not exist, and the services that do, with exit code 1", async () => {
     const missing = await cli("state", "nope");
     assert.equal(missing.code, 1);
-    assert.match(String(missing.json.error), /service 'nope' does not exist in namespace 'aks-inference'/);
+    assert.equal(missing.json.error, "service 'nope' not found in namespace 'aks-inference' (its services: a, loop, t)");
+    const elsewhere = await runCli(["--kubeconfig", kubeconfig, "--namespace", "other", "--json", "state", "a"]);
+    assert.match(String(JSON.parse(elsewhere.stdout).error), /^service 'a' not found in namespace 'other': it has no model services \(is --namespace right/);
+  });
+
+  it("list: every service with the state, replicas and scoring URI that `state` and `uri` give it", async () => {
+    const listed = JSON.parse((await runCli(["--kubeconfig", kubeconfig, "--json", "list"])).stdout) as ServiceDescription[];
+    assert.deepEqual(listed.map((s) => s.name), ["a", "loop", "t"]);
+    for (const s of listed) {
+      const state = (await cli("state", s.name)).json;
+      assert.deepEqual([s.state, s.ready, s.desired, s.reason], [state.state, state.ready, state.desired, state.reason], s.name);
+      assert.equal(s.scoringUri, `http://20.1.2.3/api/v1/service/${s.name}/score`);
+    }
+    const table = (await runCli(["--kubeconfig", kubeconfig, "list"])).stdout;
+    assert.match(table, /^SERVICE\s+STATE\s+REPLICAS\s+AUTH\s+SCORING URI$/m);
+    assert.match(table, /^a\s+Healthy\s+2\/2\s+key\s+http:\/\/20\.1\.2\.3\/api\/v1\/service\/a\/score$/m);
+    assert.match(table, /^t\s+Unhealthy\s+0\/0\s+token\s+http:\/\/20\.1\.2\.3\/api\/v1\/service\/t\/score$/m);
+    assert.match(table, /^ {2}t: 0\/0 replicas ready$/m, "why a service is not Healthy, under the table");
+  });
+
+  it("logs --since, --previous and --replica: asked of the API server for the right pods", async () => {
+    api.previousLogs.set("model-a-1", "Traceback (most recent call last):\nMemoryError");
+    const seen = api.logRequests.length;
+    const since = await cli("logs", "a", "--since", "1h30m", "--tail", "5");
+    assert.equal(since.code, 0);
+    assert.deepEqual(api.logRequests.slice(seen).map((q) => [q.get("sinceSeconds"), q.get("tailLines")]), [["5400", "5"], ["5400", "5"]], "one request per replica, since 90 minutes");
+    const previous = String((await cli("logs", "a", "--previous")).json.logs);
+    assert.match(previous, /==> model-a-1 <==\nTraceback \(most recent call last\):\nMemoryError/);
+    assert.match(previous, /==> model-a-2 <==\n\(no logs: previous terminated container "scoring" in pod "model-a-2" not found\)/, "a replica without a previous run says so, in its place");
+    const one = String((await cli("logs", "a", "--replica", "model-a-2")).json.logs);
+    assert.doesNotMatch(one, /model-a-1/);
+    const unknown = await cli("logs", "a", "--replica", "model-a-9");
+    assert.equal(unknown.json.error, "service 'a' has no replica 'model-a-9' (its replicas: model-a-1, model-a-2)");
+    assert.match(String((await cli("logs", "a", "--since", "yesterday")).json.error), /--since must be a duration such as 30s, 10m, 2h/);
+  });
+
+  it("logs -f: prints each replica's new lines as they are written, and exits when the replicas stop", async () => {
+    const child = spawn(process.execPath, [CLI_BIN, "--kubeconfig", kubeconfig, "--json", "logs", "a", "-f", "--tail", "1"], { stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const lines: { from: string; line: string }[] = [];
+    const waitFor = (pred: () => boolean) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out; got ${JSON.stringify(lines)}`)), 8_000);
+        const check = () => {
+          if (!pred()) return;
+          clearTimeout(timer);
+          child.stdout.off("data", check);
+          resolve();
+        };
+        child.stdout.on("data", check);
+        check();
+      });
+    let buffered = "";
+    child.stdout.on("data", (d: Buffer) => {
+      buffered += d.toString();
+      const parts = buffered.split("\n");
+      buffered = parts.pop() ?? "";
+      for (const p of parts) lines.push(JSON.parse(p) as { from: string; line: string });
+    });
+    try {
+      await waitFor(() => lines.some((l) => l.line === "ready on :5001"));
+      api.appendLog("model-a-1", "scored 1 request");
+      api.appendLog("model-a-2", "init() finished");
+      await waitFor(() => lines.length >= 3);
+      assert.deepEqual(lines[0], { from: "model-a-1", line: "ready on :5001" }, "the last line already written (--tail 1) comes first");
+      // The two replicas' streams are independent: their new lines may come in either order.
+      assert.deepEqual(lines.slice(1).sort((x, y) => x.from.localeCompare(y.from)), [
+        { from: "model-a-1", line: "scored 1 request" },
+        { from: "model-a-2", line: "init() finished" },
+      ]);
+      api.endLog("model-a-1");
+      api.endLog("model-a-2");
+      assert.equal(await exited, 0, "the command ends with its replicas' logs");
+    } finally {
+      child.kill();
+    }
   });
 });

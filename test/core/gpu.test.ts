@@ -9,7 +9,7 @@ import type { InferenceSession } from "onnxruntime-node";
 import * as ort from "onnxruntime-node";
 import pino from "pino";
 import { ConfigError, parseStackConfig } from "../../core/config";
-import { afterCudaSessionFailure, gpuRequestFromEnv, GPU_ENV, parseNvidiaSmiList, pythonComputeReport, selectProvider, type GpuProbe, type GpuRequest } from "../../core/gpu";
+import { afterCudaSessionFailure, parseNvidiaSmiList, pythonComputeReport, selectProvider, type GpuProbe, type GpuRequest } from "../../core/gpu";
 import { EntryScriptHandler, OnnxHandler } from "../../scoring/handlers";
 import { startScoringServer, type ScoringServer } from "../../scoring/server";
 import { REPO_ROOT, rawStack } from "../support/stacks";
@@ -57,12 +57,9 @@ describe("GPU provider selection", () => {
     assert.equal((afterCudaSessionFailure({ ...gpuService, fallbackToCpu: true }, "x") as { provider: string }).provider, "cpu");
   });
 
-  it("reads nvidia-smi -L output and the replica's environment", () => {
+  it("reads nvidia-smi -L output", () => {
     assert.deepEqual(parseNvidiaSmiList(`${T4}\nGPU 1: Tesla T4 (UUID: GPU-1)\n\n`), [T4, "GPU 1: Tesla T4 (UUID: GPU-1)"]);
     assert.deepEqual(parseNvidiaSmiList("No devices found.\n"), []);
-    assert.deepEqual(gpuRequestFromEnv({}), { gpuCores: 0, fallbackToCpu: false, pool: undefined });
-    assert.deepEqual(gpuRequestFromEnv({ [GPU_ENV.gpuCores]: "2", [GPU_ENV.fallbackToCpu]: "true", [GPU_ENV.pool]: "gpu" }), { gpuCores: 2, fallbackToCpu: true, pool: "gpu" });
-    assert.throws(() => gpuRequestFromEnv({ [GPU_ENV.gpuCores]: "one" }), new RegExp(GPU_ENV.gpuCores));
   });
 });
 

@@ -41,6 +41,7 @@ describe("names shared with running clusters", () => {
   it("the scoring replica's and the router's environment variables and ports", () => {
     assert.deepEqual(naming.SCORING_ENV, {
       port: "PORT",
+      host: "HOST",
       service: "AKS_INFERENCE_SERVICE",
       replicaId: "AKS_INFERENCE_REPLICA_ID",
       storageConnectionString: "AKS_INFERENCE_STORAGE_CONNECTION_STRING",
@@ -51,8 +52,16 @@ describe("names shared with running clusters", () => {
       collectModelData: "AKS_INFERENCE_COLLECT_MODEL_DATA",
       workDir: "AKS_INFERENCE_WORK_DIR",
       python: "AKS_INFERENCE_PYTHON",
-      workers: "AKS_INFERENCE_WORKERS",
+      // Renamed from AKS_INFERENCE_WORKERS: the stack renders it with the image that reads it (one `pulumi up`).
+      maxConcurrentRequests: "AKS_INFERENCE_MAX_CONCURRENT_REQUESTS",
       scoringTimeoutMs: "AKS_INFERENCE_SCORING_TIMEOUT_MS",
+      maxBodyBytes: "AKS_INFERENCE_MAX_BODY_BYTES",
+      gpuCores: "AKS_INFERENCE_GPU_CORES",
+      gpuFallbackToCpu: "AKS_INFERENCE_GPU_FALLBACK_TO_CPU",
+      gpuPool: "AKS_INFERENCE_GPU_POOL",
+      terminationLog: "TERMINATION_LOG",
+      replicaToken: "AKS_INFERENCE_REPLICA_TOKEN",
+      appInsightsConnectionString: "APPLICATIONINSIGHTS_CONNECTION_STRING",
     });
     assert.deepEqual(naming.ROUTER_ENV, {
       port: "ROUTER_PORT",

@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import { purposeProfile } from "../../core/purpose";
 
 describe("cluster purpose profile", () => {
-  it("DevTest: one small system node, one router pod without self-scaling, no zones, free tier, no Defender, LRS, Standard ACR, one firewall IP", () => {
+  it("DevTest: one small system node, one router pod without self-scaling, no zones, free tier, no Defender, LRS, Standard ACR, one firewall IP, no managed Prometheus or Container Insights", () => {
     assert.deepEqual(purposeProfile("DevTest"), {
       systemVmSize: "Standard_D2s_v5",
       systemCount: 1,
@@ -19,11 +19,13 @@ describe("cluster purpose profile", () => {
       upgradeChannel: "patch",
       nodeOsUpgradeChannel: "NodeImage",
       disableLocalAccounts: false,
+      prometheus: false,
+      containerInsights: false,
     });
   });
 
   for (const purpose of ["FastProd", "DenseProd"] as const) {
-    it(`${purpose}: three system nodes and router pods over three zones, self-scaling, Defender, ZRS, Premium ACR, 20 firewall IPs, Standard tier`, () => {
+    it(`${purpose}: three system nodes and router pods over three zones, self-scaling, Defender, ZRS, Premium ACR, 20 firewall IPs, Standard tier, managed Prometheus and Container Insights`, () => {
       assert.deepEqual(purposeProfile(purpose), {
         systemVmSize: "Standard_D4s_v5",
         systemCount: 3,
@@ -39,6 +41,8 @@ describe("cluster purpose profile", () => {
         upgradeChannel: "patch",
         nodeOsUpgradeChannel: "NodeImage",
         disableLocalAccounts: true,
+        prometheus: true,
+        containerInsights: true,
       });
     });
   }

@@ -27,7 +27,7 @@ const withoutContentHash = (urn: string): string => (urn.includes("$pulumi-nodej
  * upgrades): the cluster's planned maintenance windows and the multi-replica model services'
  * PodDisruptionBudgets. Compared as own type and name.
  */
-const ADDED = [/^azure-native:containerservice:MaintenanceConfiguration::aks-(auto|node-os)-upgrade-schedule$/, /^kubernetes:policy\/v1:PodDisruptionBudget::svc-[a-z0-9-]+-pdb$/, /^azure-native:authorization:RoleAssignment::aks-(deployer-rbac-cluster-admin|oncall-(rbac-reader|cluster-user))$/];
+const ADDED = [/::monitoring(-[a-z0-9-]+)?$/, /::prometheus-scrape(-[a-z0-9-]+)?$/, /^azure-native:containerservice:MaintenanceConfiguration::aks-(auto|node-os)-upgrade-schedule$/, /^kubernetes:policy\/v1:PodDisruptionBudget::svc-[a-z0-9-]+-pdb$/, /^azure-native:authorization:RoleAssignment::aks-(deployer-rbac-cluster-admin|oncall-(rbac-reader|cluster-user))$/];
 
 function formerUrns(stack: string): string[] {
   return readFileSync(path.join(REPO_ROOT, "test", "fixtures", "urns", `${stack}.txt`), "utf8")

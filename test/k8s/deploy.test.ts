@@ -95,13 +95,13 @@ describe("deploying router and model services", function () {
     assert.deepEqual(podSpec(cpuOnly).containers[0].resources.requests, { cpu: "1000m", memory: "2048Mi" });
   });
 
-  it("gives model pods the service environment local mode gives its replicas: worker count, scoring timeout, no storage key", () => {
+  it("gives model pods the service environment local mode gives its replicas: concurrent requests, scoring timeout, no storage key", () => {
     const custom = stackConfig("dev", {
       "aks-inference:services": [{ name: "pysvc", sourceDirectory: "samples/diabetes", entryScript: "score.py", models: [{ name: "sklearn_regression_model.pkl", path: "samples/diabetes/model/sklearn_regression_model.pkl", version: 3 }], replicaMaxConcurrentRequests: 4, scoringTimeoutMs: 9000 }],
     });
     return Plan.of(custom).then((p) => {
       const env = envOf(modelDeployments(p)[0]);
-      assert.equal(env[SCORING_ENV.workers], "4");
+      assert.equal(env[SCORING_ENV.maxConcurrentRequests], "4");
       assert.equal(env[SCORING_ENV.scoringTimeoutMs], "9000");
       assert.equal(env[SCORING_ENV.entryScript], "score.py");
       assert.deepEqual((JSON.parse(env[SCORING_ENV.modelBlobs]!) as { name: string; version: number }[]).map((m) => [m.name, m.version]), [["sklearn_regression_model.pkl", 3]]);

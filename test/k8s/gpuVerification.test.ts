@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { GPU_CHECK_IMAGE, GPU_CHECK_SCRIPT } from "../../components/k8s/gpuVerification";
 import { ConfigError, parseStackConfig } from "../../core/config";
-import { GPU_ENV } from "../../core/gpu";
+import { SCORING_ENV } from "../../core/naming";
 import { AKS_HOSTS } from "../../core/requiredHosts";
 import { rules } from "../../policies/rules";
 import { Plan, asRes, input, rawStack, stackConfig } from "../support/stacks";
@@ -63,10 +63,10 @@ describe("GPU pool verification Job", function () {
   it("hands the GPU service its GPU request and fallback switch, and CPU services nothing", () => {
     const env = (name: string) => Object.fromEntries((input(plan.one(DEPLOYMENT, name), "spec", "template", "spec", "containers", 0, "env") as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
     const gpu = env("svc-regressor-gpu-deployment");
-    assert.equal(gpu[GPU_ENV.gpuCores], "1");
-    assert.equal(gpu[GPU_ENV.fallbackToCpu], "false");
-    assert.equal(gpu[GPU_ENV.pool], "gput4");
-    assert.equal(env("svc-echo-deployment")[GPU_ENV.gpuCores], undefined);
+    assert.equal(gpu[SCORING_ENV.gpuCores], "1");
+    assert.equal(gpu[SCORING_ENV.gpuFallbackToCpu], "false");
+    assert.equal(gpu[SCORING_ENV.gpuPool], "gput4");
+    assert.equal(env("svc-echo-deployment")[SCORING_ENV.gpuCores], undefined);
   });
 
   it("waits 20 minutes on a pool that may have no node, and is skipped with verifyOnDeploy: false", async () => {

@@ -148,7 +148,7 @@ describe("router TLS", function () {
       assert.equal(tls.secret?.secretName, input(secret, "metadata", "name"));
       assert.equal(routerEnv(plan)[ROUTER_ENV.tlsKeyFile], `${ROUTER_TLS_DIR}/tls.key`);
       assert.equal(plan.all(T.spc).length, 0);
-      assert.equal(input(plan.one(T.cluster), "addonProfiles"), undefined);
+      assert.equal(input(plan.one(T.cluster), "addonProfiles", "azureKeyvaultSecretsProvider"), undefined);
       assert.equal(plan.all(T.federated).filter((f) => f.name.startsWith("router-")).length, 0, "no router identity without Key Vault");
       assert.deepEqual(referenceViolations(plan), []);
     });

@@ -2,8 +2,11 @@
  * A small in-memory Kubernetes API server on 127.0.0.1, speaking the parts of the protocol the
  * router uses: list and watch (chunked JSON event stream, label selectors, resourceVersion) of
  * namespaced collections, get/create/replace with optimistic concurrency, JSON merge patches
- * (a Deployment's scale subresource among them) and pod logs. The router's real Kubernetes code (@kubernetes/client-node
- * informers and API clients) runs against it unchanged; no cluster is needed.
+ * (a Deployment's scale subresource among them) and pod logs (tail, previous run, follow as a
+ * streaming answer). It can also fail as a real one does: RBAC's 403 for chosen verbs and
+ * resources, 401 for refused credentials, or no answer at all. The router's real Kubernetes code
+ * (@kubernetes/client-node informers and API clients) and the CLI run against it unchanged; no
+ * cluster is needed.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -52,6 +55,18 @@ export class FakeApiServer {
   readonly scalePatches: ScalePatch[] = [];
   /** Container log text per pod name (`pods/<name>/log`). */
   readonly logs = new Map<string, string>();
+  /** The previous container's log per pod name (`previous=true`); a pod without one answers 400, as Kubernetes does. */
+  readonly previousLogs = new Map<string, string>();
+  /** The query of every log request, in order (what a client asked the API server to do). */
+  readonly logRequests: URLSearchParams[] = [];
+  /** `<verb> <resource>` pairs RBAC refuses with 403, e.g. `get secrets`, `list pods`, `get pods/log`, `patch services`. */
+  readonly forbidden = new Set<string>();
+  /** Every request answered 401: the credentials are refused. */
+  rejectCredentials = false;
+  /** Connections accepted, requests never answered: an API server behind a firewall that drops them. */
+  unresponsive = false;
+  /** Open `follow=true` log answers per pod name. */
+  private readonly followers = new Map<string, Set<http.ServerResponse>>();
   private server!: http.Server;
   url = "";
   /** The Authorization header of every request, in order (what credential a client used). */
@@ -102,6 +117,19 @@ export class FakeApiServer {
     return this.collection(collection).get(name);
   }
 
+  /** A line written by a pod's container: in its log, and to every client following it. */
+  appendLog(pod: string, line: string): void {
+    const current = this.logs.get(pod);
+    this.logs.set(pod, current ? `${current}\n${line}` : line);
+    for (const res of this.followers.get(pod) ?? []) res.write(`${line}\n`);
+  }
+
+  /** The pod's container stopped: answers following its log end. */
+  endLog(pod: string): void {
+    for (const res of this.followers.get(pod) ?? []) res.end();
+    this.followers.delete(pod);
+  }
+
   async close(): Promise<void> {
     for (const set of this.watchers.values()) for (const w of set) w.res.end();
     this.server.closeAllConnections();
@@ -119,29 +147,51 @@ export class FakeApiServer {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
+    if (this.unresponsive) return;
+    if (this.rejectCredentials) return failure(res, 401, "Unauthorized", "Unauthorized");
     const url = new URL(req.url ?? "/", this.url);
     const m = RESOURCE_PATH.exec(url.pathname);
     if (!m) return notFound(res, url.pathname);
     const [, group, namespace, resource, name, sub] = m;
     const collection = `${group}/namespaces/${namespace}/${resource}`;
+    // RBAC's verbs: a GET is get, list or watch; the subresource is part of the resource.
+    const verb = req.method === "GET" ? (name ? "get" : url.searchParams.get("watch") === "true" ? "watch" : "list") : ({ POST: "create", PUT: "update", PATCH: "patch", DELETE: "delete" }[req.method ?? ""] ?? "");
+    const what = sub ? `${resource}/${sub}` : resource;
+    if (this.forbidden.has(`${verb} ${what}`)) {
+      const apiGroup = group === "/api/v1" ? "" : group.split("/")[2];
+      return failure(res, 403, "Forbidden", `${resource}${name ? ` "${name}"` : ""} is forbidden: User "test-user" cannot ${verb} resource "${what}" in API group "${apiGroup}" in the namespace "${namespace}"`);
+    }
     if (!name && req.method === "GET") return url.searchParams.get("watch") === "true" ? this.watch(collection, url, res) : this.list(collection, url, res);
     if (!name && req.method === "POST") return this.create(collection, JSON.parse(body) as KubernetesObject, res);
     if (name && !sub && req.method === "GET") return this.getItem(collection, name, res);
     if (name && !sub && req.method === "PUT") return this.replace(collection, name, JSON.parse(body) as KubernetesObject, res);
     if (name && !sub && req.method === "PATCH") return this.mergePatch(collection, name, JSON.parse(body) as Record<string, unknown>, res);
-    if (name && sub === "log" && req.method === "GET") {
-      const lines = (this.logs.get(name) ?? "").split("\n");
-      const tail = Number(url.searchParams.get("tailLines") ?? lines.length);
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.end(lines.slice(-tail).join("\n"));
-      return;
-    }
+    if (name && sub === "log" && req.method === "GET") return this.podLog(name, url, res);
     if (name && sub === "scale" && req.method === "PATCH") {
       const patch = JSON.parse(body) as { spec?: { replicas?: number } };
       this.scalePatches.push({ path: url.pathname, contentType: req.headers["content-type"] ?? "", body: patch });
       return send(res, 200, { kind: "Scale", apiVersion: "autoscaling/v1", metadata: { name, namespace }, spec: { replicas: patch.spec?.replicas } });
     }
     failure(res, 405, "MethodNotAllowed", `${req.method} ${url.pathname} is not served by the fake API server`);
+  }
+
+  private podLog(pod: string, url: URL, res: http.ServerResponse): void {
+    this.logRequests.push(url.searchParams);
+    const previous = url.searchParams.get("previous") === "true";
+    const text = previous ? this.previousLogs.get(pod) : (this.logs.get(pod) ?? "");
+    if (text === undefined) return failure(res, 400, "BadRequest", `previous terminated container "${url.searchParams.get("container") ?? "scoring"}" in pod "${pod}" not found`);
+    const lines = text.split("\n");
+    const tail = Number(url.searchParams.get("tailLines") ?? lines.length);
+    const shown = lines.slice(-tail).join("\n");
+    res.writeHead(200, { "content-type": "text/plain" });
+    if (url.searchParams.get("follow") !== "true" || previous) return void res.end(shown);
+    // Following: what is there, then each appended line, until the container stops (endLog).
+    if (shown) res.write(`${shown}\n`);
+    else res.flushHeaders(); // the answer starts at once, as the API server's does
+    let set = this.followers.get(pod);
+    if (!set) this.followers.set(pod, (set = new Set()));
+    set.add(res);
+    res.on("close", () => set.delete(res));
   }
 
   /** JSON merge patch (RFC 7386) of an object; for Secrets, `stringData` lands in `data` as the API server does. */

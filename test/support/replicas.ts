@@ -43,13 +43,14 @@ export async function startReplicas(repo: string, services: unknown[], opts: Pic
   await createBlobContainers(blob);
   const discovery = new LocalDiscovery();
   const env = new Map<string, Record<string, string>>();
+  const routerLimitBytes = routerPayloadLimitBytes(config.router.payloadLimitMb);
   for (const svc of config.services) {
     for (const { unit, version } of unitsOf(svc)) {
-      const e = replicaEnv(version, await uploadService(version, repo, blob), azurite.connectionString);
+      const e = replicaEnv(version, await uploadService(version, repo, blob), azurite.connectionString, routerLimitBytes);
       // Debian's Python has what the scripts import (the first python3 on PATH may not).
       if (version.entryScript?.endsWith(".py")) e[SCORING_ENV.python] = "/usr/bin/python3";
       env.set(unit, e);
-      discovery.upsertService(routingSettings(svc, version, undefined, routerPayloadLimitBytes(config.router.payloadLimitMb)));
+      discovery.upsertService(routingSettings(svc, version, undefined, routerLimitBytes));
     }
   }
   const supervisor = new Supervisor({ discovery, env: (s) => env.get(s) ?? {}, repoRoot: repo, stateDir, log: pino({ level: "silent" }), ...opts });

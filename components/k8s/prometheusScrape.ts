@@ -1,0 +1,37 @@
+/**
+ * Managed Prometheus collecting the router's metrics: the `ama-metrics-prometheus-config`
+ * ConfigMap in kube-system, whose scrape jobs the cluster's metrics add-on (`ama-metrics`, on with
+ * `azureMonitorProfile.metrics`) runs from its replica pods (Microsoft: "Create custom Prometheus
+ * scrape jobs from your Kubernetes cluster using ConfigMap"). Its one job scrapes the admin port's
+ * /metrics of every router pod (core/monitoring.ts); the router's NetworkPolicy admits those pods
+ * (components/k8s/networkPolicy.ts, `prometheusScrape`). The add-on picks the ConfigMap up and
+ * restarts within a few minutes; the stack owns it, so a cluster's own custom jobs belong in it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { AMA_METRICS_CONFIG_MAP, amaMetricsPrometheusConfig } from "../../core/monitoring";
+import { LABELS, MANAGED_BY } from "../../core/naming";
+import { token } from "../legacy";
+
+export interface PrometheusScrapeArgs {
+  provider: k8s.Provider;
+  /** The namespace of the router pods to scrape. */
+  namespace: pulumi.Input<string>;
+}
+
+export class PrometheusScrape extends pulumi.ComponentResource {
+  readonly configMap: k8s.core.v1.ConfigMap;
+
+  constructor(name: string, args: PrometheusScrapeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(token("PrometheusScrape"), name, {}, opts);
+    this.configMap = new k8s.core.v1.ConfigMap(
+      `${name}-config`,
+      {
+        metadata: { name: AMA_METRICS_CONFIG_MAP.name, namespace: AMA_METRICS_CONFIG_MAP.namespace, labels: { [LABELS.managedBy]: MANAGED_BY } },
+        data: { [AMA_METRICS_CONFIG_MAP.key]: pulumi.output(args.namespace).apply(amaMetricsPrometheusConfig) },
+      },
+      { parent: this, provider: args.provider },
+    );
+    this.registerOutputs({});
+  }
+}
