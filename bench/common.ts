@@ -8,8 +8,11 @@ import { bundleEntry } from "../scripts/bundle";
 
 export interface BenchResult {
   name: string;
-  /** Rows of the summary table: metric → value (numbers rounded by the printer). */
-  rows: { metric: string; value: number | string; unit?: string }[];
+  /**
+   * Rows of the summary table: metric → value (numbers rounded by the printer). A figure taken
+   * over repeated windows gives its median as `value` and its interquartile range as `iqr`.
+   */
+  rows: { metric: string; value: number | string; unit?: string; iqr?: [number, number] }[];
   notes: string[];
 }
 
@@ -67,9 +70,12 @@ export function cpuTimes(): { total: number; steal: number } {
   return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
 }
 
+let taskset: boolean | undefined;
+
 /** Runs `cmd` pinned to `cpus` (taskset) when available. */
 export function pinned(cpus: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
-  const useTaskset = have("taskset");
+  // Looked up once: the paired benchmarks start two load generators together, with no shell run between them.
+  const useTaskset = (taskset ??= have("taskset"));
   return spawn(useTaskset ? "taskset" : cmd, useTaskset ? ["-c", cpus, cmd, ...args] : args, { stdio: ["ignore", "pipe", "pipe"], env: opts.env ?? process.env, cwd: opts.cwd });
 }
 
@@ -134,13 +140,34 @@ export interface WrkResult {
   rps: number;
   p50: number;
   p99: number;
+  /** Non-2xx/3xx answers and socket errors (connect, read, write, timeout). */
   errors: number;
+}
+
+/**
+ * wrk against `url` for `seconds`, pinned to `cpus`, POSTing bench/post.lua's body with `key` as
+ * the bearer key. Asynchronous, so two can run at once (the paired benchmarks start both together).
+ */
+export function wrk(url: string, seconds: number, opts: { cpus: string; connections: number; key?: string }): Promise<WrkResult> {
+  const args = ["-t1", `-c${opts.connections}`, `-d${seconds}s`, "--latency", "-s", path.join(__dirname, "post.lua"), url];
+  const child = pinned(opts.cpus, "wrk", args, { env: { ...process.env, BENCH_KEY: opts.key } });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+    child.once("error", reject);
+    // "close", not "exit": the last of wrk's report may still be in the pipe when it exits.
+    child.once("close", (code) => (code === 0 ? resolve(parseWrk(out)) : reject(new Error(`wrk ${url} failed (${code}): ${err || out}`))));
+  });
 }
 
 export function parseWrk(out: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
   const pct = (p: string) => toMs(new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m").exec(out)?.[1] ?? "");
-  const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors:.*?timeout (\d+)/.exec(out)?.[1] ?? 0);
+  // Any of them means the run did not measure what it says (a 401 costs a proxy far less than a forward).
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1) ?? [];
+  const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) + socket.reduce((n, x) => n + Number(x), 0);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   return { requests, rps, p50: pct("50"), p99: pct("99"), errors };
 }
@@ -187,4 +214,14 @@ export async function nginxBaseline(dir: string): Promise<{ upstream: ChildProce
   }
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
   return { upstream, proxy, upstreamUrl, directUrl: `${upstreamUrl}/score`, nginxUrl: `http://127.0.0.1:${nginxPort}/score` };
+}
+
+/**
+ * The scheduler's account of `pid`'s main thread (/proc/<pid>/schedstat): time spent runnable but
+ * waiting for a CPU (ns), and the number of times it was given the CPU. The wait is the machine's
+ * share of a latency: time the process was ready and another task had the core.
+ */
+export function schedstat(pid: number): { waitNs: number; slices: number } {
+  const [, waitNs, slices] = readFileSync(`/proc/${pid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
+  return { waitNs, slices };
 }

@@ -1,98 +1,167 @@
 /**
- * Router overhead against nginx, in one run on this machine: the same fixed-response upstream
- * (an nginx `return 200`), loaded by wrk directly, through nginx `proxy_pass` (keep-alive
- * upstream), through a naive undici proxy (the issue's reference point) and through our router
- * as it ships (the esbuild bundle of router/Dockerfile). Proxies under test pinned to CPU 0,
- * upstream and load generator to CPU 1, so nginx and the Node processes get the same single core.
+ * What the router costs per proxied request next to nginx, HAProxy doing the router's job and a
+ * bare node:http + undici proxy (Node's floor for this design), measured so that the machine
+ * cancels out. On a shared 2-core VM, runs taken one after another move by up to ±40 %, and a
+ * co-running process raises a Node process's CPU per request far more than nginx's: a sequential
+ * comparison measures the machine. So targets are compared in pairs, in simultaneous windows:
+ * both pinned to the same core (CPU 0), each loaded by its own wrk (CPU 1, with the upstream) for
+ * the same seconds, started together; each one's CPU per request is its own process's
+ * utime + stime over the window (/proc/<pid>/stat) ÷ the requests its wrk completed, and the
+ * window's figure is the ratio of the two. Whatever the machine does in a window, both see it.
+ * Medians and interquartile ranges over BENCH_WINDOWS windows per pair (default 10, of
+ * BENCH_WINDOW_SECONDS, default 3), run back to back after a joint lead-in; which target's load
+ * starts first alternates between windows.
  *
- * Shared VMs lose time to steal, which moves requests/s from run to run; so the targets are
- * measured in interleaved rounds (medians reported), and each proxy's CPU time per request is
- * reported too: it counts only cycles the process got, so it moves much less than requests/s.
+ * The null test: the router paired with a second, identical router process must come out at
+ * 1.00 ± 0.03; outside that the run is marked unreliable and its ratios are not reported as
+ * results. BENCH_BASELINE_REV=<rev> adds the router of that revision paired with this tree's.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { spawnSync, type ChildProcess } from "node:child_process";
-import { type BenchResult, bundled, cpuSeconds, cpuTimes, have, nginxBaseline, parseWrk, pinned, stop, waitFor, type WrkResult } from "./common";
+import { baselineRouterBundle } from "./baseline";
+import { type BenchResult, cpuSeconds, cpuTimes, have, wrk } from "./common";
+import { pairedRatios, selfPairHolds, spread, type Spread } from "./paired";
+import { checkKeyAuth, LOAD_CPU, startBare, startHaproxyTarget, startRouter, startStage, type Target } from "./targets";
 
-const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 10);
+/** 6 pairs × (3 s lead-in + 10 windows × 3 s) keeps the whole benchmark under 4 minutes. */
+const WINDOW_SECONDS = Number(process.env.BENCH_WINDOW_SECONDS ?? 3);
+/** The unmeasured joint load before a pair's windows. */
+const LEAD_IN_SECONDS = 3;
 const CONNECTIONS = 32;
+const SELF_PAIR_BAND = 0.03;
 /** azureml-fe's documented capacity (about 5,000 requests/s per 2-vCPU router replica), per core. */
 const AZUREML_FE_RPS_PER_CORE = 2_500;
 
-function wrk(url: string, seconds: number): WrkResult {
-  const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", path.join(__dirname, "post.lua"), url];
-  const r = have("taskset") ? spawnSync("taskset", ["-c", "1", "wrk", ...args], { encoding: "utf8" }) : spawnSync("wrk", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
-  return parseWrk(r.stdout);
+type Name = "router" | "router (2nd process)" | "nginx" | "HAProxy" | "bare" | "baseline";
+
+/** Each target against the router and against nginx; the self-pair first, as the run's null test. */
+const PAIRS: readonly [Name, Name][] = [
+  ["router", "router (2nd process)"],
+  ["router", "nginx"],
+  ["router", "HAProxy"],
+  ["router", "bare"],
+  ["HAProxy", "nginx"],
+  ["bare", "nginx"],
+];
+
+/**
+ * One window: `a` and `b` loaded at once for `seconds`; returns each one's CPU per request (µs).
+ * `bFirst` swaps which load is started (and which CPU counter is read) first.
+ */
+async function pairedWindow(a: Target, b: Target, key: string, seconds: number, bFirst: boolean): Promise<[number, number]> {
+  const order = bFirst ? [b, a] : [a, b];
+  const before = order.map((t) => cpuSeconds(t.child.pid!));
+  const runs = await Promise.all(order.map((t) => wrk(t.url, seconds, { cpus: LOAD_CPU, connections: CONNECTIONS, key })));
+  const after = order.map((t) => cpuSeconds(t.child.pid!));
+  runs.forEach((r, i) => {
+    if (r.errors > 0 || r.requests === 0) throw new Error(`${order[i].url}: ${r.errors} failed of ${r.requests} requests in a window`);
+  });
+  const us = order.map((_, i) => ((after[i] - before[i]) * 1e6) / runs[i].requests);
+  return bFirst ? [us[1], us[0]] : [us[0], us[1]];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-const TARGETS = ["direct", "nginx", "naive", "router"] as const;
-type Target = (typeof TARGETS)[number];
-/** One measured round of a target: wrk's figures and the CPU its process spent per request. */
-type Round = WrkResult & { cpuUs: number };
-
 export async function routerOverhead(): Promise<BenchResult> {
-  for (const tool of ["nginx", "wrk"]) if (!have(tool)) throw new Error(`${tool} is missing: apt-get install -y nginx-light wrk`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-bench-"));
-  const { upstream, proxy, upstreamUrl, directUrl, nginxUrl } = await nginxBaseline(dir);
-  const env = { ...process.env, NODE_ENV: "production" };
-  const naive = pinned("0", process.execPath, [bundled(path.join(__dirname, "naive-proxy.ts")), "--upstream", upstreamUrl], { env });
-  const router = pinned("0", process.execPath, [bundled(path.join(__dirname, "router-process.ts")), "--upstream", upstreamUrl], { env });
+  for (const [tool, pkg] of [["nginx", "nginx-light"], ["wrk", "wrk"], ["haproxy", "haproxy"], ["taskset", "util-linux"]]) if (!have(tool)) throw new Error(`${tool} is missing: apt-get install -y ${pkg}`);
+  if (!(WINDOWS >= 4 && WINDOW_SECONDS >= 1)) throw new Error(`BENCH_WINDOWS (${WINDOWS}) must be at least 4 and BENCH_WINDOW_SECONDS (${WINDOW_SECONDS}) at least 1: quartiles need windows`);
+  const rev = process.env.BENCH_BASELINE_REV;
+  const buildDir = path.join(__dirname, ".build");
+  mkdirSync(buildDir, { recursive: true });
+  const baseline = rev ? baselineRouterBundle(rev, buildDir) : undefined;
+  const pairs = baseline ? [...PAIRS, ["baseline", "router"] as [Name, Name]] : PAIRS;
+
+  const stage = await startStage(mkdtempSync(path.join(os.tmpdir(), "aksinf-bench-")));
   try {
-    const url: Record<Target, string> = {
-      direct: directUrl,
-      nginx: nginxUrl,
-      naive: `${(await waitFor(naive, /READY (http:\/\/\S+)/))[1]}/score`,
-      router: `${(await waitFor(router, /READY (http:\/\/\S+)/))[1]}/api/v1/service/bench/score`,
+    const targets: Partial<Record<Name, Target>> = {
+      nginx: stage.nginx,
+      router: await startRouter(stage),
+      "router (2nd process)": await startRouter(stage),
+      HAProxy: await startHaproxyTarget(stage),
+      bare: await startBare(stage),
+      ...(baseline ? { baseline: await startRouter(stage, { bundle: baseline.bundle }) } : {}),
     };
-    // The process whose CPU a target's requests cost (direct: the upstream itself).
-    const owner: Record<Target, ChildProcess> = { direct: upstream, nginx: proxy, naive, router };
-    const runs = Object.fromEntries(TARGETS.map((t) => [t, [] as Round[]])) as Record<Target, Round[]>;
-    for (const t of TARGETS) wrk(url[t], 2); // warm-up: JIT, connection pools
-    const before = cpuTimes();
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const t of TARGETS) {
-        const pid = owner[t].pid!;
-        const cpu0 = cpuSeconds(pid);
-        const r = wrk(url[t], DURATION);
-        runs[t].push({ ...r, cpuUs: ((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, r.requests) });
+    const target = (n: Name): Target => {
+      const t = targets[n];
+      if (!t) throw new Error(`no target ${n}`);
+      return t;
+    };
+    for (const n of ["router", "router (2nd process)", "HAProxy", ...(baseline ? ["baseline"] : [])] as Name[]) await checkKeyAuth(n, target(n), stage.key);
+    // Warm-up, each alone: V8 optimizes the Node targets' hot paths (the self-pair's block comes
+    // first, so it would show a router still being optimized), every target opens its upstream connections.
+    for (const n of Object.keys(targets) as Name[]) await wrk(target(n).url, n === "nginx" || n === "HAProxy" ? 1 : 5, { cpus: LOAD_CPU, connections: CONNECTIONS, key: stage.key });
+
+    const cpuUs = new Map(pairs.map(([a, b]) => [`${a}|${b}`, { a: [] as number[], b: [] as number[] }]));
+    const steal0 = cpuTimes();
+    // A pair's windows run back to back after a joint lead-in, so both targets come to every
+    // window equally busy. Rounds over all pairs left a target idle during the other pairs'
+    // windows, and a Node process back from 20 s idle cost about 10 % more per request in its first
+    // second than one busy throughout: the self-pair came out at 0.89-0.97 that way (1.01 in blocks).
+    // Nothing is lost by measuring pairs at different times: each ratio is taken within a window.
+    for (const [a, b] of pairs) {
+      await Promise.all([a, b].map((n) => wrk(target(n).url, LEAD_IN_SECONDS, { cpus: LOAD_CPU, connections: CONNECTIONS, key: stage.key })));
+      const s = cpuUs.get(`${a}|${b}`)!;
+      for (let w = 0; w < WINDOWS; w++) {
+        const [ua, ub] = await pairedWindow(target(a), target(b), stage.key, WINDOW_SECONDS, w % 2 === 1);
+        s.a.push(ua);
+        s.b.push(ub);
       }
     }
-    const after = cpuTimes();
-    const m = (t: Target, k: "rps" | "p50" | "p99" | "cpuUs") => median(runs[t].map((r) => r[k]));
-    const added = (t: Target) => m(t, "p99") - m("direct", "p99");
+    const steal1 = cpuTimes();
+
+    /** Per-window ratios x / y, from the pair that measured them (in either order). */
+    const ratios = (x: Name, y: Name): number[] => {
+      const direct = cpuUs.get(`${x}|${y}`);
+      if (direct) return pairedRatios(direct.a, direct.b);
+      const reverse = cpuUs.get(`${y}|${x}`);
+      if (reverse) return pairedRatios(reverse.b, reverse.a);
+      throw new Error(`no pair ${x}/${y}`);
+    };
+    const self = spread(ratios("router", "router (2nd process)"));
+    const reliable = selfPairHolds(self, SELF_PAIR_BAND);
+    const ratioRow = (metric: string, s: Spread): BenchResult["rows"][number] =>
+      reliable ? { metric, value: s.median, unit: "×", iqr: [s.q1, s.q3] } : { metric, value: `unreliable (median ${s.median.toFixed(2)}, IQR ${s.q1.toFixed(2)}–${s.q3.toFixed(2)})` };
+    /** A target's own CPU per request over every window it ran in (moves with the machine; the ratios do not). */
+    const absolute = (n: Name): Spread =>
+      spread(pairs.flatMap(([a, b]) => (a === n ? cpuUs.get(`${a}|${b}`)!.a : b === n ? cpuUs.get(`${a}|${b}`)!.b : [])));
+    const us = (n: Name, label: string): BenchResult["rows"][number] => {
+      const s = absolute(n);
+      return { metric: `${label}: CPU per request (all its windows)`, value: s.median, unit: "µs", iqr: [s.q1, s.q3] };
+    };
+    const rows: BenchResult["rows"] = [
+      { metric: "self-pair router / router (null test, must be 1.00 ± 0.03)", value: self.median, unit: "×", iqr: [self.q1, self.q3] },
+      { metric: "run reliable (self-pair within the band)", value: reliable ? "yes" : "NO: the ratios below are not results" },
+      ratioRow("CPU per request router / nginx", spread(ratios("router", "nginx"))),
+      ratioRow("CPU per request router / HAProxy", spread(ratios("router", "HAProxy"))),
+      ratioRow("CPU per request router / bare", spread(ratios("router", "bare"))),
+      ratioRow("CPU per request HAProxy / nginx", spread(ratios("HAProxy", "nginx"))),
+      ratioRow("CPU per request bare / nginx", spread(ratios("bare", "nginx"))),
+      ratioRow("CPU per request nginx / router", spread(ratios("nginx", "router"))),
+      ratioRow("CPU per request HAProxy / router", spread(ratios("HAProxy", "router"))),
+      ratioRow("CPU per request bare / router", spread(ratios("bare", "router"))),
+      ...(baseline ? [ratioRow(`CPU per request router@${baseline.commit} / router (this tree)`, spread(ratios("baseline", "router")))] : []),
+      us("router", "router"),
+      us("nginx", "nginx"),
+      us("HAProxy", "HAProxy"),
+      us("bare", "bare"),
+      { metric: "router requests per CPU-second / azureml-fe's 2,500 per vCPU", value: 1e6 / absolute("router").median / AZUREML_FE_RPS_PER_CORE, unit: "×" },
+      { metric: "CPU steal during the windows", value: (100 * (steal1.steal - steal0.steal)) / Math.max(1, steal1.total - steal0.total), unit: "%" },
+    ];
     return {
       name: "router overhead",
-      rows: [
-        ...TARGETS.flatMap((t) => [
-          { metric: `${t}: requests/s`, value: m(t, "rps") },
-          { metric: `${t}: p50`, value: m(t, "p50"), unit: "ms" },
-          { metric: `${t}: p99`, value: m(t, "p99"), unit: "ms" },
-          ...(t === "direct" ? [] : [{ metric: `${t}: CPU per request`, value: m(t, "cpuUs"), unit: "µs" }]),
-          { metric: `${t}: non-2xx + timeouts`, value: runs[t].reduce((n, r) => n + r.errors, 0) },
-        ]),
-        { metric: "throughput router / nginx", value: m("router", "rps") / m("nginx", "rps"), unit: "×" },
-        { metric: "throughput naive / nginx", value: m("naive", "rps") / m("nginx", "rps"), unit: "×" },
-        { metric: "throughput router / naive", value: m("router", "rps") / m("naive", "rps"), unit: "×" },
-        { metric: "router requests/s per core / azureml-fe's 2,500", value: m("router", "rps") / AZUREML_FE_RPS_PER_CORE, unit: "×" },
-        { metric: "CPU per request router / nginx", value: m("router", "cpuUs") / m("nginx", "cpuUs"), unit: "×" },
-        { metric: "CPU per request router / naive", value: m("router", "cpuUs") / m("naive", "cpuUs"), unit: "×" },
-        { metric: "p99 added: nginx", value: added("nginx"), unit: "ms" },
-        { metric: "p99 added: naive", value: added("naive"), unit: "ms" },
-        { metric: "p99 added: router", value: added("router"), unit: "ms" },
-        { metric: "CPU steal during the run", value: (100 * (after.steal - before.steal)) / Math.max(1, after.total - before.total), unit: "%" },
-      ],
+      rows,
       notes: [
-        `wrk -t1 -c${CONNECTIONS}, POST 7-byte body, ${ROUNDS} interleaved rounds of ${DURATION} s per target, medians; nginx (1 worker), the naive proxy and the router (1 Node process each, production bundle) pinned to CPU 0; upstream nginx and wrk share CPU 1 (${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? "?"}).`,
-        "naive: node:http server + undici Pool.request with the request stream as body, answer piped back (no auth, routing, limits or metrics).",
+        ...(reliable
+          ? []
+          : [`UNRELIABLE RUN: the router paired with an identical router process came out at ${self.median.toFixed(3)} (IQR ${self.q1.toFixed(3)}–${self.q3.toFixed(3)}), outside 1.00 ± ${SELF_PAIR_BAND}: the machine moved the figures more than the code can be told apart by. Re-run on a quieter machine, or with more or longer windows (BENCH_WINDOWS, BENCH_WINDOW_SECONDS).`]),
+        `Paired windows: ${pairs.length} pairs × ${WINDOWS} windows of ${WINDOW_SECONDS} s. In each window both targets run at once pinned to CPU 0, each loaded by its own wrk (-t1 -c${CONNECTIONS}, POST 7-byte JSON with the service key as a bearer key) pinned to CPU 1 with the upstream nginx; CPU per request = the target process's utime + stime over the window ÷ the requests its wrk completed; each row is the median (IQR in brackets) of the per-window ratios. A pair's windows run back to back after ${LEAD_IN_SECONDS} s of unmeasured joint load; which load starts first alternates between windows.`,
+        "router: the production bundle, key auth on (a 401 without the key is checked before the run), every front-door limit at its default. HAProxy 2.6 (1 thread): key map, x-ms-request-id from unique-id, Authorization stripped, 413 on declared size, leastconn, maxconn 1024 per server with a 500 ms queue, keep-alive to the upstream (bench/haproxy.ts). bare: node:http server, body held whole, undici Pool.dispatch with a raw handler, answer written by one res.end, nothing else (bench/naive-proxy.ts). nginx: 1 worker, proxy_pass with keep-alive upstream.",
+        "Absolute CPU per request (µs) moves with the machine and with the partner a target shares the core with; only the ratios are comparable between runs.",
+        ...(baseline ? [`Baseline: router@${baseline.commit} (BENCH_BASELINE_REV=${rev}) bundled from a temporary git worktree with this tree's bench/router-process.ts and node_modules, paired with this tree's router in a block of windows of its own like every pair.`] : []),
       ],
     };
   } finally {
-    await Promise.all([stop(router), stop(naive), stop(proxy), stop(upstream)]);
-    rmSync(dir, { recursive: true, force: true });
+    await stage.close();
+    rmSync(stage.dir, { recursive: true, force: true });
   }
 }

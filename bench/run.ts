@@ -42,8 +42,6 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`no benchmark ${unknown.map((u) => `'${u}'`).join(", ")}; there are ${benchmarks.map(([n]) => n.replace(/ /g, "-")).join(", ")}`);
   const dir = path.join(__dirname, "results");
   const latest = path.join(dir, "latest.json");
-  // A partial run replaces its sections in the last full results and keeps the rest.
-  const previous = only.length && existsSync(latest) ? (JSON.parse(readFileSync(latest, "utf8")) as { results: BenchResult[] }).results : [];
   const results: BenchResult[] = [];
   const failures: string[] = [];
   for (const [name, run] of benchmarks) {
@@ -55,6 +53,9 @@ async function main(): Promise<void> {
       failures.push(`${name}: ${(err as Error).message}`);
     }
   }
+  // A partial run replaces its sections in the last results and keeps the rest; read now, not at
+  // the start, so that a section another run wrote meanwhile (benchmarks take minutes) is kept.
+  const previous = only.length && existsSync(latest) ? (JSON.parse(readFileSync(latest, "utf8")) as { results: BenchResult[] }).results : [];
   for (const old of previous) {
     const fresh = results.find((r) => r.name === old.name);
     const earlier = "Measured in an earlier run than the sections re-run since.";
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
   const ran = only.length ? `Re-run of ${only.join(", ")}: ${Math.round((Date.now() - started) / 1000)} s` : `Total run: ${Math.round((Date.now() - started) / 1000)} s`;
   const lines = [`# Benchmark results`, "", `Machine: ${machine}. ${ran}.`, ""];
   for (const r of results) {
-    lines.push(`## ${r.name}`, "", "| metric | value |", "|---|---|", ...r.rows.map((row) => `| ${row.metric} | ${fmt(row.value)}${row.unit ? ` ${row.unit}` : ""} |`), "", ...r.notes.map((n) => `_${n}_`), "");
+    lines.push(`## ${r.name}`, "", "| metric | value |", "|---|---|", ...r.rows.map((row) => `| ${row.metric} | ${fmt(row.value)}${row.unit ? ` ${row.unit}` : ""}${row.iqr ? ` (IQR ${fmt(row.iqr[0])}–${fmt(row.iqr[1])})` : ""} |`), "", ...r.notes.map((n) => `_${n}_`), "");
   }
   if (failures.length) lines.push("## Not measured", "", ...failures.map((f) => `- ${f}`), "");
   const summary = lines.join("\n");
