@@ -234,7 +234,9 @@ export function requiredHosts(input: RequiredHostsInput): RequiredHost[] {
       [`${input.region}.handler.control.monitor.azure.com`, "the agents fetch this cluster's data collection rules"],
       [`${input.region}.ingest.monitor.azure.com`, "the data collection endpoint's ingestion (Prometheus metrics, ContainerLogV2)"],
     ] as const) {
-      if (!hosts.some((h) => h.host === host)) hosts.push({ host, usedBy: agents, phase: "cluster", why, source: "addon", ...https });
+      const listed = hosts.find((h) => h.host === host);
+      if (listed) listed.usedBy += `, ${agents}`;
+      else hosts.push({ host, usedBy: agents, phase: "cluster", why, source: "addon", ...https });
     }
   }
   if (m?.appInsights) {

@@ -27,6 +27,11 @@ const PROD_HOSTS = [
   "nvidia.github.io",
   "us.download.nvidia.com",
   "download.docker.com",
+  "dc.services.visualstudio.com",
+  "*.monitoring.azure.com",
+  "global.handler.control.monitor.azure.com",
+  "westeurope.handler.control.monitor.azure.com",
+  "westeurope.ingest.monitor.azure.com",
   "*.hcp.westeurope.azmk8s.io",
   "mcr.microsoft.com",
   "*.data.mcr.microsoft.com",
@@ -36,6 +41,8 @@ const PROD_HOSTS = [
   "aksinfprodacr.azurecr.io",
   "aksinfprodacr.westeurope.data.azurecr.io",
   "aksinfprodst.blob.core.windows.net",
+  "westeurope.in.applicationinsights.azure.com", // the regressor service sends to Application Insights
+  "westeurope.livediagnostics.monitor.azure.com",
 ];
 const names = (input: RequiredHostsInput) => requiredHosts(input).map((h) => h.host);
 
@@ -89,6 +96,30 @@ describe("required hosts", () => {
     assert.ok(!names(base).includes("*.cloud.defender.microsoft.com"), "Defender off: not its sensor's endpoint");
     const sensor = requiredHosts({ ...base, defender: true }).find((h) => h.host === "*.cloud.defender.microsoft.com")!;
     assert.deepEqual([sensor.usedBy, sensor.phase, sensor.source, sensor.protocol, sensor.port], ["Microsoft Defender for Containers", "cluster", "addon", "Https", 443]);
+  });
+
+  it("with managed Prometheus or Container Insights on, requires every host of Microsoft's firewall table for monitoring Kubernetes, each once; none when off", () => {
+    // Microsoft, "Network firewall requirements for monitoring Kubernetes cluster" (Azure public cloud).
+    const doc = ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com", "dc.services.visualstudio.com", "*.monitoring.azure.com", "login.microsoftonline.com", "global.handler.control.monitor.azure.com", "westeurope.ingest.monitor.azure.com", "westeurope.handler.control.monitor.azure.com"];
+    const off = { prometheus: false, containerInsights: false, appInsights: false };
+    for (const monitoring of [{ ...off, prometheus: true }, { ...off, containerInsights: true }]) {
+      const on = names({ ...base, tokenAuth: true, monitoring });
+      for (const h of doc) assert.equal(on.filter((x) => x === h).length, 1, `${h} in ${on.join(", ")}`);
+    }
+    const both = requiredHosts({ ...base, defender: true, monitoring: { ...off, prometheus: true, containerInsights: true } });
+    assert.equal(both.filter((h) => h.host === "*.ods.opinsights.azure.com").length, 1, "shared with Defender: listed once");
+    assert.equal(both.find((h) => h.host === "*.ods.opinsights.azure.com")!.usedBy, "Microsoft Defender for Containers, managed Prometheus (ama-metrics), Container Insights (ama-logs)");
+    assert.ok(!names({ ...base, monitoring: off }).some((h) => h.includes("monitor.azure.com") || h.includes("opinsights")));
+  });
+
+  it("adds the region's Application Insights ingestion and live-metrics hosts, for the model pods, only when a service sends there", () => {
+    const off = { prometheus: false, containerInsights: false, appInsights: false };
+    const ai = requiredHosts({ ...base, monitoring: { ...off, appInsights: true } }).filter((h) => h.host.includes("applicationinsights") || h.host.includes("livediagnostics"));
+    assert.deepEqual(ai.map((h) => [h.host, h.source, h.phase]), [
+      ["westeurope.in.applicationinsights.azure.com", "inference", "model-deploy"],
+      ["westeurope.livediagnostics.monitor.azure.com", "inference", "model-deploy"],
+    ]);
+    assert.ok(!names({ ...base, monitoring: off }).some((h) => h.includes("applicationinsights")));
   });
 
   it("adds the OIDC issuer's JWKS host with token auth, and the Key Vault the TLS certificate comes from", () => {

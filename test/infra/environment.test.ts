@@ -9,8 +9,8 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { InferenceEnvironment } from "../../components/inferenceEnvironment";
 import * as pulumi from "@pulumi/pulumi";
-import { EnvironmentArgsError, configToArgs, parseEnvironmentArgs, rawConfigToArgs, type InferenceEnvironmentArgs } from "../../core/environmentArgs";
-import { runOffline, runOfflineProgram, type PlannedResource } from "../../scripts/offline";
+import { EnvironmentArgsError, parseEnvironmentArgs, rawConfigToArgs, type InferenceEnvironmentArgs } from "../../core/environmentArgs";
+import { documentedNetwork, runOffline, runOfflineProgram, type PlannedResource } from "../../scripts/offline";
 import { REPO_ROOT, rawStack, stackConfig, stackWithoutVersions } from "../support/stacks";
 
 /** Image builds move to @pulumi/docker-build (issue 15): a new resource type replaces them by design; rebuilding an image replaces nothing in Azure. */
@@ -177,8 +177,17 @@ describe("InferenceEnvironment", function () {
     it("are the stack config: a shipped stack's config and its args give the same environment", () => {
       for (const stack of ["dev", "prod"]) {
         assert.deepEqual(parseEnvironmentArgs(rawConfigToArgs(rawStack(stack)), stack), stackConfig(stack));
-        assert.deepEqual(parseEnvironmentArgs(configToArgs(stackConfig(stack)), stack), stackConfig(stack), "a validated config round-trips");
       }
+    });
+
+    it("build the environment a stack's validated config builds (the stack program's way, fromStackConfig)", async () => {
+      const cfg = stackConfig("prod");
+      const fromConfig = await runOffline(cfg, { preview: true });
+      const program = () => new InferenceEnvironment("prod", { ...rawConfigToArgs(rawStack("prod")), projectRoot: REPO_ROOT }, { formerStackLayout: true });
+      const fromArgs = await runOfflineProgram("prod", program, { preview: true, existing: documentedNetwork(cfg) });
+      const byUrn = (plan: PlannedResource[]) => [...plan].sort((a, b) => a.urn.localeCompare(b.urn));
+      assert.ok(fromConfig.length > 90, `${fromConfig.length} resources`);
+      assert.deepEqual(byUrn(fromConfig), byUrn(fromArgs));
     });
 
     it("are validated by the stack config's rules, each problem named by its argument", () => {

@@ -93,11 +93,27 @@ const PROD_INFERENCE_HOSTS = [
   "aksinfprodacr.azurecr.io",
   "aksinfprodacr.westeurope.data.azurecr.io",
   "aksinfprodst.blob.core.windows.net",
+  // The regressor service sends to Application Insights (appInsightsEnabled).
+  "westeurope.in.applicationinsights.azure.com",
+  "westeurope.livediagnostics.monitor.azure.com",
 ];
 const PROD_HOST_RULES: [string, string[]][] = [
   ["inference-hosts", PROD_INFERENCE_HOSTS],
   ["gpu-hosts", ["nvidia.github.io", "us.download.nvidia.com", "download.docker.com"]],
-  ["addon-hosts", ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com", "*.cloud.defender.microsoft.com"]],
+  [
+    "addon-hosts",
+    [
+      "*.ods.opinsights.azure.com",
+      "*.oms.opinsights.azure.com",
+      "*.cloud.defender.microsoft.com",
+      // Managed Prometheus and Container Insights (on by default for FastProd and DenseProd).
+      "dc.services.visualstudio.com",
+      "*.monitoring.azure.com",
+      "global.handler.control.monitor.azure.com",
+      "westeurope.handler.control.monitor.azure.com",
+      "westeurope.ingest.monitor.azure.com",
+    ],
+  ],
 ];
 const PROD_NODES = "10.240.0.0/24";
 

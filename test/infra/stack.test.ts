@@ -521,7 +521,7 @@ describe("infrastructure stack", function () {
     const prodTree = renderTree(prod.resources);
     assert.match(prodTree, /aks-inference:index:Firewall/);
     assert.match(prodTree, /\n {14}DNAT router-443: TCP \* -> 203\.0\.113\.10:443 => 10\.240\.0\.200:443\n/, "each firewall rule is shown");
-    assert.match(prodTree, /\n {14}allow addon-hosts: Https:443 10\.240\.0\.0\/24 -> \*\.ods\.opinsights\.azure\.com,\*\.oms\.opinsights\.azure\.com,\*\.cloud\.defender\.microsoft\.com\n/);
+    assert.match(prodTree, /\n {14}allow addon-hosts: Https:443 10\.240\.0\.0\/24 -> \*\.ods\.opinsights\.azure\.com,\*\.oms\.opinsights\.azure\.com,\*\.cloud\.defender\.microsoft\.com,dc\.services\.visualstudio\.com,\*\.monitoring\.azure\.com,global\.handler\.control\.monitor\.azure\.com,westeurope\.handler\.control\.monitor\.azure\.com,westeurope\.ingest\.monitor\.azure\.com\n/);
     assert.doesNotMatch(prodTree, /aks-tunnel|AzureCloud\./, "no network rule to the region's Azure addresses");
     assert.match(prodTree, /network: networkPlugin=azure networkPluginMode=overlay networkDataplane=cilium networkPolicy=cilium podCidr=10\.244\.0\.0\/16 serviceCidr=10\.100\.0\.0\/16 outboundType=userDefinedRouting/);
     // What a platform review of prod looks for: Entra ID with Azure RBAC and no local accounts,
