@@ -105,7 +105,7 @@ describe("GitHub workflows on a hosted runner (read with @actions/workflow-parse
     const need = ciRunPackages();
 
     it("reads .ci/run's list", () => {
-      assert.deepEqual(need, ["bsdutils", "chromium", "openssl", "python3", "python3-joblib", "python3-numpy", "python3-pandas", "python3-pil", "python3-sklearn"]);
+      assert.deepEqual(need, ["bsdutils", "chromium", "openssl", "prometheus", "python3", "python3-joblib", "python3-numpy", "python3-pandas", "python3-pil", "python3-sklearn"]);
     });
 
     it("each installs them (chromium aside) with apt-get before npm ci and npm test", () => {
