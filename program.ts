@@ -1,10 +1,10 @@
 /**
  * A stack of this repository is one `InferenceEnvironment` named after the stack, built from the
- * stack's validated config. `index.ts` calls this; so do `npm run plan` and the tests, under mocks.
+ * stack's config as `index.ts` validated it (once: the environment takes the config as it is).
+ * `index.ts` calls this; so do `npm run plan` and the tests, under mocks.
  */
 import * as path from "node:path";
 import type { StackConfig } from "./core/config";
-import { configToArgs } from "./core/environmentArgs";
 import { InferenceEnvironment } from "./components/inferenceEnvironment";
 
 export interface StackDeps {
@@ -15,7 +15,7 @@ export interface StackDeps {
 export function createStack(cfg: StackConfig, deps: StackDeps = {}) {
   // The stacks deployed before the component existed hold these resources under the stack
   // itself: `formerStackLayout` aliases them, so no resource is replaced.
-  const env = new InferenceEnvironment(cfg.stack, { ...configToArgs(cfg), projectRoot: deps.projectRoot ?? path.resolve(__dirname) }, { formerStackLayout: true });
+  const env = InferenceEnvironment.fromStackConfig(cfg, { projectRoot: deps.projectRoot ?? path.resolve(__dirname), formerStackLayout: true });
   return {
     resourceGroupName: env.resourceGroupName,
     clusterName: env.clusterName,

@@ -35,6 +35,7 @@ export default {
       "test/router/balancer.test.ts",
       "test/router/autoscaler.test.ts",
       "test/router/selfScaler*.test.ts",
+      "test/monitoring/routerGauges.test.ts",
       "test/router/hardening.test.ts",
       "test/router/slots.test.ts",
       "test/router/request.test.ts",

@@ -88,7 +88,7 @@ export function kubenetRetirementWarning(clusterName: string): string {
   return (
     `AKS cluster '${clusterName}' uses kubenet (network.plugin 'kubenet'): Microsoft retires kubenet networking for AKS on 31 March 2028, ` +
     `after which kubenet clusters are no longer supported. Move to Azure CNI Overlay before then: network.plugin 'azure' on a subnet ` +
-    `(network.subnetId) with network.serviceCidr and network.dnsServiceIp (README, "Moving from kubenet to Azure CNI Overlay").`
+    `(network.subnetId) with network.serviceCidr and network.dnsServiceIp (docs/deploying.md, "Moving from kubenet to Azure CNI Overlay").`
   );
 }
 
@@ -209,7 +209,7 @@ export class Cluster extends pulumi.ComponentResource {
           // dataplane enforces them itself; Microsoft's "Configure Azure CNI Powered by Cilium in
           // AKS" pairs networkDataplane cilium with networkPolicy cilium (no separate engine), on
           // Overlay or a pod subnet. Azure Network Policy Manager on Linux is being retired in its
-          // favour. An existing cluster changes dataplane in place (README, "Moving to Cilium").
+          // favour. An existing cluster changes dataplane in place (docs/deploying.md, "Moving to Cilium").
           // kubenet supports only Calico, and no Cilium dataplane.
           networkDataplane: args.networkPlugin === "azure" ? "cilium" : undefined,
           networkPolicy: args.networkPlugin === "azure" ? "cilium" : "calico",
@@ -236,7 +236,7 @@ export class Cluster extends pulumi.ComponentResource {
         // to propagate and no wait resource is available here: AKS's cloud provider retries its
         // route and load balancer writes until the grant is effective, and if the cluster's own
         // creation meets a not-yet-propagated grant (LinkedAuthorizationFailed), re-running
-        // `pulumi up` resumes from the cluster (README, "Deploying behind a hub firewall").
+        // `pulumi up` resumes from the cluster (docs/hub-firewall.md, "Deploying behind a hub firewall").
         dependsOn: [...this.networkRoleAssignments, ...(args.dependsOn ?? [])],
         // The system pool's node count is the node autoscaler's business once it runs.
         ignoreChanges: autoscale ? ["agentPoolProfiles[0].count"] : [],
@@ -302,7 +302,7 @@ export class Cluster extends pulumi.ComponentResource {
     // The *user* credentials: admin credentials fail on clusters with local accounts disabled.
     // `exec`: the user runs kubelogin (the Entra sign-in), rewritten from device code to the
     // Azure CLI's signed-in context (core/kubeconfig.ts): `az login` on a laptop, azure/login
-    // in CI. Wherever `pulumi` runs therefore needs kubelogin and az on its PATH (README).
+    // in CI. Wherever `pulumi` runs therefore needs kubelogin and az on its PATH (docs/deploying.md, "Sign-in with kubelogin").
     const creds = containerservice.listManagedClusterUserCredentialsOutput(
       { resourceGroupName: args.resourceGroupName, resourceName: this.cluster.name, format: "exec" },
       { parent: this },

@@ -678,7 +678,7 @@ export function checkKubernetesVersion(f: { location: string; configured?: strin
     violation(
       AZURE_RULES.kubernetesVersion,
       `kubernetesVersion '${f.configured}' in ${f.location}`,
-      `${why}; new clusters can be created on ${offered}. Set kubernetesVersion to one of them, or remove it to take the region's default; an existing cluster on it is out of support: upgrade it one minor version at a time (README, "Upgrading AKS")`,
+      `${why}; new clusters can be created on ${offered}. Set kubernetesVersion to one of them, or remove it to take the region's default; an existing cluster on it is out of support: upgrade it one minor version at a time (docs/deploying.md, "Upgrading AKS")`,
     ),
   ];
 }

@@ -4,89 +4,28 @@
  *
  * The shapes follow Pulumi's component schema inference: named interfaces, `as const` objects for
  * enumerations, plain paths for models and project folders. Validation is not repeated here: the
- * arguments become the raw config that `parseStackConfig` checks (core/config.ts), and its
+ * arguments become the raw config that `parseStackConfig` checks (core/config/parse.ts), and its
  * problems are reported under the argument's own path (`services[0].cpuCores`).
  */
-import { CONFIG_NAMESPACE, ConfigError, LOCATION_KEY, VERSION_SETTINGS, parseStackConfig, type StackConfig } from "./config";
+import {
+  CONFIG_NAMESPACE,
+  ClusterPurpose,
+  ConfigError,
+  DeployerPrincipalType,
+  DnsRecordType,
+  EgressMode,
+  LOCATION_KEY,
+  NetworkPlugin,
+  NodeOsUpgradeChannel,
+  TokenIssuerType,
+  UpgradeChannel,
+  WeekDay,
+  parseStackConfig,
+  type StackConfig,
+} from "./config";
 
-/** Azure ML v1's cluster purposes: sizing, zones, Defender and router defaults. */
-export const ClusterPurpose = {
-  /** One zone, small system pool, one router pod. */
-  DevTest: "DevTest",
-  /** Zones, production sizing, three self-scaling router pods. */
-  FastProd: "FastProd",
-  /** As FastProd, denser nodes. */
-  DenseProd: "DenseProd",
-} as const;
-export type ClusterPurpose = (typeof ClusterPurpose)[keyof typeof ClusterPurpose];
-
-/** How pods get addresses. */
-export const NetworkPlugin = {
-  /** The environment creates its VNet, node subnet and route table. Retired by AKS on 31 March 2028 (warned). */
-  Kubenet: "kubenet",
-  /** Azure CNI Overlay powered by Cilium on an existing subnet (`network.subnetId`). */
-  Azure: "azure",
-} as const;
-export type NetworkPlugin = (typeof NetworkPlugin)[keyof typeof NetworkPlugin];
-
-/** How the cluster reaches the internet. */
-export const EgressMode = {
-  LoadBalancer: "loadBalancer",
-  /** Through an Azure Firewall (the hub's, or one the environment creates). */
-  Firewall: "firewall",
-} as const;
-export type EgressMode = (typeof EgressMode)[keyof typeof EgressMode];
-
-/** Who issues the tokens of token-auth services. */
-export const TokenIssuerType = {
-  /** This project's router mints them. */
-  Builtin: "builtin",
-  /** An OpenID Connect issuer such as Microsoft Entra ID. */
-  Oidc: "oidc",
-} as const;
-export type TokenIssuerType = (typeof TokenIssuerType)[keyof typeof TokenIssuerType];
-
-export const DnsRecordType = {
-  A: "A",
-  CNAME: "CNAME",
-} as const;
-export type DnsRecordType = (typeof DnsRecordType)[keyof typeof DnsRecordType];
-
-/** AKS cluster auto-upgrade channels. */
-export const UpgradeChannel = {
-  /** Kubernetes version moves only with kubernetesVersion. */
-  None: "none",
-  /** Latest patch of the cluster's minor version (the default). */
-  Patch: "patch",
-  /** Latest patch of minor version N-1. */
-  Stable: "stable",
-  /** Latest patch of the latest minor version. */
-  Rapid: "rapid",
-} as const;
-export type UpgradeChannel = (typeof UpgradeChannel)[keyof typeof UpgradeChannel];
-
-/** AKS node OS upgrade channels. */
-export const NodeOsUpgradeChannel = {
-  None: "None",
-  /** The OS's own patching (nightly), no reimage. */
-  Unmanaged: "Unmanaged",
-  /** AKS's weekly patched node image (the default). */
-  NodeImage: "NodeImage",
-  /** AKS-tested security patches only, at the cost of hosting their images. */
-  SecurityPatch: "SecurityPatch",
-} as const;
-export type NodeOsUpgradeChannel = (typeof NodeOsUpgradeChannel)[keyof typeof NodeOsUpgradeChannel];
-
-export const WeekDay = {
-  Monday: "Monday",
-  Tuesday: "Tuesday",
-  Wednesday: "Wednesday",
-  Thursday: "Thursday",
-  Friday: "Friday",
-  Saturday: "Saturday",
-  Sunday: "Sunday",
-} as const;
-export type WeekDay = (typeof WeekDay)[keyof typeof WeekDay];
+// The enumerations are the config's own (core/config/schema.ts), declared once.
+export { ClusterPurpose, DeployerPrincipalType, DnsRecordType, EgressMode, NetworkPlugin, NodeOsUpgradeChannel, TokenIssuerType, UpgradeChannel, WeekDay };
 
 export interface EnvironmentNetwork {
   /** Default kubenet. */
@@ -306,14 +245,6 @@ export interface EnvironmentUpgrades {
   maintenanceWindow?: EnvironmentMaintenanceWindow;
 }
 
-/** Principal types a role assignment names. */
-export const DeployerPrincipalType = {
-  User: "User",
-  ServicePrincipal: "ServicePrincipal",
-  Group: "Group",
-} as const;
-export type DeployerPrincipalType = (typeof DeployerPrincipalType)[keyof typeof DeployerPrincipalType];
-
 export interface EnvironmentDeployer {
   /** Default: from the deployer's ARM access token's claims. */
   principalType?: DeployerPrincipalType;
@@ -473,38 +404,4 @@ export function parseEnvironmentArgs(args: InferenceEnvironmentArgs, name: strin
     if (err instanceof ConfigError) throw new EnvironmentArgsError(name, err.problems.map(argProblem));
     throw err;
   }
-}
-
-/**
- * The args that give back `cfg` (parsed for the environment `cfg.stack`): for callers holding a
- * validated config rather than stack-file values (the offline runner and tests). Derived names
- * are passed explicitly, so they stay those of `cfg.stack` whatever the instance is called.
- */
-export function configToArgs(cfg: StackConfig): InferenceEnvironmentArgs {
-  const { stack: _stack, firewall, services, ...rest } = cfg;
-  return {
-    ...rest,
-    firewall:
-      firewall?.kind === "hub"
-        ? { policyId: firewall.policyId, privateIp: firewall.privateIp, publicIp: firewall.publicIp, priority: firewall.priority }
-        : firewall
-          ? { publicIpCount: firewall.publicIpCount, priority: firewall.priority }
-          : undefined,
-    services: services.map(({ authMode, initialReplicas, autoscaleEnabled, versions, ...s }) => ({
-      ...s,
-      authEnabled: authMode === "token" ? undefined : authMode === "key",
-      tokenAuthEnabled: authMode === "token",
-      autoscaleEnabled,
-      numReplicas: autoscaleEnabled ? undefined : initialReplicas,
-      versions: versions?.map((v) => ({
-        // The version's own settings (numReplicas is given back from its initial replicas below).
-        ...Object.fromEntries(VERSION_SETTINGS.filter((k) => k in v).map((k) => [k, (v as unknown as Record<string, unknown>)[k]])),
-        name: v.version,
-        traffic: v.traffic,
-        mirrorPercent: v.mirrorPercent,
-        autoscaleEnabled: v.autoscaleEnabled,
-        numReplicas: v.autoscaleEnabled ? undefined : v.initialReplicas,
-      })),
-    })),
-  };
 }

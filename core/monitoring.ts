@@ -3,7 +3,7 @@
  * (`monitoring/alerts.yaml`, Prometheus rule-group format, which `promtool` tests as it is) read
  * into the shape Azure's PrometheusRuleGroup resources take, and the scrape job that collects the
  * router's admin `/metrics` from every router pod (the `ama-metrics-prometheus-config` ConfigMap
- * of the `ama-metrics` add-on; a plain Prometheus runs the same job with static targets).
+ * of the `ama-metrics` add-on).
  */
 import { parse, stringify } from "yaml";
 import { z } from "zod";
@@ -159,13 +159,12 @@ export interface ScrapeJob {
   scrape_interval: string;
   metrics_path: string;
   scheme: "http";
-  kubernetes_sd_configs?: { role: "pod"; namespaces: { names: string[] } }[];
-  relabel_configs?: { source_labels: string[]; action: "keep" | "replace"; regex?: string; target_label?: string }[];
-  static_configs?: { targets: string[] }[];
+  kubernetes_sd_configs: { role: "pod"; namespaces: { names: string[] } }[];
+  relabel_configs: { source_labels: string[]; action: "keep" | "replace"; regex?: string; target_label?: string }[];
 }
 
 /** The label Kubernetes pod discovery gives a pod label (non-alphanumerics become `_`). */
-function podLabel(name: string): string {
+export function podLabel(name: string): string {
   return `__meta_kubernetes_pod_label_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
 }
 
@@ -173,16 +172,16 @@ function podLabel(name: string): string {
  * The router's scrape job: every running router pod of `namespace` (pod discovery, then only pods
  * with the router role label, only the admin port), `/metrics` over plain HTTP (the admin port
  * serves no TLS and answers only to the pod's own address, which is what pod discovery targets),
- * with the pod's namespace and name as labels. `{ targets }` instead: the same job with static
- * targets (local mode, tests), where nothing is left to discover.
+ * with the pod's namespace and name as labels.
  */
-export function routerScrapeJob(where: { namespace: string } | { targets: string[] }, scrapeInterval = "30s"): ScrapeJob {
-  // No scrape_timeout: Prometheus takes the global one (10 s), or the interval when that is shorter.
-  const common = { job_name: ROUTER_SCRAPE_JOB, scrape_interval: scrapeInterval, metrics_path: "/metrics", scheme: "http" as const };
-  if ("targets" in where) return { ...common, static_configs: [{ targets: where.targets }] };
+export function routerScrapeJob(namespace: string, scrapeInterval = "30s"): ScrapeJob {
   return {
-    ...common,
-    kubernetes_sd_configs: [{ role: "pod", namespaces: { names: [where.namespace] } }],
+    job_name: ROUTER_SCRAPE_JOB,
+    // No scrape_timeout: Prometheus takes the global one (10 s), or the interval when that is shorter.
+    scrape_interval: scrapeInterval,
+    metrics_path: "/metrics",
+    scheme: "http",
+    kubernetes_sd_configs: [{ role: "pod", namespaces: { names: [namespace] } }],
     relabel_configs: [
       { source_labels: [podLabel(LABELS.role)], action: "keep", regex: ROLE_ROUTER },
       { source_labels: ["__meta_kubernetes_pod_container_port_number"], action: "keep", regex: String(ROUTER_PORTS.admin) },
@@ -196,5 +195,5 @@ export function routerScrapeJob(where: { namespace: string } | { targets: string
 
 /** The `prometheus-config` document of the `ama-metrics-prometheus-config` ConfigMap: the router's job, for the router pods of `namespace`. */
 export function amaMetricsPrometheusConfig(namespace: string): string {
-  return stringify({ scrape_configs: [routerScrapeJob({ namespace })] });
+  return stringify({ scrape_configs: [routerScrapeJob(namespace)] });
 }

@@ -1,10 +1,11 @@
 /**
  * Everything that depends on the cluster purpose, in one place: DevTest clusters are small and
  * cheap (one zone, free AKS tier, one router pod without self-scaling, no Defender, locally
- * redundant storage), FastProd and DenseProd are sized for production. Config defaults, the
- * components and the host list read it here.
+ * redundant storage), FastProd and DenseProd are sized for production. The config's defaults are
+ * applied from it in one place (`withPurposeDefaults`, core/config/derived.ts); the components and
+ * the host list read the sizing that is not config (zones, SKUs, tiers) here.
  */
-import type { ClusterPurpose, NodeOsUpgradeChannel, UpgradeChannel } from "./config";
+import type { ClusterPurpose, NodeOsUpgradeChannel, UpgradeChannel } from "./config/schema";
 
 export interface PurposeProfile {
   systemVmSize: string;
@@ -36,7 +37,7 @@ export interface PurposeProfile {
    * "Automatically upgrade an Azure Kubernetes Service (AKS) cluster" has `patch` move the cluster
    * to the latest supported patch of its minor version, while `stable` / `rapid` also move the
    * minor version (to N-1 / N). Minor versions here move with `kubernetesVersion`, reviewed in a
-   * pull request and checked by `pulumi preview` (README, "Upgrading AKS"); a channel that moves
+   * pull request and checked by `pulumi preview` (docs/deploying.md, "Upgrading AKS"); a channel that moves
    * them behind the stack's back would leave the config naming an older version than the cluster
    * runs. Patch releases are security and bug fixes, wanted in DevTest and production alike.
    */

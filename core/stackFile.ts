@@ -280,7 +280,7 @@ export function readStackFileDecrypted(text: string, decrypt: (ciphertext: strin
 
 /**
  * Keys of a stack file that the config reads only as secrets but that the file holds in plain
- * text: a service's `keys` (README, "Migrating from Azure ML v1"). Each becomes a problem naming it.
+ * text: a service's `keys` (docs/migrating-from-azure-ml-v1.md). Each becomes a problem naming it.
  */
 export function plainTextSecretProblems(file: Pick<StackFile, "config" | "secrets">): string[] {
   const services = file.config[`${CONFIG_NAMESPACE}:services`];

@@ -397,7 +397,7 @@ class Problems {
     for (const issue of r.error.issues) {
       const base = [at, ...issue.path.map(String)].filter(Boolean).join(".");
       if (issue.code === "unrecognized_keys") {
-        for (const k of issue.keys) this.add(file, base ? `${base}.${k}` : k, "is not a field of this document's documented schema (see the importer's README table); refused rather than dropped");
+        for (const k of issue.keys) this.add(file, base ? `${base}.${k}` : k, "is not a field of this document's documented schema (see the table in docs/migrating-from-azure-ml-v1.md); refused rather than dropped");
       } else this.add(file, base, issue.message);
     }
     return undefined;

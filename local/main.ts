@@ -11,7 +11,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { TableServiceClient } from "@azure/data-tables";
 import { Command, Option } from "commander";
 import { ConfigError, isPythonEntryScript, unitsOf, type ModelServiceConfig, type StackConfig } from "../core/config";
-import { SERVICE_TABLE, logLevel } from "../core/naming";
+import { SCORING_ENV, SERVICE_TABLE, logLevel } from "../core/naming";
 import { routerPayloadLimitBytes } from "../core/payloadLimit";
 import { routingSettings } from "../core/routingSettings";
 import { scoringEnv } from "../core/scoringEnv";
@@ -21,6 +21,7 @@ import { createBlobContainers, replicaEnv, uploadService } from "../packaging/up
 import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/inProcess";
 import type { AutoscalerOptions } from "../router/autoscaler";
 import { startRouter, type RouterHandle } from "../router/server";
+import { TELEMETRY_FILE_ENV } from "../scoring/telemetryEnv";
 import { startAdmin } from "./admin";
 import { startAzurite } from "./azurite";
 import { defaultLogFormat, LOG_FORMATS, localLogger, replicaLinePrinter, type LogFormat } from "./logFormat";
@@ -86,6 +87,11 @@ export async function startLocal(opts: LocalOptions): Promise<LocalMode> {
       if ("error" in choice) cannotStart.set(unit, choice.error);
       else Object.assign(replica, scoringEnv({ python: choice.python }));
     }
+    // Application Insights (appInsightsEnabled, default off): the developer's connection string
+    // when set, else the records go to a file; other services get none, whatever the environment holds.
+    const connectionString = process.env[SCORING_ENV.appInsightsConnectionString];
+    if (!version.appInsightsEnabled) replica[SCORING_ENV.appInsightsConnectionString] = "";
+    else if (!connectionString) replica[TELEMETRY_FILE_ENV] = path.join(dir, "telemetry", `${unit}.jsonl`);
     env.set(unit, replica);
   }
   // Configured keys (a migrated v1 service's) from the stack's secrets, else generated ones; a

@@ -2,12 +2,13 @@
  * The guard rails (Azure ML v1's rules for AKS web services, and Azure's own deployment rules) as pure checks over plain `{ type, name, props }` resources, so
  * the same code runs in `pulumi preview --policy-pack policies`, in the tests, and over an
  * offline plan. Each violation says what is wrong and how to fix it. `index.ts` wraps these in
- * CrossGuard policies (constructing the PolicyPack starts its server, so it lives apart).
+ * CrossGuard policies (constructing the PolicyPack starts its server, so it lives apart); how
+ * they read a resource (type tokens, paths into props, unknown values) is readers.ts.
  */
 import { MAX_MODELS_PER_DEPLOYMENT, MAX_PAYLOAD_MB } from "../core/config";
 import { gpuNodeFitProblem } from "../core/gpu";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
-import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
+import type { ServiceRoutingSettings } from "../core/routingSettings";
 import { splitProblems } from "../core/versions";
 import {
   GPU_POOL_LABEL,
@@ -20,7 +21,6 @@ import {
   ROLE_ROUTER,
   ROUTER_ENV,
   ROUTER_HOST_ANNOTATION,
-  SETTINGS_ANNOTATION,
   TAGS,
   WORKLOAD_IDENTITY,
   serviceAccountSubject,
@@ -44,13 +44,45 @@ import {
   type AzureRule,
   type DnatRuleFacts,
 } from "../core/azureRules";
+import {
+  RESOURCE_TYPES as T,
+  SECRETS_STORE_CSI_DRIVER,
+  annotationsOf,
+  authModeOf,
+  boundPublicIps,
+  clusterOf,
+  collectionsOf,
+  containers,
+  enabledOrUnknown,
+  envValue,
+  firewallAllows,
+  get,
+  isModelDeployment,
+  isNetworkContributorGrant,
+  isRouterDeployment,
+  isUdrCluster,
+  isWorkload,
+  kindOf,
+  known,
+  labelsOf,
+  modelSettingsOf,
+  namespaceOf,
+  notDevTest,
+  ownPublicIpGroups,
+  podSpecOf,
+  purposeOf,
+  quantityCores,
+  quantityGiB,
+  registryHost,
+  sameNamespace,
+  secretRefs,
+  strings,
+  usesWorkloadIdentity,
+  type Res,
+} from "./readers";
 
-export interface Res {
-  type: string;
-  name: string;
-  urn?: string;
-  props: Record<string, unknown>;
-}
+export type { Res } from "./readers";
+export { registryHost } from "./readers";
 
 export interface Violation {
   message: string;
@@ -66,94 +98,6 @@ export interface Rule {
   /** Checks the whole stack (stack policies). */
   stack?: (all: Res[]) => Violation[];
 }
-
-const T = {
-  cluster: "azure-native:containerservice:ManagedCluster",
-  pool: "azure-native:containerservice:AgentPool",
-  registry: "azure-native:containerregistry:Registry",
-  account: "azure-native:storage:StorageAccount",
-  ruleGroup: "azure-native:network:FirewallPolicyRuleCollectionGroup",
-  publicIp: "azure-native:network:PublicIPAddress",
-  resourceGroup: "azure-native:resources:ResourceGroup",
-  firewall: "azure-native:network:AzureFirewall",
-  firewallPolicy: "azure-native:network:FirewallPolicy",
-  vnet: "azure-native:network:VirtualNetwork",
-  subnet: "azure-native:network:Subnet",
-  route: "azure-native:network:Route",
-  roleAssignment: "azure-native:authorization:RoleAssignment",
-  deployment: "kubernetes:apps/v1:Deployment",
-  service: "kubernetes:core/v1:Service",
-  secretProviderClass: "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
-  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-  secret: "kubernetes:core/v1:Secret",
-  serviceAccount: "kubernetes:core/v1:ServiceAccount",
-  federatedCredential: "azure-native:managedidentity:FederatedIdentityCredential",
-};
-
-const get = (o: unknown, ...keys: (string | number)[]): unknown => keys.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string | number, unknown>)[k] : undefined), o);
-const labelsOf = (r: Res) => (get(r.props, "metadata", "labels") ?? {}) as Record<string, string>;
-const annotationsOf = (r: Res) => (get(r.props, "metadata", "annotations") ?? {}) as Record<string, string>;
-const isModelDeployment = (r: Res) => r.type === T.deployment && labelsOf(r)[LABELS.role] === ROLE_MODEL;
-const isRouterDeployment = (r: Res) => r.type === T.deployment && labelsOf(r)[LABELS.role] === ROLE_ROUTER;
-
-interface Container {
-  env?: { name: string; value?: string }[];
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-}
-function containers(r: Res): Container[] {
-  return (get(r.props, "spec", "template", "spec", "containers") as Container[] | undefined) ?? [];
-}
-function envValue(r: Res, name: string): string | undefined {
-  for (const c of containers(r)) for (const e of c.env ?? []) if (e.name === name) return e.value;
-  return undefined;
-}
-function clusterOf(all: Res[]): Res | undefined {
-  return all.find((r) => r.type === T.cluster);
-}
-function purposeOf(all: Res[]): string | undefined {
-  const c = clusterOf(all);
-  return c ? ((get(c.props, "tags", TAGS.purpose) as string | undefined) ?? undefined) : undefined;
-}
-const notDevTest = (all: Res[]) => {
-  const p = purposeOf(all);
-  return p !== undefined && p !== "DevTest";
-};
-
-/** Values Pulumi does not know yet (first preview) arrive as undefined or this marker (offline plan). */
-const known = (v: unknown): v is string => typeof v === "string" && v !== "" && v !== "[unknown]";
-const isUdrCluster = (r: Res) => r.type === T.cluster && get(r.props, "networkProfile", "outboundType") === "userDefinedRouting";
-const NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
-const isNetworkContributorGrant = (r: Res) => r.type === T.roleAssignment && String(r.props.roleDefinitionId ?? "").endsWith(NETWORK_CONTRIBUTOR);
-const PIP_NAME_ANNOTATION = "service.beta.kubernetes.io/azure-pip-name";
-const LB_GROUP_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-resource-group";
-
-/** Public IPs that LoadBalancer Services bind by name, in the group their annotation names (the node resource group when none: AKS's own). */
-function boundPublicIps(all: Res[]): { service: Res; ipName: string; resourceGroup: string }[] {
-  return all
-    .filter((r) => r.type === T.service && get(r.props, "spec", "type") === "LoadBalancer")
-    .flatMap((service) => {
-      const a = annotationsOf(service);
-      const ipName = a[PIP_NAME_ANNOTATION];
-      const resourceGroup = a[LB_GROUP_ANNOTATION];
-      return known(ipName) && known(resourceGroup) && ipName && resourceGroup ? [{ service, ipName, resourceGroup }] : [];
-    });
-}
-
-/** The stack's own resource groups that hold a public IP of the stack bound by a LoadBalancer Service. */
-function ownPublicIpGroups(all: Res[]): string[] {
-  const groups = new Set(all.filter((r) => r.type === T.resourceGroup).map((r) => String(r.props.resourceGroupName ?? "").toLowerCase()));
-  const ips = all.filter((r) => r.type === T.publicIp);
-  return boundPublicIps(all)
-    .map((b) => b.resourceGroup.toLowerCase())
-    .filter((g) => groups.has(g) && ips.some((ip) => String(ip.props.resourceGroupName ?? "").toLowerCase() === g));
-}
-
-interface RuleCollection {
-  ruleCollectionType?: string;
-  rules?: Record<string, unknown>[];
-}
-const collectionsOf = (g: Res) => (g.props.ruleCollections as RuleCollection[] | undefined) ?? [];
-const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
 /** A policy for one of Azure's own rules (core/azureRules.ts): its name, and its Microsoft doc in the description. */
 const azureRule = (rule: AzureRule, check: Pick<Rule, "resource" | "stack">, enforcementLevel: Rule["enforcementLevel"] = "mandatory"): Rule => ({
@@ -322,75 +266,6 @@ const IDENTITY_DOCS = {
     url: "https://learn.microsoft.com/azure/aks/csi-secrets-store-driver",
   },
 } as const;
-const SECRETS_STORE_CSI_DRIVER = "secrets-store.csi.k8s.io";
-const WORKLOAD_TYPES = new Set(["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:StatefulSet"]);
-const isWorkload = (r: Res) => WORKLOAD_TYPES.has(r.type);
-const kindOf = (r: Res) => r.type.split(":").pop() ?? r.type;
-const namespaceOf = (r: Res) => String(get(r.props, "metadata", "namespace") ?? "default");
-
-/** A model Service's routing settings, read with the router's own parser; undefined when not (yet) known. */
-function modelSettingsOf(r: Res): ServiceRoutingSettings | undefined {
-  if (r.type !== T.service || labelsOf(r)[LABELS.role] !== ROLE_MODEL) return undefined;
-  try {
-    return parseRoutingSettings(annotationsOf(r)[SETTINGS_ANNOTATION], labelsOf(r)[LABELS.service], `Service '${r.name}'`);
-  } catch {
-    return undefined;
-  }
-}
-
-/** A model Service's auth mode, read with the router's own parser; undefined when not (yet) known. */
-const authModeOf = (r: Res): string | undefined => modelSettingsOf(r)?.authMode;
-const sameNamespace = (a: string, b: string) => a === b || !known(a) || !known(b);
-
-interface PodSpec {
-  serviceAccountName?: string;
-  volumes?: { secret?: { secretName?: string }; csi?: { driver?: string; volumeAttributes?: Record<string, string> } }[];
-  containers?: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[]; envFrom?: { secretRef?: { name?: string } }[] }[];
-}
-/** A flag set to true, or not known yet (on a first preview, an object holding an unknown is unknown as a whole). */
-function enabledOrUnknown(props: Record<string, unknown>, ...path: string[]): boolean {
-  for (let i = 1; i <= path.length; i++) if (get(props, ...path.slice(0, i)) === "[unknown]") return true;
-  return get(props, ...path) === true;
-}
-const podSpecOf = (w: Res) => get(w.props, "spec", "template", "spec") as PodSpec | undefined;
-
-/** Every Secret a workload's pods need: secret volumes, env secretKeyRefs, envFrom secretRefs. */
-function secretRefs(w: Res): string[] {
-  const spec = podSpecOf(w);
-  const names = [
-    ...(spec?.volumes ?? []).map((v) => v.secret?.secretName),
-    ...(spec?.containers ?? []).flatMap((c) => [...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name), ...(c.envFrom ?? []).map((e) => e.secretRef?.name)]),
-  ];
-  return [...new Set(names.filter((n): n is string => n !== undefined))];
-}
-
-/** The pods sign in with workload identity: the webhook's label, or a CSI volume read with a workload identity's client ID. */
-function usesWorkloadIdentity(w: Res, all: Res[]): boolean {
-  if (get(w.props, "spec", "template", "metadata", "labels", WORKLOAD_IDENTITY.useLabel) === "true") return true;
-  const classes = (podSpecOf(w)?.volumes ?? []).filter((v) => v.csi?.driver === SECRETS_STORE_CSI_DRIVER).map((v) => v.csi?.volumeAttributes?.secretProviderClass);
-  return all.some(
-    (r) =>
-      r.type === T.secretProviderClass &&
-      classes.includes(String(get(r.props, "metadata", "name"))) &&
-      get(r.props, "spec", "parameters", "usePodIdentity") !== "true" &&
-      Boolean(get(r.props, "spec", "parameters", "clientID")),
-  );
-}
-
-/** FQDNs and FQDN tags the stack's firewall application rules allow. */
-function firewallAllows(all: Res[]): { fqdns: string[]; tags: string[] } {
-  const appRules = all
-    .filter((r) => r.type === T.ruleGroup)
-    .flatMap((g) => ((g.props.ruleCollections as { rules?: Record<string, unknown>[] }[] | undefined) ?? []).flatMap((c) => c.rules ?? []))
-    .filter((rule) => rule.ruleType === "ApplicationRule");
-  return { fqdns: appRules.flatMap((rule) => (rule.targetFqdns as string[] | undefined) ?? []), tags: appRules.flatMap((rule) => (rule.fqdnTags as string[] | undefined) ?? []) };
-}
-
-/** `mcr.microsoft.com/oss/x:1` → `mcr.microsoft.com`; a name without a registry is Docker Hub's. */
-export function registryHost(image: string): string {
-  const first = image.split("/")[0];
-  return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first.toLowerCase() : "docker.io";
-}
 const OUTBOUND_RULES_DOC = { title: "Outbound network and FQDN rules for Azure Kubernetes Service (AKS) clusters", url: "https://learn.microsoft.com/azure/aks/outbound-rules-control-egress" } as const;
 
 export const rules: Rule[] = [
@@ -776,21 +651,6 @@ export const rules: Rule[] = [
     },
   },
 ];
-
-/** A Kubernetes CPU quantity (`2000m`, `2`) in cores; 0 when absent. */
-function quantityCores(q: string | undefined): number {
-  if (!q) return 0;
-  return q.endsWith("m") ? Number(q.slice(0, -1)) / 1000 : Number(q);
-}
-
-/** A Kubernetes memory quantity (`8192Mi`, `8Gi`) in GiB; 0 when absent. */
-function quantityGiB(q: string | undefined): number {
-  if (!q) return 0;
-  const units: Record<string, number> = { Ki: 1 / 1024 ** 2, Mi: 1 / 1024, Gi: 1, Ti: 1024 };
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti)?$/.exec(q);
-  if (!m) return 0;
-  return Number(m[1]) * (m[2] ? units[m[2]] : 1 / 1024 ** 3);
-}
 
 /** Every violation of every rule over a stack's resources. */
 export function evaluate(all: Res[]): { rule: Rule; violation: Violation }[] {

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import { decide, initialState, type AutoscalerState, type DecisionOptions } from "../core/autoscale";
+import type { ServiceRoutingSettings } from "../core/routingSettings";
 import type { ServiceBalancer } from "./balancer";
 import { labelsOf, type RouterMetrics } from "./metrics";
 import type { Coordinator, Scaler, ServiceLoad } from "./types";
@@ -32,8 +33,8 @@ export class Autoscaler {
   private readonly states = new Map<string, AutoscalerState>();
   private readonly timer?: NodeJS.Timeout;
   private ticking = false;
-  /** Units whose gauges this pod has published: the ones to forget when discovery drops them. */
-  private readonly published = new Set<string>();
+  /** The settings each unit's gauges show (to publish only what changed), and the units to forget when discovery drops them. */
+  private readonly published = new Map<string, ServiceRoutingSettings>();
   private readonly now: () => number;
 
   constructor(
@@ -72,10 +73,11 @@ export class Autoscaler {
       for (const [name, load] of Object.entries(local)) this.metrics.queued.set(labelsOf(name), load.queued);
       // Every pod publishes the settings and whether it leads; the alert rules read the leader's replica counts.
       for (const [name, b] of this.balancers) {
+        if (this.published.get(name) === b.settings) continue;
         this.metrics.publishSettings(name, b.settings);
-        this.published.add(name);
+        this.published.set(name, b.settings);
       }
-      for (const name of this.published) {
+      for (const name of this.published.keys()) {
         if (this.balancers.has(name)) continue;
         this.metrics.forgetUnit(name);
         this.published.delete(name);

@@ -12,6 +12,7 @@ import { BalancerError, type ReplicaSlot, type ServiceBalancer } from "./balance
 import { BodyBudgetError, PayloadTooLargeError, SlowBodyError, readBody, type BodyLimits, type BodyStore, type HeldBody } from "./body";
 import { labelsOf, type RouterMetrics } from "./metrics";
 import { sendMirror } from "./mirror";
+import type { RouterTrace } from "../core/traceContext";
 import { ForwardError, ReplicaBusyError, forward, forwardHeaders } from "./proxy";
 import { upstreamPath, type PayloadLimit, type Route } from "./request";
 import { sendError } from "./respond";
@@ -36,6 +37,10 @@ export interface Exchange {
    * replica refuses them in its own words, as Azure ML's server does); else the router's id.
    */
   idsAsSent?: boolean;
+  /** The router's span of this request (router/proxy.ts requestTrace). */
+  trace: RouterTrace;
+  /** The service version chosen for it. */
+  version: string;
   /** The mirror version's unit when a copy of this request goes there (core/versions.ts). */
   mirror?: string;
 }
@@ -109,7 +114,7 @@ export class Forwarder {
   private async forwardHeld(x: Exchange, start: number, path: string, held: HeldBody | undefined): Promise<void> {
     const { req, res, balancer: b, route, requestId } = x;
     const whole = held?.whole;
-    const headers = forwardHeaders(req, x.idsAsSent ? undefined : requestId, this.o.trustForwardedFor, this.o.replicaToken);
+    const headers = forwardHeaders(req, { requestId: x.idsAsSent ? undefined : requestId, trace: x.trace, version: x.version, trustForwardedFor: this.o.trustForwardedFor, replicaToken: this.o.replicaToken });
     if (x.mirror) this.mirror(x.mirror, req.method as Dispatcher.HttpMethod, path, headers, held === undefined ? null : whole);
     const tried = new Set<string>();
     let busySince: number | undefined;
@@ -152,7 +157,7 @@ export class Forwarder {
           return sendError(res, 503, "ReplicaBusy", `every replica of service '${route.service}' stayed busy for ${b.settings.maxQueueWaitMs} ms`, { "retry-after": "1" });
         }
         if (!err.delivered && CONNECT_ERRORS.has(code) && attempt < MAX_ATTEMPTS) {
-          this.o.log.warn({ service: route.service, replica: slot.replica.id, code, requestId }, "replica unreachable, retrying on another");
+          this.o.log.warn({ service: route.service, replica: slot.replica.id, code, requestId, traceId: x.trace.traceId }, "replica unreachable, retrying on another");
           tried.add(slot.replica.id);
           continue;
         }
@@ -176,12 +181,12 @@ export class Forwarder {
   }
 
   /** The answer to a failure that is not retried. */
-  private answerFailure({ req, res, balancer: b, route, requestId }: Exchange, slot: ReplicaSlot, err: ForwardError, code: string): void {
+  private answerFailure({ req, res, balancer: b, route, requestId, trace }: Exchange, slot: ReplicaSlot, err: ForwardError, code: string): void {
     if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
       return sendError(res, 504, "ScoringTimeout", `service '${route.service}' did not answer within ${b.settings.scoringTimeoutMs} ms`);
     }
     if (res.destroyed || req.socket.destroyed) return; // the client went away (req itself is destroyed once fully read)
-    this.o.log.error({ service: route.service, replica: slot.replica.id, code, err: err.message, requestId }, "forwarding failed");
+    this.o.log.error({ service: route.service, replica: slot.replica.id, code, err: err.message, requestId, traceId: trace.traceId }, "forwarding failed");
     sendError(
       res,
       502,

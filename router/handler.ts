@@ -10,6 +10,8 @@ import type { AuthGate, Denial } from "./authGate";
 import type { ServiceBalancer } from "./balancer";
 import type { Forwarder } from "./forward";
 import type { RouterMetrics } from "./metrics";
+import { requestTrace } from "./proxy";
+import type { RouterTrace } from "../core/traceContext";
 import { echoHeaders, idsBehindRouter } from "../core/requestId";
 import { V1_PREFIX, allowedMethods, malformed, needsCredentials, parseRoute, requestIdsOf, splitTarget, type PayloadLimit, type Refusal, type Route } from "./request";
 import { routerHeaders, sendError, sendJson } from "./respond";
@@ -40,6 +42,14 @@ export interface HandlerOptions {
   log: Logger;
 }
 
+/** Who a request is, as the router tells the replica and its own logs. */
+interface RequestContext {
+  requestId: string;
+  /** The caller's ids go to the replica as sent (router/forward.ts Exchange). */
+  idsAsSent: boolean;
+  trace: RouterTrace;
+}
+
 export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const { balancers, limit, lifecycle, metrics, log } = o;
 
@@ -47,7 +57,7 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
    * Answers one request; returns the unit (service version) it was for, when known (for the
    * metrics) — at once when the answer needed no waiting, else as a promise.
    */
-  const handle = (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, query: string, start: number, bad: Refusal | undefined, idsAsSent: boolean): string | undefined | Promise<string | undefined> => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, path: string, query: string, start: number, bad: Refusal | undefined): string | undefined | Promise<string | undefined> => {
     if (bad) {
       sendError(res, bad.status, bad.code, bad.message, bad.close ? { connection: "close" } : {});
       return undefined;
@@ -89,11 +99,11 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
         sendError(res, 413, "PayloadTooLarge", limit.tooLarge(b, length), { connection: "close" });
         return route.service;
       }
-      const decision = o.auth.decide(route.service, b.settings, req.headers.authorization, requestId);
-      if (decision instanceof Promise) return decision.then((denied) => (denied ? refuse(req, res, route.service, denied) : pass(req, res, b, route, choice, { requestId, idsAsSent }, start, query)));
+      const decision = o.auth.decide(route.service, b.settings, req.headers.authorization, ctx.requestId);
+      if (decision instanceof Promise) return decision.then((denied) => (denied ? refuse(req, res, route.service, denied) : pass(req, res, b, route, choice, ctx, start, query)));
       if (decision) return refuse(req, res, route.service, decision);
     }
-    return pass(req, res, b, route, choice, { requestId, idsAsSent }, start, query);
+    return pass(req, res, b, route, choice, ctx, start, query);
   };
 
   /** The 401 for credentials that do not admit the caller. */
@@ -103,12 +113,12 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
   };
 
   /** An admitted request on its way to the replica; resolves with its unit once answered. */
-  const pass = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, choice: VersionChoice, ids: { requestId: string; idsAsSent: boolean }, start: number, query: string): Promise<string> => {
+  const pass = async (req: http.IncomingMessage, res: http.ServerResponse, b: ServiceBalancer, route: Route, choice: VersionChoice, ctx: RequestContext, start: number, query: string): Promise<string> => {
     // `Expect: 100-continue`: the client sends its body only now that auth and size are fine.
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
     // Only scoring is mirrored: the mirror version is there to compare answers of the model.
     const mirror = route.kind === "score" || route.kind === "infer" ? choice.mirrorUnit : undefined;
-    await o.forwarder.send({ req, res, balancer: b, route, ...ids, mirror }, start, query);
+    await o.forwarder.send({ req, res, balancer: b, route, ...ctx, version: choice.version, mirror }, start, query);
     return choice.unit;
   };
 
@@ -143,6 +153,7 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
       }
     }
     lifecycle.inFlight++;
+    const trace = requestTrace(req);
     // Every answer is counted: by service where one is known, as "unknown" otherwise.
     const done = (service: string | undefined) => {
       lifecycle.inFlight--;
@@ -150,16 +161,17 @@ export function publicHandler(o: HandlerOptions): (req: http.IncomingMessage, re
       const label = service ?? "unknown";
       const seconds = (performance.now() - start) / 1000;
       metrics.request(label, status, seconds);
-      if (status >= 500) log.warn({ service: label, status, requestId, ms: Math.round(seconds * 1000) }, "request failed");
-      else if (log.isLevelEnabled("debug")) log.debug({ service: label, status, requestId, ms: Math.round(seconds * 1000) }, "request");
+      // The trace id beside the request id: the replica's records (scoring/telemetry.ts) carry the same one.
+      if (status >= 500) log.warn({ service: label, status, requestId, traceId: trace.traceId, ms: Math.round(seconds * 1000) }, "request failed");
+      else if (log.isLevelEnabled("debug")) log.debug({ service: label, status, requestId, traceId: trace.traceId, ms: Math.round(seconds * 1000) }, "request");
     };
     const failed = (err: unknown) => {
-      log.error({ err: (err as Error).message, requestId }, "unexpected error");
+      log.error({ err: (err as Error).message, requestId, traceId: trace.traceId }, "unexpected error");
       sendError(res, 500, "InternalError", "the router failed to handle the request");
       done(undefined);
     };
     try {
-      const answered = handle(req, res, requestId, path, query, start, bad, idsAsSent);
+      const answered = handle(req, res, { requestId, idsAsSent, trace }, path, query, start, bad);
       // Most answers the router gives itself are decided without waiting: no promise for them.
       if (answered instanceof Promise) answered.then(done, failed);
       else done(answered);

@@ -4,12 +4,15 @@
  * into the client's response, and what a slow client has not taken yet waits in router memory
  * rather than in the replica's slot.
  */
+import { randomFillSync } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { REPLICA_BUSY_HEADER } from "../core/naming";
+import { VERSION_HEADER } from "../core/versions";
 import { REPLICA_TOKEN_HEADER } from "../core/replicaToken";
+import { formatTraceparent, routerTrace, type RouterTrace } from "../core/traceContext";
 import { RateGuard, type BodyLimits } from "./body";
 import { routerHeaders } from "./respond";
 import type { Budget } from "./spool";
@@ -25,6 +28,51 @@ const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "
  */
 const CLIENT_ADDRESS = new Set(["x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "x-forwarded-proto"]);
 
+/** Trace context headers: the caller's are replaced by the router's own (core/traceContext.ts). */
+const TRACE_HEADERS = new Set(["traceparent", "tracestate"]);
+
+// Random bytes are drawn 4 KiB at a time: one system call per ~170 requests, not two per request.
+const pool = Buffer.alloc(4096);
+let poolUsed = pool.length;
+/** `chars` random hex characters (an even number). */
+export function randomHex(chars: number): string {
+  const bytes = chars / 2;
+  if (poolUsed + bytes > pool.length) {
+    randomFillSync(pool);
+    poolUsed = 0;
+  }
+  poolUsed += bytes;
+  return pool.toString("hex", poolUsed - bytes, poolUsed);
+}
+
+/**
+ * The router's span of a request: the caller's valid `traceparent` continued (else a new trace)
+ * with a span id of the router's own. Made once per request by the handler, which logs its trace
+ * id and hands it to the forwarded headers, so both name the same trace.
+ */
+export function requestTrace(req: IncomingMessage): RouterTrace {
+  // Node joins repeated headers with ", ": a repeated traceparent is then invalid (as the
+  // specification wants), repeated tracestate headers are one list (as it wants too).
+  const header = (name: string) => {
+    const v = req.headers[name];
+    return Array.isArray(v) ? v.join(",") : v;
+  };
+  return routerTrace(header("traceparent"), header("tracestate"), randomHex);
+}
+
+/** What the router decided about a request that its forwarded headers carry. */
+export interface Forwarding {
+  /** The router's id; undefined: the caller's ids go as sent (the replica refuses them itself). */
+  requestId: string | undefined;
+  trace: RouterTrace;
+  /** The service version the request goes to (VERSION_HEADER: the replica records it, it does not know its version otherwise). */
+  version: string;
+  /** Keep the client-address headers of a proxy the operator trusts. */
+  trustForwardedFor?: boolean;
+  /** Local mode: the secret its replicas require (core/replicaToken.ts). */
+  replicaToken?: string;
+}
+
 /**
  * The headers the replica gets: the client's, less hop-by-hop ones (the fixed set and whatever
  * the client's `Connection` header names) and credentials, with the router's request id and the
@@ -32,7 +80,7 @@ const CLIENT_ADDRESS = new Set(["x-forwarded-for", "forwarded", "x-real-ip", "x-
  * chain, else the peer alone), `X-Forwarded-Proto` and `X-Forwarded-Host` (a trusted proxy's, else
  * the router's own view); a trusted proxy's `Forwarded` and `X-Real-IP` pass, an untrusted client's do not.
  */
-export function forwardHeaders(req: IncomingMessage, requestId: string | undefined, trustForwardedFor = false, replicaToken?: string): string[] {
+export function forwardHeaders(req: IncomingMessage, { requestId, trace, version, trustForwardedFor = false, replicaToken }: Forwarding): string[] {
   const raw = req.rawHeaders;
   const connection = req.headers.connection;
   const named = connection ? new Set(connection.split(",").map((t) => t.trim().toLowerCase())) : undefined;
@@ -53,11 +101,15 @@ export function forwardHeaders(req: IncomingMessage, requestId: string | undefin
       continue;
     }
     // A client's own REPLICA_TOKEN_HEADER never passes (local mode's router sends the real one below).
-    if (DROP_REQUEST.has(name) || named?.has(name) || name === REPLICA_TOKEN_HEADER) continue;
+    if (DROP_REQUEST.has(name) || named?.has(name) || name === REPLICA_TOKEN_HEADER || TRACE_HEADERS.has(name)) continue;
     if (requestId !== undefined && (name === "x-ms-request-id" || name === "x-request-id")) continue;
+    if (name === VERSION_HEADER) continue;
     out.push(raw[i], raw[i + 1]);
   }
   if (requestId !== undefined) out.push("x-ms-request-id", requestId, "x-request-id", requestId);
+  out.push(VERSION_HEADER, version);
+  out.push("traceparent", formatTraceparent(trace.traceId, trace.spanId, trace.flags));
+  if (trace.tracestate !== undefined) out.push("tracestate", trace.tracestate);
   if (replicaToken) out.push(REPLICA_TOKEN_HEADER, replicaToken);
   if (req.socket.remoteAddress) chain.push(req.socket.remoteAddress);
   if (chain.length > 0) out.push("x-forwarded-for", chain.join(", "));

@@ -9,8 +9,10 @@
  * big-endian header length, the JSON header, and `size` raw body bytes. Request bodies go out as
  * the chunks the socket delivered (no concatenation, no base64); answers come back as slices of
  * the chunks the pipe delivered. stdout/stderr of the workers are the script's, and go to the
- * replica log line by line.
+ * replica log line by line, and to `onOutput` in the async context of the request the worker
+ * runs (Application Insights trace records, scoring/telemetry.ts).
  */
+import { AsyncResource } from "node:async_hooks";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
@@ -46,6 +48,11 @@ export interface PythonHandlerOptions {
   log: Logger;
   /** A worker that cannot be brought back (its init() failed on restart): the replica must end. */
   onFatal?: (err: Error) => void;
+  /**
+   * Each line a worker prints, called in the async context of the request the worker runs
+   * (where score() was called), else in init()'s. The connection string is not the workers' to see.
+   */
+  onOutput?: (line: string, stream: "stdout" | "stderr") => void;
 }
 
 interface Frame {
@@ -118,6 +125,10 @@ function frameHead(header: Record<string, unknown>): Buffer {
 interface Job {
   req: ScoreRequest;
   resolve: (r: FullResponse) => void;
+  /** The async context score() was called in: what the worker prints for this job is reported there. */
+  context: AsyncResource;
+  /** The worker's answer, from when it arrives until the job is resolved with it (the next turn). */
+  answer?: FullResponse;
 }
 
 class Worker {
@@ -159,6 +170,11 @@ class Worker {
           if (this.stderrTail.length > 60) this.stderrTail.shift();
         }
         opts.log.info({ worker: index, pid: this.proc.pid, stream }, line);
+        if (opts.onOutput) {
+          const output = opts.onOutput;
+          if (this.job) this.job.context.runInAsyncScope(() => output(line, stream));
+          else output(line, stream);
+        }
       });
     }
   }
@@ -182,10 +198,10 @@ export class PythonHandler implements HttpHandler {
     this.workers = new Array<Worker | undefined>(Math.max(1, opts.workers)).fill(undefined);
   }
 
-  /** The workers' environment: Azure ML's variables, and none of the replica's secrets. */
+  /** The workers' environment: Azure ML's variables, and none of the replica's secrets (the Application Insights connection string included: Node records for them). */
   private env(): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("AKS_INFERENCE_")) env[k] = v;
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("AKS_INFERENCE_") && k !== SCORING_ENV.appInsightsConnectionString) env[k] = v;
     return {
       ...env,
       AZUREML_MODEL_DIR: this.opts.models.modelDir,
@@ -222,9 +238,16 @@ export class PythonHandler implements HttpHandler {
     } else if (header.op === "reply" && w.job) {
       const job = w.job;
       clearTimeout(w.timer);
-      w.job = undefined;
-      job.resolve({ status: Number(header.status), headers: header.headers as [string, string][], body });
-      this.pump();
+      // Lines the script printed before answering arrive on other pipes than the answer: those
+      // already in the kernel are read in this same turn of the event loop, so the job stays
+      // the worker's until the next turn and they are reported as its own.
+      job.answer = { status: Number(header.status), headers: header.headers as [string, string][], body };
+      setImmediate(() => {
+        if (w.job !== job) return; // the worker exited meanwhile: onExit gave the answer
+        w.job = undefined;
+        job.resolve(job.answer!);
+        this.pump();
+      });
     }
   }
 
@@ -240,7 +263,9 @@ export class PythonHandler implements HttpHandler {
     if (w.job) {
       const job = w.job;
       w.job = undefined;
-      if (w.timedOut) {
+      if (job.answer) {
+        job.resolve(job.answer);
+      } else if (w.timedOut) {
         job.resolve(amlErrorResponse(500, `Scoring timeout after ${this.opts.scoringTimeoutMs} ms`, true));
       } else {
         this.opts.log.error({ worker: w.index, pid: w.proc.pid, how }, "python worker died during a request");
@@ -289,7 +314,7 @@ export class PythonHandler implements HttpHandler {
 
   score(req: ScoreRequest): Promise<FullResponse> {
     return new Promise((resolve) => {
-      this.queue.push({ req, resolve });
+      this.queue.push({ req, resolve, context: new AsyncResource("aks-inference.python-job") });
       this.pump();
     });
   }

@@ -16,8 +16,11 @@ import { headerReader, readRequestIds } from "../core/requestId";
 import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
 import { DEFAULT_SCORING_TIMEOUT_MS, KEEP_ALIVE_MS, REPLICA_BUSY_HEADER } from "../core/naming";
 import { REPLICA_TOKEN_HEADER, replicaTokenAccepted } from "../core/replicaToken";
+import { parseTraceparent } from "../core/traceContext";
+import { VERSION_HEADER } from "../core/versions";
 import type { DataCollector } from "./collector";
 import { ScoringError, isHttpHandler, type ComputeReport, type HttpHandler, type ScoringHandler } from "./handlers";
+import type { RequestRecord, Telemetry } from "./telemetry";
 
 /** Methods Azure ML's scoring server routes to /score (Werkzeug adds HEAD to GET routes). */
 const SCORE_METHODS = ["GET", "HEAD", "OPTIONS", "POST"];
@@ -45,6 +48,8 @@ export interface ScoringServerOptions {
   compute?: ComputeReport;
   /** Local mode: requests without this secret in REPLICA_TOKEN_HEADER get 403 (unset on a cluster). */
   replicaToken?: string;
+  /** Application Insights records (a service with appInsightsEnabled): requests, printed lines, exceptions. */
+  telemetry?: Telemetry;
 }
 
 export interface ScoringServer {
@@ -86,6 +91,14 @@ function looksJson(contentType: string | undefined, chunks: readonly Buffer[]): 
   return first === "[" || first === "{" || first === '"';
 }
 
+const header = (req: http.IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(",") : v;
+};
+
+/** The trace id of the request's traceparent (the router's), for the log lines. */
+const traceIdOf = (req: http.IncomingMessage): string | undefined => parseTraceparent(header(req, "traceparent"))?.traceId;
+
 const tooDeep = () => `request body nests JSON deeper than ${MAX_JSON_DEPTH} levels`;
 
 function readChunks(req: http.IncomingMessage, maxBodyBytes: number): Promise<{ chunks: Buffer[]; size: number }> {
@@ -121,8 +134,16 @@ function parseInput(req: http.IncomingMessage, body: Buffer): unknown {
 export async function startScoringServer(opts: ScoringServerOptions): Promise<ScoringServer> {
   let state: ReplicaState = "starting";
   let active = 0;
-  const { log, handler, service } = opts;
+  const { log, handler, service, telemetry } = opts;
   const maxBodyBytes = opts.maxBodyBytes ?? MAX_PAYLOAD_BYTES;
+  /** The request record of a scoring request (with telemetry): ended when its answer is. */
+  const record = (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string): RequestRecord | undefined => {
+    if (!telemetry) return undefined;
+    const r = telemetry.request({ method: req.method ?? "", path, requestId, version: header(req, VERSION_HEADER), traceparent: header(req, "traceparent"), tracestate: header(req, "tracestate") });
+    // "close" also covers a caller that left before the answer (recorded with the status it was given).
+    res.once("close", () => r.end(res.statusCode));
+    return r;
+  };
 
   const score = async (handler: ScoringHandler, req: http.IncomingMessage, res: http.ServerResponse, kind: "v1" | "v2") => {
     // The one rule for request ids (core/requestId.ts), as the router applies it: the router's id
@@ -131,23 +152,29 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     if ("tooLong" in read) return error(res, 431, "RequestIdTooLong", read.tooLong);
     const requestId = read.ids.msRequestId;
     const started = Date.now();
+    const rec = record(req, res, requestId, kind === "v1" ? "/score" : `/v2/models/${service}/infer`);
+    // What run() prints belongs to this request's record.
+    const within = <T>(fn: () => T): T => (rec ? rec.run(fn) : fn());
     let input: unknown;
     let output: unknown;
     let status = 200;
     try {
       input = parseInput(req, await readBody(req, maxBodyBytes));
-      output = kind === "v1" ? await handler.run(input, { requestId }) : { model_name: service, id: requestId, ...(await handler.infer(input, { requestId })) };
+      output = kind === "v1" ? await within(() => handler.run(input, { requestId })) : { model_name: service, id: requestId, ...(await within(() => handler.infer(input, { requestId }))) };
       send(res, 200, output ?? null);
     } catch (err) {
       const e = err as Error & { statusCode?: unknown };
       status = typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
       const message = status >= 500 ? `run() failed: ${e.message}` : e.message;
       output = { error: message };
-      if (status >= 500) log.error({ requestId, err: e.message, stack: e.stack }, "scoring failed");
+      if (status >= 500) {
+        log.error({ requestId, traceId: traceIdOf(req), err: e.message, stack: e.stack }, "scoring failed");
+        rec?.exception(e);
+      }
       else log.info({ requestId, status, err: e.message }, "scoring rejected the input");
       if (!res.headersSent) error(res, status, status >= 500 ? "ModelError" : "BadInput", message);
     } finally {
-      log.debug({ requestId, status, ms: Date.now() - started }, "scored");
+      log.debug({ requestId, traceId: traceIdOf(req), status, ms: Date.now() - started }, "scored");
       opts.collector?.collect({ time: new Date(started).toISOString(), requestId, service, replica: opts.replica, status, input, output });
     }
   };
@@ -167,11 +194,17 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       if (looksJson(req.headers["content-type"], chunks) && jsonDeeperThan(chunks)) return answer(amlErrorResponse(400, tooDeep()));
       const pairs: [string, string][] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) pairs.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
-      const out = await h.score({ method: req.method ?? "GET", path, query: query ?? "", headers: pairs, body: chunks, bodyLength: size });
-      answer(out);
       const requestId = ids.headers[0]?.[1] ?? "";
-      log.debug({ requestId, status: out.status, ms: Date.now() - started }, "scored");
-      if (out.status >= 500) log.warn({ requestId, status: out.status }, "scoring answered an error");
+      const rec = record(req, res, ids.headers.find(([name]) => name === "x-ms-request-id")?.[1] ?? requestId, path);
+      const scoreRequest = { method: req.method ?? "GET", path, query: query ?? "", headers: pairs, body: chunks, bodyLength: size };
+      // The worker's output while it runs this request belongs to the request's record (pythonHandler.ts keeps its async context).
+      const out = await (rec ? rec.run(() => h.score(scoreRequest)) : h.score(scoreRequest));
+      answer(out);
+      const traceId = traceIdOf(req);
+      log.debug({ requestId, traceId, status: out.status, ms: Date.now() - started }, "scored");
+      if (out.status >= 500) log.warn({ requestId, traceId, status: out.status }, "scoring answered an error");
+      // Azure ML's server marks an answer whose run() raised; the traceback went to stderr, in this request's records.
+      if (rec && out.headers.some(([k, v]) => k.toLowerCase() === "x-ms-run-function-failed" && v === "True")) rec.pythonRunFailed();
       if (opts.collector) {
         const text = (b: Buffer[]) => Buffer.concat(b).toString("utf8");
         opts.collector.collect({ time: new Date(started).toISOString(), requestId, service, replica: opts.replica, status: out.status, input: text(chunks), output: text(out.body) });
@@ -269,7 +302,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
     async initialize() {
       const t = Date.now();
       try {
-        await handler.init();
+        await (telemetry ? telemetry.init(() => handler.init()) : handler.init());
         state = "ready";
         const c = compute();
         if (c) computeInfo.set({ service, replica: opts.replica, gpu: c.gpu }, 1);
@@ -278,6 +311,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
       } catch (err) {
         state = "failed";
         log.error({ err: (err as Error).message, stack: (err as Error).stack }, "init() failed");
+        telemetry?.initFailed(err as Error);
         throw err;
       }
     },

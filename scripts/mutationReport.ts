@@ -2,7 +2,7 @@
  * `npm run mutate:report -- [report.json ...]`: merges Stryker JSON reports (default
  * `reports/mutation/mutation.json`, the one `npm run mutate` writes) into the committed record
  * `bench/results/mutation.json`, file by file, and rewrites the per-file tables in
- * `bench/results/mutation.md` and the README from it. Runs are often per file or group of files
+ * `bench/results/mutation.md` and `docs/mutation-testing.md` from it. Runs are often per file or group of files
  * (a full run takes longer than a working session on 2 cores): merging keeps the other files'
  * last results instead of losing them.
  */
@@ -33,7 +33,7 @@ interface Report {
 const ROOT = path.resolve(__dirname, "..");
 const RECORD = path.join(ROOT, "bench/results/mutation.json");
 const TABLE_MD = path.join(ROOT, "bench/results/mutation.md");
-const README = path.join(ROOT, "README.md");
+const DOC = path.join(ROOT, "docs/mutation-testing.md");
 const TARGET = 85;
 
 const STATUSES = ["Killed", "Survived", "NoCoverage", "Timeout", "CompileError", "Ignored"] as const;
@@ -93,8 +93,8 @@ function notMeasuredLine(missing: string[]): string {
   return missing.length === 0 ? "Every mutated file is measured." : `Not measured yet (run \`npm run mutate -- --mutate <file>\`): ${missing.map((f) => `\`${f}\``).join(", ")}.`;
 }
 
-/** The report's and the README's tables (and their "not measured" line) rewritten from the merged record. */
-export function renderTables(record: Report, reportMd: string, readme: string, missing: string[]): { reportMd: string; readme: string; summary: string[] } {
+/** The report's and docs/mutation-testing.md's tables (and their "not measured" line) rewritten from the merged record. */
+export function renderTables(record: Report, reportMd: string, doc: string, missing: string[]): { reportMd: string; doc: string; summary: string[] } {
   const results = Object.entries(record.files).map(([file, f]) => {
     const c = countsOf(f);
     return { file, c, ...scoreOf(c) };
@@ -109,12 +109,12 @@ export function renderTables(record: Report, reportMd: string, readme: string, m
         `| \`${file}\` | ${STATUSES.reduce((n, s) => n + c[s], 0)} | ${c.Killed} | ${c.Survived} | ${c.NoCoverage} | ${c.Timeout} | ${c.CompileError} | ${c.Ignored} | **${pct(score)}**${below(score)} | ${before.get(file) ?? "–"} |`,
     ),
   ).replace(/^(Not measured yet|Every mutated file is measured)[^\n]*$/m, notMeasuredLine(missing));
-  const rd = replaceTable(readme, "| file | mutants counted | score |\n|---|---:|---:|", results.map(({ file, counted, score }) => `| \`${file}\` | ${counted} | ${pct(score)}${below(score)} |`)).replace(
+  const rd = replaceTable(doc, "| file | mutants counted | score |\n|---|---:|---:|", results.map(({ file, counted, score }) => `| \`${file}\` | ${counted} | ${pct(score)}${below(score)} |`)).replace(
     /^(Not measured yet|Every mutated file is measured)[^\n]*$/m,
     notMeasuredLine(missing),
   );
   const summary = results.map(({ file, counted, score }) => `${file.padEnd(28)} ${String(counted).padStart(4)} counted  ${pct(score)}${below(score)}`);
-  return { reportMd: md, readme: rd, summary: missing.length > 0 ? [...summary, notMeasuredLine(missing)] : summary };
+  return { reportMd: md, doc: rd, summary: missing.length > 0 ? [...summary, notMeasuredLine(missing)] : summary };
 }
 
 /** Files the committed Stryker config mutates that the record has no result for. */
@@ -143,16 +143,16 @@ function readIfExists(file: string): string | undefined {
 }
 
 export const readReport = (file: string) => JSON.parse(readFileSync(file, "utf8")) as Report;
-export const REPORT_FILES = { record: RECORD, reportMd: TABLE_MD, readme: README };
+export const REPORT_FILES = { record: RECORD, reportMd: TABLE_MD, doc: DOC };
 
 async function main(): Promise<void> {
   const { positionals } = parseArgs({ allowPositionals: true });
   const inputs = positionals.length > 0 ? positionals : ["reports/mutation/mutation.json"];
   const merged = mergeReports(readReport(RECORD), inputs.map(readReport));
   writeFileSync(RECORD, `${JSON.stringify(merged)}\n`);
-  const out = renderTables(merged, readFileSync(TABLE_MD, "utf8"), readFileSync(README, "utf8"), await unmeasured(merged));
+  const out = renderTables(merged, readFileSync(TABLE_MD, "utf8"), readFileSync(DOC, "utf8"), await unmeasured(merged));
   writeFileSync(TABLE_MD, out.reportMd);
-  writeFileSync(README, out.readme);
+  writeFileSync(DOC, out.doc);
   for (const line of out.summary) console.log(line);
   const stale = staleFiles(merged);
   if (stale.length > 0) console.log(`Recorded for an older version of the source (rerun them): ${stale.join(", ")}`);

@@ -91,8 +91,8 @@ export interface ExistingNetwork {
 }
 
 /**
- * The existing network as the network team is asked to provide it for this config ("Deploying
- * behind a hub firewall" in the README): the subnet associated with `network.routeTableId`, whose
+ * The existing network as the network team is asked to provide it for this config (docs/hub-firewall.md,
+ * "Deploying behind a hub firewall"): the subnet associated with `network.routeTableId`, whose
  * 0.0.0.0/0 leads to the hub firewall (a stack-created firewall adds that route itself), with a
  * range holding `endpoint.internalIp`, in a spoke VNet (its /16) peered with the hub (the /16
  * holding `firewall.privateIp`, e.g. 10.0.0.0/16 with the firewall at 10.0.1.4). A real preview

@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   if (cfg.network.subnetId) {
     // Offline there is no Azure to read the network team's subnet from.
     console.error(
-      "Note: the existing subnet, route table and VNet are answered as the network team is asked to provide them (README, \"Deploying behind a hub firewall\"); `pulumi preview` reads them from Azure and stops before the cluster if they differ.",
+      "Note: the existing subnet, route table and VNet are answered as the network team is asked to provide them (docs/hub-firewall.md, \"Deploying behind a hub firewall\"); `pulumi preview` reads them from Azure and stops before the cluster if they differ.",
     );
   }
   if (opts.json) {

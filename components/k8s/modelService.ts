@@ -150,7 +150,7 @@ export class ModelService extends pulumi.ComponentResource {
     // A single replica gets neither: a PodDisruptionBudget of maxUnavailable 1 would still let
     // the drain evict it (it protects nothing), and one that forbids that (minAvailable 1) would
     // block the drain and stall the upgrade. Such a service is briefly unavailable while its pod
-    // is rescheduled; numReplicas or autoscaleMinReplicas of 2 avoid that (README, "Upgrading AKS").
+    // is rescheduled; numReplicas or autoscaleMinReplicas of 2 avoid that (docs/deploying.md, "Upgrading AKS").
     const several = mayRunSeveralReplicas(v);
     const spread = several ? topologySpread(selector, purposeProfile(args.stack.clusterPurpose).zones.length > 0) : undefined;
     // The same service environment local mode gives its replicas, plus the pod's own parts.

@@ -5,7 +5,8 @@
  * scrape jobs from your Kubernetes cluster using ConfigMap"). Its one job scrapes the admin port's
  * /metrics of every router pod (core/monitoring.ts); the router's NetworkPolicy admits those pods
  * (components/k8s/networkPolicy.ts, `prometheusScrape`). The add-on picks the ConfigMap up and
- * restarts within a few minutes; the stack owns it, so a cluster's own custom jobs belong in it.
+ * restarts within a few minutes. It reads one ConfigMap of that name, which the stack owns: on a
+ * cluster that already has one, creating it fails until that one is deleted.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";

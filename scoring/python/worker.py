@@ -4,8 +4,8 @@ answers run() requests that the Node scoring server sends over a framed protocol
 
 It reproduces the request/response contract of Microsoft's azureml-inference-server-http 1.5.x
 (the server behind Azure ML v1 web services) for the /score route, so an unchanged score.py
-answers the same status, headers and bytes. The README's section "Python entry scripts: Azure
-ML's contract, and ours" lists each rule with where it lives in that server's source.
+answers the same status, headers and bytes. docs/migrating-from-azure-ml-v1.md, "Python entry scripts:
+Azure ML's contract, and ours", lists each rule with where it lives in that server's source.
 
 Protocol (fd 3: Node -> worker, fd 4: worker -> Node, so print() on stdout/stderr cannot corrupt
 it): every frame is a 4-byte big-endian length, that many bytes of UTF-8 JSON header, then

@@ -3,7 +3,7 @@
  * no Debian Python): read with GitHub's own parser (@actions/workflow-parser), whose errors fail
  * the load. npm ci never runs onnxruntime-node's CUDA download; Node 24; one exact Pulumi CLI per
  * workflow, the SDK version package.json allows; the jobs running `npm test` install from Ubuntu
- * the packages .ci/run installs; deploy.yml refreshes before `up`; the README documents the
+ * the packages .ci/run installs; deploy.yml refreshes before `up`; docs/ci.md documents the
  * federated credentials the workflows' OIDC subjects need.
  */
 import * as assert from "node:assert/strict";
@@ -167,7 +167,7 @@ describe("GitHub workflows on a hosted runner (read with @actions/workflow-parse
       assert.equal(steps[apply].with?.policyPacks, "policies");
     });
 
-    it("runs each stack's job in the GitHub environment named after the stack (the OIDC subject the README's credentials name)", () => {
+    it("runs each stack's job in the GitHub environment named after the stack (the OIDC subject docs/ci.md's credentials name)", () => {
       assert.equal(up().environment, "${{ matrix.stack }}");
       for (const [file, id, job] of jobs) {
         if (file === "deploy.yml" && id === "up") continue;
@@ -176,10 +176,9 @@ describe("GitHub workflows on a hosted runner (read with @actions/workflow-parse
     });
   });
 
-  it("README's \"CI for your team\" documents the pinned CLI, the onnxruntime skip and one federated credential per GitHub environment plus one for pull requests", () => {
-    const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
-    const section = /^### CI for your team\n([\s\S]*?)(?=^##)/m.exec(readme)?.[1];
-    assert.ok(section, "no section \"CI for your team\"");
+  it("docs/ci.md (\"CI for your team\") documents the pinned CLI, the onnxruntime skip and one federated credential per GitHub environment plus one for pull requests", () => {
+    const section = /^# CI for your team\n([\s\S]*)/m.exec(readFileSync(path.join(REPO_ROOT, "docs/ci.md"), "utf8"))?.[1];
+    assert.ok(section, "docs/ci.md has no title \"CI for your team\"");
     for (const words of ["pulumi refresh", "PULUMI_VERSION", "ONNXRUNTIME_NODE_INSTALL=skip", "Node 24", "https://token.actions.githubusercontent.com", "api://AzureADTokenExchange", "repo:<owner>/<repo>:pull_request"]) {
       assert.ok(section.includes(words), `the section does not say ${words}`);
     }

@@ -324,7 +324,7 @@ describe("Kubernetes version offered in the region", () => {
   };
   const check = (configured: string | undefined, longTermSupport = false) => checkKubernetesVersion({ location: "westeurope", configured, longTermSupport, list });
   const tail = ` (rule kubernetes-version-offered-in-region; Microsoft: "Supported Kubernetes versions in Azure Kubernetes Service (AKS)" https://learn.microsoft.com/azure/aks/supported-kubernetes-versions)`;
-  const offered = "new clusters can be created on 1.35, 1.36 (default). Set kubernetesVersion to one of them, or remove it to take the region's default; an existing cluster on it is out of support: upgrade it one minor version at a time (README, \"Upgrading AKS\")";
+  const offered = "new clusters can be created on 1.35, 1.36 (default). Set kubernetesVersion to one of them, or remove it to take the region's default; an existing cluster on it is out of support: upgrade it one minor version at a time (docs/deploying.md, \"Upgrading AKS\")";
 
   it("passes the region's default (unset) and any generally available version, by minor or patch", () => {
     assert.deepEqual(check(undefined), []);

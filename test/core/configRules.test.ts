@@ -189,11 +189,23 @@ describe("stack config rules", () => {
 
     it("truncates the registry name to 50 and the storage account name to 24 characters", () => {
       const stack = "a".repeat(60);
-      const c = accepted({}, stack);
+      const c = accepted({ clusterName: "aks-a" }, stack);
       assert.equal(c.registryName, `aksinf${"a".repeat(44)}`);
       assert.equal(c.registryName.length, 50);
       assert.equal(c.storageAccountName, `aksinf${"a".repeat(18)}`);
       assert.equal(c.storageAccountName.length, 24);
+    });
+
+    it("refuses a stack name whose derived cluster name breaks the cluster name's rules, naming clusterName and where the name came from", () => {
+      const why = (prefix: string, stack: string, derived: string) =>
+        `${k("clusterName")}: is required: the name derived from namePrefix '${prefix}' and the stack's name '${stack}', '${derived}', is not 3-40 lowercase letters, digits and '-' starting with a letter and ending with a letter or digit; set clusterName, or use a shorter stack name`;
+      // 41 characters, and a trailing '-' from the stack's '_'.
+      refused({}, why("aksinf", "a".repeat(34), `aksinf-${"a".repeat(34)}`), "a".repeat(34));
+      refused({ namePrefix: "ml" }, why("ml", "dev_", "ml-dev-"), "dev_");
+      // The longest derived name, and the same stacks with the name given.
+      assert.equal(accepted({}, "a".repeat(33)).clusterName.length, 40);
+      assert.equal(accepted({ clusterName: "ml-dev" }, "dev_").clusterName, "ml-dev");
+      assert.equal(accepted({ clusterName: "aks-a" }, "a".repeat(34)).clusterName, "aks-a");
     });
 
     it("keeps names that are given", () => {
@@ -325,7 +337,7 @@ describe("stack config rules", () => {
     });
 
     it("CNI requires the service range and its DNS IP: the default 10.0.0.0/16 contains typical hub addresses", () => {
-      const why = "the default 10.0.0.0/16 overlaps the address ranges hub networks typically use (README, \"Config reference\")";
+      const why = "the default 10.0.0.0/16 overlaps the address ranges hub networks typically use (docs/config-reference.md, \"Config reference\")";
       refused(
         cni({ serviceCidr: undefined }),
         `${k("network.serviceCidr")}: is required when network.plugin is 'azure': a range for Kubernetes Services that overlaps neither the VNet, its peered networks nor network.podCidr; ${why}`,

@@ -1,10 +1,9 @@
 /**
  * The InferenceEnvironment's args as stack config and back, without deploying: namespaced keys,
- * short-form models, undefined members dropped, problems named by argument, and a validated
- * config turned back into args (hub or created firewall, auth and replica choices).
+ * short-form models, undefined members dropped, problems named by argument.
  */
 import * as assert from "node:assert/strict";
-import { ConfigError, NODE_OS_UPGRADE_CHANNELS, UPGRADE_CHANNELS, WEEK_DAYS } from "../../core/config";
+import { ConfigError } from "../../core/config";
 import {
   ClusterPurpose,
   DnsRecordType,
@@ -17,12 +16,11 @@ import {
   WeekDay,
   argProblem,
   argsToRawConfig,
-  configToArgs,
   parseEnvironmentArgs,
   rawConfigToArgs,
   type InferenceEnvironmentArgs,
 } from "../../core/environmentArgs";
-import { rawStack, stackConfig } from "../support/stacks";
+import { rawStack } from "../support/stacks";
 
 describe("InferenceEnvironment args", () => {
   it("offer the config's choices as enumerations with the config's spellings", () => {
@@ -31,9 +29,10 @@ describe("InferenceEnvironment args", () => {
     assert.deepEqual(EgressMode, { LoadBalancer: "loadBalancer", Firewall: "firewall" });
     assert.deepEqual(TokenIssuerType, { Builtin: "builtin", Oidc: "oidc" });
     assert.deepEqual(DnsRecordType, { A: "A", CNAME: "CNAME" });
-    assert.deepEqual(Object.values(UpgradeChannel), [...UPGRADE_CHANNELS]);
-    assert.deepEqual(Object.values(NodeOsUpgradeChannel), [...NODE_OS_UPGRADE_CHANNELS]);
-    assert.deepEqual(Object.values(WeekDay), [...WEEK_DAYS]);
+    assert.deepEqual(UpgradeChannel, { None: "none", Patch: "patch", Stable: "stable", Rapid: "rapid" });
+    assert.deepEqual(NodeOsUpgradeChannel, { None: "None", Unmanaged: "Unmanaged", NodeImage: "NodeImage", SecurityPatch: "SecurityPatch" });
+    assert.deepEqual(Object.keys(WeekDay), ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]);
+    assert.ok(Object.entries(WeekDay).every(([k, v]) => k === v));
   });
 
   it("become namespaced stack config: location apart, project root dropped, undefined members dropped, path-only models in short form", () => {
@@ -109,24 +108,12 @@ describe("InferenceEnvironment args", () => {
     assert.throws(() => parseEnvironmentArgs(throwing, "weu"), TypeError);
   });
 
-  it("given back from a validated config: firewall by kind, auth mode and fixed replicas as the config spells them", () => {
-    const created = stackConfig("prod");
-    const args = configToArgs(created);
-    assert.equal("stack" in args, false);
-    assert.deepEqual(parseEnvironmentArgs(args, created.stack), created);
-    const hub = { kind: "hub" as const, policyId: "/p", privateIp: "10.0.0.4", publicIp: "20.0.0.1", priority: 400 };
-    assert.deepEqual(configToArgs({ ...created, firewall: hub }).firewall, { policyId: "/p", privateIp: "10.0.0.4", publicIp: "20.0.0.1", priority: 400 });
-    assert.deepEqual(configToArgs({ ...created, firewall: { kind: "created", publicIpCount: 3, priority: 300 } }).firewall, { publicIpCount: 3, priority: 300 });
-    assert.equal(configToArgs({ ...created, firewall: undefined }).firewall, undefined);
-    const svc = created.services[0];
-    const one = (s: Partial<typeof svc>) => configToArgs({ ...created, services: [{ ...svc, ...s }] }).services![0];
-    assert.deepEqual(
-      [one({ authMode: "key" }), one({ authMode: "token" }), one({ authMode: "none" })].map((s) => [s.authEnabled, s.tokenAuthEnabled]),
-      [[true, false], [undefined, true], [false, false]],
+  it("name a derived cluster name that breaks its rules by the environment's name it came from", () => {
+    const args = rawConfigToArgs(rawStack("dev"));
+    assert.throws(
+      () => parseEnvironmentArgs(args, "team_"),
+      (err: unknown) => err instanceof EnvironmentArgsError && err.problems.length === 1 && err.problems[0].startsWith("clusterName: is required: the name derived from namePrefix 'aksinf' and the stack's name 'team_', 'aksinf-team-', "),
     );
-    assert.equal(one({ autoscaleEnabled: true, initialReplicas: 4 }).numReplicas, undefined);
-    assert.equal(one({ autoscaleEnabled: false, initialReplicas: 4 }).numReplicas, 4);
-    assert.equal(one({ autoscaleEnabled: false }).autoscaleEnabled, false);
-    assert.equal("authMode" in one({}), false);
+    assert.equal(parseEnvironmentArgs({ ...args, clusterName: "aksinf-team" }, "team_").clusterName, "aksinf-team");
   });
 });

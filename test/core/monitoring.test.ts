@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { ALERT_RULES_FILE, AlertRulesError, amaMetricsPrometheusConfig, azureRuleGroups, isoDuration, routerScrapeJob } from "../../core/monitoring";
+import { ALERT_RULES_FILE, AlertRulesError, amaMetricsPrometheusConfig, azureRuleGroups, isoDuration, podLabel, routerScrapeJob } from "../../core/monitoring";
 
 const RULES = readFileSync(path.join(__dirname, "..", "..", ALERT_RULES_FILE), "utf8");
 
@@ -108,7 +108,7 @@ describe("core/monitoring: alert rules for Azure", () => {
 
 describe("core/monitoring: the router's scrape job", () => {
   it("discovers router pods of the namespace and keeps only their admin port, running ones, labelled with namespace and pod", () => {
-    assert.deepEqual(routerScrapeJob({ namespace: "ml" }), {
+    assert.deepEqual(routerScrapeJob("ml"), {
       job_name: "aks-inference-router",
       scrape_interval: "30s",
       metrics_path: "/metrics",
@@ -122,14 +122,11 @@ describe("core/monitoring: the router's scrape job", () => {
         { source_labels: ["__meta_kubernetes_pod_name"], action: "replace", target_label: "pod" },
       ],
     });
-  });
-
-  it("with static targets is the same job, with nothing to discover", () => {
-    const { kubernetes_sd_configs: _sd, relabel_configs: _relabel, ...rest } = routerScrapeJob({ namespace: "ml" }, "1s");
-    assert.deepEqual(routerScrapeJob({ targets: ["127.0.0.1:9100"] }, "1s"), { ...rest, static_configs: [{ targets: ["127.0.0.1:9100"] }] });
+    assert.equal(routerScrapeJob("ml", "1s").scrape_interval, "1s");
+    assert.equal(podLabel("app.kubernetes.io/managed-by"), "__meta_kubernetes_pod_label_app_kubernetes_io_managed_by");
   });
 
   it("is the ama-metrics add-on's prometheus-config document", () => {
-    assert.deepEqual(parse(amaMetricsPrometheusConfig("aks-inference")), { scrape_configs: [routerScrapeJob({ namespace: "aks-inference" })] });
+    assert.deepEqual(parse(amaMetricsPrometheusConfig("aks-inference")), { scrape_configs: [routerScrapeJob("aks-inference")] });
   });
 });

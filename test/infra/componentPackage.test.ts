@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import { parse } from "yaml";
 import * as lib from "../../lib";
-import { CLUSTER_PURPOSES, EGRESS_MODES, NETWORK_PLUGINS, NODE_OS_UPGRADE_CHANNELS, UPGRADE_CHANNELS } from "../../core/config";
+import { ClusterPurpose, EgressMode, NetworkPlugin, NodeOsUpgradeChannel, UpgradeChannel } from "../../core/config";
 import { runOfflineProgram, type PlannedResource } from "../../scripts/offline";
 import { REPO_ROOT, stackConfig } from "../support/stacks";
 
@@ -142,23 +142,23 @@ describe("component package", function () {
     }
     assert.deepEqual(
       t("ClusterPurpose").enum!.map((e) => e.value),
-      [...CLUSTER_PURPOSES],
+      Object.values(ClusterPurpose),
     );
     assert.deepEqual(
       t("NetworkPlugin").enum!.map((e) => e.value),
-      [...NETWORK_PLUGINS],
+      Object.values(NetworkPlugin),
     );
     assert.deepEqual(
       t("EgressMode").enum!.map((e) => e.value),
-      [...EGRESS_MODES],
+      Object.values(EgressMode),
     );
     assert.deepEqual(
       t("UpgradeChannel").enum!.map((e) => e.value),
-      [...UPGRADE_CHANNELS],
+      Object.values(UpgradeChannel),
     );
     assert.deepEqual(
       t("NodeOsUpgradeChannel").enum!.map((e) => e.value),
-      [...NODE_OS_UPGRADE_CHANNELS],
+      Object.values(NodeOsUpgradeChannel),
     );
     assert.deepEqual(t("EnvironmentModel").required, ["path"]);
     assert.equal(env.properties.services.additionalProperties?.$ref, "#/types/aks-inference:index:ServiceEndpoint");

@@ -50,6 +50,6 @@ describe("network dataplane and policy engine", function () {
     assert.match(w, /retires kubenet networking for AKS on 31 March 2028/);
     assert.match(w, /Azure CNI Overlay/);
     assert.match(w, /network\.plugin 'azure'/);
-    assert.match(w, /README, "Moving from kubenet to Azure CNI Overlay"/);
+    assert.match(w, /docs\/deploying\.md, "Moving from kubenet to Azure CNI Overlay"/);
   });
 });

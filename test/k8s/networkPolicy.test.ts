@@ -21,8 +21,11 @@ describe("network policies: only the router reaches model pods", function () {
     prod = await Plan.of(stackConfig("prod"));
   });
 
-  it("admits only router pods to the scoring port of model pods, and to the router's admin port", () => {
-    for (const p of [dev, prod]) {
+  it("admits only router pods to the scoring port of model pods, and to the router's admin port router pods and (with managed Prometheus, prod) the ama-metrics scraper", () => {
+    for (const [p, scraped] of [
+      [dev, false],
+      [prod, true],
+    ] as const) {
       const byName = Object.fromEntries(p.all(NP).map((r) => [String(input(r, "metadata", "name")), input(r, "spec")]));
       assert.deepEqual(byName["model-pods-from-router-only"], {
         podSelector: { matchLabels: { [LABELS.role]: "model" } },
@@ -35,6 +38,9 @@ describe("network policies: only the router reaches model pods", function () {
         ingress: [
           { ports: [{ protocol: "TCP", port: ROUTER_PORTS.http }, { protocol: "TCP", port: ROUTER_PORTS.https }] },
           { from: [{ podSelector: { matchLabels: { [LABELS.role]: "router" } } }], ports: [{ protocol: "TCP", port: ROUTER_PORTS.admin }] },
+          ...(scraped
+            ? [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { rsName: "ama-metrics" } } }], ports: [{ protocol: "TCP", port: ROUTER_PORTS.admin }] }]
+            : []),
         ],
       });
     }

@@ -45,9 +45,9 @@ describe("monitoring: managed Prometheus in the cluster", function () {
     assert.deepEqual(job.kubernetes_sd_configs, [{ role: "pod", namespaces: { names: [input(router, "metadata", "namespace")] } }]);
     const template = input(router, "spec", "template") as { metadata: { labels: Record<string, string> }; spec: { containers: { ports?: { containerPort: number }[] }[] } };
     // Pod discovery turns label `aks-inference/role` into this meta label; the job keeps its value.
-    const keepRole = job.relabel_configs!.find((r) => r.source_labels[0] === "__meta_kubernetes_pod_label_aks_inference_role")!;
+    const keepRole = job.relabel_configs.find((r) => r.source_labels[0] === "__meta_kubernetes_pod_label_aks_inference_role")!;
     assert.equal(template.metadata.labels[LABELS.role], keepRole.regex);
-    const keepPort = job.relabel_configs!.find((r) => r.source_labels[0] === "__meta_kubernetes_pod_container_port_number")!;
+    const keepPort = job.relabel_configs.find((r) => r.source_labels[0] === "__meta_kubernetes_pod_container_port_number")!;
     assert.ok(
       template.spec.containers.some((c) => (c.ports ?? []).some((p) => String(p.containerPort) === keepPort.regex)),
       "the router container declares the admin port (pod discovery only offers declared ports)",

@@ -1,11 +1,12 @@
 /**
- * A real Prometheus (Debian's) scraping a real router's admin /metrics with the stack's scrape
- * job (static targets instead of pod discovery, the job otherwise the one the cluster runs) and
- * evaluating monitoring/alerts.yaml, while a bounded load runs: every query of the dashboard
- * returns series through the HTTP API, and the 5xx alert stays quiet while the service is
- * healthy and fires once its only replica is killed. Rule timings are shortened (group every
- * second, no `for`), the expressions are the file's own. kube-state-metrics, which the cluster
- * runs, is a static exposition of one model pod's restart counter.
+ * A real Prometheus (Debian's) scraping a real router's admin /metrics with the job the cluster
+ * runs — only pod discovery (which Debian's build leaves out) replaced by static targets carrying
+ * the labels discovery gives a pod, so the job's own relabelling picks the router's admin port out
+ * of other pods and ports — and evaluating monitoring/alerts.yaml while a bounded load runs: every
+ * query of the dashboard returns series through the HTTP API, and the 5xx alert stays quiet while
+ * the service is healthy and fires once its only replica is killed. Rule timings are shortened
+ * (group every second, no `for`), the expressions are the file's own. kube-state-metrics, which
+ * the cluster runs, is a static exposition of one model pod's restart counter.
  */
 import * as assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -14,7 +15,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { ALERT_RULES_FILE, DASHBOARD_FILE, routerScrapeJob } from "../../core/monitoring";
+import { ALERT_RULES_FILE, DASHBOARD_FILE, podLabel, routerScrapeJob } from "../../core/monitoring";
+import { LABELS, ROLE_MODEL, ROLE_ROUTER, ROUTER_PORTS, SCORING_PORT } from "../../core/naming";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { tempDir } from "../support/tmp";
@@ -52,6 +54,37 @@ function fastRules(): string {
     for (const r of g.rules) delete r.for;
   }
   return stringify(rules);
+}
+
+/** A target as Kubernetes pod discovery offers it: one container port of one pod, with the pod's meta labels. */
+function discovered(address: string, pod: { name: string; role: string; port: number; phase: string }): { targets: string[]; labels: Record<string, string> } {
+  return {
+    targets: [address],
+    labels: {
+      __meta_kubernetes_namespace: "aks-inference",
+      __meta_kubernetes_pod_name: pod.name,
+      [podLabel(LABELS.role)]: pod.role,
+      __meta_kubernetes_pod_container_port_number: String(pod.port),
+      __meta_kubernetes_pod_phase: pod.phase,
+    },
+  };
+}
+
+/**
+ * The cluster's job with discovery's answer in its place: the router pod's admin port (this
+ * router), the same pod's public port, a model pod, and a router pod that has finished.
+ */
+function routerJob(admin: string, other: string): object {
+  const { kubernetes_sd_configs: _discovery, ...job } = routerScrapeJob("aks-inference", "1s");
+  return {
+    ...job,
+    static_configs: [
+      discovered(admin, { name: "aks-inference-router-7c9d5-abcde", role: ROLE_ROUTER, port: ROUTER_PORTS.admin, phase: "Running" }),
+      discovered(other, { name: "aks-inference-router-7c9d5-abcde", role: ROLE_ROUTER, port: ROUTER_PORTS.http, phase: "Running" }),
+      discovered(other, { name: "model-fraud-5d8f7c9b4-x2x7q", role: ROLE_MODEL, port: SCORING_PORT, phase: "Running" }),
+      discovered(other, { name: "aks-inference-router-7c9d5-fghij", role: ROLE_ROUTER, port: ROUTER_PORTS.admin, phase: "Succeeded" }),
+    ],
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -101,7 +134,11 @@ describe("monitoring: a real Prometheus scraping the router with the stack's job
     const config = {
       global: { scrape_interval: "1s", evaluation_interval: "1s" },
       rule_files: ["rules.yaml"],
-      scrape_configs: [routerScrapeJob({ targets: [admin] }, "1s"), { job_name: "kube-state-metrics", scrape_interval: "1s", static_configs: [{ targets: [`127.0.0.1:${(ksm.address() as AddressInfo).port}`] }] }],
+      scrape_configs: [
+        // The other pods' and ports' address answers nothing: scraping it would show as a target down.
+        routerJob(admin, new URL(upstream.url).host),
+        { job_name: "kube-state-metrics", scrape_interval: "1s", static_configs: [{ targets: [`127.0.0.1:${(ksm.address() as AddressInfo).port}`] }] },
+      ],
     };
     writeFileSync(path.join(dir, "prometheus.yml"), stringify(config));
     const port = await freePort();
@@ -164,6 +201,15 @@ describe("monitoring: a real Prometheus scraping the router with the stack's job
   }
 
   const answers = (status: string) => query(`sum by (status) (rate(aksinf_router_requests_total{job="aks-inference-router", service="fraud", status=~"${status}"}[5m])) > 0`);
+
+  it("scrapes the router pod's admin port and nothing else the job's discovery offers, labelled with namespace and pod", async () => {
+    assert.ok(await eventually(async () => (await query('up{job="aks-inference-router"}')).length > 0, 12_000), "no target scraped after 12 s");
+    const targets = await query('up{job="aks-inference-router"}');
+    assert.deepEqual(
+      targets.map((t) => [t.metric.instance, t.metric.namespace, t.metric.pod, t.value[1]]),
+      [[new URL(router.adminUrl).host, "aks-inference", "aks-inference-router-7c9d5-abcde", "1"]],
+    );
+  });
 
   it("keeps the 5xx alert quiet while the service answers, 401s and all", async () => {
     // Prometheus hands discovered targets to its scrapers every 5 s: the first scrape comes late.

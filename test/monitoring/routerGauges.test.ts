@@ -90,6 +90,13 @@ describe("monitoring: the router's gauges for the alert rules", () => {
     leads = false;
     await a.tick();
     assert.ok((await samples(metrics)).includes("aksinf_router_leader 0"), "losing the Lease shows at the next round");
+    // A deploy changes the settings: discovery hands the balancer new ones, the next round shows them.
+    const fraud = balancers.get("fraud")!;
+    fraud.update({ ...fraud.settings, autoscale: { ...fraud.settings.autoscale, maxReplicas: 12 }, scoringTimeoutMs: 10_000 }, []);
+    await a.tick();
+    const after = await samples(metrics);
+    assert.ok(after.includes('aksinf_router_replicas_max{service="fraud",version="default"} 12'), after.join("\n"));
+    assert.ok(after.includes('aksinf_router_latency_objective_seconds{service="fraud",version="default"} 5'));
   });
 
   describe("self-scaling at its ceiling", () => {

@@ -6,21 +6,11 @@
  */
 import * as assert from "node:assert/strict";
 import { AZURE_RULES, type AzureRule } from "../../core/azureRules";
+import { RESOURCE_TYPES as T } from "../../policies/readers";
 import { evaluate, rules, type Res } from "../../policies/rules";
 import type { PlannedResource } from "../../scripts/offline";
 import { Plan, asRes, rawStack, stackConfig } from "../support/stacks";
 
-const T = {
-  cluster: "azure-native:containerservice:ManagedCluster",
-  firewall: "azure-native:network:AzureFirewall",
-  ruleGroup: "azure-native:network:FirewallPolicyRuleCollectionGroup",
-  subnet: "azure-native:network:Subnet",
-  route: "azure-native:network:Route",
-  vnet: "azure-native:network:VirtualNetwork",
-  role: "azure-native:authorization:RoleAssignment",
-  service: "kubernetes:core/v1:Service",
-  deployment: "kubernetes:apps/v1:Deployment",
-};
 
 const AZURE_RULE_IDS = new Set<string>(Object.values(AZURE_RULES).map((r) => r.id));
 /** Violations of Azure's rules (the rest of the pack is tested in rules.test.ts). */
@@ -124,13 +114,13 @@ describe("Azure rules in the policy pack", function () {
 
   it("refuses Network Contributor on a resource group, and role assignments without their deterministic name", () => {
     const all = asRes(prod);
-    one(all, T.role, "aks-network-subnet").props.scope = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aksinf-prod";
+    one(all, T.roleAssignment, "aks-network-subnet").props.scope = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aksinf-prod";
     assertRefused(violations(all, AZURE_RULES.leastPrivilege), AZURE_RULES.leastPrivilege, "aks-network-subnet", /grants Network Contributor on '[^']+rg-aksinf-prod', a whole resource group/);
     const unnamed = asRes(prod);
-    delete one(unnamed, T.role, "acr-acrpull").props.roleAssignmentName;
+    delete one(unnamed, T.roleAssignment, "acr-acrpull").props.roleAssignmentName;
     assertRefused(violations(unnamed, AZURE_RULES.deterministicRoleName), AZURE_RULES.deterministicRoleName, "acr-acrpull", /has no roleAssignmentName.*RoleAssignmentExists/);
     const renamed = asRes(prod);
-    one(renamed, T.role, "aks-network-route-table").props.roleAssignmentName = "00000000-0000-0000-0000-000000000001";
+    one(renamed, T.roleAssignment, "aks-network-route-table").props.roleAssignmentName = "00000000-0000-0000-0000-000000000001";
     assertRefused(violations(renamed, AZURE_RULES.deterministicRoleName), AZURE_RULES.deterministicRoleName, "aks-network-route-table", /is not the UUID v5 of its scope, role and principal/);
   });
 

@@ -8,33 +8,10 @@ import * as assert from "node:assert/strict";
 import { AZURE_RULES, roleAssignmentNameFor, type AzureRule } from "../../core/azureRules";
 import { GPU_POOL_LABEL, GPU_TAINT_STRING, LABELS, MODEL_COUNT_ANNOTATION, ROUTER_ENV, ROUTER_HOST_ANNOTATION, SETTINGS_ANNOTATION, TAGS, WORKLOAD_IDENTITY } from "../../core/naming";
 import type { ServiceRoutingSettings } from "../../core/routingSettings";
+import { RESOURCE_TYPES as T } from "../../policies/readers";
 import { evaluate, registryHost, rules, type Res, type Rule } from "../../policies/rules";
 import { settings as routingSettings } from "../support/upstream";
 
-const T = {
-  cluster: "azure-native:containerservice:ManagedCluster",
-  pool: "azure-native:containerservice:AgentPool",
-  registry: "azure-native:containerregistry:Registry",
-  account: "azure-native:storage:StorageAccount",
-  ruleGroup: "azure-native:network:FirewallPolicyRuleCollectionGroup",
-  publicIp: "azure-native:network:PublicIPAddress",
-  firewall: "azure-native:network:AzureFirewall",
-  firewallPolicy: "azure-native:network:FirewallPolicy",
-  vnet: "azure-native:network:VirtualNetwork",
-  subnet: "azure-native:network:Subnet",
-  route: "azure-native:network:Route",
-  role: "azure-native:authorization:RoleAssignment",
-  resourceGroup: "azure-native:resources:ResourceGroup",
-  deployment: "kubernetes:apps/v1:Deployment",
-  statefulSet: "kubernetes:apps/v1:StatefulSet",
-  daemonSet: "kubernetes:apps/v1:DaemonSet",
-  service: "kubernetes:core/v1:Service",
-  spc: "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
-  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-  secret: "kubernetes:core/v1:Secret",
-  serviceAccount: "kubernetes:core/v1:ServiceAccount",
-  fic: "azure-native:managedidentity:FederatedIdentityCredential",
-};
 const UNKNOWN = "[unknown]";
 
 const rule = (name: string): Rule => {
@@ -366,7 +343,7 @@ describe("policy pack, exactly as the user reads it", () => {
     describe("network-contributor-on-resources-not-groups and role-assignment-name-deterministic", () => {
       const NETWORK_CONTRIBUTOR = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7";
       const READER = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7";
-      const role = (props: Record<string, unknown>, type = T.role): Res => ({ type, name: "net", urn: "urn:net", props });
+      const role = (props: Record<string, unknown>, type = T.roleAssignment): Res => ({ type, name: "net", urn: "urn:net", props });
 
       it("refuses Network Contributor on a resource group, once the scope is known", () => {
         const name = AZURE_RULES.leastPrivilege.id;
@@ -691,7 +668,7 @@ describe("policy pack, exactly as the user reads it", () => {
       assert.deepEqual(missing([cni({ securityProfile: { defender: {} } }), ...base()]), ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com", "*.cloud.defender.microsoft.com"]);
       assert.deepEqual(missing([cni({ securityProfile: { defender: {} } }), ...base([...ALLOWED, "*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com"])]), ["*.cloud.defender.microsoft.com"], "the Log Analytics hosts alone no longer cover Defender's sensor");
       assert.deepEqual(missing([cni({ securityProfile: {} }), ...base()]), []);
-      const spc = (keyvaultName?: string, type = T.spc): Res => ({ type, name: "tls", props: { spec: { parameters: keyvaultName ? { keyvaultName } : {} } } });
+      const spc = (keyvaultName?: string, type = T.secretProviderClass): Res => ({ type, name: "tls", props: { spec: { parameters: keyvaultName ? { keyvaultName } : {} } } });
       assert.deepEqual(missing([cni(), ...base(), spc(), spc("MyVault")]), ["myvault.vault.azure.net"]);
       assert.deepEqual(missing([cni(), ...base(), spc("MyVault", T.secret)]), []);
       assert.deepEqual(missing([cni(), ...base(), pool("gpu", false), pool("gpu", true, "x", T.subnet)]), []);
@@ -867,7 +844,7 @@ describe("policy pack, exactly as the user reads it", () => {
       props: { metadata: { name, ...(namespace === null ? {} : { namespace }), ...extra } },
     });
     const providerClass = (name: string, spec: Record<string, unknown> = {}, namespace: string | null = NS): Res => ({
-      type: T.spc,
+      type: T.secretProviderClass,
       name: "router-tls",
       props: { metadata: { name, ...(namespace === null ? {} : { namespace }) }, spec: { provider: "azure", parameters: { usePodIdentity: "false", clientID: "client", keyvaultName: "kv" }, ...spec } },
     });
@@ -1022,7 +999,7 @@ describe("policy pack, exactly as the user reads it", () => {
     describe("workload-identity-federated", () => {
       const name = "workload-identity-federated";
       const SUBJECT = `system:serviceaccount:${NS}:aks-inference-model`;
-      const fic = (subject: unknown, audiences: unknown = [WORKLOAD_IDENTITY.audience], type = T.fic): Res => ({ type, name: "fic", props: { subject, issuer: "https://issuer", audiences } });
+      const fic = (subject: unknown, audiences: unknown = [WORKLOAD_IDENTITY.audience], type = T.federatedCredential): Res => ({ type, name: "fic", props: { subject, issuer: "https://issuer", audiences } });
       const sa = (clientId?: string, namespace: string | null = NS, saName = "aks-inference-model") =>
         named(T.serviceAccount, saName, namespace, { annotations: clientId ? { [WORKLOAD_IDENTITY.clientIdAnnotation]: clientId } : {} });
       const pods = (spec: Record<string, unknown> = { serviceAccountName: "aks-inference-model" }, namespace?: string | null) => workload(spec, { podLabels: { [WORKLOAD_IDENTITY.useLabel]: "true" }, namespace });
@@ -1070,7 +1047,7 @@ describe("policy pack, exactly as the user reads it", () => {
 
       it("the subject: exactly system:serviceaccount:<namespace>:<account>, with the workload-identity audience", () => {
         assert.deepEqual(messages(name, [idCluster(), pods(), sa("id"), fic(SUBJECT, ["other"])]), [noSubject(SUBJECT)]);
-        assert.deepEqual(messages(name, [idCluster(), pods(), sa("id"), { type: T.fic, name: "fic", props: { subject: SUBJECT } }]), [noSubject(SUBJECT)], "no audiences");
+        assert.deepEqual(messages(name, [idCluster(), pods(), sa("id"), { type: T.federatedCredential, name: "fic", props: { subject: SUBJECT } }]), [noSubject(SUBJECT)], "no audiences");
         assert.deepEqual(messages(name, [idCluster(), pods(), sa("id"), fic(SUBJECT, [WORKLOAD_IDENTITY.audience], T.serviceAccount)]), [noSubject(SUBJECT)]);
         assert.deepEqual(messages(name, [idCluster(), pods(), sa("id"), fic(`system:serviceaccount:other:aks-inference-model`)]), [noSubject(SUBJECT)]);
         assert.deepEqual(messages(name, [idCluster(), pods(), sa("id"), fic(undefined)]), [noSubject(SUBJECT)]);
