@@ -12,6 +12,7 @@ export default {
   mutate: [
     "core/**/*.ts",
     "policies/rules.ts",
+    "policies/readers.ts",
     "router/balancer.ts",
     "router/autoscaler.ts",
     "router/selfScaler.ts",

@@ -8,8 +8,7 @@
  * `scp` (the delegated scopes) is only present in a token issued to a signed-in user.
  */
 
-export const DEPLOYER_PRINCIPAL_TYPES = ["User", "ServicePrincipal", "Group"] as const;
-export type DeployerPrincipalType = (typeof DEPLOYER_PRINCIPAL_TYPES)[number];
+export type { DeployerPrincipalType } from "./config/schema";
 
 /** The principal type of the token's subject: User or ServicePrincipal (a token is never a group's). */
 export function principalTypeFromToken(jwt: string): "User" | "ServicePrincipal" {
