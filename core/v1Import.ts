@@ -30,6 +30,7 @@
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
 import { condaPythonVersion } from "./config";
+import type { EnvironmentService } from "./environmentArgs";
 
 /** One v1 service as read from its folder. Paths are relative to the folder, with '/'. */
 export interface V1Folder {
@@ -57,20 +58,20 @@ export interface ModelEntry {
 }
 
 /** The settings a service or one of its versions takes from v1, as the stack config spells them. */
-export interface ServiceSettings {
-  models?: ModelEntry[];
-  cpuCores?: number;
-  memoryGb?: number;
-  gpuCores?: number;
-  autoscaleEnabled?: boolean;
-  autoscaleMinReplicas?: number;
-  autoscaleMaxReplicas?: number;
-  autoscaleTargetUtilization?: number;
-  numReplicas?: number;
-  replicaMaxConcurrentRequests?: number;
-  maxRequestWaitTimeMs?: number;
-  scoringTimeoutMs?: number;
-}
+export type ServiceSettings = Pick<
+  EnvironmentService,
+  | "cpuCores"
+  | "memoryGb"
+  | "gpuCores"
+  | "autoscaleEnabled"
+  | "autoscaleMinReplicas"
+  | "autoscaleMaxReplicas"
+  | "autoscaleTargetUtilization"
+  | "numReplicas"
+  | "replicaMaxConcurrentRequests"
+  | "maxRequestWaitTimeMs"
+  | "scoringTimeoutMs"
+> & { models?: ModelEntry[] };
 
 /** A service's stack entry (`aks-inference:services[]`), without its keys (secrets, stored apart). */
 export interface ServiceEntry extends ServiceSettings {
