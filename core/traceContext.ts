@@ -19,7 +19,7 @@ export interface TraceParent {
   flags: string;
 }
 
-/** The router's own span of one request: the caller's trace (or a new one) and the span id it forwards as parent. */
+/** The trace context the router forwards for one request: the caller's (or a new one), and the span id it names as parent. */
 export interface RouterTrace {
   traceId: string;
   spanId: string;
@@ -90,16 +90,21 @@ export function validTracestate(value: string | undefined): string | undefined {
 }
 
 /**
- * The router's span of a request: the caller's trace when its `traceparent` is valid (its
- * `tracestate` kept when valid too), else a new sampled trace. `randomHex(n)` gives n random
- * hex characters; the router's span id is always new.
+ * The trace context a request goes on with. A caller's valid `traceparent` passes unchanged (its
+ * `tracestate` too when valid): the router records no span of its own, so a parent id of its own
+ * would point the replica's request record at a span no record carries, and a script that reads
+ * the header (Azure ML samples print it) sees what the caller sent, as without the router.
+ * Without a valid one the router starts a sampled trace, with a new trace id and parent id.
+ * `randomHex(n)` gives n random hex characters.
  */
 export function routerTrace(traceparent: string | undefined, tracestate: string | undefined, randomHex: (chars: number) => string): RouterTrace {
-  const spanId = nonZero(randomHex, 16);
   const parent = parseTraceparent(traceparent);
-  if (!parent) return { traceId: nonZero(randomHex, 32), spanId, flags: SAMPLED };
+  if (!parent) {
+    const spanId = nonZero(randomHex, 16);
+    return { traceId: nonZero(randomHex, 32), spanId, flags: SAMPLED };
+  }
   const state = validTracestate(tracestate);
-  return { traceId: parent.traceId, spanId, flags: parent.flags, parentId: parent.parentId, ...(state === undefined ? {} : { tracestate: state }) };
+  return { traceId: parent.traceId, spanId: parent.parentId, flags: parent.flags, parentId: parent.parentId, ...(state === undefined ? {} : { tracestate: state }) };
 }
 
 /** An id of `chars` random hex characters that is not all zeros (an all-zero id is invalid). */

@@ -37,7 +37,7 @@ export interface Exchange {
    * replica refuses them in its own words, as Azure ML's server does); else the router's id.
    */
   idsAsSent?: boolean;
-  /** The router's span of this request (router/proxy.ts requestTrace). */
+  /** The trace context this request goes on with (router/proxy.ts requestTrace). */
   trace: RouterTrace;
   /** The service version chosen for it. */
   version: string;

@@ -7,7 +7,7 @@
  * every outcome is only counted.
  *
  * The copy is a span of its own in the caller's trace: a new span id in its `traceparent`, and the
- * span id of the router's span of the original in its `tracestate` (MIRROR_OF_KEY), which the
+ * original's parent span id in its `tracestate` (MIRROR_OF_KEY), which the
  * mirror replica records as a span link: plain HTTP has no header for "linked to", and a shared
  * parent would make the copy look like a retry of the original.
  */

@@ -46,9 +46,9 @@ export function randomHex(chars: number): string {
 }
 
 /**
- * The router's span of a request: the caller's valid `traceparent` continued (else a new trace)
- * with a span id of the router's own. Made once per request by the handler, which logs its trace
- * id and hands it to the forwarded headers, so both name the same trace.
+ * The trace context a request goes on with (core/traceContext.ts routerTrace): the caller's valid
+ * `traceparent` unchanged, else a new trace. Made once per request by the handler, which logs its
+ * trace id and hands it to the forwarded headers, so both name the same trace.
  */
 export function requestTrace(req: IncomingMessage): RouterTrace {
   // Node joins repeated headers with ", ": a repeated traceparent is then invalid (as the

@@ -65,10 +65,10 @@ describe("tracestate", () => {
   });
 });
 
-describe("the router's span of a request", () => {
-  it("continues a valid traceparent with a span id of its own, keeping a valid tracestate", () => {
-    assert.deepEqual(routerTrace(VALID, "rojo=1", sequence("1111111111111111")), { traceId: TRACE, spanId: "1111111111111111", flags: "01", parentId: PARENT, tracestate: "rojo=1" });
-    assert.deepEqual(routerTrace(`00-${TRACE}-${PARENT}-00`, "Bad", sequence("1111111111111111")), { traceId: TRACE, spanId: "1111111111111111", flags: "00", parentId: PARENT });
+describe("the trace context a request goes on with", () => {
+  it("passes a valid traceparent on as the caller sent it (the router records no span), keeping a valid tracestate", () => {
+    assert.deepEqual(routerTrace(VALID, "rojo=1", sequence("1111111111111111")), { traceId: TRACE, spanId: PARENT, flags: "01", parentId: PARENT, tracestate: "rojo=1" }, "passed on as the caller sent it");
+    assert.deepEqual(routerTrace(`00-${TRACE}-${PARENT}-00`, "Bad", sequence("1111111111111111")), { traceId: TRACE, spanId: PARENT, flags: "00", parentId: PARENT });
   });
 
   it("starts a sampled trace for a missing or malformed traceparent, dropping its tracestate", () => {

@@ -1,6 +1,6 @@
 /**
  * W3C trace context across the router's hop, through the real router to replicas on 127.0.0.1:
- * a caller's valid `traceparent` is continued with the router's own span as parent, a missing or
+ * a caller's valid `traceparent` is passed on unchanged (the router records no span), a missing or
  * malformed one is replaced by a new trace, the trace id is logged beside the request id (router
  * and replica, JavaScript and Python), and a mirrored copy is a span of its own linked to the original.
  */
@@ -74,7 +74,7 @@ describe("router: trace context across the hop to the replica", function () {
   /** The router's log line of a request, by its id. */
   const routerLine = (requestId: string) => routerLog.lines.find((l) => l.msg === "request" && l.requestId === requestId);
 
-  it("continues a caller's valid traceparent with its own span id, keeps a valid tracestate, and logs the trace id", async () => {
+  it("passes a caller's valid traceparent and tracestate on unchanged (the router records no span), and logs the trace id", async () => {
     discovery.upsertService(open("svc"));
     await echo("svc", "r1");
     const res = await post("svc", { traceparent: VALID, tracestate: "rojo=00f067aa0ba902b7", "x-ms-request-id": "req-1" });
@@ -84,7 +84,7 @@ describe("router: trace context across the hop to the replica", function () {
     assert.ok(forwarded, `forwarded ${String(got.traceparent)}`);
     assert.equal(forwarded.traceId, TRACE);
     assert.equal(forwarded.flags, "01");
-    assert.notEqual(forwarded.parentId, PARENT, "the replica's parent is the router's span, not the caller's");
+    assert.equal(forwarded.parentId, PARENT, "the replica's parent is the caller's span: no record would carry a span of the router's");
     assert.equal(got.tracestate, "rojo=00f067aa0ba902b7");
     assert.deepEqual({ traceId: routerLine("req-1")?.traceId }, { traceId: TRACE });
   });
@@ -119,7 +119,7 @@ describe("router: trace context across the hop to the replica", function () {
     assert.equal(m.traceId, TRACE);
     assert.equal(l.traceId, TRACE);
     assert.notEqual(m.parentId, l.parentId, "the copy is a span of its own");
-    assert.equal(copy.tracestate, `${MIRROR_OF_KEY}=${l.parentId},rojo=1`, "the link names the router's span of the original");
+    assert.equal(copy.tracestate, `${MIRROR_OF_KEY}=${l.parentId},rojo=1`, "the link names the original's parent span");
     assert.equal(live.tracestate, "rojo=1");
     assert.deepEqual([live["azureml-model-deployment"], copy["azureml-model-deployment"]], ["blue", "shadow"], "each replica is told its version");
   });
