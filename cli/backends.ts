@@ -2,12 +2,11 @@
  * Where the CLI's operations go: a running local mode (its admin API, here) or a cluster (the
  * Kubernetes API through a kubeconfig, cli/kubernetes.ts). Both answer in the same shapes.
  */
-import * as path from "node:path";
 import type { MintedToken, ServiceKeys } from "../core/auth";
 import type { KeyName } from "../core/naming";
 import { unitOf, type TrafficSplit } from "../core/versions";
 import type { ServiceDescription } from "../local/admin";
-import { readLocalState, type LocalState } from "../local/state";
+import { logFile, readLocalState, type LocalState } from "../local/state";
 import { httpRequest, type HttpAnswer } from "./http";
 import { followFile, readLocalLog, type LogQuery } from "./logs";
 
@@ -74,13 +73,13 @@ export class LocalBackend implements Backend {
 
   /**
    * The service's log files: one per version (a service without versions: its own). The path is
-   * the supervisor's (local/supervisor.ts, `logFile`), under the same state folder.
+   * local/state.ts `logFile`, which the supervisor writes, under the same state folder.
    */
   private async logFiles(service: string, q: LogQuery): Promise<{ source: string; file: string; version?: string }[]> {
     if (q.previous) throw new CliError("--previous is not available in local mode: it keeps one log per service, with every run of its replicas in it (`logs` without --previous shows the earlier runs' lines too)");
     if (q.replica) throw new CliError("--replica is not available in local mode: the replicas of a service write one log together (`logs` shows all of them)");
     const d = await this.describe(service);
-    const file = (unit: string) => path.join(this.dir, "logs", `${unit}.log`);
+    const file = (unit: string) => logFile(this.dir, unit);
     return d.versions ? d.versions.map((v) => ({ source: v.version, version: v.version, file: file(unitOf(service, v.version)) })) : [{ source: service, file: file(service) }];
   }
 

@@ -4,7 +4,7 @@
  * to the local discovery directly. Both build it with `routingSettings`, from the same config.
  */
 import type { AuthMode, ModelServiceConfig, ModelVersionConfig } from "./config";
-import { handlerKindOf, servicePayloadLimitBytes } from "./payloadLimit";
+import { versionPayloadLimitBytes } from "./payloadLimit";
 
 export interface AutoscaleSettings {
   enabled: boolean;
@@ -56,7 +56,7 @@ export function routingSettings(svc: ModelServiceConfig, v: ModelVersionConfig, 
     maxConcurrentRequestsPerReplica: v.replicaMaxConcurrentRequests,
     maxQueueWaitMs: v.maxRequestWaitTimeMs,
     scoringTimeoutMs: v.scoringTimeoutMs,
-    maxBodyBytes: servicePayloadLimitBytes(v.memoryGb, handlerKindOf(v.entryScript), routerLimitBytes),
+    maxBodyBytes: versionPayloadLimitBytes(v, routerLimitBytes),
     ...(svc.versions ? { version: { name: v.version, traffic: v.traffic, mirrorPercent: v.mirrorPercent } } : {}),
   };
 }

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type { ModelVersionConfig } from "./config";
 import type { GpuRequest } from "./gpu";
 import { DEFAULT_SCORING_TIMEOUT_MS, SCORING_ENV, SCORING_PORT, type ModelBlobs } from "./naming";
-import { MAX_PAYLOAD_BYTES, handlerKindOf, servicePayloadLimitBytes } from "./payloadLimit";
+import { MAX_PAYLOAD_BYTES, versionPayloadLimitBytes } from "./payloadLimit";
 
 /** What a replica runs with. */
 export interface ScoringEnvSettings {
@@ -89,7 +89,7 @@ export function serviceScoringEnv(v: ServiceEnvSource, blobs: { packageBlob: str
     collectModelData: v.collectModelData,
     maxConcurrentRequests: v.replicaMaxConcurrentRequests,
     scoringTimeoutMs: v.scoringTimeoutMs,
-    maxBodyBytes: servicePayloadLimitBytes(v.memoryGb, handlerKindOf(v.entryScript), routerLimitBytes),
+    maxBodyBytes: versionPayloadLimitBytes(v, routerLimitBytes),
   });
 }
 

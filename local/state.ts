@@ -20,6 +20,16 @@ export function stateFile(dir: string): string {
   return path.join(dir, "state.json");
 }
 
+/** The folder of the replicas' logs. */
+export function logDir(dir: string): string {
+  return path.join(dir, "logs");
+}
+
+/** The log of one service version's replicas (written by local/supervisor.ts, read by the CLI's `logs`). */
+export function logFile(dir: string, unit: string): string {
+  return path.join(logDir(dir), `${unit}.log`);
+}
+
 /** The running local mode's state, or undefined when none is running. */
 export function readLocalState(dir: string): LocalState | undefined {
   const file = stateFile(dir);

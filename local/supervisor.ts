@@ -22,7 +22,7 @@ import { serviceState, type ReplicaInfo, type ServiceStatus } from "../core/serv
 import type { LocalDiscovery } from "../router/inProcess";
 import { freePort } from "./ports";
 import { waitReady } from "./probe";
-import { readLocalState } from "./state";
+import { logDir, logFile, readLocalState } from "./state";
 
 const SCORING_MAIN = path.join(__dirname, "..", "scoring", "main.ts");
 
@@ -133,14 +133,14 @@ export class Supervisor {
 
   constructor(private readonly opts: SupervisorOptions) {
     this.backoff = opts.backoff ?? KUBERNETES_BACKOFF;
-    mkdirSync(path.join(opts.stateDir, "logs"), { recursive: true });
+    mkdirSync(logDir(opts.stateDir), { recursive: true });
     // Working directories a local mode that was killed left behind (none runs in this folder now).
     if (!readLocalState(opts.stateDir)) rmSync(this.workRoot(), { recursive: true, force: true });
     process.on("exit", this.killAll);
   }
 
   logFile(service: string): string {
-    return path.join(this.opts.stateDir, "logs", `${service}.log`);
+    return logFile(this.opts.stateDir, service);
   }
 
   private workRoot(): string {
