@@ -12,6 +12,15 @@ import type { FullResponse } from "../core/amlScoring";
 import { MAX_PAYLOAD_MB } from "../core/config";
 import { afterCudaSessionFailure, parseNvidiaSmiList, selectProvider, type ComputeProvider, type GpuProbe, type GpuRequest } from "../core/gpu";
 
+// onnxruntime's Linux build (1.30) starts Microsoft's 1DS telemetry when its first session is
+// created: it persists a device id and an event database under ~/.cache/Microsoft, writes
+// mat-debug-<pid>.log files to the temporary folder, and tries to upload to
+// mobile.events.data.microsoft.com. A replica serving a team's model sends nothing to a third
+// party by default; an operator who wants it sets ORT_DISABLE_TELEMETRY=0. Set here, where the
+// runtime is loaded, so the replica process, a Python worker it starts (whose own onnxruntime
+// reads the same variable) and every in-process use are covered alike.
+process.env.ORT_DISABLE_TELEMETRY ??= "1";
+
 /** An error whose status code the caller should see (4xx: the caller's fault). */
 export class ScoringError extends Error {
   constructor(

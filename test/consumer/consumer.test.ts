@@ -11,12 +11,12 @@
  */
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { cpSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { installConsumer, installSizes, packPackage, type Installed } from "../support/consumer";
 import { REPO_ROOT } from "../support/stacks";
+import { tempDir } from "../support/tmp";
 
 const TOKEN = "aks-inference:index:InferenceEnvironment";
 const DRIVER = path.join(__dirname, "driver.cjs");
@@ -88,7 +88,8 @@ describe("the package in a platform team's own program", function () {
   let installed: Installed;
 
   before(function () {
-    scratch = realpathSync(mkdtempSync(path.join(os.tmpdir(), "aks-inference-consumer-")));
+    // Removed when the file's tests end, as every test folder is: each run installs about 900 MB here.
+    scratch = realpathSync(tempDir("consumer"));
     assert.ok(!scratch.startsWith(REPO_ROOT), "outside the repository");
     const tarball = packPackage(REPO_ROOT, scratch);
     program = path.join(scratch, "platform");

@@ -1,9 +1,9 @@
 /** The body spool on its own: memory first, then disk, read back whole as often as asked, every byte returned to its budget, nothing left on disk. */
 import * as assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { Budget, Spool, clearSpool } from "../../router/spool";
+import { tempDir } from "../support/tmp";
 
 async function readAll(spool: Spool): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -12,7 +12,7 @@ async function readAll(spool: Spool): Promise<Buffer> {
 }
 
 describe("router: body spool", () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "spool-"));
+  const dir = tempDir("spool");
   const chunk = (n: number, byte: number) => Buffer.alloc(n, byte);
 
   it("keeps a body within its memory share in memory, as one buffer", async () => {
@@ -64,7 +64,7 @@ describe("router: body spool", () => {
   });
 
   it("removes files a crashed router left behind, and only those", async () => {
-    const d = mkdtempSync(path.join(os.tmpdir(), "spool-"));
+    const d = tempDir("spool");
     writeFileSync(path.join(d, "body-left-behind"), "x");
     writeFileSync(path.join(d, "other"), "x");
     await clearSpool(d);

@@ -8,8 +8,7 @@
  */
 import * as assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { request } from "undici";
 import { stop, waitFor } from "../../bench/common";
@@ -23,6 +22,7 @@ import type { RouterHandle } from "../../router/server";
 import { EntryScriptHandler, OnnxHandler, ScoringError, tensorData } from "../../scoring/handlers";
 import { pythonRuntimeDir } from "../../scoring/pythonHandler";
 import { BUNDLES, bundleEntry } from "../../scripts/bundle";
+import { tempDir } from "../support/tmp";
 import { MemoryKeyStore, routerWith } from "../support/upstream";
 
 const REPO = path.join(__dirname, "..", "..");
@@ -43,7 +43,7 @@ describe("replica memory within the service's body limit", function () {
     bundleEntry(path.join(REPO, "bench", "replica-process.ts"), bundle, BUNDLES.scoring.external);
     // The worker sits next to the bundle, as in the environment image.
     cpSync(pythonRuntimeDir(), path.join(out, "python"), { recursive: true });
-    dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-memory-"));
+    dir = tempDir("memory");
     for (const [file, text] of Object.entries(SCRIPTS)) writeFileSync(path.join(dir, file), text);
   });
   afterEach(async () => {
@@ -51,7 +51,6 @@ describe("replica memory within the service's body limit", function () {
     if (replica) await stop(replica);
     router = replica = undefined;
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   const cases = [
     { kind: "ONNX", service: { models: ["samples/models/regressor.onnx"] }, args: () => ["--onnx", path.join(REPO, "samples", "models", "regressor.onnx")], row: ROWS.digits },
@@ -119,14 +118,10 @@ describe("the OpenAPI document's 413", () => {
     const limited = new OnnxHandler({ modelDir: path.dirname(model), models: { regressor: model } }, { maxBodyBytes: 2_778_726 });
     await limited.init();
     assert.equal(tooLarge(limited.swagger("small")), "Payload larger than 2778726 bytes, the service's limit (what its replicas' memory holds)");
-    const dir = mkdtempSync(path.join(os.tmpdir(), "aksinf-openapi-"));
-    try {
-      writeFileSync(path.join(dir, "score.js"), "exports.run = (input) => input;\n");
-      const script = new EntryScriptHandler(path.join(dir, "score.js"), { modelDir: dir, models: {} });
-      await script.init();
-      assert.equal(tooLarge(script.swagger("small")), "Payload larger than the service's limit (at most 100 MB; less for a service whose memory cannot hold that)");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir("openapi");
+    writeFileSync(path.join(dir, "score.js"), "exports.run = (input) => input;\n");
+    const script = new EntryScriptHandler(path.join(dir, "score.js"), { modelDir: dir, models: {} });
+    await script.init();
+    assert.equal(tooLarge(script.swagger("small")), "Payload larger than the service's limit (at most 100 MB; less for a service whose memory cannot hold that)");
   });
 });
