@@ -28,4 +28,4 @@ export {
   type EnvironmentServiceEnvironment,
   type EnvironmentTls,
   type EnvironmentTokenIssuer,
-} from "./core/environmentArgs";
+} from "./core/config/environmentArgs";

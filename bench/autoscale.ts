@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseStackConfig } from "../core/config";
-import { readStackFile, stackFilePath } from "../core/stackFile";
+import { readStackFile, stackFilePath } from "../core/config/stackFile";
 import { startLocal } from "../local/main";
 import type { BenchResult } from "./common";
 

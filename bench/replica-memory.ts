@@ -5,14 +5,14 @@
  * scripts do). Each body is sent to a fresh replica (its own process, the production bundle); the
  * figure is the peak resident memory of the replica's process tree (the Python worker counted too)
  * over its idle memory, per MB of body. These factors, and the idle memory, are what
- * `core/payloadLimit.ts` sizes a service's body limit from.
+ * `core/decisions/payloadLimit.ts` sizes a service's body limit from.
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { request } from "undici";
-import { HANDLER_MEMORY, type HandlerKind } from "../core/payloadLimit";
+import { HANDLER_MEMORY, type HandlerKind } from "../core/decisions/payloadLimit";
 import { pythonRuntimeDir } from "../scoring/pythonHandler";
 import { BUNDLES } from "../scripts/bundle";
 import { type BenchResult, bundled, pinned, stop, waitFor } from "./common";
@@ -97,8 +97,8 @@ export async function replicaMemory(): Promise<BenchResult> {
         }
       }
       const sized = HANDLER_MEMORY[kind];
-      rows.push({ metric: `${kind}: idle replica RSS (core/payloadLimit.ts baseline ${sized.baselineMb} MB)`, value: idle / MB, unit: "MB" });
-      rows.push({ metric: `${kind}: memory factor, worst of sizes and shapes (core/payloadLimit.ts: ${sized.factor})`, value: worst, unit: "MB/MB" });
+      rows.push({ metric: `${kind}: idle replica RSS (core/decisions/payloadLimit.ts baseline ${sized.baselineMb} MB)`, value: idle / MB, unit: "MB" });
+      rows.push({ metric: `${kind}: memory factor, worst of sizes and shapes (core/decisions/payloadLimit.ts: ${sized.factor})`, value: worst, unit: "MB/MB" });
       if (worst > sized.factor || idle / MB > sized.baselineMb) over.push(kind);
     }
     return {
@@ -106,7 +106,7 @@ export async function replicaMemory(): Promise<BenchResult> {
       rows,
       notes: [
         `A fresh replica process (production bundle, one Python worker) per body, warmed with one small request; peak = sum of VmHWM of the process tree, reset before the request. Bodies: {"data": [...]} of rows of 4 numbers (${Object.entries(ROWS).map(([k, v]) => `${k} ${v}`).join(", ")}).`,
-        ...(over.length ? [`Measured above what core/payloadLimit.ts sizes limits with, for ${over.join(", ")}: raise its figures.`] : []),
+        ...(over.length ? [`Measured above what core/decisions/payloadLimit.ts sizes limits with, for ${over.join(", ")}: raise its figures.`] : []),
       ],
     };
   } finally {

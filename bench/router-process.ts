@@ -13,8 +13,8 @@
  */
 import { Command } from "commander";
 import { monitorEventLoopDelay, performance, PerformanceObserver, type ELDHistogram, type NodeGCPerformanceDetail, type PerformanceEntry } from "node:perf_hooks";
-import type { ServiceRoutingSettings } from "../core/routingSettings";
-import { unitOf } from "../core/versions";
+import type { ServiceRoutingSettings } from "../core/contracts/routingSettings";
+import { unitOf } from "../core/decisions/versions";
 import pino from "pino";
 import { FileKeyStore, LocalDiscovery } from "../router/inProcess";
 import { startRouter } from "../router/server";

@@ -1,6 +1,6 @@
 /** Evaluating the stack (offline, under mocks) with 10, 100 and 1,000 model services. */
 import { parseStackConfig } from "../core/config";
-import { readStackFile, stackFilePath } from "../core/stackFile";
+import { readStackFile, stackFilePath } from "../core/config/stackFile";
 import { runOffline } from "../scripts/offline";
 import type { BenchResult } from "./common";
 

@@ -10,8 +10,8 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { writeKeyFile } from "../core/keyFile";
-import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
+import { writeKeyFile } from "../core/contracts/keyFile";
+import { MAX_PAYLOAD_BYTES } from "../core/decisions/payloadLimit";
 import { bundled, nginxBaseline, pinned, stop, waitFor } from "./common";
 import { startHaproxy } from "./haproxy";
 

@@ -2,9 +2,9 @@
  * Where the CLI's operations go: a running local mode (its admin API, here) or a cluster (the
  * Kubernetes API through a kubeconfig, cli/kubernetes.ts). Both answer in the same shapes.
  */
-import type { MintedToken, ServiceKeys } from "../core/auth";
-import type { KeyName } from "../core/naming";
-import { unitOf, type TrafficSplit } from "../core/versions";
+import type { MintedToken, ServiceKeys } from "../core/decisions/auth";
+import type { KeyName } from "../core/contracts/naming";
+import { unitOf, type TrafficSplit } from "../core/decisions/versions";
 import type { ServiceDescription } from "../local/admin";
 import { logFile, readLocalState, type LocalState } from "../local/state";
 import { httpRequest, type HttpAnswer } from "./http";

@@ -2,7 +2,7 @@
  * `aks-inference import-v1 <folder> --stack <name>` (also `npm run import-v1 -- <folder> --stack
  * <name>`): Azure ML v1 AKS services — their deployment and inference configs or service JSON,
  * keys, environment, models and source — as services of a stack (scripts/importV1.ts does it,
- * core/v1Import.ts decides it; docs/migrating-from-azure-ml-v1.md).
+ * core/config/v1Import.ts decides it; docs/migrating-from-azure-ml-v1.md).
  */
 import * as path from "node:path";
 import { Command } from "commander";
@@ -27,9 +27,9 @@ export function registerImportV1(program: Command): void {
       // Loaded only here: the importer takes the config schema and the YAML parser.
       const [{ importV1, ImportV1Error, pulumiCli }, { V1ImportError }, { ConfigError }, { SecretsError }] = await Promise.all([
         import("../scripts/importV1.js"),
-        import("../core/v1Import.js"),
+        import("../core/config/v1Import.js"),
         import("../core/config/index.js"),
-        import("../core/pulumiSecrets.js"),
+        import("../core/config/pulumiSecrets.js"),
       ]);
       const projectRoot = path.resolve(flags.project);
       try {

@@ -11,7 +11,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { createInterface } from "node:readline";
 import * as k8s from "@kubernetes/client-node";
-import { generateKey, keysFromSecretData, mintToken, type MintedToken, type ServiceKeys } from "../core/auth";
+import { generateKey, keysFromSecretData, mintToken, type MintedToken, type ServiceKeys } from "../core/decisions/auth";
 import {
   DEFAULT_NAMESPACE,
   GPU_RESOURCE,
@@ -26,13 +26,13 @@ import {
   keySecretName,
   modelDeploymentName,
   type KeyName,
-} from "../core/naming";
-import { crashLoopReason, type LastExit } from "../core/crashLoop";
-import { computeFromLog, type ComputeProvider } from "../core/gpu";
-import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
+} from "../core/contracts/naming";
+import { crashLoopReason, type LastExit } from "../core/decisions/crashLoop";
+import { computeFromLog, type ComputeProvider } from "../core/decisions/gpu";
+import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/contracts/routingSettings";
 import type { ServiceDescription } from "../local/admin";
-import { combineVersions, serviceState, type ReplicaInfo, type ServiceStatus } from "../core/serviceState";
-import { parseTrafficArgs, sharesOf, type TrafficSplit } from "../core/versions";
+import { combineVersions, serviceState, type ReplicaInfo, type ServiceStatus } from "../core/decisions/serviceState";
+import { parseTrafficArgs, sharesOf, type TrafficSplit } from "../core/decisions/versions";
 import { CliError, type Backend, type LogSink } from "./backends";
 import { ApiStatusError, apiStatus, clusterError, credentialError, type ApiOperation, type ClusterContext } from "./kubeErrors";
 import type { LogQuery } from "./logs";

@@ -5,10 +5,10 @@
  */
 import * as path from "node:path";
 import { Command, Option } from "commander";
-import { replicasFor } from "../core/autoscale";
-import { computeSummary } from "../core/gpu";
-import { DEFAULT_NAMESPACE, type KeyName } from "../core/naming";
-import type { ReplicaInfo } from "../core/serviceState";
+import { replicasFor } from "../core/decisions/autoscale";
+import { computeSummary } from "../core/decisions/gpu";
+import { DEFAULT_NAMESPACE, type KeyName } from "../core/contracts/naming";
+import type { ReplicaInfo } from "../core/decisions/serviceState";
 import { DEFAULT_LOCAL_DIR, readLocalState } from "../local/state";
 import type { StatusJson } from "../router/status";
 import { renderStatus } from "../router/statusText";
@@ -312,8 +312,8 @@ program
       // Loaded only here: reading a stack file takes the config schema (zod) and the YAML parser,
       // most of what is left of the CLI's code once the Kubernetes client is out.
       const [{ loadStack }, { requiredHostsFor }, { renderHostsTable }] = await Promise.all([
-        import("../core/stackFile.js"),
-        import("../core/requiredHosts.js"),
+        import("../core/config/stackFile.js"),
+        import("../core/azure/requiredHosts.js"),
         import("../scripts/hosts.js"),
       ]);
       const hosts = requiredHostsFor(loadStack(stack));

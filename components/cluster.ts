@@ -10,9 +10,9 @@ import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 import * as k8s from "@pulumi/kubernetes";
 import type { ClusterPurpose, NetworkPlugin, StackConfig } from "../core/config";
 import { assignRole } from "./roles";
-import { purposeProfile } from "../core/purpose";
-import { withKubeloginLogin } from "../core/kubeconfig";
-import type { DeployerPrincipalType } from "../core/identity";
+import { purposeProfile } from "../core/config/purpose";
+import { withKubeloginLogin } from "../core/azure/kubeconfig";
+import type { DeployerPrincipalType } from "../core/azure/identity";
 import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface ClusterArgs {
@@ -171,7 +171,7 @@ export class Cluster extends pulumi.ComponentResource {
         // cluster is a role assignment at the cluster's (or a namespace's) scope, granted below.
         aadProfile: { managed: true, enableAzureRBAC: true, tenantID: args.tenantId },
         // FastProd / DenseProd: no static admin certificate (Microsoft: "Manage local accounts
-        // with AKS-managed Microsoft Entra integration"); core/purpose.ts says why.
+        // with AKS-managed Microsoft Entra integration"); core/config/purpose.ts says why.
         disableLocalAccounts: purposeProfile(args.purpose).disableLocalAccounts,
         identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
         sku: { name: "Base", tier: purposeProfile(args.purpose).aksTier },
@@ -226,7 +226,7 @@ export class Cluster extends pulumi.ComponentResource {
         // finds its Azure Monitor workspace through the cluster's data collection rule association
         // (components/monitoring.ts). Left unset when off, so clusters without it keep their plan.
         azureMonitorProfile: args.monitoring.prometheus ? { metrics: { enabled: true } } : undefined,
-        // Defaults by purpose (core/purpose.ts, with Microsoft's reasons there).
+        // Defaults by purpose (core/config/purpose.ts, with Microsoft's reasons there).
         autoUpgradeProfile: { upgradeChannel: args.upgrades.channel, nodeOSUpgradeChannel: args.upgrades.nodeOsChannel },
       },
       {
@@ -301,7 +301,7 @@ export class Cluster extends pulumi.ComponentResource {
 
     // The *user* credentials: admin credentials fail on clusters with local accounts disabled.
     // `exec`: the user runs kubelogin (the Entra sign-in), rewritten from device code to the
-    // Azure CLI's signed-in context (core/kubeconfig.ts): `az login` on a laptop, azure/login
+    // Azure CLI's signed-in context (core/azure/kubeconfig.ts): `az login` on a laptop, azure/login
     // in CI. Wherever `pulumi` runs therefore needs kubelogin and az on its PATH (docs/deploying.md, "Sign-in with kubelogin").
     const creds = containerservice.listManagedClusterUserCredentialsOutput(
       { resourceGroupName: args.resourceGroupName, resourceName: this.cluster.name, format: "exec" },

@@ -2,7 +2,7 @@
  * Egress (and the scoring endpoint's ingress) through Azure Firewall, as Microsoft's "Limit
  * network traffic with Azure Firewall in AKS" builds it: 0.0.0.0/0 from the node subnet to the
  * firewall's private IP, FQDN application rules for exactly the required hosts
- * (core/requiredHosts.ts), network rules only where given (AKS itself needs none today:
+ * (core/azure/requiredHosts.ts), network rules only where given (AKS itself needs none today:
  * aksNetworkRules), and a DNAT rule from the firewall's public IP to the router's internal load
  * balancer.
  *
@@ -16,9 +16,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as azure from "@pulumi/azure-native";
 import * as network from "@pulumi/azure-native/network";
-import { checkHubFirewall, parseTopLevelId } from "../core/azureRules";
+import { checkHubFirewall, parseTopLevelId } from "../core/azure/rules";
 import type { FirewallConfig } from "../core/config";
-import { AKS_FQDN_TAG, type NetworkRule, type RequiredHost } from "../core/requiredHosts";
+import { AKS_FQDN_TAG, type NetworkRule, type RequiredHost } from "../core/azure/requiredHosts";
 import { PreflightError, type RouteTableRef, type SubscriptionProviders } from "./network";
 import { FORMER_TYPES, token, withFormerType } from "./legacy";
 

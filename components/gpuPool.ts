@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as k8s from "@pulumi/kubernetes";
-import { GPU_POOL_LABEL, GPU_TAINT, GPU_TAINT_STRING, LABELS, MANAGED_BY } from "../core/naming";
+import { GPU_POOL_LABEL, GPU_TAINT, GPU_TAINT_STRING, LABELS, MANAGED_BY } from "../core/contracts/naming";
 import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface GpuPoolArgs {

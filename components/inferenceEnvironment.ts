@@ -2,14 +2,14 @@
  * One inference environment: network and egress first, then the cluster, registry and storage,
  * then what runs in the cluster (images, router, model services), in the order Azure ML v1's
  * connectivity chronology demands; each phase is a file of components/environment/. Its args are
- * a stack's config (core/environmentArgs.ts), its outputs what the stack exports; this
+ * a stack's config (core/config/environmentArgs.ts), its outputs what the stack exports; this
  * repository's program (program.ts) builds one per stack from the stack's validated config
  * (`fromStackConfig`), and other programs, in any Pulumi language, build as many as they need.
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../core/config";
-import { EnvironmentArgsError, deferredArgPaths, parseEnvironmentArgs, type InferenceEnvironmentArgs } from "../core/environmentArgs";
+import { EnvironmentArgsError, deferredArgPaths, parseEnvironmentArgs, type InferenceEnvironmentArgs } from "../core/config/environmentArgs";
 import { missingServiceFiles } from "../packaging/project";
 import { environmentContext } from "./environment/context";
 import { createInCluster } from "./environment/inCluster";
@@ -17,7 +17,7 @@ import { createNetworkAndEgress } from "./environment/network";
 import { createPlatform } from "./environment/platform";
 import { placement, token } from "./legacy";
 
-export type { InferenceEnvironmentArgs } from "../core/environmentArgs";
+export type { InferenceEnvironmentArgs } from "../core/config/environmentArgs";
 
 /** What a program in TypeScript may add; other languages get the defaults. */
 export interface InferenceEnvironmentOptions extends pulumi.ComponentResourceOptions {

@@ -17,9 +17,9 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as dashboard from "@pulumi/azure-native/dashboard";
 import * as monitor from "@pulumi/azure-native/monitor";
 import * as k8s from "@pulumi/kubernetes";
-import { roleAssignmentNameFor } from "../core/azureRules";
-import { ALERT_RULES_FILE, azureRuleGroups } from "../core/monitoring";
-import { APP_INSIGHTS_SECRET, LABELS, MANAGED_BY } from "../core/naming";
+import { roleAssignmentNameFor } from "../core/azure/rules";
+import { ALERT_RULES_FILE, azureRuleGroups } from "../core/azure/monitoring";
+import { APP_INSIGHTS_SECRET, LABELS, MANAGED_BY } from "../core/contracts/naming";
 import { PACKAGE_ROOT } from "../packaging/packageRoot";
 import { token } from "./legacy";
 
@@ -153,7 +153,7 @@ export class Monitoring extends pulumi.ComponentResource {
         { parent: this },
       );
       // Microsoft: "Azure Monitor managed service for Prometheus rule groups": the alert rules of
-      // the package's rules file (core/monitoring.ts turns them into Azure's shape), evaluated on
+      // the package's rules file (core/azure/monitoring.ts turns them into Azure's shape), evaluated on
       // the workspace; the cluster's ID among the scopes and its name in clusterName limit them to
       // this cluster's series (one workspace may hold several clusters').
       for (const group of azureRuleGroups(readFileSync(path.join(PACKAGE_ROOT, ALERT_RULES_FILE), "utf8"))) {

@@ -21,7 +21,7 @@ import {
   parseResourceId,
   parseSubnetId,
   parseTopLevelId,
-} from "../core/azureRules";
+} from "../core/azure/rules";
 import type { FirewallConfig, NetworkPlugin } from "../core/config";
 import { FORMER_TYPES, token, withFormerType } from "./legacy";
 

@@ -35,7 +35,7 @@ export class Registry extends pulumi.ComponentResource {
         // Pulls use the kubelet identity, pushes Entra tokens: no shared admin password.
         adminUserEnabled: false,
         // Premium: layers from `<registry>.<region>.data.azurecr.io`, so a firewall allows this
-        // registry's data only, not every `*.blob.core.windows.net` (core/requiredHosts.ts).
+        // registry's data only, not every `*.blob.core.windows.net` (core/azure/requiredHosts.ts).
         dataEndpointEnabled: args.sku === "Premium",
         tags: args.tags,
       },

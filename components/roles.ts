@@ -1,13 +1,13 @@
 /**
  * Azure built-in role assignments. Role definition IDs are Azure's fixed GUIDs; the assignment
- * name is the UUID v5 of (scope, role, principal) (core/azureRules.ts), so re-running, importing
+ * name is the UUID v5 of (scope, role, principal) (core/azure/rules.ts), so re-running, importing
  * or re-creating a stack after its state was lost finds the same assignment instead of failing
  * with RoleAssignmentExists.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
-import { roleAssignmentNameFor } from "../core/azureRules";
-import type { DeployerPrincipalType } from "../core/identity";
+import { roleAssignmentNameFor } from "../core/azure/rules";
+import type { DeployerPrincipalType } from "../core/azure/identity";
 
 export const BUILTIN_ROLES = {
   acrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
@@ -34,7 +34,7 @@ export function assignRole(
     role: keyof typeof BUILTIN_ROLES;
     principalId: pulumi.Input<string>;
     scope: pulumi.Input<string>;
-    /** Default ServicePrincipal (managed identities); the deployer may be a User or Group (core/identity.ts). */
+    /** Default ServicePrincipal (managed identities); the deployer may be a User or Group (core/azure/identity.ts). */
     principalType?: pulumi.Input<DeployerPrincipalType>;
   },
   opts: pulumi.CustomResourceOptions,

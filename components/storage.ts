@@ -8,10 +8,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage";
 import type * as authorization from "@pulumi/azure-native/authorization";
-import { BLOB_CONTAINERS, SERVICE_TABLE } from "../core/naming";
+import { BLOB_CONTAINERS, SERVICE_TABLE } from "../core/contracts/naming";
 import { UploadedBlob } from "./blobUpload";
 import { assignRole } from "./roles";
-import type { DeployerPrincipalType } from "../core/identity";
+import type { DeployerPrincipalType } from "../core/azure/identity";
 import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export type ContainerKey = keyof typeof BLOB_CONTAINERS;

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
-import { LABELS, MANAGED_BY, WORKLOAD_IDENTITY, serviceAccountSubject } from "../core/naming";
+import { LABELS, MANAGED_BY, WORKLOAD_IDENTITY, serviceAccountSubject } from "../core/contracts/naming";
 import { FORMER_TYPES, token, withFormerType } from "./legacy";
 
 export interface WorkloadIdentityArgs {

@@ -4,14 +4,14 @@
  * stack file holds them as Pulumi secrets, which local mode decrypts when the stack uses the
  * passphrase provider and the passphrase is in the environment, as the Pulumi CLI reads it.
  * Without it the service fails alone, saying so; the others start. Services without `keys` get
- * generated ones (core/auth.ts), kept across restarts in their key file.
+ * generated ones (core/decisions/auth.ts), kept across restarts in their key file.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { generateKey, type ServiceKeys } from "../core/auth";
+import { generateKey, type ServiceKeys } from "../core/decisions/auth";
 import { parseStackConfig, type ModelServiceConfig } from "../core/config";
-import { writeKeyFile } from "../core/keyFile";
-import { SecretsError, passphraseCrypter, passphraseFromEnv } from "../core/pulumiSecrets";
-import { SECRET_PLACEHOLDER, encryptionSaltOf, readStackFileDecrypted } from "../core/stackFile";
+import { writeKeyFile } from "../core/contracts/keyFile";
+import { SecretsError, passphraseCrypter, passphraseFromEnv } from "../core/config/pulumiSecrets";
+import { SECRET_PLACEHOLDER, encryptionSaltOf, readStackFileDecrypted } from "../core/config/stackFile";
 
 /**
  * The configured keys of each key-auth service that has them, decrypted from `stackFileText` when

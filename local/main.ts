@@ -11,11 +11,11 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { TableServiceClient } from "@azure/data-tables";
 import { Command, Option } from "commander";
 import { ConfigError, isPythonEntryScript, unitsOf, type ModelServiceConfig, type StackConfig } from "../core/config";
-import { SCORING_ENV, SERVICE_TABLE, logLevel } from "../core/naming";
-import { routerPayloadLimitBytes } from "../core/payloadLimit";
-import { routingSettings } from "../core/routingSettings";
-import { scoringEnv } from "../core/scoringEnv";
-import { loadStack, stackFilePath } from "../core/stackFile";
+import { SCORING_ENV, SERVICE_TABLE, logLevel } from "../core/contracts/naming";
+import { routerPayloadLimitBytes } from "../core/decisions/payloadLimit";
+import { routingSettings } from "../core/contracts/routingSettings";
+import { scoringEnv } from "../core/contracts/scoringEnv";
+import { loadStack, stackFilePath } from "../core/config/stackFile";
 import { missingServiceFiles } from "../packaging/project";
 import { createBlobContainers, replicaEnv, uploadService } from "../packaging/upload";
 import { CallbackScaler, FileKeyStore, LocalDiscovery } from "../router/inProcess";
@@ -28,7 +28,7 @@ import { defaultLogFormat, LOG_FORMATS, localLogger, replicaLinePrinter, type Lo
 import { configuredKeys, ensureKeyFile } from "./keys";
 import { chooseInterpreter, environmentNeeds } from "./python";
 import { DEFAULT_LOCAL_DIR, stateFile, type LocalState } from "./state";
-import { restartSummary, type ServiceStatus } from "../core/serviceState";
+import { restartSummary, type ServiceStatus } from "../core/decisions/serviceState";
 import { Supervisor } from "./supervisor";
 
 export interface LocalOptions {

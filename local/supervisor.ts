@@ -2,7 +2,7 @@
  * Local mode's stand-in for the kubelet and the Deployment controller: starts scoring replicas
  * as child processes, probes their readiness like Kubernetes does, adds them to the router's
  * discovery only once ready, removes them from discovery before stopping them (so no request is
- * lost on scale-down), restarts crashed ones with Kubernetes' back-off (core/crashLoop.ts), and
+ * lost on scale-down), restarts crashed ones with Kubernetes' back-off (core/decisions/crashLoop.ts), and
  * reports each service's state.
  *
  * Like a container, a replica is a process group (everything its score.py forks) with a working
@@ -13,12 +13,12 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, type Wr
 import * as path from "node:path";
 import { createInterface } from "node:readline";
 import type { Logger } from "pino";
-import { crashLoopReason, KUBERNETES_BACKOFF, nextBackoff, type BackoffPolicy } from "../core/crashLoop";
-import { computeFromReadiness } from "../core/gpu";
-import { INIT_FAILED_EXIT_CODE } from "../core/naming";
-import { REPLICA_TOKEN_HEADER } from "../core/replicaToken";
-import { scoringEnv } from "../core/scoringEnv";
-import { serviceState, type ReplicaInfo, type ServiceStatus } from "../core/serviceState";
+import { crashLoopReason, KUBERNETES_BACKOFF, nextBackoff, type BackoffPolicy } from "../core/decisions/crashLoop";
+import { computeFromReadiness } from "../core/decisions/gpu";
+import { INIT_FAILED_EXIT_CODE } from "../core/contracts/naming";
+import { REPLICA_TOKEN_HEADER } from "../core/contracts/replicaToken";
+import { scoringEnv } from "../core/contracts/scoringEnv";
+import { serviceState, type ReplicaInfo, type ServiceStatus } from "../core/decisions/serviceState";
 import type { LocalDiscovery } from "../router/inProcess";
 import { freePort } from "./ports";
 import { waitReady } from "./probe";
@@ -58,7 +58,7 @@ interface Replica extends ReplicaInfo {
 
 export interface SupervisorOptions {
   discovery: LocalDiscovery;
-  /** Scoring environment of a service (core/scoringEnv.ts; the supervisor adds each replica's own part). */
+  /** Scoring environment of a service (core/contracts/scoringEnv.ts; the supervisor adds each replica's own part). */
   env: (service: string) => Record<string, string>;
   repoRoot: string;
   /** Where per-service logs, work dirs and termination messages go. */

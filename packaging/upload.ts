@@ -7,9 +7,9 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import type { ModelServiceConfig } from "../core/config";
-import { BLOB_CONTAINERS, modelBlobPrefix, packageBlobName, type ModelBlobs } from "../core/naming";
-import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
-import { scoringEnv, serviceScoringEnv, type ServiceEnvSource } from "../core/scoringEnv";
+import { BLOB_CONTAINERS, modelBlobPrefix, packageBlobName, type ModelBlobs } from "../core/contracts/naming";
+import { MAX_PAYLOAD_BYTES } from "../core/decisions/payloadLimit";
+import { scoringEnv, serviceScoringEnv, type ServiceEnvSource } from "../core/contracts/scoringEnv";
 import { modelFiles, modelHash, packageProject } from "./project";
 
 export interface UploadedService {

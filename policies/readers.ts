@@ -5,8 +5,8 @@
  * containers, Secrets and workload identity, the firewall's allowed hosts, public IPs bound by
  * Services). Values Pulumi does not know yet read as not known, never as wrong. The rules are in rules.ts.
  */
-import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
-import { LABELS, ROLE_MODEL, ROLE_ROUTER, SETTINGS_ANNOTATION, TAGS, WORKLOAD_IDENTITY } from "../core/naming";
+import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/contracts/routingSettings";
+import { LABELS, ROLE_MODEL, ROLE_ROUTER, SETTINGS_ANNOTATION, TAGS, WORKLOAD_IDENTITY } from "../core/contracts/naming";
 
 export interface Res {
   type: string;

@@ -6,10 +6,10 @@
  * they read a resource (type tokens, paths into props, unknown values) is readers.ts.
  */
 import { MAX_MODELS_PER_DEPLOYMENT, MAX_PAYLOAD_MB } from "../core/config";
-import { gpuNodeFitProblem } from "../core/gpu";
-import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
-import type { ServiceRoutingSettings } from "../core/routingSettings";
-import { splitProblems } from "../core/versions";
+import { gpuNodeFitProblem } from "../core/decisions/gpu";
+import { MAX_PAYLOAD_BYTES } from "../core/decisions/payloadLimit";
+import type { ServiceRoutingSettings } from "../core/contracts/routingSettings";
+import { splitProblems } from "../core/decisions/versions";
 import {
   GPU_POOL_LABEL,
   GPU_RESOURCE,
@@ -24,8 +24,8 @@ import {
   TAGS,
   WORKLOAD_IDENTITY,
   serviceAccountSubject,
-} from "../core/naming";
-import { requiredHosts, uncoveredHosts, type RequiredHost } from "../core/requiredHosts";
+} from "../core/contracts/naming";
+import { requiredHosts, uncoveredHosts, type RequiredHost } from "../core/azure/requiredHosts";
 import {
   AZURE_RULES,
   checkApiServerFqdn,
@@ -43,7 +43,7 @@ import {
   violation,
   type AzureRule,
   type DnatRuleFacts,
-} from "../core/azureRules";
+} from "../core/azure/rules";
 import {
   RESOURCE_TYPES as T,
   SECRETS_STORE_CSI_DRIVER,
@@ -99,7 +99,7 @@ export interface Rule {
   stack?: (all: Res[]) => Violation[];
 }
 
-/** A policy for one of Azure's own rules (core/azureRules.ts): its name, and its Microsoft doc in the description. */
+/** A policy for one of Azure's own rules (core/azure/rules.ts): its name, and its Microsoft doc in the description. */
 const azureRule = (rule: AzureRule, check: Pick<Rule, "resource" | "stack">, enforcementLevel: Rule["enforcementLevel"] = "mandatory"): Rule => ({
   name: rule.id,
   description: `${rule.summary} (Microsoft: "${rule.doc.title}")`,

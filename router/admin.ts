@@ -7,7 +7,7 @@
  */
 import * as http from "node:http";
 import * as os from "node:os";
-import { hostAllowed } from "../core/adminHost";
+import { hostAllowed } from "../core/decisions/adminHost";
 import type { Autoscaler } from "./autoscaler";
 import type { RouterMetrics } from "./metrics";
 import { splitTarget } from "./request";

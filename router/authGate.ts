@@ -1,11 +1,11 @@
 /**
- * Per-service authentication on the public port (the rules themselves are in core/auth.ts):
+ * Per-service authentication on the public port (the rules themselves are in core/decisions/auth.ts):
  * which credential a service's auth mode asks for, and a failure log that a client hammering with
  * a wrong key cannot flood.
  */
 import type { Logger } from "pino";
-import { bearer, keyMatches, verifyToken, type TokenIssuer } from "../core/auth";
-import type { ServiceRoutingSettings } from "../core/routingSettings";
+import { bearer, keyMatches, verifyToken, type TokenIssuer } from "../core/decisions/auth";
+import type { ServiceRoutingSettings } from "../core/contracts/routingSettings";
 import type { RouterMetrics } from "./metrics";
 import type { KeyStore } from "./types";
 
@@ -22,7 +22,7 @@ export interface AuthGateOptions {
   keys: KeyStore;
   /** Token issuer for services with token auth. */
   tokenIssuer?: TokenIssuer;
-  /** Longest token lifetime accepted; default core/auth.ts's. */
+  /** Longest token lifetime accepted; default core/decisions/auth.ts's. */
   maxTokenLifetimeSeconds?: number;
   metrics: RouterMetrics;
   log: Logger;

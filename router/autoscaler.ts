@@ -1,11 +1,11 @@
 /**
- * Runs the model autoscaler (core/autoscale.ts) for every service with autoscaling on: on the
+ * Runs the model autoscaler (core/decisions/autoscale.ts) for every service with autoscaling on: on the
  * leader router pod, several times a second, from the load all router pods report, writing
  * changes through the Scaler. Never an HPA, never beyond the service's min/max.
  */
 import type { Logger } from "pino";
-import { decide, initialState, type AutoscalerState, type DecisionOptions } from "../core/autoscale";
-import type { ServiceRoutingSettings } from "../core/routingSettings";
+import { decide, initialState, type AutoscalerState, type DecisionOptions } from "../core/decisions/autoscale";
+import type { ServiceRoutingSettings } from "../core/contracts/routingSettings";
 import type { ServiceBalancer } from "./balancer";
 import { labelsOf, type RouterMetrics } from "./metrics";
 import type { Coordinator, Scaler, ServiceLoad } from "./types";

@@ -5,7 +5,7 @@
  * are what the autoscaler decides on.
  */
 import { Pool } from "undici";
-import type { ServiceRoutingSettings } from "../core/routingSettings";
+import type { ServiceRoutingSettings } from "../core/contracts/routingSettings";
 import type { Replica, ServiceLoad } from "./types";
 
 export interface ReplicaSlot {

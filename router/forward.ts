@@ -12,7 +12,7 @@ import { BalancerError, type ReplicaSlot, type ServiceBalancer } from "./balance
 import { BodyBudgetError, PayloadTooLargeError, SlowBodyError, readBody, type BodyLimits, type BodyStore, type HeldBody } from "./body";
 import { labelsOf, type RouterMetrics } from "./metrics";
 import { sendMirror } from "./mirror";
-import type { RouterTrace } from "../core/traceContext";
+import type { RouterTrace } from "../core/contracts/traceContext";
 import { ForwardError, ReplicaBusyError, forward, forwardHeaders } from "./proxy";
 import { upstreamPath, type PayloadLimit, type Route } from "./request";
 import { sendError } from "./respond";
@@ -41,7 +41,7 @@ export interface Exchange {
   trace: RouterTrace;
   /** The service version chosen for it. */
   version: string;
-  /** The mirror version's unit when a copy of this request goes there (core/versions.ts). */
+  /** The mirror version's unit when a copy of this request goes there (core/decisions/versions.ts). */
   mirror?: string;
 }
 
@@ -56,7 +56,7 @@ export interface ForwarderOptions {
   log: Logger;
   /** Keep the client's X-Forwarded-For chain (a trusted proxy sits in front). */
   trustForwardedFor?: boolean;
-  /** Local mode: the secret its replicas require (core/replicaToken.ts). */
+  /** Local mode: the secret its replicas require (core/contracts/replicaToken.ts). */
   replicaToken?: string;
 }
 

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { KEEP_ALIVE_MS } from "../core/naming";
+import { KEEP_ALIVE_MS } from "../core/contracts/naming";
 import type { RouterMetrics } from "./metrics";
 
 /** Request headers the router reads at most; a request with more gets 431. */

@@ -11,11 +11,11 @@ import type { ServiceBalancer } from "./balancer";
 import type { Forwarder } from "./forward";
 import type { RouterMetrics } from "./metrics";
 import { requestTrace } from "./proxy";
-import type { RouterTrace } from "../core/traceContext";
-import { echoHeaders, idsBehindRouter } from "../core/requestId";
+import type { RouterTrace } from "../core/contracts/traceContext";
+import { echoHeaders, idsBehindRouter } from "../core/contracts/requestId";
 import { V1_PREFIX, allowedMethods, malformed, needsCredentials, parseRoute, requestIdsOf, splitTarget, type PayloadLimit, type Refusal, type Route } from "./request";
 import { routerHeaders, sendError, sendJson } from "./respond";
-import { VERSION_HEADER } from "../core/versions";
+import { VERSION_HEADER } from "../core/decisions/versions";
 import type { VersionChoice, VersionTable } from "./versionTable";
 
 /** State the handler shares with whoever starts and drains the router. */

@@ -5,10 +5,10 @@
  */
 import { readdirSync, statSync, watch, type FSWatcher } from "node:fs";
 import * as path from "node:path";
-import type { ServiceKeys } from "../core/auth";
-import { readKeyFile } from "../core/keyFile";
-import type { ServiceRoutingSettings } from "../core/routingSettings";
-import { unitOf } from "../core/versions";
+import type { ServiceKeys } from "../core/decisions/auth";
+import { readKeyFile } from "../core/contracts/keyFile";
+import type { ServiceRoutingSettings } from "../core/contracts/routingSettings";
+import { unitOf } from "../core/decisions/versions";
 import type { Coordinator, Discovery, KeyStore, Replica, Scaler, ServiceLoad, ServiceView } from "./types";
 
 export class LocalDiscovery implements Discovery {

@@ -7,10 +7,10 @@
 import * as k8s from "@kubernetes/client-node";
 import { request } from "undici";
 import type { Logger } from "pino";
-import { keysFromSecretData, type ServiceKeys } from "../core/auth";
-import { LABELS, ROLE_MODEL, ROLE_ROUTER, ROUTER_LEASE, SETTINGS_ANNOTATION, modelDeploymentName } from "../core/naming";
-import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/routingSettings";
-import { parseUnit, unitOf } from "../core/versions";
+import { keysFromSecretData, type ServiceKeys } from "../core/decisions/auth";
+import { LABELS, ROLE_MODEL, ROLE_ROUTER, ROUTER_LEASE, SETTINGS_ANNOTATION, modelDeploymentName } from "../core/contracts/naming";
+import { parseRoutingSettings, type ServiceRoutingSettings } from "../core/contracts/routingSettings";
+import { parseUnit, unitOf } from "../core/decisions/versions";
 import type { Coordinator, Discovery, KeyStore, Replica, Scaler, ServiceLoad, ServiceView } from "./types";
 
 /** Ready endpoints of an EndpointSlice as replicas (terminating ones get no new requests). */
@@ -55,7 +55,7 @@ function watchInformer<T extends k8s.KubernetesObject>(
   return informer;
 }
 
-/** The unit key (core/versions.ts) of a model Service or its EndpointSlice, from its labels. */
+/** The unit key (core/decisions/versions.ts) of a model Service or its EndpointSlice, from its labels. */
 function unitOfLabels(labels: Record<string, string> | undefined): string | undefined {
   const service = labels?.[LABELS.service];
   return service && unitOf(service, labels?.[LABELS.version]);

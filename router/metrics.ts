@@ -1,9 +1,9 @@
 /** Prometheus metrics of one router process (`/metrics` on the admin port). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
-import type { ServiceRoutingSettings } from "../core/routingSettings";
-import { IMPLICIT_VERSION, parseUnit, unitOf } from "../core/versions";
+import type { ServiceRoutingSettings } from "../core/contracts/routingSettings";
+import { IMPLICIT_VERSION, parseUnit, unitOf } from "../core/decisions/versions";
 
-/** The service and version labels of a unit key (core/versions.ts): version `default` for a service without versions. */
+/** The service and version labels of a unit key (core/decisions/versions.ts): version `default` for a service without versions. */
 export function labelsOf(unit: string): { service: string; version: string } {
   const { service, version } = parseUnit(unit);
   return { service, version: version ?? IMPLICIT_VERSION };

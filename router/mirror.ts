@@ -12,8 +12,8 @@
  * parent would make the copy look like a retry of the original.
  */
 import type { Dispatcher } from "undici";
-import { formatTraceparent, mirrorTracestate, newSpanId, parseTraceparent } from "../core/traceContext";
-import { MAX_MIRRORED_BODY_BYTES, VERSION_HEADER } from "../core/versions";
+import { formatTraceparent, mirrorTracestate, newSpanId, parseTraceparent } from "../core/contracts/traceContext";
+import { MAX_MIRRORED_BODY_BYTES, VERSION_HEADER } from "../core/decisions/versions";
 import type { ServiceBalancer } from "./balancer";
 import { randomHex } from "./proxy";
 import type { Replica } from "./types";
@@ -69,7 +69,7 @@ export function sendMirror(mirror: ServiceBalancer, request: MirrorRequest, time
 /**
  * The copy's headers: the mirror's version as VERSION_HEADER (the live request's names the live
  * version), and the live request's trace with a span id of its own, its tracestate naming the
- * live request's router span (core/traceContext.ts MIRROR_OF_KEY). A copy without a valid
+ * live request's router span (core/contracts/traceContext.ts MIRROR_OF_KEY). A copy without a valid
  * traceparent keeps the trace headers it has.
  */
 export function mirrorHeaders(headers: string[] | Record<string, string>, version: string | undefined): string[] {

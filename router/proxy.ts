@@ -9,10 +9,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
-import { REPLICA_BUSY_HEADER } from "../core/naming";
-import { VERSION_HEADER } from "../core/versions";
-import { REPLICA_TOKEN_HEADER } from "../core/replicaToken";
-import { formatTraceparent, routerTrace, type RouterTrace } from "../core/traceContext";
+import { REPLICA_BUSY_HEADER } from "../core/contracts/naming";
+import { VERSION_HEADER } from "../core/decisions/versions";
+import { REPLICA_TOKEN_HEADER } from "../core/contracts/replicaToken";
+import { formatTraceparent, routerTrace, type RouterTrace } from "../core/contracts/traceContext";
 import { RateGuard, type BodyLimits } from "./body";
 import { routerHeaders } from "./respond";
 import type { Budget } from "./spool";
@@ -28,7 +28,7 @@ const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "
  */
 const CLIENT_ADDRESS = new Set(["x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "x-forwarded-proto"]);
 
-/** Trace context headers: the caller's are replaced by the router's own (core/traceContext.ts). */
+/** Trace context headers: the caller's are replaced by the router's own (core/contracts/traceContext.ts). */
 const TRACE_HEADERS = new Set(["traceparent", "tracestate"]);
 
 // Random bytes are drawn 4 KiB at a time: one system call per ~170 requests, not two per request.
@@ -46,7 +46,7 @@ export function randomHex(chars: number): string {
 }
 
 /**
- * The trace context a request goes on with (core/traceContext.ts routerTrace): the caller's valid
+ * The trace context a request goes on with (core/contracts/traceContext.ts routerTrace): the caller's valid
  * `traceparent` unchanged, else a new trace. Made once per request by the handler, which logs its
  * trace id and hands it to the forwarded headers, so both name the same trace.
  */
@@ -69,7 +69,7 @@ export interface Forwarding {
   version: string;
   /** Keep the client-address headers of a proxy the operator trusts. */
   trustForwardedFor?: boolean;
-  /** Local mode: the secret its replicas require (core/replicaToken.ts). */
+  /** Local mode: the secret its replicas require (core/contracts/replicaToken.ts). */
   replicaToken?: string;
 }
 

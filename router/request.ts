@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type * as http from "node:http";
-import { headerReader, readRequestIds, type RequestIds } from "../core/requestId";
+import { headerReader, readRequestIds, type RequestIds } from "../core/contracts/requestId";
 import type { ServiceBalancer } from "./balancer";
 import { MAX_REQUEST_HEADERS } from "./frontDoor";
 
@@ -125,7 +125,7 @@ export interface Refusal {
 }
 
 /**
- * The request's ids (core/requestId.ts), or the 431 for one longer than a replica accepts: the
+ * The request's ids (core/contracts/requestId.ts), or the 431 for one longer than a replica accepts: the
  * router refuses it as Azure ML's server did, rather than replace it, so that a v1 client sees
  * the answer it got in Azure ML, and a JavaScript service the same as a Python one.
  */

@@ -6,8 +6,8 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { DEFAULT_SELF_SCALE_LIMITS, decideSelfScale, type SelfScaleLimits } from "../core/selfScale";
-import { ROUTER_NAME } from "../core/naming";
+import { DEFAULT_SELF_SCALE_LIMITS, decideSelfScale, type SelfScaleLimits } from "../core/decisions/selfScale";
+import { ROUTER_NAME } from "../core/contracts/naming";
 import type { RouterMetrics } from "./metrics";
 import type { Coordinator } from "./types";
 

@@ -13,10 +13,10 @@ import * as https from "node:https";
 import * as os from "node:os";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
-import type { TokenIssuer } from "../core/auth";
-import type { RestartSummary } from "../core/serviceState";
-import { logLevel } from "../core/naming";
-import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
+import type { TokenIssuer } from "../core/decisions/auth";
+import type { RestartSummary } from "../core/decisions/serviceState";
+import { logLevel } from "../core/contracts/naming";
+import { MAX_PAYLOAD_BYTES } from "../core/decisions/payloadLimit";
 import { createAdminServer } from "./admin";
 import { AuthGate } from "./authGate";
 import { Autoscaler, type AutoscalerOptions } from "./autoscaler";
@@ -64,7 +64,7 @@ export interface RouterOptions {
   bodyLimits?: Partial<BodyLimits>;
   /** Keep the client's X-Forwarded-For chain (a trusted proxy sits in front); default: replace it. */
   trustForwardedFor?: boolean;
-  /** Local mode: a secret every replica requires, sent with each forwarded request (core/replicaToken.ts). */
+  /** Local mode: a secret every replica requires, sent with each forwarded request (core/contracts/replicaToken.ts). */
   replicaToken?: string;
   /** Local mode: each service version's replica restarts and crash loop, for the status page. */
   replicaRestarts?: (unit: string) => RestartSummary | undefined;

@@ -1,6 +1,6 @@
 /**
  * The router's table of services: one balancer per discovered service version (unit key,
- * core/versions.ts), kept in step with discovery, and the versions grouped back by service.
+ * core/decisions/versions.ts), kept in step with discovery, and the versions grouped back by service.
  */
 import type { Logger } from "pino";
 import { ServiceBalancer } from "./balancer";

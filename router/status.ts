@@ -6,7 +6,7 @@
  * (router/statusModel.ts). Nothing here reads keys or tokens.
  */
 import type * as http from "node:http";
-import type { RestartSummary } from "../core/serviceState";
+import type { RestartSummary } from "../core/decisions/serviceState";
 import type { ScaleDecision } from "./autoscaler";
 import { unitOfLabels, type RouterMetrics } from "./metrics";
 import type { Coordinator } from "./types";

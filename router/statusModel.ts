@@ -4,7 +4,7 @@
  * since the previous second and keeps it in a ring of the last 15 minutes, so memory does not
  * grow with uptime. Pure functions here; reading prom-client and serving HTTP in router/status.ts.
  */
-import type { RestartSummary } from "../core/serviceState";
+import type { RestartSummary } from "../core/decisions/serviceState";
 
 /** 15 minutes of one-second samples. */
 export const RING_SECONDS = 900;

@@ -4,8 +4,8 @@
  * (Coordinator). Each has a local implementation (local mode, tests, benchmarks) and a
  * Kubernetes one (the cluster).
  */
-import type { ServiceKeys } from "../core/auth";
-import type { ServiceRoutingSettings } from "../core/routingSettings";
+import type { ServiceKeys } from "../core/decisions/auth";
+import type { ServiceRoutingSettings } from "../core/contracts/routingSettings";
 
 export interface Replica {
   /** Stable id: pod name, or the local process id. */
@@ -22,7 +22,7 @@ export interface ServiceView {
 
 /**
  * Where services and their ready replicas come from. Changes are pushed, never polled. Each
- * version of a service is seen on its own, keyed by its unit key (core/versions.ts `unitOf`: the
+ * version of a service is seen on its own, keyed by its unit key (core/decisions/versions.ts `unitOf`: the
  * service's name for its implicit version).
  */
 export interface Discovery {

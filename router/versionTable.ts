@@ -1,11 +1,11 @@
 /**
  * Which version of a service a request goes to. Discovery sees each version on its own (a unit,
- * core/versions.ts); this table groups them back by service and assembles the split from the
+ * core/decisions/versions.ts); this table groups them back by service and assembles the split from the
  * shares each version's settings carry, so that `aks-inference traffic` (which patches those
  * settings) takes effect as soon as discovery reports the change.
  */
-import type { ServiceRoutingSettings } from "../core/routingSettings";
-import { IMPLICIT_VERSION, mirrors, pickVersion, unitOf, type TrafficSplit } from "../core/versions";
+import type { ServiceRoutingSettings } from "../core/contracts/routingSettings";
+import { IMPLICIT_VERSION, mirrors, pickVersion, unitOf, type TrafficSplit } from "../core/decisions/versions";
 
 /** Where one request goes: the version that answers it, and the mirror that gets a copy, if any. */
 export interface VersionChoice {

@@ -6,7 +6,7 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import * as yauzl from "yauzl";
-import { BLOB_CONTAINERS, type ModelBlobs } from "../core/naming";
+import { BLOB_CONTAINERS, type ModelBlobs } from "../core/contracts/naming";
 import type { ModelContext } from "./handlers";
 import { blobServiceClient, type StorageAccess } from "./storage";
 

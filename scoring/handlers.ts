@@ -8,9 +8,9 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import * as ort from "onnxruntime-node";
-import type { FullResponse } from "../core/amlScoring";
+import type { FullResponse } from "../core/contracts/amlScoring";
 import { MAX_PAYLOAD_MB } from "../core/config";
-import { afterCudaSessionFailure, parseNvidiaSmiList, selectProvider, type ComputeProvider, type GpuProbe, type GpuRequest } from "../core/gpu";
+import { afterCudaSessionFailure, parseNvidiaSmiList, selectProvider, type ComputeProvider, type GpuProbe, type GpuRequest } from "../core/decisions/gpu";
 
 // onnxruntime's Linux build (1.30) starts Microsoft's 1DS telemetry when its first session is
 // created: it persists a device id and an event database under ~/.cache/Microsoft, writes
@@ -112,7 +112,7 @@ interface EntryModule {
 
 /**
  * The 413 of the OpenAPI document: the service's own limit when the replica was told it (a
- * service's limit follows from its memory, core/payloadLimit.ts), else the bound every service's limit is under.
+ * service's limit follows from its memory, core/decisions/payloadLimit.ts), else the bound every service's limit is under.
  */
 function tooLargeText(maxBodyBytes: number | undefined): string {
   return maxBodyBytes === undefined

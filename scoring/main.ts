@@ -1,6 +1,6 @@
 /**
  * A scoring replica as it runs in its container (or as a local-mode process): reads its settings
- * (core/scoringEnv.ts), downloads and unpacks package and models, runs `init()`, serves.
+ * (core/contracts/scoringEnv.ts), downloads and unpacks package and models, runs `init()`, serves.
  * An `init()` failure is final: the reason goes to the log and to the termination message
  * (Kubernetes shows it as the container's last state), and the process exits with code 3.
  */
@@ -8,9 +8,9 @@ import { writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
-import { pythonComputeReport } from "../core/gpu";
-import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, logLevel } from "../core/naming";
-import { readScoringEnv } from "../core/scoringEnv";
+import { pythonComputeReport } from "../core/decisions/gpu";
+import { BLOB_CONTAINERS, INIT_FAILED_EXIT_CODE, logLevel } from "../core/contracts/naming";
+import { readScoringEnv } from "../core/contracts/scoringEnv";
 import { MODELS_ROOT, bootstrap } from "./bootstrap";
 import { DataCollector } from "./collector";
 import { EntryScriptHandler, OnnxHandler, listGpus, type HttpHandler, type ScoringHandler } from "./handlers";

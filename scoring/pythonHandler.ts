@@ -19,8 +19,8 @@ import * as path from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import type { Logger } from "pino";
-import { SCORING_ENV } from "../core/naming";
-import { amlErrorResponse, swaggerAnswer, type SwaggerDocs } from "../core/amlScoring";
+import { SCORING_ENV } from "../core/contracts/naming";
+import { amlErrorResponse, swaggerAnswer, type SwaggerDocs } from "../core/contracts/amlScoring";
 import { MODELS_ROOT } from "./bootstrap";
 import type { FullResponse, HttpHandler, ModelContext, ScoreRequest } from "./handlers";
 

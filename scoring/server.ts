@@ -10,14 +10,14 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Gauge, Registry } from "prom-client";
-import { INTERNAL_ERROR_MESSAGE, NOT_FOUND_MESSAGE, amlErrorResponse, methodNotAllowed, requestIdHeaders, type FullResponse } from "../core/amlScoring";
-import { MAX_JSON_DEPTH, jsonDeeperThan } from "../core/jsonDepth";
-import { headerReader, readRequestIds } from "../core/requestId";
-import { MAX_PAYLOAD_BYTES } from "../core/payloadLimit";
-import { DEFAULT_SCORING_TIMEOUT_MS, KEEP_ALIVE_MS, REPLICA_BUSY_HEADER } from "../core/naming";
-import { REPLICA_TOKEN_HEADER, replicaTokenAccepted } from "../core/replicaToken";
-import { parseTraceparent } from "../core/traceContext";
-import { VERSION_HEADER } from "../core/versions";
+import { INTERNAL_ERROR_MESSAGE, NOT_FOUND_MESSAGE, amlErrorResponse, methodNotAllowed, requestIdHeaders, type FullResponse } from "../core/contracts/amlScoring";
+import { MAX_JSON_DEPTH, jsonDeeperThan } from "../core/decisions/jsonDepth";
+import { headerReader, readRequestIds } from "../core/contracts/requestId";
+import { MAX_PAYLOAD_BYTES } from "../core/decisions/payloadLimit";
+import { DEFAULT_SCORING_TIMEOUT_MS, KEEP_ALIVE_MS, REPLICA_BUSY_HEADER } from "../core/contracts/naming";
+import { REPLICA_TOKEN_HEADER, replicaTokenAccepted } from "../core/contracts/replicaToken";
+import { parseTraceparent } from "../core/contracts/traceContext";
+import { VERSION_HEADER } from "../core/decisions/versions";
 import type { DataCollector } from "./collector";
 import { ScoringError, isHttpHandler, type ComputeReport, type HttpHandler, type ScoringHandler } from "./handlers";
 import type { RequestRecord, Telemetry } from "./telemetry";
@@ -146,7 +146,7 @@ export async function startScoringServer(opts: ScoringServerOptions): Promise<Sc
   };
 
   const score = async (handler: ScoringHandler, req: http.IncomingMessage, res: http.ServerResponse, kind: "v1" | "v2") => {
-    // The one rule for request ids (core/requestId.ts), as the router applies it: the router's id
+    // The one rule for request ids (core/contracts/requestId.ts), as the router applies it: the router's id
     // arrives as x-ms-request-id; an over-long one is refused as a Python replica refuses it.
     const read = readRequestIds(headerReader(req.headers), randomUUID);
     if ("tooLong" in read) return error(res, 431, "RequestIdTooLong", read.tooLong);

@@ -6,7 +6,7 @@
  */
 import { DefaultAzureCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { SCORING_ENV } from "../core/naming";
+import { SCORING_ENV } from "../core/contracts/naming";
 
 export type StorageAccess = { kind: "connectionString"; connectionString: string } | { kind: "workloadIdentity"; accountUrl: string };
 

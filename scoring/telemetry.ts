@@ -5,7 +5,7 @@
  * - request: a SERVER span per scoring request (RequestData): operation name `<method> <path>`,
  *   status, duration, and the properties `service`, `version`, `replica`, `x-ms-request-id`; its
  *   trace is the caller's (the router's `traceparent`), so the record's operation id is the W3C
- *   trace id the router logs. A mirrored copy's span links to the original (core/traceContext.ts).
+ *   trace id the router logs. A mirrored copy's span links to the original (core/contracts/traceContext.ts).
  * - trace: a log record (MessageData) per line the entry script prints, in the context of the
  *   request that printed it (JS: console.* within init()/run(); Python: the worker's stdout and
  *   stderr), with `stream` and `phase` (init or run) properties.
@@ -27,7 +27,7 @@ import { ExportResultCode, hrTimeToMilliseconds, type ExportResult } from "@open
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter, type ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { mirroredFrom, parseTraceparent } from "../core/traceContext";
+import { mirroredFrom, parseTraceparent } from "../core/contracts/traceContext";
 
 /**
  * The exporter's own usage reports ("statsbeat") go to Microsoft's endpoints, not the

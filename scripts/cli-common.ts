@@ -1,6 +1,6 @@
 /** What the offline scripts share: load a stack file, and report a bad config as the user's error. */
 import { ConfigError } from "../core/config";
-import { describeEscUnknown, loadStackFile, type ResolvedStack } from "../core/stackFile";
+import { describeEscUnknown, loadStackFile, type ResolvedStack } from "../core/config/stackFile";
 
 /**
  * Loads `Pulumi.<stack>.yaml`; a config error or missing file ends the process with exit code 1.

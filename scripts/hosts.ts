@@ -1,7 +1,7 @@
 /** `npm run hosts -- <stack> [--json]`: the hosts the stack's cluster must resolve and reach. */
 import { Command } from "commander";
-import { AZUREML_FE_ONLY, aksNetworkRules, requiredHosts, requiredHostsInputFor, type RequiredHost } from "../core/requiredHosts";
-import { maskEscStandIns } from "../core/stackFile";
+import { AZUREML_FE_ONLY, aksNetworkRules, requiredHosts, requiredHostsInputFor, type RequiredHost } from "../core/azure/requiredHosts";
+import { maskEscStandIns } from "../core/config/stackFile";
 import { loadStackOrExit } from "./cli-common";
 
 export function renderHostsTable(hosts: RequiredHost[]): string {

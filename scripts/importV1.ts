@@ -1,6 +1,6 @@
 /**
  * `aks-inference import-v1 <folder> --stack <name> [--out imported-v1] [--dry-run]`: the I/O of
- * importing Azure ML v1 services (the decisions are core/v1Import.ts). Reads each service folder,
+ * importing Azure ML v1 services (the decisions are core/config/v1Import.ts). Reads each service folder,
  * plans every service first — one refusal anywhere and nothing is written — then copies the
  * models (Azure ML's layout), source and conda file below `<out>/<service>/`, writes the entries
  * into `Pulumi.<stack>.yaml` (comments kept, entries of the same name replaced) with the keys as
@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../core/config";
-import { passphraseCrypter, passphraseFromEnv, SecretsError, type Crypter } from "../core/pulumiSecrets";
+import { passphraseCrypter, passphraseFromEnv, SecretsError, type Crypter } from "../core/config/pulumiSecrets";
 import {
   encryptionSaltOf,
   parseStackFile,
@@ -26,8 +26,8 @@ import {
   stackFilePath,
   upsertStackServices,
   type StackServiceEntry,
-} from "../core/stackFile";
-import { V1ImportError, planV1Import, type ImportPlan, type MappingRow, type ServiceEntry, type V1Folder } from "../core/v1Import";
+} from "../core/config/stackFile";
+import { V1ImportError, planV1Import, type ImportPlan, type MappingRow, type ServiceEntry, type V1Folder } from "../core/config/v1Import";
 
 /** Runs the Pulumi CLI in the project: resolves with its standard output, rejects with its message. */
 export type PulumiRun = (args: string[], stdin?: string) => Promise<string>;

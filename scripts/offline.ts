@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../core/config";
-import type { KubernetesVersionList } from "../core/azureRules";
+import type { KubernetesVersionList } from "../core/azure/rules";
 import { createStack } from "../program";
 
 export interface PlannedResource {

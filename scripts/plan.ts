@@ -3,7 +3,7 @@
  * computed offline (no cloud, no Pulumi CLI) from its `Pulumi.<stack>.yaml`.
  */
 import { Command } from "commander";
-import { maskEscStandIns } from "../core/stackFile";
+import { maskEscStandIns } from "../core/config/stackFile";
 import { UNKNOWN, runOffline, type PlannedResource } from "./offline";
 import { loadStackOrExit } from "./cli-common";
 

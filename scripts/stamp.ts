@@ -19,9 +19,9 @@ import { promisify } from "node:util";
 import type { LocalWorkspace } from "@pulumi/pulumi/automation/index.js";
 import { Command, Option } from "commander";
 import { CLUSTER_PURPOSES, ConfigError, type ClusterPurpose } from "../core/config";
-import { requiredHostsFor } from "../core/requiredHosts";
-import { StampError, renderStack } from "../core/stamp";
-import { describeEscUnknown, stackFilePath } from "../core/stackFile";
+import { requiredHostsFor } from "../core/azure/requiredHosts";
+import { StampError, renderStack } from "../core/config/stamp";
+import { describeEscUnknown, stackFilePath } from "../core/config/stackFile";
 import { evaluate } from "../policies/rules";
 import { runOffline } from "./offline";
 

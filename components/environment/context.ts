@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import type { StackConfig } from "../../core/config";
-import { principalTypeFromToken, type DeployerPrincipalType } from "../../core/identity";
-import { TAGS } from "../../core/naming";
-import { purposeProfile, type PurposeProfile } from "../../core/purpose";
+import { principalTypeFromToken, type DeployerPrincipalType } from "../../core/azure/identity";
+import { TAGS } from "../../core/contracts/naming";
+import { purposeProfile, type PurposeProfile } from "../../core/config/purpose";
 import type { Placement } from "../legacy";
 
 export interface EnvironmentContext extends Placement {

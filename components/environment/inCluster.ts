@@ -5,8 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { keyVaultName, keyVaultOf, versionsOf } from "../../core/config";
-import { DEFAULT_SCORING_TIMEOUT_MS, MODEL_SERVICE_ACCOUNT, ROUTER_NAME } from "../../core/naming";
-import { routerPayloadLimitBytes } from "../../core/payloadLimit";
+import { DEFAULT_SCORING_TIMEOUT_MS, MODEL_SERVICE_ACCOUNT, ROUTER_NAME } from "../../core/contracts/naming";
+import { routerPayloadLimitBytes } from "../../core/decisions/payloadLimit";
 import { GpuPoolVerification } from "../k8s/gpuVerification";
 import { Images, acrPassword } from "../k8s/images";
 import { ModelService } from "../k8s/modelService";

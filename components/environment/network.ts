@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { endpointDnsLabel, scoringHost, tlsEnabled } from "../../core/config";
-import { aksNetworkRules, requiredHostsFor, type RequiredHost } from "../../core/requiredHosts";
+import { aksNetworkRules, requiredHostsFor, type RequiredHost } from "../../core/azure/requiredHosts";
 import { Endpoint } from "../dns";
 import { Firewall } from "../firewall";
 import { Network, SubscriptionProviders } from "../network";

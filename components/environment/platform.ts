@@ -4,7 +4,7 @@
  * the NVIDIA device plugin, the registry, blob storage, and private DNS.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KUBERNETES_VERSIONS_API, checkKubernetesVersion, type KubernetesVersionList } from "../../core/azureRules";
+import { KUBERNETES_VERSIONS_API, checkKubernetesVersion, type KubernetesVersionList } from "../../core/azure/rules";
 import { Cluster } from "../cluster";
 import { PrivateDns } from "../dns";
 import { GpuPool, NvidiaDevicePlugin } from "../gpuPool";

@@ -7,8 +7,8 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { verificationTimeoutSeconds } from "../../core/gpu";
-import { GPU_POOL_LABEL, GPU_RESOURCE, GPU_TAINT, LABELS, MANAGED_BY } from "../../core/naming";
+import { verificationTimeoutSeconds } from "../../core/decisions/gpu";
+import { GPU_POOL_LABEL, GPU_RESOURCE, GPU_TAINT, LABELS, MANAGED_BY } from "../../core/contracts/naming";
 import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "../gpuPool";
 import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
 import { FORMER_TYPES, token, withFormerType } from "../legacy";

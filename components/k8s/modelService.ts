@@ -27,13 +27,13 @@ import {
   modelBlobPrefix,
   modelDeploymentName,
   packageBlobName,
-} from "../../core/naming";
-import { mayRunSeveralReplicas, topologySpread } from "../../core/disruption";
-import { purposeProfile } from "../../core/purpose";
-import { containerResources } from "../../core/resources";
-import { routerPayloadLimitBytes } from "../../core/payloadLimit";
-import { routingSettings } from "../../core/routingSettings";
-import { scoringEnv, serviceScoringEnv } from "../../core/scoringEnv";
+} from "../../core/contracts/naming";
+import { mayRunSeveralReplicas, topologySpread } from "../../core/decisions/disruption";
+import { purposeProfile } from "../../core/config/purpose";
+import { containerResources } from "../../core/decisions/resources";
+import { routerPayloadLimitBytes } from "../../core/decisions/payloadLimit";
+import { routingSettings } from "../../core/contracts/routingSettings";
+import { scoringEnv, serviceScoringEnv } from "../../core/contracts/scoringEnv";
 import { hashFiles, modelFiles, modelHash, packageProject, projectFiles } from "../../packaging/project";
 import type { Storage } from "../storage";
 import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";

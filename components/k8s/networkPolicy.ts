@@ -9,8 +9,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { AMA_METRICS_CONFIG_MAP, AMA_METRICS_POD_LABELS } from "../../core/monitoring";
-import { LABELS, MANAGED_BY, ROLE_MODEL, ROLE_ROUTER, ROUTER_PORTS, SCORING_PORT } from "../../core/naming";
+import { AMA_METRICS_CONFIG_MAP, AMA_METRICS_POD_LABELS } from "../../core/azure/monitoring";
+import { LABELS, MANAGED_BY, ROLE_MODEL, ROLE_ROUTER, ROUTER_PORTS, SCORING_PORT } from "../../core/contracts/naming";
 import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 export interface NetworkPoliciesArgs {

@@ -3,15 +3,15 @@
  * ConfigMap in kube-system, whose scrape jobs the cluster's metrics add-on (`ama-metrics`, on with
  * `azureMonitorProfile.metrics`) runs from its replica pods (Microsoft: "Create custom Prometheus
  * scrape jobs from your Kubernetes cluster using ConfigMap"). Its one job scrapes the admin port's
- * /metrics of every router pod (core/monitoring.ts); the router's NetworkPolicy admits those pods
+ * /metrics of every router pod (core/azure/monitoring.ts); the router's NetworkPolicy admits those pods
  * (components/k8s/networkPolicy.ts, `prometheusScrape`). The add-on picks the ConfigMap up and
  * restarts within a few minutes. It reads one ConfigMap of that name, which the stack owns: on a
  * cluster that already has one, creating it fails until that one is deleted.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { AMA_METRICS_CONFIG_MAP, amaMetricsPrometheusConfig } from "../../core/monitoring";
-import { LABELS, MANAGED_BY } from "../../core/naming";
+import { AMA_METRICS_CONFIG_MAP, amaMetricsPrometheusConfig } from "../../core/azure/monitoring";
+import { LABELS, MANAGED_BY } from "../../core/contracts/naming";
 import { token } from "../legacy";
 
 export interface PrometheusScrapeArgs {

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { INTERNAL_LB_ANNOTATION, KUBE_SERVICE_HOST_FQDN_ANNOTATION, LB_IPV4_ANNOTATION } from "../../core/azureRules";
+import { INTERNAL_LB_ANNOTATION, KUBE_SERVICE_HOST_FQDN_ANNOTATION, LB_IPV4_ANNOTATION } from "../../core/azure/rules";
 import type { ClusterPurpose } from "../../core/config";
 import {
   LABELS,
@@ -22,9 +22,9 @@ import {
   TOKEN_SIGNING_FIELD,
   TOKEN_SIGNING_SECRET,
   WORKLOAD_IDENTITY,
-} from "../../core/naming";
+} from "../../core/contracts/naming";
 import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
-import { purposeProfile } from "../../core/purpose";
+import { purposeProfile } from "../../core/config/purpose";
 import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 export interface RouterArgs {

@@ -3,14 +3,14 @@
  * config), Azure resource names derived from the prefix and the stack's name, a service's
  * versions, and the endpoint's host, scoring URIs and TLS vault.
  */
-import { parseResourceId, parseTopLevelId } from "../azureRules";
-import { purposeProfile } from "../purpose";
-import { IMPLICIT_VERSION, unitOf } from "../versions";
+import { parseResourceId, parseTopLevelId } from "../azure/rules";
+import { purposeProfile } from "./purpose";
+import { IMPLICIT_VERSION, unitOf } from "../decisions/versions";
 import type { Problem } from "./problems";
 import { clusterNameSchema, firewallSchema, type FirewallConfig, type ModelServiceConfig, type ModelVersionConfig, type ParsedStack, type StackConfig } from "./schema";
 
 /**
- * The keys a cluster purpose defaults (core/purpose.ts), each given or the purpose's: Defender,
+ * The keys a cluster purpose defaults (core/config/purpose.ts), each given or the purpose's: Defender,
  * system pool, router, upgrade channels, Azure Monitor, and a created firewall's public IPs.
  */
 export function withPurposeDefaults(c: ParsedStack): Pick<StackConfig, "defender" | "systemPool" | "router" | "upgrades" | "monitoring"> & { firewall: FirewallConfig | undefined } {
@@ -80,7 +80,7 @@ export function versionsOf(svc: ModelServiceConfig): ModelVersionConfig[] {
   return [{ ...settings, version: IMPLICIT_VERSION, traffic: 100, mirrorPercent: 0 }];
 }
 
-/** Each version of a service with its unit key (core/versions.ts), as the router and local mode key them. */
+/** Each version of a service with its unit key (core/decisions/versions.ts), as the router and local mode key them. */
 export function unitsOf(svc: ModelServiceConfig): { unit: string; version: ModelVersionConfig }[] {
   return versionsOf(svc).map((version) => ({ unit: unitOf(svc.name, svc.versions ? version.version : undefined), version }));
 }

@@ -4,9 +4,9 @@
  * run in the order the config reference lists the keys, and every problem is reported, not the
  * first. The services come back resolved (auth mode, replicas, models, GPU pool, versions).
  */
-import { cidrsOverlap, parseTopLevelId, usableInSubnet } from "../azureRules";
-import { modelDeploymentName } from "../naming";
-import { splitProblems } from "../versions";
+import { cidrsOverlap, parseTopLevelId, usableInSubnet } from "../azure/rules";
+import { modelDeploymentName } from "../contracts/naming";
+import { splitProblems } from "../decisions/versions";
 import { isPythonEntryScript, modelName } from "./derived";
 import { reportIssue, type Problem } from "./problems";
 import {

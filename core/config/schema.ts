@@ -5,7 +5,7 @@
  * are in rules.ts; values computed from the config (names, URIs, purpose defaults) in derived.ts.
  */
 import { z } from "zod";
-import { DEFAULT_NAMESPACE, DEFAULT_SCORING_TIMEOUT_MS } from "../naming";
+import { DEFAULT_NAMESPACE, DEFAULT_SCORING_TIMEOUT_MS } from "../contracts/naming";
 
 /** Project config namespace: keys are `aks-inference:<key>` in `Pulumi.<stack>.yaml`. */
 export const CONFIG_NAMESPACE = "aks-inference";
@@ -106,7 +106,7 @@ export const WeekDay = {
 } as const;
 export type WeekDay = (typeof WeekDay)[keyof typeof WeekDay];
 
-/** Principal types a role assignment names (`deployer.principalType`; core/identity.ts). */
+/** Principal types a role assignment names (`deployer.principalType`; core/azure/identity.ts). */
 export const DeployerPrincipalType = {
   User: "User",
   ServicePrincipal: "ServicePrincipal",
@@ -499,9 +499,9 @@ const maintenanceWindowSchema = z
 
 const upgradesSchema = z
   .object({
-    /** Cluster auto-upgrade channel; default by purpose (core/purpose.ts). */
+    /** Cluster auto-upgrade channel; default by purpose (core/config/purpose.ts). */
     channel: z.enum(UpgradeChannel).optional(),
-    /** Node OS upgrade channel; default by purpose (core/purpose.ts). */
+    /** Node OS upgrade channel; default by purpose (core/config/purpose.ts). */
     nodeOsChannel: z.enum(NodeOsUpgradeChannel).optional(),
     maintenanceWindow: maintenanceWindowSchema.default(maintenanceWindowSchema.parse({})),
   })
@@ -509,7 +509,7 @@ const upgradesSchema = z
 
 /**
  * Azure Monitor for the cluster. `prometheus` and `containerInsights` default by purpose (on
- * outside DevTest, core/purpose.ts); Grafana is an optional extra.
+ * outside DevTest, core/config/purpose.ts); Grafana is an optional extra.
  */
 const monitoringSchema = z
   .object({
@@ -525,7 +525,7 @@ const monitoringSchema = z
 /** Who runs `pulumi up`, as its own role assignments (blob uploads) must name it. */
 const deployerSchema = z
   .object({
-    /** User, ServicePrincipal or Group; default: from the deployer's ARM access token's claims (core/identity.ts). */
+    /** User, ServicePrincipal or Group; default: from the deployer's ARM access token's claims (core/azure/identity.ts). */
     principalType: z.enum(DeployerPrincipalType).optional(),
   })
   .strict();

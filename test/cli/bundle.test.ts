@@ -34,7 +34,7 @@ describe("CLI from a cached bundle (cli/bin.js)", function () {
     const bundled = await bin(...REPLICAS);
     const m = manifest();
     assert.ok(existsSync(path.join(copy, ".aks-inference", "cli", `${m.hash}.js`)), "the bundle is cached");
-    assert.ok(m.inputs.includes("cli/main.ts") && m.inputs.includes("core/autoscale.ts"), m.inputs.join(", "));
+    assert.ok(m.inputs.includes("cli/main.ts") && m.inputs.includes("core/decisions/autoscale.ts"), m.inputs.join(", "));
     assert.ok(!m.inputs.some((f) => f.includes("node_modules")), "dependencies change through the lockfile, not file by file");
     const compiled = await run(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(copy, "cli", "main.ts"), ...REPLICAS], { cwd: copy });
     assert.equal(bundled.stdout, compiled.stdout);

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { CliError } from "../../cli/backends";
 import { clusterError, credentialError } from "../../cli/kubeErrors";
-import { DEFAULT_NAMESPACE, KEY_FIELDS, LABELS, ROLE_MODEL, ROUTER_NAME, SETTINGS_ANNOTATION, keySecretName, modelDeploymentName } from "../../core/naming";
+import { DEFAULT_NAMESPACE, KEY_FIELDS, LABELS, ROLE_MODEL, ROUTER_NAME, SETTINGS_ANNOTATION, keySecretName, modelDeploymentName } from "../../core/contracts/naming";
 import type { AuthMode } from "../../core/config";
 import { clusterCli, runCli } from "../support/cli";
 import { FakeApiServer } from "../support/fakeApiServer";

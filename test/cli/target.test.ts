@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { DEFAULT_NAMESPACE, KEY_FIELDS, LABELS, ROLE_MODEL, SETTINGS_ANNOTATION, keySecretName, modelDeploymentName } from "../../core/naming";
+import { DEFAULT_NAMESPACE, KEY_FIELDS, LABELS, ROLE_MODEL, SETTINGS_ANNOTATION, keySecretName, modelDeploymentName } from "../../core/contracts/naming";
 import type { LocalState } from "../../local/state";
 import { envWithout, runCli } from "../support/cli";
 import { FakeApiServer } from "../support/fakeApiServer";

@@ -1,6 +1,6 @@
 /** Which `Host` an admin listener answers (the router's admin port, local mode's admin API): none a rebinding attack can send. */
 import * as assert from "node:assert/strict";
-import { hostAllowed } from "../../core/adminHost";
+import { hostAllowed } from "../../core/decisions/adminHost";
 
 const POD = ["10.244.1.7", "fd00:10:244::7"];
 

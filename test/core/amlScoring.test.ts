@@ -14,8 +14,8 @@ import {
   requestIdHeaders,
   swaggerAnswer,
   type FullResponse,
-} from "../../core/amlScoring";
-import { REQUEST_ID_LIMIT } from "../../core/requestId";
+} from "../../core/contracts/amlScoring";
+import { REQUEST_ID_LIMIT } from "../../core/contracts/requestId";
 
 const body = (r: FullResponse) => Buffer.concat(r.body).toString("utf8");
 const headersOf = (h: Record<string, string>) => (name: string) => h[name];

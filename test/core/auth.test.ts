@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { SignJWT } from "jose";
-import { bearer, generateKey, keyMatches, mintToken, verifyToken } from "../../core/auth";
-import { BUILTIN_TOKEN_ISSUER } from "../../core/naming";
+import { bearer, generateKey, keyMatches, mintToken, verifyToken } from "../../core/decisions/auth";
+import { BUILTIN_TOKEN_ISSUER } from "../../core/contracts/naming";
 
 describe("auth", () => {
   const keys = { primaryKey: "p".repeat(43), secondaryKey: "s".repeat(43) };

@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from "jose";
-import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TOKEN_CLOCK_SKEW_SECONDS, bearer, keyMatches, keysFromSecretData, mintToken, oidcIssuer, verifyToken } from "../../core/auth";
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TOKEN_CLOCK_SKEW_SECONDS, bearer, keyMatches, keysFromSecretData, mintToken, oidcIssuer, verifyToken } from "../../core/decisions/auth";
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
-import { SCALE_DOWN_DELAY_MS, SCALE_UP_DELAY_MS, decide, initialState, replicasFor, replicasForDemand, utilizationPercent, type AutoscalerState, type LoadSample } from "../../core/autoscale";
-import type { AutoscaleSettings } from "../../core/routingSettings";
+import { SCALE_DOWN_DELAY_MS, SCALE_UP_DELAY_MS, decide, initialState, replicasFor, replicasForDemand, utilizationPercent, type AutoscalerState, type LoadSample } from "../../core/decisions/autoscale";
+import type { AutoscaleSettings } from "../../core/contracts/routingSettings";
 
 const auto: AutoscaleSettings = { enabled: true, minReplicas: 1, maxReplicas: 10, targetUtilization: 70 };
 const sample = (readyReplicas: number, inFlight: number, queued = 0): LoadSample => ({ readyReplicas, inFlight, queued, maxConcurrentPerReplica: 1 });

@@ -1,9 +1,9 @@
 /**
- * Azure's region names and the GPU size families known per region (core/azureRegions.ts): pure
+ * Azure's region names and the GPU size families known per region (core/azure/regions.ts): pure
  * decisions, each with the exact message the stamp shows.
  */
 import * as assert from "node:assert/strict";
-import { AZURE_REGIONS, GPU_FAMILIES, REGIONS_DOC, closestRegions, gpuSizeRegionProblem, regionProblem, type GpuFamily } from "../../core/azureRegions";
+import { AZURE_REGIONS, GPU_FAMILIES, REGIONS_DOC, closestRegions, gpuSizeRegionProblem, regionProblem, type GpuFamily } from "../../core/azure/regions";
 
 describe("Azure region names", () => {
   it("holds the programmatic names of Microsoft's regions list, sorted, once each", () => {

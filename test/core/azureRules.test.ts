@@ -24,7 +24,7 @@ import {
   parseTopLevelId,
   roleAssignmentNameFor,
   usableInSubnet,
-} from "../../core/azureRules";
+} from "../../core/azure/rules";
 
 const SUB = "/subscriptions/00000000-0000-0000-0000-000000000000";
 const subnetId = `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/snet-aks`;

@@ -1,6 +1,6 @@
 /** Kubernetes' CrashLoopBackOff rules, as local mode's supervisor applies them and `state` reports them on both. */
 import * as assert from "node:assert/strict";
-import { KUBERNETES_BACKOFF, ago, crashLoopReason, describeExit, nextBackoff, type LastExit } from "../../core/crashLoop";
+import { KUBERNETES_BACKOFF, ago, crashLoopReason, describeExit, nextBackoff, type LastExit } from "../../core/decisions/crashLoop";
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const exit = (over: Partial<LastExit> = {}): LastExit => ({ code: 1, signal: null, message: "ModuleNotFoundError: No module named 'x'", at: new Date(NOW - 12_000).toISOString(), ranMs: 4_000, ...over });

@@ -1,6 +1,6 @@
 /** Which model Deployments get a disruption budget and a spread, and what the spread is. */
 import * as assert from "node:assert/strict";
-import { mayRunSeveralReplicas, topologySpread } from "../../core/disruption";
+import { mayRunSeveralReplicas, topologySpread } from "../../core/decisions/disruption";
 
 describe("disruption rules of model Deployments", () => {
   it("counts a Deployment as several replicas when autoscaling may go above one, or a fixed count is above one", () => {

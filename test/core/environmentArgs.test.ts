@@ -19,7 +19,7 @@ import {
   parseEnvironmentArgs,
   rawConfigToArgs,
   type InferenceEnvironmentArgs,
-} from "../../core/environmentArgs";
+} from "../../core/config/environmentArgs";
 import { rawStack } from "../support/stacks";
 
 describe("InferenceEnvironment args", () => {

@@ -9,7 +9,7 @@ import type { InferenceSession } from "onnxruntime-node";
 import * as ort from "onnxruntime-node";
 import pino from "pino";
 import { ConfigError, parseStackConfig } from "../../core/config";
-import { afterCudaSessionFailure, parseNvidiaSmiList, pythonComputeReport, selectProvider, type GpuProbe, type GpuRequest } from "../../core/gpu";
+import { afterCudaSessionFailure, parseNvidiaSmiList, pythonComputeReport, selectProvider, type GpuProbe, type GpuRequest } from "../../core/decisions/gpu";
 import { EntryScriptHandler, OnnxHandler } from "../../scoring/handlers";
 import { startScoringServer, type ScoringServer } from "../../scoring/server";
 import { REPO_ROOT, rawStack } from "../support/stacks";

@@ -4,7 +4,7 @@
  * fits on one node of an N-series size after AKS's reservations.
  */
 import * as assert from "node:assert/strict";
-import { GPU_VM_SIZES, allocatableOn, computeFromLog, computeFromReadiness, computeSummary, gpuNodeFitProblem, pythonComputeReport, verificationTimeoutSeconds } from "../../core/gpu";
+import { GPU_VM_SIZES, allocatableOn, computeFromLog, computeFromReadiness, computeSummary, gpuNodeFitProblem, pythonComputeReport, verificationTimeoutSeconds } from "../../core/decisions/gpu";
 
 describe("GPU state and sizing", () => {
   it("reads the compute from a readiness answer: cuda or cpu, nothing else", () => {

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { principalTypeFromToken } from "../../core/identity";
+import { principalTypeFromToken } from "../../core/azure/identity";
 
 /** An access token as Microsoft Entra ID shapes it: base64url header and payload, a signature we never check. */
 function jwt(payload: Record<string, unknown>): string {

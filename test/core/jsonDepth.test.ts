@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { MAX_JSON_DEPTH, jsonDeeperThan } from "../../core/jsonDepth";
+import { MAX_JSON_DEPTH, jsonDeeperThan } from "../../core/decisions/jsonDepth";
 
 describe("JSON nesting depth", () => {
   const nested = (n: number) => Buffer.from(`${"[".repeat(n)}1${"]".repeat(n)}`);

@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { readKeyFile, writeKeyFile } from "../../core/keyFile";
+import { readKeyFile, writeKeyFile } from "../../core/contracts/keyFile";
 import { tempDir } from "../support/tmp";
 
 describe("key files", () => {

@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import { parse } from "yaml";
-import { kubeloginArgs, withKubeloginLogin } from "../../core/kubeconfig";
+import { kubeloginArgs, withKubeloginLogin } from "../../core/azure/kubeconfig";
 
 const TENANT = "00000000-0000-0000-0000-0000000000aa";
 /** As AKS returns it for a managed Entra cluster with format=exec (block style, kubelogin's install hint). */

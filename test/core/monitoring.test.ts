@@ -1,12 +1,12 @@
 /**
- * core/monitoring.ts: the rules file read into Azure's PrometheusRuleGroup shape (what the stack
+ * core/azure/monitoring.ts: the rules file read into Azure's PrometheusRuleGroup shape (what the stack
  * deploys must be what promtool tested), its refusals, and the router's scrape job.
  */
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { ALERT_RULES_FILE, AlertRulesError, amaMetricsPrometheusConfig, azureRuleGroups, isoDuration, podLabel, routerScrapeJob } from "../../core/monitoring";
+import { ALERT_RULES_FILE, AlertRulesError, amaMetricsPrometheusConfig, azureRuleGroups, isoDuration, podLabel, routerScrapeJob } from "../../core/azure/monitoring";
 
 const RULES = readFileSync(path.join(__dirname, "..", "..", ALERT_RULES_FILE), "utf8");
 
@@ -25,7 +25,7 @@ function problems(text: string): string[] {
   assert.fail("accepted");
 }
 
-describe("core/monitoring: alert rules for Azure", () => {
+describe("core/azure/monitoring: alert rules for Azure", () => {
   it("turns every rule of monitoring/alerts.yaml into Azure's shape, expressions unchanged", () => {
     const source = parse(RULES) as { groups: { name: string; interval: string; rules: { alert: string; expr: string; for: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] };
     const groups = azureRuleGroups(RULES);
@@ -106,7 +106,7 @@ describe("core/monitoring: alert rules for Azure", () => {
   });
 });
 
-describe("core/monitoring: the router's scrape job", () => {
+describe("core/azure/monitoring: the router's scrape job", () => {
   it("discovers router pods of the namespace and keeps only their admin port, running ones, labelled with namespace and pod", () => {
     assert.deepEqual(routerScrapeJob("ml"), {
       job_name: "aks-inference-router",

@@ -5,7 +5,7 @@
  * finds its services, keys it no longer reads), so a rename must be a deliberate test change.
  */
 import * as assert from "node:assert/strict";
-import * as naming from "../../core/naming";
+import * as naming from "../../core/contracts/naming";
 
 describe("names shared with running clusters", () => {
   it("labels, annotations and object names the router discovers by", () => {

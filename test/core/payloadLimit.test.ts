@@ -1,8 +1,8 @@
 /** A service's body limit follows from its memory and its handler's measured factor, never above the router's. */
 import * as assert from "node:assert/strict";
 import { parseStackConfig, versionsOf } from "../../core/config";
-import { HANDLER_MEMORY, MAX_PAYLOAD_BYTES, handlerKindOf, routerPayloadLimitBytes, servicePayloadLimitBytes } from "../../core/payloadLimit";
-import { routingSettings } from "../../core/routingSettings";
+import { HANDLER_MEMORY, MAX_PAYLOAD_BYTES, handlerKindOf, routerPayloadLimitBytes, servicePayloadLimitBytes } from "../../core/decisions/payloadLimit";
+import { routingSettings } from "../../core/contracts/routingSettings";
 
 const MiB = 1024 * 1024;
 

@@ -1,6 +1,6 @@
 /** What a cluster purpose decides: DevTest small and cheap, FastProd and DenseProd production-sized. */
 import * as assert from "node:assert/strict";
-import { purposeProfile } from "../../core/purpose";
+import { purposeProfile } from "../../core/config/purpose";
 
 describe("cluster purpose profile", () => {
   it("DevTest: one small system node, one router pod without self-scaling, no zones, free tier, no Defender, LRS, Standard ACR, one firewall IP, no managed Prometheus or Container Insights", () => {

@@ -1,6 +1,6 @@
 /** Local mode's replica token: a replica with one takes only requests that carry it. */
 import * as assert from "node:assert/strict";
-import { REPLICA_TOKEN_ENV, replicaTokenAccepted } from "../../core/replicaToken";
+import { REPLICA_TOKEN_ENV, replicaTokenAccepted } from "../../core/contracts/replicaToken";
 
 describe("replica token", () => {
   it("is not required where none is set (a cluster)", () => {

@@ -3,7 +3,7 @@
  * characters in each header, what an answer echoes, and what a replica behind the router reads.
  */
 import * as assert from "node:assert/strict";
-import { REQUEST_ID_LIMIT, echoHeaders, headerReader, idsBehindRouter, readRequestIds, type RequestIdOutcome, type RequestIds } from "../../core/requestId";
+import { REQUEST_ID_LIMIT, echoHeaders, headerReader, idsBehindRouter, readRequestIds, type RequestIdOutcome, type RequestIds } from "../../core/contracts/requestId";
 
 const read = (given: Record<string, string>): RequestIdOutcome => readRequestIds((n) => given[n], () => "new");
 const ids = (given: Record<string, string>): RequestIds => {

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { PHASE_ORDER, fqdnCovers, requiredHosts, requiredHostsFor, uncoveredHosts, type RequiredHostsInput } from "../../core/requiredHosts";
+import { PHASE_ORDER, fqdnCovers, requiredHosts, requiredHostsFor, uncoveredHosts, type RequiredHostsInput } from "../../core/azure/requiredHosts";
 import { withheldAzureMlHosts } from "../../scripts/hosts";
 import { stackConfig } from "../support/stacks";
 

@@ -3,7 +3,7 @@
  * cover which hosts, what the AKS FQDN tag covers, and the input a stack config gives.
  */
 import * as assert from "node:assert/strict";
-import { AKS_FQDN_TAG, OUTBOUND_RULES_DOC, aksNetworkRules, fqdnCovers, requiredHosts, requiredHostsInputFor, uncoveredHosts, type RequiredHost } from "../../core/requiredHosts";
+import { AKS_FQDN_TAG, OUTBOUND_RULES_DOC, aksNetworkRules, fqdnCovers, requiredHosts, requiredHostsInputFor, uncoveredHosts, type RequiredHost } from "../../core/azure/requiredHosts";
 import { stackConfig } from "../support/stacks";
 
 const host = (h: string, source: RequiredHost["source"] = "inference"): RequiredHost => ({ host: h, usedBy: "x", phase: "cluster", why: "y", protocol: "Https", port: 443, source });

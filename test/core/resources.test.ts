@@ -1,6 +1,6 @@
 /** A model service's size as Kubernetes requests and limits (Guaranteed QoS: requests = limits). */
 import * as assert from "node:assert/strict";
-import { containerResources } from "../../core/resources";
+import { containerResources } from "../../core/decisions/resources";
 
 describe("model container resources", () => {
   it("turns cores into millicores and GB into MiB, requests equal to limits", () => {

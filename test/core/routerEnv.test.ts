@@ -4,8 +4,8 @@
  * router, whose reader wanted an integer.
  */
 import * as assert from "node:assert/strict";
-import { LABELS, ROUTER_ENV } from "../../core/naming";
-import { readRouterEnv } from "../../core/routerEnv";
+import { LABELS, ROUTER_ENV } from "../../core/contracts/naming";
+import { readRouterEnv } from "../../core/contracts/routerEnv";
 import { Plan, input, stackConfig } from "../support/stacks";
 
 describe("router settings: rendered by the stack, read by the router", function () {

@@ -1,6 +1,6 @@
 /** The router's environment read on its own: defaults, limits and each refusal's exact message. */
 import * as assert from "node:assert/strict";
-import { readRouterEnv } from "../../core/routerEnv";
+import { readRouterEnv } from "../../core/contracts/routerEnv";
 
 describe("router environment", () => {
   it("defaults: ports 8080 and 8081, Azure ML's 100 MB body limit, no connection cap, no self-scaling, 10 ms threshold", () => {

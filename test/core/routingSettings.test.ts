@@ -1,8 +1,8 @@
 /** The routing settings a model service's Service carries for the router, and how they are read back. */
 import * as assert from "node:assert/strict";
 import { parseStackConfig, versionsOf, type ModelServiceConfig } from "../../core/config";
-import { MAX_PAYLOAD_BYTES } from "../../core/payloadLimit";
-import { parseRoutingSettings, routingSettings, type ServiceRoutingSettings } from "../../core/routingSettings";
+import { MAX_PAYLOAD_BYTES } from "../../core/decisions/payloadLimit";
+import { parseRoutingSettings, routingSettings, type ServiceRoutingSettings } from "../../core/contracts/routingSettings";
 
 const MiB = 1024 * 1024;
 

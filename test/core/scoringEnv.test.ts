@@ -6,10 +6,10 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { LABELS, SCORING_ENV, SCORING_PORT, SETTINGS_ANNOTATION } from "../../core/naming";
-import { MAX_PAYLOAD_BYTES } from "../../core/payloadLimit";
-import { parseRoutingSettings, type ServiceRoutingSettings } from "../../core/routingSettings";
-import { readScoringEnv, type ScoringEnvSettings } from "../../core/scoringEnv";
+import { LABELS, SCORING_ENV, SCORING_PORT, SETTINGS_ANNOTATION } from "../../core/contracts/naming";
+import { MAX_PAYLOAD_BYTES } from "../../core/decisions/payloadLimit";
+import { parseRoutingSettings, type ServiceRoutingSettings } from "../../core/contracts/routingSettings";
+import { readScoringEnv, type ScoringEnvSettings } from "../../core/contracts/scoringEnv";
 import { Plan, REPO_ROOT, input, stackConfig } from "../support/stacks";
 
 interface EnvVar {
@@ -109,7 +109,7 @@ describe("replica settings: rendered by the stack, read by the replica", functio
       assert.equal(read("pysvc").scoringTimeoutMs, routing("pysvc").scoringTimeoutMs);
     },
     maxBodyBytes: () => {
-      // A 1 GB Python service holds about 47 MB of JSON (core/payloadLimit.ts): less than the router's 100 MB.
+      // A 1 GB Python service holds about 47 MB of JSON (core/decisions/payloadLimit.ts): less than the router's 100 MB.
       assert.equal(read("pysvc").maxBodyBytes, Math.floor(((1024 - 170) / 18) * 1024 * 1024));
       for (const service of ["pysvc", "gpu-strict"]) assert.equal(read(service).maxBodyBytes, routing(service).maxBodyBytes, `${service}: the limit the router announces`);
       assert.equal(read("gpu-strict").maxBodyBytes, MAX_PAYLOAD_BYTES);

@@ -1,8 +1,8 @@
 /** The replica's environment on its own: defaults, local mode's environment read back, each refusal's exact message. */
 import * as assert from "node:assert/strict";
 import { parseStackConfig, versionsOf } from "../../core/config";
-import { SCORING_ENV } from "../../core/naming";
-import { readScoringEnv, scoringEnv, serviceScoringEnv, type ScoringEnvSettings } from "../../core/scoringEnv";
+import { SCORING_ENV } from "../../core/contracts/naming";
+import { readScoringEnv, scoringEnv, serviceScoringEnv, type ScoringEnvSettings } from "../../core/contracts/scoringEnv";
 import { replicaEnv } from "../../packaging/upload";
 
 const MACHINE = { hostname: "pod-1", tmpDir: "/tmp" };

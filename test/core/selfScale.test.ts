@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { DEFAULT_SELF_SCALE_LIMITS as L, decideSelfScale, type SelfScaleObservation } from "../../core/selfScale";
+import { DEFAULT_SELF_SCALE_LIMITS as L, decideSelfScale, type SelfScaleObservation } from "../../core/decisions/selfScale";
 
 const base: SelfScaleObservation = { enabled: true, routingP95Ms: 2, cpuUtilization: 0.5, cpu: 1, replicas: 3, freeClusterCpu: 8, now: 10_000_000 };
 

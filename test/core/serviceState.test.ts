@@ -1,6 +1,6 @@
 /** A service's Azure ML v1 style state from its replicas, as local mode and the CLI report it. */
 import * as assert from "node:assert/strict";
-import { restartSummary, serviceState, type ReplicaInfo } from "../../core/serviceState";
+import { restartSummary, serviceState, type ReplicaInfo } from "../../core/decisions/serviceState";
 
 type R = Pick<ReplicaInfo, "status" | "reason" | "crashLoop">;
 const r = (status: R["status"], reason?: string): R => ({ status, reason });

@@ -9,7 +9,7 @@ import {
   parseConfigKey,
   parseStackFile,
   resolveStackFile,
-} from "../../core/stackFile";
+} from "../../core/config/stackFile";
 
 const CNI_FIREWALL = `
 config:

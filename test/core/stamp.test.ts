@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { ConfigError } from "../../core/config";
-import { ENVIRONMENT_SPECIFIC, SCHEMA_SECRETS, StampError, renderStack } from "../../core/stamp";
+import { ENVIRONMENT_SPECIFIC, SCHEMA_SECRETS, StampError, renderStack } from "../../core/config/stamp";
 import { NEU_SUBNET, PROD_NEU, PROD_SPECIFIC, stackText as template } from "../support/stamp";
 
 const refusal = (fn: () => unknown): string => {

@@ -1,6 +1,6 @@
-/** W3C Trace Context headers as the router and replicas read and write them (core/traceContext.ts). */
+/** W3C Trace Context headers as the router and replicas read and write them (core/contracts/traceContext.ts). */
 import * as assert from "node:assert/strict";
-import { MIRROR_OF_KEY, formatTraceparent, mirrorTracestate, mirroredFrom, newSpanId, parseTraceparent, routerTrace, validTracestate } from "../../core/traceContext";
+import { MIRROR_OF_KEY, formatTraceparent, mirrorTracestate, mirroredFrom, newSpanId, parseTraceparent, routerTrace, validTracestate } from "../../core/contracts/traceContext";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT = "00f067aa0ba902b7";

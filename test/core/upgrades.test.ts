@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { ConfigError, parseStackConfig } from "../../core/config";
-import { purposeProfile } from "../../core/purpose";
+import { purposeProfile } from "../../core/config/purpose";
 
 const parse = (extra: Record<string, unknown> = {}) => parseStackConfig({ "azure-native:location": "westeurope", ...extra }, "t");
 

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
-import { MAX_MIRRORED_BODY_BYTES, MAX_MIRROR_PERCENT, SINGLE_VERSION, VERSION_HEADER, mirrors, parseTrafficArgs, parseUnit, pickVersion, sharesOf, splitOf, splitProblems, unitOf, type TrafficSplit } from "../../core/versions";
-import { combineVersions, type VersionStatus } from "../../core/serviceState";
+import { MAX_MIRRORED_BODY_BYTES, MAX_MIRROR_PERCENT, SINGLE_VERSION, VERSION_HEADER, mirrors, parseTrafficArgs, parseUnit, pickVersion, sharesOf, splitOf, splitProblems, unitOf, type TrafficSplit } from "../../core/decisions/versions";
+import { combineVersions, type VersionStatus } from "../../core/decisions/serviceState";
 
 /** A random source that returns the given values in turn. */
 const sequence = (...values: number[]) => {

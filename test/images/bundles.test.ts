@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseStackConfig } from "../../core/config";
-import { SCORING_ENV } from "../../core/naming";
+import { SCORING_ENV } from "../../core/contracts/naming";
 import { startAzurite, type Azurite } from "../../local/azurite";
 import { freePort } from "../../local/ports";
 import { waitReady } from "../../local/probe";

@@ -7,10 +7,10 @@
 import * as assert from "node:assert/strict";
 import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { mintToken } from "../../core/auth";
-import { newSaltState, passphraseCrypter } from "../../core/pulumiSecrets";
-import { readStackFileDecrypted } from "../../core/stackFile";
-import { V1ImportError } from "../../core/v1Import";
+import { mintToken } from "../../core/decisions/auth";
+import { newSaltState, passphraseCrypter } from "../../core/config/pulumiSecrets";
+import { readStackFileDecrypted } from "../../core/config/stackFile";
+import { V1ImportError } from "../../core/config/v1Import";
 import { startLocal, type LocalMode } from "../../local/main";
 import { importV1, type ImportV1Options } from "../../scripts/importV1";
 import { REPO_ROOT } from "../support/stacks";

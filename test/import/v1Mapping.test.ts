@@ -1,5 +1,5 @@
 /**
- * The v1 → stack mapping, rule by rule (core/v1Import.ts, pure): each fixture service's entry,
+ * The v1 → stack mapping, rule by rule (core/config/v1Import.ts, pure): each fixture service's entry,
  * each setting of `AksWebservice.deploy_configuration` and of the export tool's parameters, the
  * refusals (every one naming its file and field), the scripts' AutoML imports and scikit-learn's
  * removed joblib, the stack-file writer and the secrets it stores.
@@ -8,9 +8,9 @@ import * as assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { parseStackConfig } from "../../core/config";
-import { newSaltState, passphraseCrypter, passphraseFromEnv, SecretsError } from "../../core/pulumiSecrets";
-import { parseStackFile, plainTextSecretProblems, readStackFileDecrypted, upsertStackServices } from "../../core/stackFile";
-import { cpuCores, isoDurationMs, memoryGb, modelAssetId, pinsSklearnBefore023, planV1Import, sklearnPin, sourceFiles, V1ImportError, type ImportPlan, type V1Folder } from "../../core/v1Import";
+import { newSaltState, passphraseCrypter, passphraseFromEnv, SecretsError } from "../../core/config/pulumiSecrets";
+import { parseStackFile, plainTextSecretProblems, readStackFileDecrypted, upsertStackServices } from "../../core/config/stackFile";
+import { cpuCores, isoDurationMs, memoryGb, modelAssetId, pinsSklearnBefore023, planV1Import, sklearnPin, sourceFiles, V1ImportError, type ImportPlan, type V1Folder } from "../../core/config/v1Import";
 import { configuredKeys } from "../../local/keys";
 import { chooseInterpreter, importNames, probeInterpreter, STAND_INS } from "../../local/python";
 import { unifiedDiff } from "../../scripts/importV1";

@@ -4,9 +4,9 @@
  * the cluster's scope: the deployer's (before any Kubernetes object), the on-call group's.
  */
 import * as assert from "node:assert/strict";
-import { DEFAULT_NAMESPACE } from "../../core/naming";
+import { DEFAULT_NAMESPACE } from "../../core/contracts/naming";
 import { BUILTIN_ROLES } from "../../components/roles";
-import { roleAssignmentNameFor } from "../../core/azureRules";
+import { roleAssignmentNameFor } from "../../core/azure/rules";
 import { Plan, input, stackConfig } from "../support/stacks";
 
 const T = {

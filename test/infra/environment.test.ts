@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { InferenceEnvironment } from "../../components/inferenceEnvironment";
 import * as pulumi from "@pulumi/pulumi";
-import { EnvironmentArgsError, parseEnvironmentArgs, rawConfigToArgs, type InferenceEnvironmentArgs } from "../../core/environmentArgs";
+import { EnvironmentArgsError, parseEnvironmentArgs, rawConfigToArgs, type InferenceEnvironmentArgs } from "../../core/config/environmentArgs";
 import { documentedNetwork, runOffline, runOfflineProgram, type PlannedResource } from "../../scripts/offline";
 import { REPO_ROOT, rawStack, stackConfig, stackWithoutVersions } from "../support/stacks";
 

@@ -4,7 +4,7 @@
  * a data role on the containers it uses.
  */
 import * as assert from "node:assert/strict";
-import { BLOB_CONTAINERS, LABELS, MODEL_SERVICE_ACCOUNT, SCORING_ENV, WORKLOAD_IDENTITY } from "../../core/naming";
+import { BLOB_CONTAINERS, LABELS, MODEL_SERVICE_ACCOUNT, SCORING_ENV, WORKLOAD_IDENTITY } from "../../core/contracts/naming";
 import { evaluate } from "../../policies/rules";
 import { BUILTIN_ROLES } from "../../components/roles";
 import { runOffline } from "../../scripts/offline";

@@ -11,9 +11,9 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { CONTAINER_INSIGHTS_STREAMS, monitoringNames } from "../../components/monitoring";
 import { ConfigError } from "../../core/config";
-import { roleAssignmentNameFor } from "../../core/azureRules";
-import { ALERT_RULES_FILE, azureRuleGroups } from "../../core/monitoring";
-import { APP_INSIGHTS_SECRET, LABELS, SCORING_ENV } from "../../core/naming";
+import { roleAssignmentNameFor } from "../../core/azure/rules";
+import { ALERT_RULES_FILE, azureRuleGroups } from "../../core/azure/monitoring";
+import { APP_INSIGHTS_SECRET, LABELS, SCORING_ENV } from "../../core/contracts/naming";
 import type { PlannedResource } from "../../scripts/offline";
 import { Plan, REPO_ROOT, input, rawStack, stackConfig } from "../support/stacks";
 
@@ -104,7 +104,7 @@ describe("Azure Monitor", function () {
       assert.equal(input(dcra, "resourceUri"), clusterId);
     });
 
-    it("creates one rule group per group of the rules file, its rules as core/monitoring.ts renders them, limited to this cluster", () => {
+    it("creates one rule group per group of the rules file, its rules as core/azure/monitoring.ts renders them, limited to this cluster", () => {
       const groups = azureRuleGroups(readFileSync(path.join(REPO_ROOT, ALERT_RULES_FILE), "utf8"));
       assert.ok(groups.length > 0);
       assert.equal(plan.all(T.ruleGroup).length, groups.length);

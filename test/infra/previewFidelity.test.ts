@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { BUILD_CACHE_REPOSITORY, Images, cacheTag } from "../../components/k8s/images";
 import { SECRET, UNKNOWN, runOfflineProgram } from "../../scripts/offline";
-import { LABELS } from "../../core/naming";
+import { LABELS } from "../../core/contracts/naming";
 import { Plan, REPO_ROOT, input, stackConfig } from "../support/stacks";
 
 const T = {

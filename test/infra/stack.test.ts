@@ -3,9 +3,9 @@
  * them, asserting on what it would create in Azure.
  */
 import * as assert from "node:assert/strict";
-import { GPU_POOL_LABEL, GPU_TAINT_STRING, ROUTER_HOST_ANNOTATION, TAGS } from "../../core/naming";
-import { requiredHostsFor, uncoveredHosts } from "../../core/requiredHosts";
-import { roleAssignmentNameFor } from "../../core/azureRules";
+import { GPU_POOL_LABEL, GPU_TAINT_STRING, ROUTER_HOST_ANNOTATION, TAGS } from "../../core/contracts/naming";
+import { requiredHostsFor, uncoveredHosts } from "../../core/azure/requiredHosts";
+import { roleAssignmentNameFor } from "../../core/azure/rules";
 import { OfflineRunFailed, SECRET, documentedNetwork, type ExistingNetwork } from "../../scripts/offline";
 import { renderTree } from "../../scripts/plan";
 import { Plan, input, rawStack, stackConfig } from "../support/stacks";

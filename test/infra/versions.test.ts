@@ -4,8 +4,8 @@
  * keys) as it was.
  */
 import * as assert from "node:assert/strict";
-import { parseRoutingSettings } from "../../core/routingSettings";
-import { LABELS, SCORING_ENV, SETTINGS_ANNOTATION } from "../../core/naming";
+import { parseRoutingSettings } from "../../core/contracts/routingSettings";
+import { LABELS, SCORING_ENV, SETTINGS_ANNOTATION } from "../../core/contracts/naming";
 import { Plan, input, rawStack, stackConfig, stackWithoutVersions } from "../support/stacks";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";

@@ -1,7 +1,7 @@
 /** Router and model services on the cluster, from the shipped stacks, evaluated offline. */
 import * as assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { GPU_POOL_LABEL, LABELS, MODEL_COUNT_ANNOTATION, ROUTER_ENV, SCORING_ENV, SETTINGS_ANNOTATION, keySecretName } from "../../core/naming";
+import { GPU_POOL_LABEL, LABELS, MODEL_COUNT_ANNOTATION, ROUTER_ENV, SCORING_ENV, SETTINGS_ANNOTATION, keySecretName } from "../../core/contracts/naming";
 import { SECRET, UNKNOWN } from "../../scripts/offline";
 import { Plan, input, stackConfig } from "../support/stacks";
 

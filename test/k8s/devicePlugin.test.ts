@@ -1,7 +1,7 @@
 /** The NVIDIA device plugin image: the reference Microsoft publishes on MCR, pinned, from a host the firewall allows. */
 import * as assert from "node:assert/strict";
 import { NVIDIA_DEVICE_PLUGIN_IMAGE } from "../../components/gpuPool";
-import { requiredHostsFor, uncoveredHosts, AKS_HOSTS } from "../../core/requiredHosts";
+import { requiredHostsFor, uncoveredHosts, AKS_HOSTS } from "../../core/azure/requiredHosts";
 import { registryHost, rules, type Res } from "../../policies/rules";
 import { Plan, input, stackConfig } from "../support/stacks";
 

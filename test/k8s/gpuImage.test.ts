@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { AKS_HOSTS } from "../../core/requiredHosts";
+import { AKS_HOSTS } from "../../core/azure/requiredHosts";
 import { CUDA_SCORING_IMAGES, DEFAULT_SCORING_BASE_IMAGE, SCORING_DOCKERFILE, environmentKey, type EnvironmentInput } from "../../packaging/project";
 import { Plan, input, stackConfig, REPO_ROOT } from "../support/stacks";
 

@@ -1,6 +1,6 @@
 /** GPU sizing: the N-series table, what fits next to AKS's reservations, and the advisory policy over a planned stack. */
 import * as assert from "node:assert/strict";
-import { GPU_VM_SIZES, allocatableOn, gpuNodeFitProblem } from "../../core/gpu";
+import { GPU_VM_SIZES, allocatableOn, gpuNodeFitProblem } from "../../core/decisions/gpu";
 import { rules } from "../../policies/rules";
 import { Plan, asRes, stackConfig } from "../support/stacks";
 

@@ -5,7 +5,7 @@
  * that leaves model pods open.
  */
 import * as assert from "node:assert/strict";
-import { LABELS, ROUTER_PORTS, SCORING_PORT } from "../../core/naming";
+import { LABELS, ROUTER_PORTS, SCORING_PORT } from "../../core/contracts/naming";
 import { rules, type Res } from "../../policies/rules";
 import { Plan, asRes, input, stackConfig } from "../support/stacks";
 

@@ -12,7 +12,7 @@ import { parse } from "yaml";
 import { BUILTIN_ROLES } from "../../components/roles";
 import { ROUTER_TLS_DIR, keyVaultObjects } from "../../components/k8s/routerDeployment";
 import { ConfigError } from "../../core/config";
-import { LABELS, ROUTER_ENV, ROUTER_NAME, ROUTER_TLS_PROVIDER_CLASS, WORKLOAD_IDENTITY } from "../../core/naming";
+import { LABELS, ROUTER_ENV, ROUTER_NAME, ROUTER_TLS_PROVIDER_CLASS, WORKLOAD_IDENTITY } from "../../core/contracts/naming";
 import { evaluate, type Res } from "../../policies/rules";
 import { LocalDiscovery } from "../../router/inProcess";
 import { SECRET, UNKNOWN, type PlannedResource } from "../../scripts/offline";

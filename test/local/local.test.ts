@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { BLOB_CONTAINERS } from "../../core/naming";
+import { BLOB_CONTAINERS } from "../../core/contracts/naming";
 import { startAzurite } from "../../local/azurite";
 import { REGRESSOR, REGRESSOR_V2_BIAS, regressorOutput } from "../../samples/make-regressor";
 import { REPO_ROOT } from "../support/stacks";

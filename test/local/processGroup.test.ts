@@ -7,7 +7,7 @@
 import * as assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { REPLICA_TOKEN_HEADER } from "../../core/replicaToken";
+import { REPLICA_TOKEN_HEADER } from "../../core/contracts/replicaToken";
 import { startReplicas, type Replicas } from "../support/replicas";
 import { tempDir } from "../support/tmp";
 

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { readKeyFile } from "../../core/keyFile";
+import { readKeyFile } from "../../core/contracts/keyFile";
 import { REPO_ROOT } from "../support/stacks";
 import { tempDir } from "../support/tmp";
 

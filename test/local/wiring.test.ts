@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseStackConfig } from "../../core/config";
-import { REPLICA_TOKEN_HEADER } from "../../core/replicaToken";
+import { REPLICA_TOKEN_HEADER } from "../../core/contracts/replicaToken";
 import { startLocal } from "../../local/main";
 import type { StatusJson } from "../../router/status";
 import { tempDir } from "../support/tmp";

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { ALERT_RULES_FILE, DASHBOARD_FILE } from "../../core/monitoring";
+import { ALERT_RULES_FILE, DASHBOARD_FILE } from "../../core/azure/monitoring";
 import { tempDir } from "../support/tmp";
 
 const REPO = path.join(__dirname, "..", "..");

@@ -8,8 +8,8 @@ import * as assert from "node:assert/strict";
 import { parse } from "yaml";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
-import { amaMetricsPrometheusConfig, type ScrapeJob } from "../../core/monitoring";
-import { LABELS, ROLE_ROUTER, ROUTER_NAME, ROUTER_PORTS } from "../../core/naming";
+import { amaMetricsPrometheusConfig, type ScrapeJob } from "../../core/azure/monitoring";
+import { LABELS, ROLE_ROUTER, ROUTER_NAME, ROUTER_PORTS } from "../../core/contracts/naming";
 import { Plan, input, stackConfig } from "../support/stacks";
 
 const CM = "kubernetes:core/v1:ConfigMap";

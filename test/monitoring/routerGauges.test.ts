@@ -6,7 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import pino from "pino";
-import { DEFAULT_SELF_SCALE_LIMITS } from "../../core/selfScale";
+import { DEFAULT_SELF_SCALE_LIMITS } from "../../core/decisions/selfScale";
 import { Autoscaler } from "../../router/autoscaler";
 import { ServiceBalancer } from "../../router/balancer";
 import { RouterMetrics } from "../../router/metrics";

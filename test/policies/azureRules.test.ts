@@ -5,7 +5,7 @@
  * Microsoft document.
  */
 import * as assert from "node:assert/strict";
-import { AZURE_RULES, type AzureRule } from "../../core/azureRules";
+import { AZURE_RULES, type AzureRule } from "../../core/azure/rules";
 import { RESOURCE_TYPES as T } from "../../policies/readers";
 import { evaluate, rules, type Res } from "../../policies/rules";
 import type { PlannedResource } from "../../scripts/offline";

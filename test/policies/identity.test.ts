@@ -1,6 +1,6 @@
 /** The identity and secret rules of the policy pack, each both ways, naming the Microsoft doc. */
 import * as assert from "node:assert/strict";
-import { WORKLOAD_IDENTITY } from "../../core/naming";
+import { WORKLOAD_IDENTITY } from "../../core/contracts/naming";
 import { rules, type Res } from "../../policies/rules";
 
 const rule = (name: string) => {

@@ -1,8 +1,8 @@
 /** Each guard rail both ways, and the shipped stacks through the whole pack. */
 import * as assert from "node:assert/strict";
-import { GPU_POOL_LABEL, GPU_TAINT_STRING, LABELS, MODEL_COUNT_ANNOTATION, ROUTER_ENV, SETTINGS_ANNOTATION, TAGS } from "../../core/naming";
+import { GPU_POOL_LABEL, GPU_TAINT_STRING, LABELS, MODEL_COUNT_ANNOTATION, ROUTER_ENV, SETTINGS_ANNOTATION, TAGS } from "../../core/contracts/naming";
 import { evaluate, rules, type Res } from "../../policies/rules";
-import type { ServiceRoutingSettings } from "../../core/routingSettings";
+import type { ServiceRoutingSettings } from "../../core/contracts/routingSettings";
 import { Plan, stackConfig } from "../support/stacks";
 import { settings } from "../support/upstream";
 

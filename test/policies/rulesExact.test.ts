@@ -5,9 +5,9 @@
  * enforcement level and description. Plain literals only: no Pulumi program runs here.
  */
 import * as assert from "node:assert/strict";
-import { AZURE_RULES, roleAssignmentNameFor, type AzureRule } from "../../core/azureRules";
-import { GPU_POOL_LABEL, GPU_TAINT_STRING, LABELS, MODEL_COUNT_ANNOTATION, ROUTER_ENV, ROUTER_HOST_ANNOTATION, SETTINGS_ANNOTATION, TAGS, WORKLOAD_IDENTITY } from "../../core/naming";
-import type { ServiceRoutingSettings } from "../../core/routingSettings";
+import { AZURE_RULES, roleAssignmentNameFor, type AzureRule } from "../../core/azure/rules";
+import { GPU_POOL_LABEL, GPU_TAINT_STRING, LABELS, MODEL_COUNT_ANNOTATION, ROUTER_ENV, ROUTER_HOST_ANNOTATION, SETTINGS_ANNOTATION, TAGS, WORKLOAD_IDENTITY } from "../../core/contracts/naming";
+import type { ServiceRoutingSettings } from "../../core/contracts/routingSettings";
 import { RESOURCE_TYPES as T } from "../../policies/readers";
 import { evaluate, registryHost, rules, type Res, type Rule } from "../../policies/rules";
 import { settings as routingSettings } from "../support/upstream";

@@ -10,7 +10,7 @@ import * as assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
-import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from "../../core/amlScoring";
+import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from "../../core/contracts/amlScoring";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { EntryScriptHandler } from "../../scoring/handlers";

@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import pino from "pino";
-import { mintToken } from "../../core/auth";
+import { mintToken } from "../../core/decisions/auth";
 import { AuthGate } from "../../router/authGate";
 import { RouterMetrics } from "../../router/metrics";
 import { MemoryKeyStore, settings } from "../support/upstream";

@@ -1,13 +1,13 @@
 /**
  * The router's autoscaling loop with its clock, coordinator and scaler faked (the decisions
- * themselves are core/autoscale.ts, tested in test/core): who acts, what load it decides on,
+ * themselves are core/decisions/autoscale.ts, tested in test/core): who acts, what load it decides on,
  * what it writes and reports, and what happens when writing fails.
  */
 import * as assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import pino from "pino";
 import type { Gauge } from "prom-client";
-import { SCALE_DOWN_DELAY_MS, SCALE_UP_DELAY_MS } from "../../core/autoscale";
+import { SCALE_DOWN_DELAY_MS, SCALE_UP_DELAY_MS } from "../../core/decisions/autoscale";
 import { Autoscaler, type ScaleDecision } from "../../router/autoscaler";
 import { ServiceBalancer } from "../../router/balancer";
 import { RouterMetrics } from "../../router/metrics";

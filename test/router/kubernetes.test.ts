@@ -1,7 +1,7 @@
 /** Translation of Kubernetes objects into the router's view (the informers feed these). */
 import * as assert from "node:assert/strict";
 import type { V1EndpointSlice, V1Secret, V1Service } from "@kubernetes/client-node";
-import { LABELS, SETTINGS_ANNOTATION } from "../../core/naming";
+import { LABELS, SETTINGS_ANNOTATION } from "../../core/contracts/naming";
 import { canTakeLease, keysOf, replicasOf, settingsOf } from "../../router/kubernetes";
 import { settings } from "../support/upstream";
 

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { V1EndpointSlice, V1Lease, V1Secret, V1Service } from "@kubernetes/client-node";
-import { KEY_FIELDS, LABELS, ROLE_MODEL, ROLE_ROUTER, ROUTER_LEASE, SETTINGS_ANNOTATION, keySecretName, modelDeploymentName } from "../../core/naming";
+import { KEY_FIELDS, LABELS, ROLE_MODEL, ROLE_ROUTER, ROUTER_LEASE, SETTINGS_ANNOTATION, keySecretName, modelDeploymentName } from "../../core/contracts/naming";
 import { KubernetesDiscovery, KubernetesKeyStore, KubernetesScaler, LeaseCoordinator } from "../../router/kubernetes";
 import { startRouter, type RouterHandle } from "../../router/server";
 import { FakeApiServer } from "../support/fakeApiServer";

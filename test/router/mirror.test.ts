@@ -5,7 +5,7 @@
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { MAX_MIRRORED_BODY_BYTES } from "../../core/versions";
+import { MAX_MIRRORED_BODY_BYTES } from "../../core/decisions/versions";
 import { ServiceBalancer } from "../../router/balancer";
 import { sendMirror, type MirrorOutcome } from "../../router/mirror";
 import { settings, startUpstream, type Upstream } from "../support/upstream";

@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import * as net from "node:net";
 import { Readable } from "node:stream";
 import { request } from "undici";
-import { mintToken } from "../../core/auth";
+import { mintToken } from "../../core/decisions/auth";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { MemoryKeyStore, call, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";

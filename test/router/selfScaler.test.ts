@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import pino from "pino";
-import { DEFAULT_SELF_SCALE_LIMITS } from "../../core/selfScale";
+import { DEFAULT_SELF_SCALE_LIMITS } from "../../core/decisions/selfScale";
 import { RouterMetrics } from "../../router/metrics";
 import { SelfScaler, type RouterSize } from "../../router/selfScaler";
 import type { Coordinator } from "../../router/types";

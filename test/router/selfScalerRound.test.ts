@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import * as k8s from "@kubernetes/client-node";
 import pino from "pino";
-import { DEFAULT_SELF_SCALE_LIMITS, type SelfScaleLimits } from "../../core/selfScale";
+import { DEFAULT_SELF_SCALE_LIMITS, type SelfScaleLimits } from "../../core/decisions/selfScale";
 import { RouterMetrics } from "../../router/metrics";
 import { KubernetesRouterSize, SelfScaler, cpuCores, type RouterSize } from "../../router/selfScaler";
 import type { Coordinator } from "../../router/types";

@@ -37,7 +37,7 @@ describe("status page in a browser: a service in a crash loop", function () {
     }
     const metrics = new RouterMetrics();
     const settings = () => new Map([["flaky", { minReplicas: 1, maxReplicas: 1, targetUtilization: 70, autoscale: false }]]);
-    // What local mode's supervisor reports for the service (core/serviceState.ts restartSummary).
+    // What local mode's supervisor reports for the service (core/decisions/serviceState.ts restartSummary).
     sampler = new StatusSampler(metrics, settings, new SingleCoordinator(), { restarts: () => ({ restarts: 5, crashLoop: LOOP }) });
     admin = createAdminServer({ metrics, status: sampler, autoscaler: { localLoad: () => ({}) }, isReady: () => true });
     adminUrl = await listen(admin);

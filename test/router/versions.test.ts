@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Pool } from "undici";
-import type { ServiceRoutingSettings } from "../../core/routingSettings";
+import type { ServiceRoutingSettings } from "../../core/contracts/routingSettings";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { MemoryKeyStore, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import pino from "pino";
 import { parseStackConfig } from "../../core/config";
-import { readStackFile, stackFilePath } from "../../core/stackFile";
+import { readStackFile, stackFilePath } from "../../core/config/stackFile";
 import { startLocal, type LocalMode } from "../../local/main";
 import { MODELS_ROOT, azuremlModelDir } from "../../scoring/bootstrap";
 import { PythonHandler } from "../../scoring/pythonHandler";

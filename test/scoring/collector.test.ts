@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import pino from "pino";
-import { BLOB_CONTAINERS } from "../../core/naming";
+import { BLOB_CONTAINERS } from "../../core/contracts/naming";
 import { useAzurite } from "../support/azurite";
 import { DataCollector, LARGE_RECORD_BYTES, recordBlobName } from "../../scoring/collector";
 

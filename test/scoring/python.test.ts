@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
-import { requestIdHeaders } from "../../core/amlScoring";
+import { requestIdHeaders } from "../../core/contracts/amlScoring";
 import { FrameReader, PythonHandler, type PythonHandlerOptions } from "../../scoring/pythonHandler";
 import { startScoringServer, type ScoringServer } from "../../scoring/server";
 import { tempDir } from "../support/tmp";

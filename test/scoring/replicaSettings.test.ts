@@ -84,7 +84,7 @@ describe("replica settings from local mode's environment", function () {
     const repo = tempDir("replica-settings-repo");
     mkdirSync(path.join(repo, "small"));
     writeFileSync(path.join(repo, "small", "score.js"), "exports.run = (input) => ({ length: input.length });\n");
-    // 256 MB for a JavaScript script: (256 - 130) / 18 = 7 MiB (core/payloadLimit.ts).
+    // 256 MB for a JavaScript script: (256 - 130) / 18 = 7 MiB (core/decisions/payloadLimit.ts).
     replicas = await startReplicas(repo, [{ name: "small", sourceDirectory: "small", entryScript: "score.js", memoryGb: 0.25, numReplicas: 1, authEnabled: false }]);
   });
   after(() => replicas?.close());

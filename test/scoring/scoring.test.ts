@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import pino from "pino";
 import { parseStackConfig } from "../../core/config";
-import { BLOB_CONTAINERS } from "../../core/naming";
+import { BLOB_CONTAINERS } from "../../core/contracts/naming";
 import { startAzurite, type Azurite } from "../../local/azurite";
 import { createBlobContainers, uploadService } from "../../packaging/upload";
 import { REGRESSOR, regressorOutput } from "../../samples/make-regressor";
@@ -144,7 +144,7 @@ describe("scoring server", function () {
       assert.equal(post.headers.get("allow"), "GET, HEAD");
     });
 
-    it("takes the request id by Azure ML's rule (core/requestId.ts) and refuses one over 100 characters", async () => {
+    it("takes the request id by Azure ML's rule (core/contracts/requestId.ts) and refuses one over 100 characters", async () => {
       const v2Id = async (headers: Record<string, string>) => {
         const res = await fetch(`${server.url}/v2/models/svc/infer`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }] }) });
         return { status: res.status, body: (await res.json()) as { id?: string; error?: { code: string; message: string } } };

@@ -1,7 +1,7 @@
 /** How a scoring replica reaches blob storage: workload identity on AKS, a connection string locally. */
 import * as assert from "node:assert/strict";
 import { DefaultAzureCredential } from "@azure/identity";
-import { SCORING_ENV } from "../../core/naming";
+import { SCORING_ENV } from "../../core/contracts/naming";
 import { blobServiceClient, storageAccess } from "../../scoring/storage";
 
 const AZURITE = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;";

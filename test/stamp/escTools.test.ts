@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import type { RequiredHost } from "../../core/requiredHosts";
+import type { RequiredHost } from "../../core/azure/requiredHosts";
 import type { PlannedResource } from "../../scripts/offline";
 import { REPO_ROOT } from "../support/stacks";
 import { tempDir } from "../support/tmp";

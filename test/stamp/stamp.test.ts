@@ -1,7 +1,7 @@
 /**
  * `npm run stamp` as users run it: the script in a child process (arguments, dry run, refusal
  * output, the policy pack over the rendered stack) and its secret copy. `renderStack`'s own rules
- * are tested directly in test/core/stamp.test.ts.
+ * are tested directly in test/core/config/stamp.test.ts.
  */
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";

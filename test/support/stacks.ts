@@ -1,7 +1,7 @@
 /** Test helpers: the shipped stack files, variations of them, and lookups in an offline run. */
 import * as path from "node:path";
 import { parseStackConfig, type StackConfig } from "../../core/config";
-import { readStackFile, stackFilePath } from "../../core/stackFile";
+import { readStackFile, stackFilePath } from "../../core/config/stackFile";
 import type { Res } from "../../policies/rules";
 import { runOffline, type ExistingNetwork, type PlannedResource } from "../../scripts/offline";
 

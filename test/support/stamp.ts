@@ -1,4 +1,4 @@
-/** Stamping fixtures shared by the pure tests (test/core/stamp.test.ts) and the script's (test/stamp/). */
+/** Stamping fixtures shared by the pure tests (test/core/config/stamp.test.ts) and the script's (test/stamp/). */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "./stacks";

@@ -2,11 +2,11 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
-import type { ServiceRoutingSettings } from "../../core/routingSettings";
+import type { ServiceRoutingSettings } from "../../core/contracts/routingSettings";
 import { LocalDiscovery } from "../../router/inProcess";
 import { startRouter, type RouterHandle, type RouterOptions } from "../../router/server";
 import type { KeyStore } from "../../router/types";
-import type { ServiceKeys } from "../../core/auth";
+import type { ServiceKeys } from "../../core/decisions/auth";
 
 export interface Upstream {
   url: string;

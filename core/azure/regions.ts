@@ -3,7 +3,7 @@
  * checks for `npm run stamp`, so a typo in `--region` or a GPU pool Azure does not offer there is
  * refused before a stack file is written rather than by Azure at `pulumi up`.
  */
-import type { MicrosoftDoc } from "./azureRules";
+import type { MicrosoftDoc } from "./rules";
 
 /** Where the region names come from. */
 export const REGIONS_DOC: MicrosoftDoc = { title: "Azure regions list", url: "https://learn.microsoft.com/azure/reliability/regions-list" };

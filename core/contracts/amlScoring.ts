@@ -76,7 +76,7 @@ export function swaggerAnswer(swagger: SwaggerDocs, version: string | undefined)
 }
 
 /**
- * The request-id headers that server puts on every answer, by the one rule (core/requestId.ts); an
+ * The request-id headers that server puts on every answer, by the one rule (core/contracts/requestId.ts); an
  * id over the limit is refused with its 431, which carries the request id when that was not the
  * one too long, and the `TraceId`.
  */

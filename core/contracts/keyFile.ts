@@ -4,7 +4,7 @@
  * mode's admin API read and write it with these.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import type { ServiceKeys } from "./auth";
+import type { ServiceKeys } from "../decisions/auth";
 import { KEY_FIELDS } from "./naming";
 
 /** The keys in `file`; undefined when it does not hold both as strings. Throws when it cannot be read. */

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import * as ipaddr from "ipaddr.js";
 import { isMap, isSeq, parse, parseDocument, type YAMLMap, type YAMLSeq } from "yaml";
-import { CONFIG_NAMESPACE, ConfigError, LOCATION_KEY, parseStackConfig, type StackConfig } from "./config";
+import { CONFIG_NAMESPACE, ConfigError, LOCATION_KEY, parseStackConfig, type StackConfig } from ".";
 
 /** Placeholder for `secure:` values, which cannot be decrypted without the Pulumi engine. */
 export const SECRET_PLACEHOLDER = "[secret]";

@@ -3,8 +3,8 @@
  * requests and limits. Requests equal limits (Guaranteed QoS, as AML v1's defaults): a replica
  * gets exactly what it was sized for and is the last to be evicted.
  */
-import type { ModelServiceConfig } from "./config";
-import { GPU_RESOURCE } from "./naming";
+import type { ModelServiceConfig } from "../config";
+import { GPU_RESOURCE } from "../contracts/naming";
 
 export interface ContainerResources {
   requests: Record<string, string>;

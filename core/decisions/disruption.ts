@@ -3,7 +3,7 @@
  * PodDisruptionBudget and a topology spread, and what those are. Pure, shared by the component
  * and its tests.
  */
-import type { ModelVersionConfig } from "./config";
+import type { ModelVersionConfig } from "../config";
 
 /** Whether a version's Deployment can run more than one replica: fixed numReplicas > 1, or autoscaling up to more than one. */
 export function mayRunSeveralReplicas(v: Pick<ModelVersionConfig, "autoscaleEnabled" | "autoscaleMaxReplicas" | "initialReplicas">): boolean {

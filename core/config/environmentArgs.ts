@@ -22,7 +22,7 @@ import {
   WeekDay,
   parseStackConfig,
   type StackConfig,
-} from "./config";
+} from ".";
 
 // The enumerations are the config's own (core/config/schema.ts), declared once.
 export { ClusterPurpose, DeployerPrincipalType, DnsRecordType, EgressMode, NetworkPlugin, NodeOsUpgradeChannel, TokenIssuerType, UpgradeChannel, WeekDay };

@@ -6,7 +6,7 @@
  */
 import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
-import { BUILTIN_TOKEN_ISSUER, KEY_FIELDS } from "./naming";
+import { BUILTIN_TOKEN_ISSUER, KEY_FIELDS } from "../contracts/naming";
 
 export interface ServiceKeys {
   primaryKey: string;

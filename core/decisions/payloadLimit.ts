@@ -7,7 +7,7 @@
  * memory cannot hold, before anything is forwarded.
  */
 
-import { MAX_PAYLOAD_MB, isPythonEntryScript, type ModelVersionConfig } from "./config";
+import { MAX_PAYLOAD_MB, isPythonEntryScript, type ModelVersionConfig } from "../config";
 
 const MiB = 1024 * 1024;
 
@@ -62,8 +62,8 @@ export function servicePayloadLimitBytes(memoryGb: number, kind: HandlerKind, ro
 
 /**
  * The body limit of one service version: its memory, at the factor of the handler its entry
- * script picks. The router announces it (core/routingSettings.ts) and the replica guards it
- * (core/scoringEnv.ts): both read it here, so they cannot disagree.
+ * script picks. The router announces it (core/contracts/routingSettings.ts) and the replica guards it
+ * (core/contracts/scoringEnv.ts): both read it here, so they cannot disagree.
  */
 export function versionPayloadLimitBytes(v: Pick<ModelVersionConfig, "memoryGb" | "entryScript">, routerLimitBytes: number): number {
   return servicePayloadLimitBytes(v.memoryGb, handlerKindOf(v.entryScript), routerLimitBytes);

@@ -5,8 +5,8 @@
  * passed config validation and then stopped the router, whose reader wanted an integer).
  */
 import { ROUTER_ENV, ROUTER_PORTS } from "./naming";
-import { MAX_PAYLOAD_BYTES } from "./payloadLimit";
-import { DEFAULT_SELF_SCALE_LIMITS } from "./selfScale";
+import { MAX_PAYLOAD_BYTES } from "../decisions/payloadLimit";
+import { DEFAULT_SELF_SCALE_LIMITS } from "../decisions/selfScale";
 
 export interface RouterEnvSettings {
   port: number;

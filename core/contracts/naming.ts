@@ -86,7 +86,7 @@ export function modelBlobPrefix(model: string, contentHash: string): string {
 }
 
 /**
- * Environment of a scoring replica: every variable it reads, and nothing else. core/scoringEnv.ts
+ * Environment of a scoring replica: every variable it reads, and nothing else. core/contracts/scoringEnv.ts
  * is the one writer (the stack's model Deployment, local mode, the image check) and the one
  * reader (scoring/main.ts); the environment images set `port`, `workDir` and `python` themselves.
  */
@@ -120,7 +120,7 @@ export const SCORING_ENV = {
   maxConcurrentRequests: "AKS_INFERENCE_MAX_CONCURRENT_REQUESTS",
   /** A run() longer than this (ms) has its Python worker killed and restarted (scoringTimeoutMs); in-flight requests get as long to finish when the replica drains. */
   scoringTimeoutMs: "AKS_INFERENCE_SCORING_TIMEOUT_MS",
-  /** The service's body limit in bytes (core/payloadLimit.ts, as its routing settings announce it): the replica's own guard and its OpenAPI 413. */
+  /** The service's body limit in bytes (core/decisions/payloadLimit.ts, as its routing settings announce it): the replica's own guard and its OpenAPI 413. */
   maxBodyBytes: "AKS_INFERENCE_MAX_BODY_BYTES",
   /** The service's `gpuCores`; absent or "0" for CPU services (local mode runs every service on the CPU). */
   gpuCores: "AKS_INFERENCE_GPU_CORES",
@@ -130,7 +130,7 @@ export const SCORING_ENV = {
   gpuPool: "AKS_INFERENCE_GPU_POOL",
   /** File an init() failure's reason goes to: Kubernetes' termination message (its default path when unset), a file per replica in local mode. */
   terminationLog: "TERMINATION_LOG",
-  /** Local mode only: the run's secret the replica requires of callers (core/replicaToken.ts). */
+  /** Local mode only: the run's secret the replica requires of callers (core/contracts/replicaToken.ts). */
   replicaToken: REPLICA_TOKEN_ENV,
   /**
    * A service with `appInsightsEnabled`: the connection string of the environment's Application

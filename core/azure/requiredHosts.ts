@@ -3,8 +3,8 @@
  * plus what AKS itself and the GPU pools need behind a firewall. One source of truth: the
  * firewall rules, `npm run hosts`, the docs and the policy pack all read it.
  */
-import { keyVaultName, type StackConfig } from "./config";
-import { purposeProfile } from "./purpose";
+import { keyVaultName, type StackConfig } from "../config";
+import { purposeProfile } from "../config/purpose";
 
 /** When in Azure ML v1's connectivity chronology a host is first needed. */
 export type Phase =
@@ -110,7 +110,7 @@ export interface NetworkRule {
  * option to add them back: each would be an IP rule to every Azure address of the region.
  * No TCP 443 to `AzureCloud.<region>` either: network rules match before application rules, so
  * it would open every Azure IP of the region past the FQDN allow-list; pods reach the API server
- * by its `*.hcp.<region>.azmk8s.io` name instead (core/azureRules.ts).
+ * by its `*.hcp.<region>.azmk8s.io` name instead (core/azure/rules.ts).
  */
 export function aksNetworkRules(_region: string): NetworkRule[] {
   return [];

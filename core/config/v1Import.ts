@@ -29,7 +29,7 @@
  */
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
-import { condaPythonVersion } from "./config";
+import { condaPythonVersion } from ".";
 import type { EnvironmentService } from "./environmentArgs";
 
 /** One v1 service as read from its folder. Paths are relative to the folder, with '/'. */

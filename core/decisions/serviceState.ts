@@ -20,7 +20,7 @@ export interface ReplicaInfo {
   restarts: number;
   /** How its previous process ended. */
   lastExit?: LastExit;
-  /** In a crash loop (core/crashLoop.ts); `reason` then says `CrashLoopBackOff (...)`. */
+  /** In a crash loop (core/decisions/crashLoop.ts); `reason` then says `CrashLoopBackOff (...)`. */
   crashLoop?: boolean;
 }
 

@@ -11,11 +11,11 @@
  * its default then applies); otherwise the stamp is refused with the full list. Secrets are
  * never copied: their ciphertext only decrypts under the template stack's key; and never given
  * with `--set`, which would write them in plain text. The region must be one of Azure's, and a
- * GPU pool's VM size one Azure offers there, as far as core/azureRegions.ts knows.
+ * GPU pool's VM size one Azure offers there, as far as core/azure/regions.ts knows.
  */
 import { parseDocument } from "yaml";
-import { gpuSizeRegionProblem, GPU_FAMILIES, regionProblem } from "./azureRegions";
-import { CLUSTER_PURPOSES, CONFIG_NAMESPACE, LOCATION_KEY, decodeConfigValue, schemaHoldsString, type ClusterPurpose, type StackConfig } from "./config";
+import { gpuSizeRegionProblem, GPU_FAMILIES, regionProblem } from "../azure/regions";
+import { CLUSTER_PURPOSES, CONFIG_NAMESPACE, LOCATION_KEY, decodeConfigValue, schemaHoldsString, type ClusterPurpose, type StackConfig } from ".";
 import {
   SECRET_PLACEHOLDER,
   formatConfigKey,

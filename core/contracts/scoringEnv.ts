@@ -6,10 +6,10 @@
  * run every GPU service on its CPU while the stack wrote "false".
  */
 import * as path from "node:path";
-import type { ModelVersionConfig } from "./config";
-import type { GpuRequest } from "./gpu";
+import type { ModelVersionConfig } from "../config";
+import type { GpuRequest } from "../decisions/gpu";
 import { DEFAULT_SCORING_TIMEOUT_MS, SCORING_ENV, SCORING_PORT, type ModelBlobs } from "./naming";
-import { MAX_PAYLOAD_BYTES, versionPayloadLimitBytes } from "./payloadLimit";
+import { MAX_PAYLOAD_BYTES, versionPayloadLimitBytes } from "../decisions/payloadLimit";
 
 /** What a replica runs with. */
 export interface ScoringEnvSettings {
@@ -77,7 +77,7 @@ export type ServiceEnvSource = Pick<ModelVersionConfig, "name" | "entryScript" |
 /**
  * What every replica of a service version gets wherever it runs: what to download and how to
  * serve it. `routerLimitBytes`: the stack's router body limit; the service's own limit follows
- * from it as in the service's routing settings (core/routingSettings.ts), so the replica guards
+ * from it as in the service's routing settings (core/contracts/routingSettings.ts), so the replica guards
  * the limit the router announces. Storage, port, replica id and work folder are the place's own.
  */
 export function serviceScoringEnv(v: ServiceEnvSource, blobs: { packageBlob: string; models: ModelBlobs[] }, routerLimitBytes: number): Record<string, string> {

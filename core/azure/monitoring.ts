@@ -7,7 +7,7 @@
  */
 import { parse, stringify } from "yaml";
 import { z } from "zod";
-import { LABELS, ROLE_ROUTER, ROUTER_PORTS } from "./naming";
+import { LABELS, ROLE_ROUTER, ROUTER_PORTS } from "../contracts/naming";
 
 /** The rules file and the Grafana dashboard, relative to the package root. */
 export const ALERT_RULES_FILE = "monitoring/alerts.yaml";

@@ -6,7 +6,7 @@
  * Counting queued demand (as azureml-fe v2 does) keeps a saturated service from looking merely
  * "100 % busy" and never growing past what is needed to drain its queue.
  */
-import type { AutoscaleSettings } from "./routingSettings";
+import type { AutoscaleSettings } from "../contracts/routingSettings";
 
 /** Scale up once utilization has been above target this long (Azure ML v1: decisions within ~1 s). */
 export const SCALE_UP_DELAY_MS = 1_000;

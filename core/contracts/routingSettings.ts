@@ -3,8 +3,8 @@
  * `aks-inference/settings` annotation of the service's Kubernetes Service; local mode hands it
  * to the local discovery directly. Both build it with `routingSettings`, from the same config.
  */
-import type { AuthMode, ModelServiceConfig, ModelVersionConfig } from "./config";
-import { versionPayloadLimitBytes } from "./payloadLimit";
+import type { AuthMode, ModelServiceConfig, ModelVersionConfig } from "../config";
+import { versionPayloadLimitBytes } from "../decisions/payloadLimit";
 
 export interface AutoscaleSettings {
   enabled: boolean;
@@ -26,10 +26,10 @@ export interface ServiceRoutingSettings {
   maxQueueWaitMs: number;
   /** Time a replica has to answer before the router answers 504. */
   scoringTimeoutMs: number;
-  /** Largest body this service's replicas can hold in memory, in bytes (core/payloadLimit.ts: its memory, its handler's factor); absent: the router's limit. */
+  /** Largest body this service's replicas can hold in memory, in bytes (core/decisions/payloadLimit.ts: its memory, its handler's factor); absent: the router's limit. */
   maxBodyBytes?: number;
   /**
-   * A declared version of the service (core/versions.ts): its name, its share of live requests
+   * A declared version of the service (core/decisions/versions.ts): its name, its share of live requests
    * and of mirrored copies. Absent for a service's one implicit version, so that a service
    * without versions keeps the annotation it always had.
    */

@@ -8,7 +8,7 @@
 /** The compute a replica ended up with, as `state` and the readiness log line report it. */
 export type ComputeProvider = "cuda" | "cpu";
 
-/** What a replica was asked for (core/scoringEnv.ts carries it in the replica's environment). */
+/** What a replica was asked for (core/contracts/scoringEnv.ts carries it in the replica's environment). */
 export interface GpuRequest {
   gpuCores: number;
   /** The service allows running on CPU without a usable GPU (`gpuFallbackToCpu`). */
