@@ -8,9 +8,9 @@ import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 import * as k8s from "@pulumi/kubernetes";
-import type { ClusterPurpose, NetworkPlugin, StackConfig } from "../core/config";
+import type { NetworkPlugin, StackConfig } from "../core/config";
 import { assignRole } from "./roles";
-import { purposeProfile } from "../core/config/purpose";
+import type { PurposeProfile } from "../core/config/purpose";
 import { withKubeloginLogin } from "../core/azure/kubeconfig";
 import type { DeployerPrincipalType } from "../core/azure/identity";
 import { FORMER_TYPES, token, withFormerType } from "./legacy";
@@ -20,7 +20,8 @@ export interface ClusterArgs {
   location: pulumi.Input<string>;
   subscriptionId: pulumi.Input<string>;
   clusterName: string;
-  purpose: ClusterPurpose;
+  /** What the cluster purpose decides for the cluster (core/config/purpose.ts, resolved once per environment). */
+  profile: Pick<PurposeProfile, "zones" | "disableLocalAccounts" | "aksTier">;
   kubernetesVersion?: pulumi.Input<string | undefined>;
   networkPlugin: NetworkPlugin;
   nodeSubnetId: pulumi.Input<string>;
@@ -133,7 +134,7 @@ export class Cluster extends pulumi.ComponentResource {
     super(token("Cluster"), name, {}, withFormerType(FORMER_TYPES.Cluster, opts));
     const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
     // Prod spreads nodes over zones; DevTest stays small and single-zone.
-    this.zones = purposeProfile(args.purpose).zones;
+    this.zones = args.profile.zones;
 
     // A user-assigned control-plane identity can be granted rights on the route table and
     // subnet BEFORE the cluster exists; kubenet behind a firewall (UDR) requires exactly that.
@@ -172,9 +173,9 @@ export class Cluster extends pulumi.ComponentResource {
         aadProfile: { managed: true, enableAzureRBAC: true, tenantID: args.tenantId },
         // FastProd / DenseProd: no static admin certificate (Microsoft: "Manage local accounts
         // with AKS-managed Microsoft Entra integration"); core/config/purpose.ts says why.
-        disableLocalAccounts: purposeProfile(args.purpose).disableLocalAccounts,
+        disableLocalAccounts: args.profile.disableLocalAccounts,
         identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
-        sku: { name: "Base", tier: purposeProfile(args.purpose).aksTier },
+        sku: { name: "Base", tier: args.profile.aksTier },
         apiServerAccessProfile: apiServerAccessProfile(args.apiServer),
         agentPoolProfiles: [
           {

@@ -58,7 +58,7 @@ export function createPlatform(ctx: EnvironmentContext, network: NetworkPhase): 
       location,
       subscriptionId,
       clusterName: cfg.clusterName,
-      purpose: cfg.clusterPurpose,
+      profile: ctx.profile,
       kubernetesVersion,
       networkPlugin: cfg.network.plugin,
       // For an existing subnet behind a firewall this resolves only after the preview lookups passed.

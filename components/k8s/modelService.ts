@@ -29,7 +29,6 @@ import {
   packageBlobName,
 } from "../../core/contracts/naming";
 import { mayRunSeveralReplicas, topologySpread } from "../../core/decisions/disruption";
-import { purposeProfile } from "../../core/config/purpose";
 import { containerResources } from "../../core/decisions/resources";
 import { routerPayloadLimitBytes } from "../../core/decisions/payloadLimit";
 import { routingSettings } from "../../core/contracts/routingSettings";
@@ -41,8 +40,9 @@ import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 export interface ModelServiceArgs {
   service: ModelServiceConfig;
-  /** `clusterPurpose`: whether the nodes span zones (pods then spread over them). */
-  stack: Pick<StackConfig, "endpoint" | "clusterName" | "location" | "tokenIssuer" | "clusterPurpose" | "router">;
+  stack: Pick<StackConfig, "endpoint" | "clusterName" | "location" | "tokenIssuer" | "router">;
+  /** Whether the nodes span availability zones (the cluster purpose's; pods then spread over them). */
+  zonal: boolean;
   provider: k8s.Provider;
   namespace: pulumi.Input<string>;
   /** The environment image of each version, by version name (`default` for a service without versions). */
@@ -152,7 +152,7 @@ export class ModelService extends pulumi.ComponentResource {
     // block the drain and stall the upgrade. Such a service is briefly unavailable while its pod
     // is rescheduled; numReplicas or autoscaleMinReplicas of 2 avoid that (docs/deploying.md, "Upgrading AKS").
     const several = mayRunSeveralReplicas(v);
-    const spread = several ? topologySpread(selector, purposeProfile(args.stack.clusterPurpose).zones.length > 0) : undefined;
+    const spread = several ? topologySpread(selector, args.zonal) : undefined;
     // The same service environment local mode gives its replicas, plus the pod's own parts.
     const routerLimitBytes = routerPayloadLimitBytes(args.stack.router.payloadLimitMb);
     const vars = (e: Record<string, string>) => Object.entries(e).map(([name, value]) => ({ name, value }));

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { INTERNAL_LB_ANNOTATION, KUBE_SERVICE_HOST_FQDN_ANNOTATION, LB_IPV4_ANNOTATION } from "../../core/azure/rules";
-import type { ClusterPurpose } from "../../core/config";
+import type { PurposeProfile } from "../../core/config/purpose";
 import {
   LABELS,
   MANAGED_BY,
@@ -24,14 +24,14 @@ import {
   WORKLOAD_IDENTITY,
 } from "../../core/contracts/naming";
 import { CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT } from "./podSecurity";
-import { purposeProfile } from "../../core/config/purpose";
 import { FORMER_TYPES, token, withFormerType } from "../legacy";
 
 export interface RouterArgs {
   provider: k8s.Provider;
   namespace: string;
   image: pulumi.Input<string>;
-  purpose: ClusterPurpose;
+  /** Requests and limits of a router pod, by cluster purpose (core/config/purpose.ts). */
+  resources: PurposeProfile["routerResources"];
   replicas: number;
   /** Request body limit in bytes (≤ 100 MiB). */
   maxBodyBytes: number;
@@ -250,7 +250,7 @@ export class Router extends pulumi.ComponentResource {
                     { name: "admin", containerPort: ROUTER_PORTS.admin },
                   ],
                   env,
-                  resources: purposeProfile(args.purpose).routerResources,
+                  resources: args.resources,
                   readinessProbe: probe("/readyz", 2),
                   livenessProbe: probe("/healthz", 10),
                   // Readiness drops first; the pause lets load balancers and peers notice
