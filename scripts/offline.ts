@@ -384,6 +384,20 @@ export function runOfflineProgram(stack: string, program: () => unknown, opts: O
 const NO_NETWORK: ExistingNetwork = { subnets: {}, routeTables: {}, virtualNetworks: {}, firewallPolicies: {}, azureFirewalls: {}, publicIps: {} };
 
 async function evaluate(stack: string, program: () => unknown, opts: OfflineOptions): Promise<PlannedResource[]> {
+  // Pulumi records each resource's source position from a whole stack trace (Resource.callsites),
+  // and with source maps on (tsx turns them on) mapping every frame of every trace was a third of
+  // a plan's CPU. A plan records no source positions: the run maps none, and the caller's setting
+  // is back when it ends.
+  const sourceMaps = process.sourceMapsEnabled;
+  process.setSourceMapsEnabled(false);
+  try {
+    return await evaluateUnmapped(stack, program, opts);
+  } finally {
+    process.setSourceMapsEnabled(sourceMaps);
+  }
+}
+
+async function evaluateUnmapped(stack: string, program: () => unknown, opts: OfflineOptions): Promise<PlannedResource[]> {
   await pulumi.runtime.setMocks(new OfflineMocks(opts.preview, opts.existing ?? NO_NETWORK, opts.kubernetesVersions ?? OFFLINE_KUBERNETES_VERSIONS), "aks-inference", stack, opts.preview);
   // The runtime's own switch, in the store a mocked run uses (the global one; setMocks turns
   // structured aliases on, so the next run's turns them back on).
