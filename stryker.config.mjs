@@ -45,6 +45,9 @@ export default {
       "test/router/payload.test.ts",
       "test/router/amlRoutes.test.ts",
       "test/router/oidc.test.ts",
+      // The front door's own rules, one file per router file (exact statuses, error codes and
+      // messages, deadlines on a scripted clock).
+      "test/router/frontDoor-*.test.ts",
       "test/faults/fuzz.test.ts",
     ],
   },

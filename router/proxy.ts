@@ -142,7 +142,8 @@ export class ForwardError extends Error {
 /**
  * The headers of a replica's answer as the client gets them, as one flat list (Node writes it
  * without merging): the replica's, less hop-by-hop ones, then the router's (router/respond.ts)
- * where the replica sent none of that name — the router's request id always — and, on an error,
+ * where the replica sent none of that name (or only a hop-by-hop one, dropped) — the router's
+ * request id always — and, on an error,
  * azureml-fe's `ms-azureml-model-error-statuscode`, so the model's own status stays visible.
  */
 function answerHeaders(replica: Record<string, string | string[] | undefined>, router: readonly string[], status: number): (string | string[])[] {
@@ -154,7 +155,10 @@ function answerHeaders(replica: Record<string, string | string[] | undefined>, r
   }
   for (let i = 0; i < router.length; i += 2) {
     const name = router[i];
-    if (name === "x-ms-request-id" || replica[name.toLowerCase()] === undefined) out.push(name, router[i + 1]);
+    const lower = name.toLowerCase();
+    // A replica's hop-by-hop header (its `connection: keep-alive`) was dropped above: the router's
+    // own (`connection: close` while draining) then stands.
+    if (name === "x-ms-request-id" || replica[lower] === undefined || DROP_RESPONSE.has(lower)) out.push(name, router[i + 1]);
   }
   if (status >= 400) out.push("ms-azureml-model-error-statuscode", String(status));
   return out;
