@@ -3,10 +3,10 @@
  * TCP: the router never crashes, and whenever it answers, it answers HTTP with a JSON error.
  */
 import * as assert from "node:assert/strict";
-import * as net from "node:net";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { MemoryKeyStore, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
+import { rawExchange } from "../support/rawSocket";
 
 interface Case {
   name: string;
@@ -57,24 +57,13 @@ const corpus: Case[] = [
 ];
 
 function send(port: number, c: Case): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    let data = "";
-    const timer = setTimeout(() => socket.destroy(), 3_000);
-    socket.on("data", (d) => (data += d.toString("latin1")));
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(data);
-    });
-    socket.on("connect", async () => {
-      for (const p of c.parts) {
-        if (typeof p === "object" && "pauseMs" in p) await new Promise((r) => setTimeout(r, p.pauseMs));
-        else if (!socket.destroyed) socket.write(p);
-      }
-      if (c.hangUp) socket.destroy();
-      else setTimeout(() => socket.end(), 1_000);
-    });
+  return rawExchange(port, async (socket) => {
+    for (const p of c.parts) {
+      if (typeof p === "object" && "pauseMs" in p) await new Promise((r) => setTimeout(r, p.pauseMs));
+      else if (!socket.destroyed) socket.write(p);
+    }
+    if (c.hangUp) socket.destroy();
+    else setTimeout(() => socket.end(), 1_000);
   });
 }
 

@@ -15,6 +15,7 @@ import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle, RouterOptions } from "../../router/server";
 import { MemoryKeyStore, call, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
 import { tempDir } from "../support/tmp";
+import { rawRequest } from "../support/rawSocket";
 
 const MiB = 1024 * 1024;
 
@@ -55,6 +56,23 @@ const assertReturned = (store: BodyStore) => {
   assert.equal(store.memory.used, 0, "memory returned to the budget");
   assert.equal(store.disk.used, 0, "disk returned to the budget");
 };
+
+/**
+ * A body fed `chunks` (then ended, with `end`) and refused: the error, checked to be a `kind` with
+ * `message`, after checking that the refusal gave back every byte of memory and disk it held.
+ */
+async function refusedBody(limits: BodyLimits, chunks: Buffer[], expected: { kind: typeof SlowBodyError | typeof BodyBudgetError; message: string; declared?: number; end?: boolean; withinMs?: number }): Promise<Error> {
+  const store = bodyStore(limits);
+  const req = incoming();
+  const reading = readBody(req, { maxBody: 1e6, declared: expected.declared, limits, store });
+  for (const c of chunks) req.push(c);
+  if (expected.end) req.push(null);
+  const err = await within(expected.withinMs ?? 2_000, rejection(reading));
+  assert.ok(err instanceof expected.kind, `${err.name}: ${err.message}`);
+  assert.equal(err.message, expected.message);
+  assertReturned(store);
+  return err;
+}
 
 describe("router front door: reading request bodies", function () {
   this.timeout(10_000);
@@ -117,14 +135,7 @@ describe("router front door: reading request bodies", function () {
       assert.ok(err instanceof SlowBodyError);
       assert.equal(err.message, "request body not received within 300 ms");
 
-      const pastFirstPart = incoming();
-      const store = bodyStore(limits);
-      const cut = readBody(pastFirstPart, { maxBody: 1e6, declared: 2_000, limits, store });
-      pastFirstPart.push(Buffer.alloc(1_001));
-      const slowErr = await within(2_000, rejection(cut));
-      assert.ok(slowErr instanceof SlowBodyError);
-      assert.equal(slowErr.message, "request body arrived at 0 B/s, below the minimum of 10000 B/s");
-      assertReturned(store);
+      await refusedBody(limits, [Buffer.alloc(1_001)], { kind: SlowBodyError, declared: 2_000, message: "request body arrived at 0 B/s, below the minimum of 10000 B/s" });
     });
 
     it("keeps a complete body (and its memory) until it is released, however long it waits past its deadline", async () => {
@@ -187,30 +198,13 @@ describe("router front door: reading request bodies", function () {
   describe("what a failure returns", () => {
     it("answers a spool folder that cannot be written with BodyBudgetError, its cause for the log only, and returns memory and disk", async () => {
       const limits = limitsWith({ bufferBytes: 10, spoolDir: path.join(tempDir("body"), "missing") });
-      const store = bodyStore(limits);
-      const req = incoming();
-      const reading = readBody(req, { maxBody: 1e6, limits, store });
-      req.push(Buffer.alloc(10));
-      req.push(Buffer.alloc(100));
-      req.push(null);
-      const err = await within(2_000, rejection(reading));
-      assert.ok(err instanceof BodyBudgetError);
-      assert.equal(err.message, "the router could not spool the request body (a disk error, in the router's log)");
-      assert.match(err.cause ?? "", /^ENOENT: no such file or directory, open '.*missing\/body-[0-9a-f-]+'$/);
-      assertReturned(store);
+      const err = await refusedBody(limits, [Buffer.alloc(10), Buffer.alloc(100)], { kind: BodyBudgetError, end: true, message: "the router could not spool the request body (a disk error, in the router's log)" });
+      assert.match((err as BodyBudgetError).cause ?? "", /^ENOENT: no such file or directory, open '.*missing\/body-[0-9a-f-]+'$/);
     });
 
     it("answers a full memory budget (no spool folder) with BodyBudgetError, and returns what it held", async () => {
       const limits = limitsWith({ bufferBytes: 1_000, budgetBytes: 50 });
-      const store = bodyStore(limits);
-      const req = incoming();
-      const reading = readBody(req, { maxBody: 1e6, limits, store });
-      req.push(Buffer.alloc(40));
-      req.push(Buffer.alloc(40));
-      const err = await within(1_000, rejection(reading));
-      assert.ok(err instanceof BodyBudgetError);
-      assert.equal(err.message, "the router is holding as many request bodies as its memory and disk budgets allow");
-      assertReturned(store);
+      await refusedBody(limits, [Buffer.alloc(40), Buffer.alloc(40)], { kind: BodyBudgetError, withinMs: 1_000, message: "the router is holding as many request bodies as its memory and disk budgets allow" });
     });
 
     it("gives up at once, with the connection's error, when the client goes away mid-body", async () => {
@@ -342,17 +336,7 @@ describe("router front door: reading request bodies", function () {
 
     it("a declared body that never comes: 408 RequestTimeout after the deadline for its size, the connection closed", async () => {
       const r = await start({ bufferBytes: 4_096, minBytesPerSecond: 1_024, rateWindowMs: 200 });
-      const answer = await new Promise<string>((resolve) => {
-        const socket = net.connect(r.port, "127.0.0.1", () => socket.write("POST /api/v1/service/svc/score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"));
-        let data = "";
-        const timer = setTimeout(() => socket.destroy(), 3_000);
-        socket.on("data", (d) => (data += d.toString("latin1")));
-        socket.on("error", () => undefined);
-        socket.on("close", () => {
-          clearTimeout(timer);
-          resolve(data);
-        });
-      });
+      const answer = await rawRequest(r.port, "POST /api/v1/service/svc/score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
       assert.match(answer, /^HTTP\/1\.1 408 /);
       assert.match(answer, /\r\nconnection: close\r\n/i);
       assert.deepEqual(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)), { error: { code: "RequestTimeout", message: "request body not received within 298 ms" } });

@@ -19,6 +19,7 @@ import { LocalDiscovery } from "../../router/inProcess";
 import { RouterMetrics } from "../../router/metrics";
 import { sendError } from "../../router/respond";
 import { MemoryKeyStore, routerWith, settings, startUpstream } from "../support/upstream";
+import { rawRequest } from "../support/rawSocket";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -113,20 +114,7 @@ class Conn {
   }
 }
 
-/** Sends raw bytes and collects everything until the server closes (or `waitMs` passes). */
-function raw(port: number, bytes: string, waitMs = 2_000): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
-    let data = "";
-    const timer = setTimeout(() => socket.destroy(), waitMs);
-    socket.on("data", (d: Buffer) => (data += d.toString("latin1")));
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(data);
-    });
-  });
-}
+const raw = (port: number, bytes: string, waitMs = 2_000) => rawRequest(port, bytes, waitMs);
 
 interface Answer {
   status: number;
@@ -206,17 +194,21 @@ describe("router: front door guards (frontDoor.ts)", function () {
       assert.match(a.headers["x-ms-request-id"], UUID);
     };
 
-    it("a parse error: 400 BadRequest naming the parser's code", async () => {
-      d = await door(100);
-      expectRaw(parse(await raw(d.port, "GARBAGE\r\n\r\n")), 400, "BadRequest", "malformed or incomplete request (HPE_INVALID_METHOD)");
-      assert.match(await requestsCounted(d), /aksinf_router_requests_total\{service="unknown",version="default",status="400"\} 1$/m);
-    });
+    /** The request counted once, for no service, with the answer's status. */
+    const counted = (status: number) => new RegExp(`aksinf_router_requests_total\\{service="unknown",version="default",status="${status}"\\} 1$`, "m");
 
-    it("headers over Node's size limit: 431 HeadersTooLarge", async () => {
-      d = await door(100);
-      expectRaw(parse(await raw(d.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`)), 431, "HeadersTooLarge", "malformed or incomplete request (HPE_HEADER_OVERFLOW)");
-      assert.match(await requestsCounted(d), /aksinf_router_requests_total\{service="unknown",version="default",status="431"\} 1$/m);
-    });
+    const refusals = [
+      { what: "a parse error: 400 BadRequest naming the parser's code", bytes: "GARBAGE\r\n\r\n", status: 400, code: "BadRequest", message: "malformed or incomplete request (HPE_INVALID_METHOD)" },
+      { what: "headers over Node's size limit: 431 HeadersTooLarge", bytes: `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`, status: 431, code: "HeadersTooLarge", message: "malformed or incomplete request (HPE_HEADER_OVERFLOW)" },
+      { what: "CONNECT: 405 MethodNotAllowed (not a forward proxy)", bytes: "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n", status: 405, code: "MethodNotAllowed", message: "CONNECT is not supported: this is not a forward proxy" },
+    ];
+    for (const r of refusals) {
+      it(r.what, async () => {
+        d = await door(100);
+        expectRaw(parse(await raw(d.port, r.bytes)), r.status, r.code, r.message);
+        assert.match(await requestsCounted(d), counted(r.status));
+      });
+    }
 
     it("headers not complete within the headers timeout: 408 RequestTimeout", async () => {
       d = await door(100, 300);
@@ -224,7 +216,7 @@ describe("router: front door guards (frontDoor.ts)", function () {
       const answer = parse(await raw(d.port, "GET / HTTP/1.1\r\nHost: x\r\n", 3_000));
       expectRaw(answer, 408, "RequestTimeout", "malformed or incomplete request (ERR_HTTP_REQUEST_TIMEOUT)");
       assert.ok(Date.now() - started < 2_000, `answered after ${Date.now() - started} ms`);
-      assert.match(await requestsCounted(d), /aksinf_router_requests_total\{service="unknown",version="default",status="408"\} 1$/m);
+      assert.match(await requestsCounted(d), counted(408));
     });
 
     it("a client error without a code (Node's parser always gives one; a socket error may not): 400 saying 'parse error'", async () => {
@@ -242,13 +234,7 @@ describe("router: front door guards (frontDoor.ts)", function () {
       assert.deepEqual(a.error, { code: "ExpectationFailed", message: "only 'Expect: 100-continue' is supported" });
       assert.equal(a.headers["content-type"], "application/json");
       assert.match(a.headers["x-ms-request-id"], UUID);
-      assert.match(await requestsCounted(d), /aksinf_router_requests_total\{service="unknown",version="default",status="417"\} 1$/m);
-    });
-
-    it("CONNECT: 405 MethodNotAllowed (not a forward proxy)", async () => {
-      d = await door(100);
-      expectRaw(parse(await raw(d.port, "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n")), 405, "MethodNotAllowed", "CONNECT is not supported: this is not a forward proxy");
-      assert.match(await requestsCounted(d), /aksinf_router_requests_total\{service="unknown",version="default",status="405"\} 1$/m);
+      assert.match(await requestsCounted(d), counted(417));
     });
 
     it("the connection is destroyed as soon as the answer has left, even when the client keeps its side open", async () => {
