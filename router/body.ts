@@ -47,17 +47,10 @@ export class SlowBodyError extends Error {}
 
 /**
  * The bodies being held already fill the memory and disk budgets (or the disk failed): 503, try
- * again shortly. The message is the caller's; `cause`, for the router's log only, may name the
- * spool file's path, which the caller has no business seeing.
+ * again shortly. The message is the caller's; a disk failure's `cause`, for the router's log only,
+ * may name the spool file's path, which the caller has no business seeing.
  */
-export class BodyBudgetError extends Error {
-  constructor(
-    message: string,
-    readonly cause?: string,
-  ) {
-    super(message);
-  }
-}
+export class BodyBudgetError extends Error {}
 
 /** The router's storage for bodies: memory (shared with answers a client has not read yet) and disk. */
 export interface BodyStore {
@@ -131,7 +124,7 @@ export function readBody(req: IncomingMessage, opts: { maxBody: number; declared
         () => resolve({ bytes, whole: spool.whole(), read: () => spool.read(), release: () => spool.release() }),
         (err: Error) => {
           spool.release();
-          reject(new BodyBudgetError("the router could not spool the request body (a disk error, in the router's log)", err.message));
+          reject(new BodyBudgetError("the router could not spool the request body (a disk error, in the router's log)", { cause: err }));
         },
       );
     };

@@ -94,7 +94,7 @@ export class Forwarder {
       if (err instanceof PayloadTooLargeError) sendError(res, 413, "PayloadTooLarge", this.o.limit.tooLarge(b), { connection: "close" });
       else if (err instanceof SlowBodyError) sendError(res, 408, "RequestTimeout", err.message, { connection: "close" });
       else if (err instanceof BodyBudgetError) {
-        if (err.cause) this.o.log.error({ service: b.settings.name, err: err.cause }, "request body spool failed");
+        if (err.cause instanceof Error) this.o.log.error({ service: b.settings.name, err: err.cause.message }, "request body spool failed");
         sendError(res, 503, "RouterBusy", err.message, { "retry-after": "1", connection: "close" });
       }
       else throw err;

@@ -11,6 +11,7 @@ import { connectionCap, openFileLimit } from "../../router/frontDoor";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle, RouterOptions } from "../../router/server";
 import { MemoryKeyStore, call, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
+import { rawRequest } from "../support/rawSocket";
 
 const SCORE = "/api/v1/service/svc/score";
 
@@ -39,20 +40,7 @@ function slowClient(port: number, head: string, trickle: { bytes: number; everyM
   });
 }
 
-/** Sends raw bytes and collects the answer until the server closes or `waitMs` passes. */
-function raw(port: number, bytes: string, waitMs = 1_500): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
-    let data = "";
-    const timer = setTimeout(() => socket.destroy(), waitMs);
-    socket.on("data", (d) => (data += d.toString("latin1")));
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(data);
-    });
-  });
-}
+const raw = (port: number, bytes: string, waitMs = 1_500) => rawRequest(port, bytes, waitMs);
 
 async function metricsText(router: RouterHandle): Promise<string> {
   return (await fetch(`${router.adminUrl}/metrics`)).text();
