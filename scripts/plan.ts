@@ -2,7 +2,7 @@
  * `npm run plan -- <stack> [--json]`: the resource tree `pulumi preview` would show for a stack,
  * computed offline (no cloud, no Pulumi CLI) from its `Pulumi.<stack>.yaml`.
  */
-import { Command } from "commander";
+import { parseArgs } from "node:util";
 import { maskEscStandIns } from "../core/config/stackFile";
 import { UNKNOWN, runOffline, type PlannedResource } from "./offline";
 import { loadStackOrExit } from "./cli-common";
@@ -92,16 +92,31 @@ export function renderTree(resources: PlannedResource[]): string {
   return lines.join("\n");
 }
 
+const USAGE = `usage: plan <stack> [--json] [--up]
+
+Print the resource tree a \`pulumi preview\` of the stack would show, computed offline.
+  <stack>  stack name: reads Pulumi.<stack>.yaml
+  --json   print the resources as JSON
+  --up     resolve provider-computed values as after \`pulumi up\` (default: unknown, as in a preview)`;
+
 async function main(): Promise<void> {
-  const program = new Command()
-    .name("plan")
-    .description("Print the resource tree a `pulumi preview` of the stack would show, computed offline.")
-    .argument("<stack>", "stack name: reads Pulumi.<stack>.yaml")
-    .option("--json", "print the resources as JSON")
-    .option("--up", "resolve provider-computed values as after `pulumi up` (default: unknown, as in a preview)")
-    .parse();
-  const [stack] = program.args;
-  const opts = program.opts<{ json?: boolean; up?: boolean }>();
+  // node:util's parser, not commander as the other scripts: the preview job installs the
+  // production dependencies only (docs/ci.md), and the suite's stand-in for pulumi/actions runs
+  // this script there, on the TypeScript loader Pulumi's Node.js host uses.
+  const usageError = (message: string): never => {
+    console.error(`${message}\n\n${USAGE}`);
+    process.exit(2);
+  };
+  const { values: opts, positionals } = (() => {
+    try {
+      return parseArgs({ allowPositionals: true, options: { json: { type: "boolean" }, up: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+    } catch (err) {
+      return usageError(err instanceof Error ? err.message : String(err));
+    }
+  })();
+  if (opts.help) return console.log(USAGE);
+  if (positionals.length !== 1) usageError(positionals.length === 0 ? "missing the stack name" : `one stack only, got: ${positionals.join(" ")}`);
+  const [stack] = positionals;
   const { config: cfg, standIns } = loadStackOrExit(stack);
   // Values left to ESC environments were evaluated with stand-ins: shown unknown, as they are offline.
   const resources = maskEscStandIns(await runOffline(cfg, { preview: !opts.up }), standIns, UNKNOWN);

@@ -204,12 +204,15 @@ export const STAND_INS: Record<string, (call: ActionCall) => StandIn> = {
     const stack = (call.with["stack-name"] ?? "").split("/").pop() ?? "";
     if (stack !== call.matrix.stack) throw new Error(`pulumi/actions stack-name ${JSON.stringify(call.with["stack-name"])} is not the matrix's stack ${call.matrix.stack}`);
     const cwd = call.with["work-dir"] && call.with["work-dir"] !== "./" ? `cd ${JSON.stringify(call.with["work-dir"])} && ` : "";
+    // The plan script, not `npm run plan` (tsx, a dev dependency): loaded as Pulumi's Node.js
+    // host loads a TypeScript program, with the installed ts-node and TypeScript and tsconfig.json.
+    const plan = `node --require ts-node/register scripts/plan.ts ${stack}${command === "preview" ? "" : " --up"}`;
     return {
       kind: "stand-in",
       why:
-        `no Pulumi Cloud, Azure or Pulumi CLI (pulumi-version ${call.with["pulumi-version"] ?? "unpinned"}): \`npm run plan -- ${stack}${command === "preview" ? "" : " --up"}\` evaluates the program \`pulumi ${command} --stack ${stack}\` evaluates, with the installed @pulumi/pulumi SDK, under Pulumi's mocks` +
-        `; not covered: ${call.with.policyPacks ? `the policy pack (${call.with.policyPacks}), ` : ""}image builds, the PR comment`,
-      script: `${cwd}npm run plan -- ${stack}${command === "preview" ? "" : " --up"}`,
+        `no Pulumi Cloud, Azure or Pulumi CLI (pulumi-version ${call.with["pulumi-version"] ?? "unpinned"}): \`${plan}\` evaluates the program \`pulumi ${command} --stack ${stack}\` evaluates, on the TypeScript loader Pulumi's Node.js host registers (the installed ts-node), with the installed @pulumi/pulumi SDK, under Pulumi's mocks` +
+        `; not covered: ${call.with.policyPacks ? `the policy pack (${call.with.policyPacks}) beyond its dependencies resolving, ` : ""}image builds, the PR comment`,
+      script: `${cwd}${plan}`,
     };
   },
 };

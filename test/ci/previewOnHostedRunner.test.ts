@@ -1,10 +1,11 @@
 /**
  * preview.yml's preview job, executed step by step on a simulated GitHub-hosted runner (see
  * hostedRunner.ts): Node and npm, no Debian Python packages, no network. First stacks.yml's job
- * lists the stacks with its own step, then each stack's leg runs: checkout, setup-node, `npm ci`
- * (for real, offline from the npm cache), setup-buildx, azure/login and azure/use-kubelogin (skipped), pulumi/actions
- * preview (stood in for by `npm run plan -- <stack>`, the same program under Pulumi's mocks). The
- * dev and prod plans must succeed. The record of what ran for real, what was stood in for or
+ * lists the stacks with its own step, then each stack's leg runs: checkout, setup-node, the job's
+ * `npm ci --omit=dev --ignore-scripts` (for real, offline from the npm cache), setup-buildx,
+ * azure/login and azure/use-kubelogin (skipped), pulumi/actions preview (stood in for by the plan
+ * script on the installed ts-node: the same program, loaded as Pulumi loads it, under Pulumi's
+ * mocks). The dev and prod plans must succeed with what the job installed, and nothing more. The record of what ran for real, what was stood in for or
  * shared between the legs, and why, is printed and asserted.
  */
 import * as assert from "node:assert/strict";
@@ -16,19 +17,22 @@ import { headCommit, probeIsolation, SimulatedRunner, type JobRun, type StepReco
 import { evaluate, loadWorkflows, needsOf, type LoadedWorkflow } from "./workflowModel";
 
 /**
- * Each leg on its own fresh machine, in parallel, as GitHub runs them: a fresh `npm ci` per leg
- * (about 45 s of CPU each on this tree). By default the steps before the first that reads the
+ * Each leg on its own fresh machine, in parallel, as GitHub runs them: a fresh install per leg
+ * (about 20 s of CPU each). By default the steps before the first that reads the
  * matrix (checkout, setup-node, npm ci, setup-buildx, azure/login) run once and every other leg
  * records them as shared; `AKSINF_CI_FRESH_LEGS=1` runs the legs as GitHub does.
  */
 const FRESH_LEGS = process.env.AKSINF_CI_FRESH_LEGS === "1";
 
+/** The job's install step. */
+const INSTALL = /^npm ci\b/;
+
 /** The sample model the dev stack serves: committed, since the preview job has no Python to train it. */
 const SAMPLE_MODEL = "samples/diabetes/model/sklearn_regression_model.pkl";
 
 describe("preview.yml on a simulated GitHub-hosted runner (Node and npm; no Debian Python, no network)", function () {
-  // The fresh `npm ci` of the whole tree from the npm cache dominates (40 to 70 s here, with the
-  // package's prepare build); the bound is the hook's timeout and each step's own (150 s).
+  // The install from the npm cache dominates (15 to 30 s here); the bound is the hook's timeout
+  // and each step's own (150 s).
   this.timeout(240_000);
   let runner: SimulatedRunner;
   let preview: LoadedWorkflow;
@@ -120,22 +124,30 @@ describe("preview.yml on a simulated GitHub-hosted runner (Node and npm; no Debi
       assert.ok(run.ok, failure(run));
       assert.deepEqual(run.records.map((r) => r.status), run.records.map(() => 0));
       const plan = run.records[run.records.length - 1];
-      assert.equal(plan.command, `npm run plan -- ${stack}`);
+      assert.equal(plan.command, `node --require ts-node/register scripts/plan.ts ${stack}`);
       assert.match(plan.output, new RegExp(`^Stack ${stack}: \\d+ resources \\(\\d+ custom\\)$`, "m"));
     });
   }
 
-  it("runs npm ci for real, offline from the npm cache, onnxruntime-node's download skipped", () => {
+  it("installs for real, offline from the npm cache, what a preview loads and no more", () => {
     for (const run of legs) {
-      const ci = run.records.find((r) => r.command === "npm ci");
+      const ci = run.records.find((r) => INSTALL.test(r.command ?? ""));
       assert.ok(ci, `${run.job}: no npm ci step`);
+      assert.equal(ci.command, "npm ci --omit=dev --ignore-scripts");
       assert.equal(ci.kind, run === legs[0] || FRESH_LEGS ? "ran" : "shared");
       assert.equal(ci.status, 0, failure(run));
-      assert.ok(existsSync(path.join(run.workspace, "node_modules", "@pulumi", "pulumi", "package.json")), `${run.job}: npm ci installed no @pulumi/pulumi`);
-      // The CUDA execution provider is what the install script would have downloaded.
-      const ort = path.join(run.workspace, "node_modules", "onnxruntime-node", "bin");
-      const cuda = existsSync(ort) ? spawnSync("find", [ort, "-name", "*cuda*"], { encoding: "utf8" }).stdout.trim() : "";
-      assert.equal(cuda, "", `${run.job}: onnxruntime-node downloaded ${cuda}`);
+      const installed = (name: string) => existsSync(path.join(run.workspace, "node_modules", name, "package.json"));
+      // The program's own dependencies and the compiler Pulumi's Node.js host loads it with.
+      for (const name of ["@pulumi/pulumi", "@pulumi/azure-native", "typescript", "ts-node"]) assert.ok(installed(name), `${run.job}: the install has no ${name}`);
+      // Not the test tooling nor the runtimes' packages: onnxruntime-node (whose install script
+      // downloads CUDA libraries), the browser driver, Stryker, the test runner and tsx.
+      for (const name of ["onnxruntime-node", "puppeteer-core", "@stryker-mutator/core", "mocha", "tsx"]) assert.ok(!installed(name), `${run.job}: a preview does not load ${name}, yet the job installs it`);
+      // A local policy pack starts from its own folder: the CLI runs @pulumi/pulumi's
+      // run-policy-pack resolved from there, which loads @pulumi/policy.
+      const pack = path.join(run.workspace, "policies");
+      for (const name of ["@pulumi/policy", "@pulumi/pulumi/cmd/run-policy-pack"]) {
+        assert.ok(require.resolve(name, { paths: [pack] }).startsWith(run.workspace), `${run.job}: ${name} does not resolve from the policy pack's folder`);
+      }
     }
   });
 
@@ -153,7 +165,7 @@ describe("preview.yml on a simulated GitHub-hosted runner (Node and npm; no Debi
       // Without fresh machines, the legs after the first share every step but the Pulumi one.
       const shared = run !== legs[0] && !FRESH_LEGS;
       assert.deepEqual(
-        run.records.map((r): [string, string] => [r.kind, r.command === "npm ci" ? r.command : r.step.replace(/^uses /, "").replace(/@.*$/, "")]),
+        run.records.map((r): [string, string] => [r.kind, INSTALL.test(r.command ?? "") ? "npm ci" : r.step.replace(/^uses /, "").replace(/@.*$/, "")]),
         expected.map(([kind, what], i): [string, string] => [shared && i < expected.length - 1 ? "shared" : kind, what]),
         run.job,
       );

@@ -1,7 +1,8 @@
 /**
  * The workflows install exactly what their steps need on a GitHub-hosted runner (Node and npm,
  * no Debian Python): read with GitHub's own parser (@actions/workflow-parser), whose errors fail
- * the load. npm ci never runs onnxruntime-node's CUDA download; Node 24; one exact Pulumi CLI per
+ * the load. The jobs running Pulumi install what it loads (production dependencies, no install
+ * scripts); npm ci never runs onnxruntime-node's CUDA download; Node 24; one exact Pulumi CLI per
  * workflow, the SDK version package.json allows; the jobs running `npm test` install from Ubuntu
  * the packages .ci/run installs; deploy.yml refreshes before `up`; docs/ci.md documents the
  * federated credentials the workflows' OIDC subjects need.
@@ -65,10 +66,21 @@ describe("GitHub workflows on a hosted runner (read with @actions/workflow-parse
     await assert.rejects(parseWorkflowText("needs.yml", badNeeds), /needs\.yml does not convert:\n.*'nope'/);
   });
 
-  it("every job that runs npm ci skips onnxruntime-node's download (ONNXRUNTIME_NODE_INSTALL: skip in its env)", () => {
-    const withCi = jobs.filter(([, , job]) => job.steps!.some(runs(NPM_CI)));
-    assert.deepEqual(withCi.map(([f, id]) => `${f}:${id}`).sort(), ["deploy.yml:up", "preview.yml:preview", "preview.yml:test", "release.yml:publish"]);
-    for (const [file, id, job] of withCi) assert.equal(job.env?.ONNXRUNTIME_NODE_INSTALL, "skip", `${file}: job ${id}`);
+  it("a job that runs the program through Pulumi installs the production dependencies only, without install scripts", () => {
+    // pulumi/actions with a command (preview, refresh, up); without one it only installs the CLI.
+    const pulumiJobs = jobs.filter(([, , job]) => job.steps!.some((s) => actionName(s.uses) === "pulumi/actions" && s.with?.command));
+    assert.deepEqual(pulumiJobs.map(([f, id]) => `${f}:${id}`).sort(), ["deploy.yml:up", "preview.yml:preview"]);
+    for (const [file, id, job] of pulumiJobs) {
+      assert.deepEqual(job.steps!.filter(runs(NPM_CI)).map((s) => s.run!.trim()), ["npm ci --omit=dev --ignore-scripts"], `${file}: job ${id}`);
+    }
+    // Which leaves out onnxruntime-node and its CUDA download: it is a dev dependency.
+    assert.ok(pkg.devDependencies["onnxruntime-node"] && !pkg.dependencies["onnxruntime-node"]);
+  });
+
+  it("every job that installs the whole tree skips onnxruntime-node's download (ONNXRUNTIME_NODE_INSTALL: skip in its env)", () => {
+    const whole = jobs.filter(([, , job]) => job.steps!.some((s) => NPM_CI.test(s.run ?? "") && !/--omit=dev\b/.test(s.run ?? "")));
+    assert.deepEqual(whole.map(([f, id]) => `${f}:${id}`).sort(), ["preview.yml:test", "release.yml:publish"]);
+    for (const [file, id, job] of whole) assert.equal(job.env?.ONNXRUNTIME_NODE_INSTALL, "skip", `${file}: job ${id}`);
     // It is the variable onnxruntime-node's install script reads.
     const script = readFileSync(path.join(REPO_ROOT, "node_modules", "onnxruntime-node", "script", "install-utils.js"), "utf8");
     assert.match(script, /process\.env\.ONNXRUNTIME_NODE_INSTALL\b/);
