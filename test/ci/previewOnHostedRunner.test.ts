@@ -171,7 +171,7 @@ describe("preview.yml on a simulated GitHub-hosted runner (Node and npm; no Debi
       );
       for (const r of run.records) if (r.kind !== "ran") assert.ok(r.why && r.why.length > 20, `${run.job}: ${r.step} has no reason`);
       const pulumi = run.records[run.records.length - 1];
-      assert.match(pulumi.why!, /not covered: the policy pack \(policies\), image builds, the PR comment/);
+      assert.match(pulumi.why!, /not covered: the policy pack \(policies\) beyond its dependencies resolving, image builds, the PR comment/);
       assert.match(pulumi.why!, /pulumi-version 3\.\d+\.\d+/);
     }
     assert.deepEqual(runner.notRun.map((j) => j.job), ["preview.yml:test"]);
