@@ -26,7 +26,6 @@ import type * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import type * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import type * as emptyPb from "google-protobuf/google/protobuf/empty_pb";
 import type * as structPb from "google-protobuf/google/protobuf/struct_pb";
-import * as semver from "semver";
 import { parse } from "yaml";
 import { evaluate, type Res } from "../../policies/rules";
 import { buildPolicyPack, packPolicyPack, readPolicyManifest } from "../../scripts/pack-policies";
@@ -202,17 +201,12 @@ describe("the published policy pack", function () {
   it("carries the release's version and the dependency ranges the repository runs", () => {
     const own = readPolicyManifest();
     assert.equal(own.version, rootManifest.version, "policies/package.json's version is package.json's (the pack is published with each release)");
-    // The pack is a workspace of the repository: npm installs its dependencies with the rest (the
-    // policy SDK is never one of the component package's), so the suite and `pulumi preview
-    // --policy-pack policies` run versions in the ranges it is published with.
+    // The pack is a workspace of the repository: npm installs it by its own ranges, so the suite
+    // and `pulumi preview --policy-pack policies` run what it is published with, and the policy
+    // SDK is never one of the component package's dependencies. Its Pulumi SDK is the program's.
     assert.ok(rootManifest.workspaces.includes("policies"), "package.json's workspaces do not list policies");
     assert.equal(own.dependencies["@pulumi/pulumi"], rootManifest.dependencies["@pulumi/pulumi"], "policies/package.json: @pulumi/pulumi");
     assert.ok(!("@pulumi/policy" in rootManifest.dependencies) && !("@pulumi/policy" in rootManifest.devDependencies), "@pulumi/policy is declared by the pack only");
-    const fromPack = createRequire(path.join(REPO_ROOT, "policies", "index.ts"));
-    for (const [dep, range] of Object.entries(own.dependencies)) {
-      const { version } = fromPack(`${dep}/package.json`) as { version: string };
-      assert.ok(semver.satisfies(version, range), `policies/package.json: ${dep} ${range}, installed ${version}`);
-    }
   });
 
   it("installed from its tarball, serves the in-repo pack's policies under its name and version", async () => {
