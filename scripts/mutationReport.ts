@@ -51,15 +51,20 @@ export function scoreOf(c: Counts): { counted: number; score: number } {
   return { counted, score: counted === 0 ? 100 : (100 * (c.Killed + c.Timeout)) / counted };
 }
 
-/** The report's files with the per-test fields dropped: test ids differ between runs and would make every merge a diff. */
-export function mergeReports(record: Report, reports: Report[]): Report {
+/**
+ * The reports' files merged into the record, with the per-test fields dropped: test ids differ
+ * between runs and would make every merge a diff. Only files `mutated` names are kept: a file
+ * moved or deleted since a run (an old report, or the record's own entry) is not the file now.
+ */
+export function mergeReports(record: Report, reports: Report[], mutated: readonly string[]): Report {
   const files = { ...record.files };
   for (const r of reports) {
     for (const [file, result] of Object.entries(r.files)) {
       files[file] = { language: result.language, source: result.source, mutants: result.mutants.map(({ killedBy, coveredBy, testsCompleted, ...m }) => m) };
     }
   }
-  const sorted = Object.fromEntries(Object.keys(files).sort().map((f) => [f, files[f]]));
+  const kept = new Set(mutated);
+  const sorted = Object.fromEntries(Object.keys(files).filter((f) => kept.has(f)).sort().map((f) => [f, files[f]]));
   return { schemaVersion: record.schemaVersion, thresholds: record.thresholds, framework: record.framework, files: sorted };
 }
 
@@ -117,10 +122,15 @@ export function renderTables(record: Report, reportMd: string, doc: string, miss
   return { reportMd: md, doc: rd, summary: missing.length > 0 ? [...summary, notMeasuredLine(missing)] : summary };
 }
 
+/** The files the committed Stryker config mutates. */
+export async function configuredFiles(): Promise<string[]> {
+  const config = (await import(path.join(ROOT, "stryker.config.mjs"))) as { default: { mutate: string[] } };
+  return mutatedFiles(config.default.mutate);
+}
+
 /** Files the committed Stryker config mutates that the record has no result for. */
 export async function unmeasured(record: Report): Promise<string[]> {
-  const config = (await import(path.join(ROOT, "stryker.config.mjs"))) as { default: { mutate: string[] } };
-  return mutatedFiles(config.default.mutate).filter((f) => !(f in record.files));
+  return (await configuredFiles()).filter((f) => !(f in record.files));
 }
 
 /**
@@ -148,7 +158,7 @@ export const REPORT_FILES = { record: RECORD, reportMd: TABLE_MD, doc: DOC };
 async function main(): Promise<void> {
   const { positionals } = parseArgs({ allowPositionals: true });
   const inputs = positionals.length > 0 ? positionals : ["reports/mutation/mutation.json"];
-  const merged = mergeReports(readReport(RECORD), inputs.map(readReport));
+  const merged = mergeReports(readReport(RECORD), inputs.map(readReport), await configuredFiles());
   writeFileSync(RECORD, `${JSON.stringify(merged)}\n`);
   const out = renderTables(merged, readFileSync(TABLE_MD, "utf8"), readFileSync(DOC, "utf8"), await unmeasured(merged));
   writeFileSync(TABLE_MD, out.reportMd);

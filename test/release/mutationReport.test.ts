@@ -8,13 +8,19 @@ const report = (files: Record<string, ReturnType<typeof file>>) => ({ schemaVers
 
 describe("mutation report", () => {
   it("a run of some files replaces those files only, without per-test ids", () => {
-    const merged = mergeReports(report({ "core/a.ts": file(["Survived"]), "core/b.ts": file(["Killed"]) }), [report({ "core/a.ts": file(["Killed", "Timeout"]) })]);
+    const merged = mergeReports(report({ "core/a.ts": file(["Survived"]), "core/b.ts": file(["Killed"]) }), [report({ "core/a.ts": file(["Killed", "Timeout"]) })], ["core/a.ts", "core/b.ts"]);
     assert.deepEqual(Object.keys(merged.files), ["core/a.ts", "core/b.ts"]);
     assert.deepEqual(merged.files["core/a.ts"].mutants, [
       { id: "0", status: "Killed" },
       { id: "1", status: "Timeout" },
     ]);
     assert.deepEqual(merged.files["core/b.ts"].mutants.map((m) => m.status), ["Killed"]);
+  });
+
+  it("keeps no result for a file no longer mutated (moved or deleted), from the record or from a report", () => {
+    const merged = mergeReports(report({ "core/old.ts": file(["Killed"]), "core/a.ts": file(["Killed"]) }), [report({ "core/moved.ts": file(["Survived"]), "core/a.ts": file(["Survived"]) })], ["core/a.ts"]);
+    assert.deepEqual(Object.keys(merged.files), ["core/a.ts"]);
+    assert.deepEqual(merged.files["core/a.ts"].mutants.map((m) => m.status), ["Survived"]);
   });
 
   it("scores killed and timed-out mutants over all but compile errors and ignored ones", () => {
