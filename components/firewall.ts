@@ -14,7 +14,7 @@
  *    the default route into the node subnet's route table.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type * as azure from "@pulumi/azure-native";
+import type { Provider as AzureProvider } from "@pulumi/azure-native/provider";
 import * as network from "@pulumi/azure-native/network";
 import { checkHubFirewall, parseTopLevelId } from "../core/azure/rules";
 import type { FirewallConfig } from "../core/config";
@@ -45,7 +45,7 @@ export interface FirewallArgs {
   /** created: resource group of the firewall subnet's VNet. */
   resourceGroupName?: pulumi.Input<string>;
   /** created: provider of that group's subscription, when it is the network team's (CNI). */
-  provider?: azure.Provider;
+  provider?: AzureProvider;
   /** created: the AzureFirewallSubnet. */
   subnetId?: pulumi.Input<string>;
   /** created: the private IP the firewall is expected to take (VNet DNS already points at it). */

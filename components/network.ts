@@ -8,7 +8,7 @@
  * zones linked where the VNet's custom DNS servers do not look).
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as azure from "@pulumi/azure-native";
+import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
 import * as network from "@pulumi/azure-native/network";
 import {
   checkInternalIp,
@@ -69,7 +69,7 @@ export interface NetworkArgs {
  * default provider.
  */
 export class SubscriptionProviders {
-  private readonly providers = new Map<string, azure.Provider>();
+  private readonly providers = new Map<string, AzureProvider>();
 
   /**
    * `name` makes each provider's resource name (e.g. prefixed with the environment's), `opts`
@@ -81,14 +81,14 @@ export class SubscriptionProviders {
   ) {}
 
   /** The provider for the subscription of `resourceId` (a full Azure resource ID). */
-  for(resourceId: string): azure.Provider {
+  for(resourceId: string): AzureProvider {
     const parsed = parseResourceId(resourceId);
     if (!parsed) throw new Error(`'${resourceId}' is not an Azure resource ID`);
     const subscriptionId = parsed.subscriptionId.toLowerCase();
     let provider = this.providers.get(subscriptionId);
     if (!provider) {
       const bare = `subscription-${subscriptionId}`;
-      provider = new azure.Provider(this.name(bare), { subscriptionId }, this.opts(bare));
+      provider = new AzureProvider(this.name(bare), { subscriptionId }, this.opts(bare));
       this.providers.set(subscriptionId, provider);
     }
     return provider;
@@ -101,7 +101,7 @@ export interface RouteTableRef {
   name: pulumi.Input<string>;
   resourceGroupName: pulumi.Input<string>;
   /** The network team's subscription, when the table is theirs. */
-  provider?: azure.Provider;
+  provider?: AzureProvider;
 }
 
 /** Raised during preview (or up) when the existing network would make Azure refuse the cluster. */
@@ -127,7 +127,7 @@ export class Network extends pulumi.ComponentResource {
   /** Resource group of a stack-created firewall: the one of its subnet's VNet (Azure requires it). */
   readonly firewallResourceGroupName?: pulumi.Input<string>;
   /** Provider of that resource group's subscription, when it is the network team's. */
-  readonly firewallProvider?: azure.Provider;
+  readonly firewallProvider?: AzureProvider;
   /** The private IP a stack-created firewall will take (the 4th address of its subnet), when known from config. */
   readonly expectedFirewallPrivateIp?: string;
   /** Route table of the node subnet: created (kubenet) or the existing one from config (CNI). */
