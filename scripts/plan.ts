@@ -92,7 +92,7 @@ export function renderTree(resources: PlannedResource[]): string {
   return lines.join("\n");
 }
 
-const USAGE = `usage: plan <stack> [--json] [--up]
+const USAGE = `usage: npm run plan -- <stack> [--json] [--up]
 
 Print the resource tree a \`pulumi preview\` of the stack would show, computed offline.
   <stack>  stack name: reads Pulumi.<stack>.yaml
