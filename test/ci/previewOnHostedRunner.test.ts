@@ -5,8 +5,9 @@
  * `npm ci --omit=dev --ignore-scripts` (for real, offline from the npm cache), setup-buildx,
  * azure/login and azure/use-kubelogin (skipped), pulumi/actions preview (stood in for by the plan
  * script on the installed ts-node: the same program, loaded as Pulumi loads it, under Pulumi's
- * mocks). The dev and prod plans must succeed with what the job installed, and nothing more. The record of what ran for real, what was stood in for or
- * shared between the legs, and why, is printed and asserted.
+ * mocks). The dev and prod plans must succeed with what the job installed, and nothing more. The
+ * record of what ran for real, what was stood in for or shared between the legs, and why, is
+ * printed and asserted.
  */
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -18,9 +19,9 @@ import { evaluate, loadWorkflows, needsOf, type LoadedWorkflow } from "./workflo
 
 /**
  * Each leg on its own fresh machine, in parallel, as GitHub runs them: a fresh install per leg
- * (about 20 s of CPU each). By default the steps before the first that reads the
- * matrix (checkout, setup-node, npm ci, setup-buildx, azure/login) run once and every other leg
- * records them as shared; `AKSINF_CI_FRESH_LEGS=1` runs the legs as GitHub does.
+ * (about 20 s of CPU each). By default the steps before the first that reads the matrix
+ * (checkout, setup-node, npm ci, setup-buildx, azure/login) run once and every other leg records
+ * them as shared; `AKSINF_CI_FRESH_LEGS=1` runs the legs as GitHub does.
  */
 const FRESH_LEGS = process.env.AKSINF_CI_FRESH_LEGS === "1";
 
