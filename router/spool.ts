@@ -125,7 +125,16 @@ export class Spool {
 async function openUnlinked(dir: string): Promise<FileHandle> {
   const name = path.join(dir, `${FILE_PREFIX}${randomUUID()}`);
   const file = await open(name, "wx+", 0o600);
-  await unlink(name);
+  try {
+    await unlink(name);
+  } catch (err) {
+    // Gone already: another router sharing the folder cleared it at its start (clearSpool),
+    // which is the state unlinking wants. Any other error loses the file, not its handle.
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+      await file.close();
+      throw err;
+    }
+  }
   return file;
 }
 

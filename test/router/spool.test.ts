@@ -70,4 +70,31 @@ describe("router: body spool", () => {
     await clearSpool(d);
     assert.deepEqual(readdirSync(d), ["other"]);
   });
+
+  it("keeps spooling while another router sharing the folder clears it at its start", async () => {
+    // Routers share a spool folder (the default is the temporary folder): one starting clears
+    // every spool file's name, including the one another is opening before it unlinks it.
+    const d = tempDir("spool");
+    let clearing = true;
+    const clearer = (async () => {
+      while (clearing) await clearSpool(d);
+    })();
+    const failures: string[] = [];
+    try {
+      for (let round = 0; round < 120; round++) {
+        await Promise.all(
+          Array.from({ length: 25 }, async () => {
+            const spool = new Spool({ memoryShare: 0, memory: new Budget(0), disk: new Budget(1_000), dir: d });
+            assert.ok(spool.add(chunk(10, 7)));
+            await spool.stored().catch((err: Error) => failures.push(err.message));
+            spool.release();
+          }),
+        );
+      }
+    } finally {
+      clearing = false;
+      await clearer;
+    }
+    assert.deepEqual(failures, []);
+  });
 });
