@@ -68,14 +68,19 @@ export function mergeReports(record: Report, reports: Report[], mutated: readonl
   return { schemaVersion: record.schemaVersion, thresholds: record.thresholds, framework: record.framework, files: sorted };
 }
 
-/** Files `stryker.config.mjs` mutates: its patterns are `dir/**\/*.ts` or plain paths. */
+/** Files `stryker.config.mjs` mutates: its patterns are `dir/**\/*.ts` or plain paths, `!path` leaving one out. */
 function mutatedFiles(patterns: string[]): string[] {
   const walk = (dir: string): string[] =>
     readdirSync(path.join(ROOT, dir)).flatMap((name) => {
       const rel = path.posix.join(dir, name);
       return statSync(path.join(ROOT, rel)).isDirectory() ? walk(rel) : rel.endsWith(".ts") ? [rel] : [];
     });
-  return patterns.flatMap((p) => (p.endsWith("/**/*.ts") ? walk(p.slice(0, -"/**/*.ts".length)) : [p])).sort();
+  const excluded = new Set(patterns.filter((p) => p.startsWith("!")).map((p) => p.slice(1)));
+  return patterns
+    .filter((p) => !p.startsWith("!"))
+    .flatMap((p) => (p.endsWith("/**/*.ts") ? walk(p.slice(0, -"/**/*.ts".length)) : [p]))
+    .filter((f) => !excluded.has(f))
+    .sort();
 }
 
 const pct = (n: number) => `${n.toFixed(1)} %`;

@@ -97,6 +97,11 @@ describe("apiServer (issue 26, item 12)", () => {
     refused({ apiServer: { authorizedIpRanges: ["203.0.113.0/24", "203.0.113.300/24"] } }, `${k("apiServer.authorizedIpRanges[1]")}: ${cidr}`);
     refused({ apiServer: { authorizedIpRanges: ["203.0.113.0/33"] } }, `${k("apiServer.authorizedIpRanges[0]")}: ${cidr}`);
     refused({ apiServer: { authorizedIpRanges: ["203.0.113.7"] } }, `${k("apiServer.authorizedIpRanges[0]")}: ${cidr}`);
+    // The whole value is one CIDR: not a longer first octet, not two ranges in one string.
+    refused({ apiServer: { authorizedIpRanges: ["1203.0.113.0/24"] } }, `${k("apiServer.authorizedIpRanges[0]")}: ${cidr}`);
+    refused({ apiServer: { authorizedIpRanges: ["203.0.113.0/24,198.51.100.0/24"] } }, `${k("apiServer.authorizedIpRanges[0]")}: ${cidr}`);
+    // 255 is an octet: a single address at the top of its range.
+    assert.deepEqual(parse({ apiServer: { authorizedIpRanges: ["198.51.100.255/32"] } }).apiServer.authorizedIpRanges, ["198.51.100.255/32"]);
     refused({ apiServer: { authorizedIpRanges: [] } }, `${k("apiServer.authorizedIpRanges")}: list at least one range, or leave the key out (no restriction)`);
     refused(
       { apiServer: { authorizedIpRanges: Array.from({ length: 201 }, (_, i) => `10.${Math.floor(i / 256)}.${i % 256}.0/24`) } },

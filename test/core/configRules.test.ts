@@ -643,6 +643,9 @@ describe("schemaHoldsString", () => {
     assert.equal(schemaHoldsString("network"), false, "an object");
     assert.equal(schemaHoldsString("clusterPurpose"), false, "an enum takes no number-like value");
     assert.equal(schemaHoldsString("gpuPools", ["vmSize"]), false, "a list is indexed by number");
+    assert.equal(schemaHoldsString("apiServer", ["authorizedIpRanges", 0]), true, "an item of a list of strings");
+    assert.equal(schemaHoldsString("apiServer", ["authorizedIpRanges", "first"]), false, "a list of strings is indexed by number too");
+    assert.equal(schemaHoldsString("network", [0]), false, "an object is indexed by name");
     assert.equal(schemaHoldsString("noSuchKey"), false);
   });
 });
