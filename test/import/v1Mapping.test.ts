@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { parseStackConfig } from "../../core/config";
-import { newSaltState, passphraseCrypter, passphraseFromEnv, SecretsError } from "../../core/config/pulumiSecrets";
+import { newSaltState, passphraseCrypter, passphraseFromEnv, SecretsError, type Crypter } from "../../core/config/pulumiSecrets";
 import { parseStackFile, plainTextSecretProblems, readStackFileDecrypted, upsertStackServices } from "../../core/config/stackFile";
 import { cpuCores, isoDurationMs, memoryGb, modelAssetId, pinsSklearnBefore023, planV1Import, sklearnPin, sourceFiles, V1ImportError, type ImportPlan, type V1Folder } from "../../core/config/v1Import";
 import { configuredKeys } from "../../local/keys";
@@ -365,17 +365,39 @@ describe("stack file: services written with their comments, keys as passphrase s
 });
 
 describe("Pulumi's passphrase secrets", () => {
+  const secretsError = (message: string) => (err: Error) => err instanceof SecretsError && err.message === message;
+  // One key for the tests: deriving one takes about a second.
+  let salt: string;
+  let c: Crypter;
+  before(() => {
+    salt = newSaltState("right");
+    c = passphraseCrypter(salt, "right");
+  });
+
   it("encrypts as v1:<nonce>:<ciphertext>, decrypts under the right passphrase only, and detects tampering", () => {
-    const salt = newSaltState("right");
     assert.match(salt, /^v1:[A-Za-z0-9+/=]{12}:v1:[A-Za-z0-9+/=]{16}:[A-Za-z0-9+/=]+$/, "an 8-byte salt and the check value, as Pulumi writes encryptionsalt");
-    const c = passphraseCrypter(salt, "right");
     const secret = c.encrypt("key-1");
     assert.match(secret, /^v1:[A-Za-z0-9+/=]{16}:[A-Za-z0-9+/=]+$/);
     assert.notEqual(c.encrypt("key-1"), secret, "a new nonce each time");
     assert.equal(c.decrypt(secret), "key-1");
     assert.throws(() => passphraseCrypter(salt, "wrong"), (err: Error) => err instanceof SecretsError && /incorrect passphrase/.test(err.message) && !err.message.includes("wrong"));
     const tampered = secret.slice(0, -4) + (secret.endsWith("AAAA") ? "BBBB" : "AAAA");
-    assert.throws(() => c.decrypt(tampered), SecretsError);
+    assert.throws(() => c.decrypt(tampered), secretsError("the value does not decrypt under this stack's passphrase"));
+    assert.equal(c.decrypt(c.encrypt("")), "", "an empty value is its authentication tag alone");
+  });
+
+  it("refuses what is not a whole value or salt state of the passphrase provider", () => {
+    const secret = c.encrypt("key-1");
+    const [, nonce, sealed] = secret.split(":");
+    const notAValue = secretsError("not a passphrase-encrypted value (v1:<nonce>:<ciphertext>)");
+    assert.throws(() => c.decrypt(`x${secret}`), notAValue);
+    assert.throws(() => c.decrypt(`${secret}:${sealed}`), notAValue);
+    const badLength = secretsError("not a passphrase-encrypted value (bad nonce or length)");
+    assert.throws(() => c.decrypt(`v1:${Buffer.from(nonce, "base64").subarray(0, 8).toString("base64")}:${sealed}`), badLength);
+    assert.throws(() => c.decrypt(`v1:${nonce}:${Buffer.from(sealed, "base64").subarray(0, 15).toString("base64")}`), badLength);
+    const notAState = secretsError("encryptionsalt is not a passphrase provider's state (v1:<salt>:v1:<nonce>:<ciphertext>)");
+    assert.throws(() => passphraseCrypter(`x${salt}`, "right"), notAState);
+    assert.throws(() => passphraseCrypter(`${salt}:x`, "right"), notAState);
     assert.equal(passphraseFromEnv({ PULUMI_CONFIG_PASSPHRASE_FILE: "/pw" }, () => "from-file\n"), "from-file");
     assert.equal(passphraseFromEnv({}, () => "x"), undefined);
   });
