@@ -14,6 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parse, stringify } from "yaml";
 import { ALERT_RULES_FILE, DASHBOARD_FILE, podLabel, routerScrapeJob } from "../../core/azure/monitoring";
 import { LABELS, ROLE_MODEL, ROLE_ROUTER, ROUTER_PORTS, SCORING_PORT } from "../../core/contracts/naming";
@@ -21,6 +22,7 @@ import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle } from "../../router/server";
 import { tempDir } from "../support/tmp";
 import { MemoryKeyStore, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
+import { eventually } from "../support/poll";
 
 const REPO = path.join(__dirname, "..", "..");
 
@@ -94,8 +96,6 @@ async function freePort(): Promise<number> {
   await new Promise((r) => s.close(r));
   return port;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("monitoring: a real Prometheus scraping the router with the stack's job", function () {
   this.timeout(45_000);
@@ -190,20 +190,10 @@ describe("monitoring: a real Prometheus scraping the router with the stack's job
     return body.data.alerts.filter((a) => a.labels.alertname === alertname && a.state === "firing").map((a) => a.labels);
   }
 
-  /** Polls `check` until it returns true, for at most `ms`. */
-  async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await check()) return true;
-      await sleep(250);
-    }
-    return check();
-  }
-
   const answers = (status: string) => query(`sum by (status) (rate(aksinf_router_requests_total{job="aks-inference-router", service="fraud", status=~"${status}"}[5m])) > 0`);
 
   it("scrapes the router pod's admin port and nothing else the job's discovery offers, labelled with namespace and pod", async () => {
-    assert.ok(await eventually(async () => (await query('up{job="aks-inference-router"}')).length > 0, 12_000), "no target scraped after 12 s");
+    assert.ok(await eventually(async () => (await query('up{job="aks-inference-router"}')).length > 0, 12_000, 250), "no target scraped after 12 s");
     const targets = await query('up{job="aks-inference-router"}');
     assert.deepEqual(
       targets.map((t) => [t.metric.instance, t.metric.namespace, t.metric.pod, t.value[1]]),
@@ -213,7 +203,7 @@ describe("monitoring: a real Prometheus scraping the router with the stack's job
 
   it("keeps the 5xx alert quiet while the service answers, 401s and all", async () => {
     // Prometheus hands discovered targets to its scrapers every 5 s: the first scrape comes late.
-    assert.ok(await eventually(async () => (await answers("200")).length > 0 && (await answers("401")).length > 0, 12_000), "no answers of the router scraped after 12 s");
+    assert.ok(await eventually(async () => (await answers("200")).length > 0 && (await answers("401")).length > 0, 12_000, 250), "no answers of the router scraped after 12 s");
     // Rules evaluate every second: two evaluations over data with 200s, 401s and no 5xx.
     await sleep(2_000);
     assert.deepEqual(await answers("5.."), []);
@@ -223,7 +213,7 @@ describe("monitoring: a real Prometheus scraping the router with the stack's job
   it("fires the 5xx alert for the service once its only replica is killed", async () => {
     await upstream.close();
     assert.ok(
-      await eventually(async () => (await firing("AksInferenceServerErrors")).length > 0, 15_000),
+      await eventually(async () => (await firing("AksInferenceServerErrors")).length > 0, 15_000, 250),
       `no AksInferenceServerErrors after the replica died; answers: ${JSON.stringify(await answers(".*"))}`,
     );
     const [alert] = await firing("AksInferenceServerErrors");

@@ -10,6 +10,7 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BodyBudgetError, DEFAULT_BODY_LIMITS, PayloadTooLargeError, RateGuard, SlowBodyError, bodyStore, readBody, type BodyLimits, type BodyStore, type HeldBody } from "../../router/body";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle, RouterOptions } from "../../router/server";
@@ -49,8 +50,6 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   }
   assert.fail("the body was accepted");
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const assertReturned = (store: BodyStore) => {
   assert.equal(store.memory.used, 0, "memory returned to the budget");

@@ -12,6 +12,7 @@ import { once } from "node:events";
 import * as http from "node:http";
 import * as net from "node:net";
 import { Duplex } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import pino from "pino";
 import { KEEP_ALIVE_MS } from "../../core/contracts/naming";
 import { FRONT_DOOR_SERVER_OPTIONS, KEEP_ALIVE_UNDER_PRESSURE_MS, MAX_CONNECTIONS_CEILING, MAX_REQUEST_HEADERS, RAW_ANSWER_GRACE_MS, connectionCap, guardFrontDoor, openFileLimit } from "../../router/frontDoor";
@@ -20,21 +21,11 @@ import { RouterMetrics } from "../../router/metrics";
 import { sendError } from "../../router/respond";
 import { MemoryKeyStore, routerWith, settings, startUpstream } from "../support/upstream";
 import { rawRequest } from "../support/rawSocket";
+import { eventually } from "../support/poll";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SHED_MSG = "near the connection cap: closed idle keep-alive connections";
 const REFUSAL_MSG = "connection cap reached: refusing new connections";
-
-/** Polls `check` every 10 ms until it holds or `ms` passes; returns whether it held. */
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await sleep(10);
-  }
-  return check();
-}
 
 interface LogLine {
   msg: string;
@@ -103,7 +94,7 @@ class Conn {
   async get(): Promise<string> {
     const from = this.data.length;
     this.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert.ok(await until(() => this.data.indexOf("\r\n\r\nok", from) >= 0, 2_000), `no answer: ${JSON.stringify(this.data.slice(from))}`);
+    assert.ok(await eventually(() => this.data.indexOf("\r\n\r\nok", from) >= 0, 2_000, 10), `no answer: ${JSON.stringify(this.data.slice(from))}`);
     return this.data.slice(from, this.data.indexOf("\r\n\r\nok", from));
   }
 
@@ -248,7 +239,7 @@ describe("router: front door guards (frontDoor.ts)", function () {
         const answered = Date.now();
         const front = d;
         // Well before RAW_ANSWER_GRACE_MS: the grace is for answers that cannot leave, not for these.
-        assert.ok(await until(async () => (await front.openGauge()) === 0, RAW_ANSWER_GRACE_MS / 2), `${JSON.stringify(bytes)}: still open ${Date.now() - answered} ms after the answer`);
+        assert.ok(await eventually(async () => (await front.openGauge()) === 0, RAW_ANSWER_GRACE_MS / 2, 10), `${JSON.stringify(bytes)}: still open ${Date.now() - answered} ms after the answer`);
         socket.destroy();
       }
     });
@@ -318,10 +309,10 @@ describe("router: front door guards (frontDoor.ts)", function () {
       assert.deepEqual(announced, [long, long, long, short, short], "4 of 8 open is half the cap");
       const [c1, c2, , c4, c5] = conns;
       c5.socket.destroy();
-      assert.ok(await until(async () => (await front.openGauge()) === 4, 1_000));
+      assert.ok(await eventually(async () => (await front.openGauge()) === 4, 1_000, 10));
       assert.equal(await c1.keepAliveSeconds(), short, "4 of 8 open again: still under pressure");
       c4.socket.destroy();
-      assert.ok(await until(async () => (await front.openGauge()) === 3, 1_000));
+      assert.ok(await eventually(async () => (await front.openGauge()) === 3, 1_000, 10));
       assert.equal(await c1.keepAliveSeconds(), long, "3 of 8 open: back to the long timeout");
       assert.equal(await c2.keepAliveSeconds(), long);
       assert.deepEqual(d.logs, [], "nothing shed or logged below 90 % of the cap");
@@ -338,9 +329,9 @@ describe("router: front door guards (frontDoor.ts)", function () {
       const ninth = (await openConn(d.port));
       await ninth.get();
       assert.deepEqual(shedLogs(), [{ open: 9, cap: 10 }]);
-      assert.ok(await until(() => idle.every((c) => c.closedByServer()), 1_000), "the idle connections are closed");
+      assert.ok(await eventually(() => idle.every((c) => c.closedByServer()), 1_000, 10), "the idle connections are closed");
       assert.ok(!ninth.closedByServer(), "the connection that came in is served and kept");
-      assert.ok(await until(async () => (await front.openGauge()) === 1, 1_000));
+      assert.ok(await eventually(async () => (await front.openGauge()) === 1, 1_000, 10));
 
       // Within the same second, reaching 90 % again sheds nothing.
       const again = await openConns(d.port, 8);
@@ -354,11 +345,11 @@ describe("router: front door guards (frontDoor.ts)", function () {
 
       // More than a second after the last shedding, it sheds again.
       later.socket.destroy();
-      assert.ok(await until(async () => (await front.openGauge()) === 9, 1_000));
+      assert.ok(await eventually(async () => (await front.openGauge()) === 9, 1_000, 10));
       clock.set(1_000_000 + 1_001);
       await (await openConn(d.port)).get();
       assert.deepEqual(shedLogs(), [{ open: 9, cap: 10 }, { open: 10, cap: 10 }]);
-      assert.ok(await until(() => [ninth, ...again].every((c) => c.closedByServer()), 1_000));
+      assert.ok(await eventually(() => [ninth, ...again].every((c) => c.closedByServer()), 1_000, 10));
     });
 
     it("counts connections refused at the cap and logs them at most once a second, with how many since the last line", async () => {
@@ -370,7 +361,7 @@ describe("router: front door guards (frontDoor.ts)", function () {
         (await openConn(d.port)).socket.write("GET / HTTP/1.1\r\n");
         await sleep(20);
       }
-      assert.ok(await until(async () => (await front.openGauge()) === 4, 1_000));
+      assert.ok(await eventually(async () => (await front.openGauge()) === 4, 1_000, 10));
       const refuse = async () => {
         const dropped = once(front.server, "drop");
         const s = net.connect(front.port, "127.0.0.1");

@@ -6,13 +6,13 @@
  */
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
-import * as net from "node:net";
 import pino from "pino";
 import type { ServiceRoutingSettings } from "../../core/contracts/routingSettings";
 import type { ServiceKeys } from "../../core/decisions/auth";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle, RouterOptions } from "../../router/server";
 import { MemoryKeyStore, routerWith, settings, startUpstream, type Upstream, type UpstreamHandler } from "../support/upstream";
+import { rawSession } from "../support/rawSocket";
 
 const SCORE = "/api/v1/service/svc/score";
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -43,25 +43,6 @@ class UnreachableKeyStore extends MemoryKeyStore {
   override get(): ServiceKeys | undefined {
     throw new Error("key vault unreachable");
   }
-}
-
-/** Raw bytes on one socket; resolves with what came back once the server closes it, or after `waitMs`. */
-function rawExchange(port: number, bytes: string, waitMs: number): Promise<{ data: string; closedByServer: boolean }> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
-    let data = "";
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      socket.destroy();
-    }, waitMs);
-    socket.on("data", (d) => (data += d.toString("latin1")));
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve({ data, closedByServer: !timedOut });
-    });
-  });
 }
 
 describe("router: the front door's answers, logs and metrics (handler)", function () {
@@ -237,7 +218,7 @@ describe("router: the front door's answers, logs and metrics (handler)", functio
     const wrong = await send(SCORE, { headers: { authorization: "Bearer nope" }, body: "{}" });
     assert.deepEqual([wrong.status, wrong.json, wrong.headers["www-authenticate"], wrong.headers.connection], [401, { error: { code: "Unauthorized", message: "invalid key" } }, "Bearer", "keep-alive"]);
     // The body was never sent (the client waits for 100 Continue): the connection cannot be reused.
-    const { data, closedByServer } = await rawExchange(router!.port, `POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n`, 1_500);
+    const { data, closedByServer } = await rawSession(router!.port, (socket) => void socket.write(`POST ${SCORE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n`), 1_500);
     assert.match(data, /^HTTP\/1\.1 401 /, "no 100 Continue before the refusal");
     assert.match(data, /\r\nconnection: close\r\n/i);
     assert.ok(closedByServer, "the router closes the connection itself");

@@ -6,14 +6,15 @@
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle, RouterOptions } from "../../router/server";
 import { MemoryKeyStore, call, routerWith, settings, startUpstream, type Upstream, type UpstreamHandler } from "../support/upstream";
+import { eventually } from "../support/poll";
 
 const SCORE = "/api/v1/service/svc/score";
 const MB = 1024 * 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A client connection that never closes by itself; `received()` is what came back so far. */
 interface Client {
@@ -47,16 +48,6 @@ async function scoreOn(url: string): Promise<number> {
   return res.statusCode;
 }
 
-/** Polls `check` every 50 ms until it holds or `ms` passes; returns whether it held. */
-async function eventually(check: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await sleep(50);
-  }
-  return check();
-}
-
 describe("router: no client holds a slot it is not using", function () {
   this.timeout(30_000);
   let upstream: Upstream;
@@ -88,7 +79,7 @@ describe("router: no client holds a slot it is not using", function () {
         open.push(s);
       }
       assert.equal(await metric(router, "aksinf_router_connections_open"), 20);
-      const freed = await eventually(async () => (await metric(router, "aksinf_router_connections_open")) === 0, 4_000);
+      const freed = await eventually(async () => (await metric(router, "aksinf_router_connections_open")) === 0, 4_000, 50);
       assert.ok(freed, `the router still holds ${await metric(router, "aksinf_router_connections_open")} of the idle clients' connections`);
       for (const c of open) assert.match(c.received(), /^HTTP\/1\.1 408 /);
       assert.equal((await call(`${router.url}${SCORE}`, { key: "k1" })).status, 200, "a new client is served while the idle ones still hold their sockets");
@@ -101,7 +92,7 @@ describe("router: no client holds a slot it is not using", function () {
         open.push(s);
         s.socket.write(bytes);
       }
-      assert.ok(await eventually(async () => (await metric(router, "aksinf_router_connections_open")) === 0, 3_000), "connections answered 400/405 are closed by the router");
+      assert.ok(await eventually(async () => (await metric(router, "aksinf_router_connections_open")) === 0, 3_000, 50), "connections answered 400/405 are closed by the router");
     });
   });
 
@@ -129,7 +120,7 @@ describe("router: no client holds a slot it is not using", function () {
       await sending;
       assert.ok(others.length >= 5, `only ${others.length} other requests ran during the upload`);
       assert.deepEqual(others, Array(others.length).fill(200), "the single replica slot stayed free while the body arrived");
-      assert.ok(await eventually(() => /"bytes":\d+/.test(s.received()), 3_000), `the slow client is answered (got ${JSON.stringify(s.received().slice(0, 200))})`);
+      assert.ok(await eventually(() => /"bytes":\d+/.test(s.received()), 3_000, 50), `the slow client is answered (got ${JSON.stringify(s.received().slice(0, 200))})`);
       assert.match(s.received(), /^HTTP\/1\.1 200 /);
       assert.equal(Number(/"bytes":(\d+)/.exec(s.received())![1]), size, "the replica got the whole body");
     });
@@ -158,8 +149,8 @@ describe("router: no client holds a slot it is not using", function () {
       const others: number[] = [];
       for (let i = 0; i < 10; i++) others.push(await score());
       assert.deepEqual(others, Array(10).fill(200), "the replica's one slot is free while the unread answer waits in the router");
-      assert.ok(await eventually(async () => (await metric(router, "aksinf_router_connections_open")) === 0, 5_000), "the router closes a client that takes nothing for a rate window");
-      assert.ok(await eventually(async () => (await metric(router, "aksinf_router_body_buffer_bytes")) === 0, 2_000), "the unread answer's memory is returned");
+      assert.ok(await eventually(async () => (await metric(router, "aksinf_router_connections_open")) === 0, 5_000, 50), "the router closes a client that takes nothing for a rate window");
+      assert.ok(await eventually(async () => (await metric(router, "aksinf_router_body_buffer_bytes")) === 0, 2_000, 50), "the unread answer's memory is returned");
     });
 
     it("hold the replica only while the memory budget is full, and never past the rate window", async () => {
@@ -170,10 +161,10 @@ describe("router: no client holds a slot it is not using", function () {
       reader.socket.write(request("X-Big: 1\r\n"));
       await sleep(300);
       const t0 = Date.now();
-      const after = await eventually(async () => (await score()) === 200, 6_000);
+      const after = await eventually(async () => (await score()) === 200, 6_000, 50);
       assert.ok(after, "the slot comes back");
       assert.ok(Date.now() - t0 < 4_000, `the slot came back after ${Date.now() - t0} ms`);
-      assert.ok(await eventually(async () => (await metric(router, "aksinf_router_connections_open")) === 0, 3_000), "the router closes the client that took nothing");
+      assert.ok(await eventually(async () => (await metric(router, "aksinf_router_connections_open")) === 0, 3_000, 50), "the router closes the client that took nothing");
     });
   });
 
