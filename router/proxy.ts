@@ -143,8 +143,8 @@ export class ForwardError extends Error {
  * The headers of a replica's answer as the client gets them, as one flat list (Node writes it
  * without merging): the replica's, less hop-by-hop ones, then the router's (router/respond.ts)
  * where the replica sent none of that name (or only a hop-by-hop one, dropped) — the router's
- * request id always — and, on an error,
- * azureml-fe's `ms-azureml-model-error-statuscode`, so the model's own status stays visible.
+ * request id always — and, on an error, azureml-fe's `ms-azureml-model-error-statuscode`, so the
+ * model's own status stays visible.
  */
 function answerHeaders(replica: Record<string, string | string[] | undefined>, router: readonly string[], status: number): (string | string[])[] {
   const out: (string | string[])[] = [];
