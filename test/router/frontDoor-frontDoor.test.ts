@@ -20,7 +20,7 @@ import { LocalDiscovery } from "../../router/inProcess";
 import { RouterMetrics } from "../../router/metrics";
 import { sendError } from "../../router/respond";
 import { MemoryKeyStore, routerWith, settings, startUpstream } from "../support/upstream";
-import { rawRequest } from "../support/rawSocket";
+import { firstErrorAnswer, rawRequest, type ErrorAnswer } from "../support/rawSocket";
 import { eventually } from "../support/poll";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -107,21 +107,6 @@ class Conn {
 
 const raw = (port: number, bytes: string, waitMs = 2_000) => rawRequest(port, bytes, waitMs);
 
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  error: { code: string; message: string };
-}
-
-function parse(answer: string): Answer {
-  const head = answer.indexOf("\r\n\r\n");
-  assert.ok(head > 0, `no HTTP answer: ${JSON.stringify(answer)}`);
-  const [statusLine, ...lines] = answer.slice(0, head).split("\r\n");
-  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
-  const body = answer.slice(head + 4, head + 4 + Number(headers["content-length"]));
-  return { status: Number(statusLine.split(" ")[1]), headers, error: (JSON.parse(body) as { error: Answer["error"] }).error };
-}
-
 async function requestsCounted(d: Door): Promise<string> {
   return d.metrics.registry.getSingleMetricAsString("aksinf_router_requests_total");
 }
@@ -177,7 +162,7 @@ describe("router: front door guards (frontDoor.ts)", function () {
   });
 
   describe("what Node's HTTP layer refuses gets a JSON answer, is counted, and the connection closes", () => {
-    const expectRaw = (a: Answer, status: number, code: string, message: string) => {
+    const expectRaw = (a: ErrorAnswer, status: number, code: string, message: string) => {
       assert.equal(a.status, status);
       assert.deepEqual(a.error, { code, message });
       assert.equal(a.headers["content-type"], "application/json");
@@ -196,7 +181,7 @@ describe("router: front door guards (frontDoor.ts)", function () {
     for (const r of refusals) {
       it(r.what, async () => {
         d = await door(100);
-        expectRaw(parse(await raw(d.port, r.bytes)), r.status, r.code, r.message);
+        expectRaw(firstErrorAnswer(await raw(d.port, r.bytes)), r.status, r.code, r.message);
         assert.match(await requestsCounted(d), counted(r.status));
       });
     }
@@ -204,7 +189,7 @@ describe("router: front door guards (frontDoor.ts)", function () {
     it("headers not complete within the headers timeout: 408 RequestTimeout", async () => {
       d = await door(100, 300);
       const started = Date.now();
-      const answer = parse(await raw(d.port, "GET / HTTP/1.1\r\nHost: x\r\n", 3_000));
+      const answer = firstErrorAnswer(await raw(d.port, "GET / HTTP/1.1\r\nHost: x\r\n", 3_000));
       expectRaw(answer, 408, "RequestTimeout", "malformed or incomplete request (ERR_HTTP_REQUEST_TIMEOUT)");
       assert.ok(Date.now() - started < 2_000, `answered after ${Date.now() - started} ms`);
       assert.match(await requestsCounted(d), counted(408));
@@ -215,12 +200,12 @@ describe("router: front door guards (frontDoor.ts)", function () {
       const server = d.server;
       // The listener is driven directly on a real connection: no request bytes produce such an error.
       server.once("connection", (socket: net.Socket) => setImmediate(() => server.emit("clientError", new Error("socket trouble"), socket)));
-      expectRaw(parse(await raw(d.port, "")), 400, "BadRequest", "malformed or incomplete request (parse error)");
+      expectRaw(firstErrorAnswer(await raw(d.port, "")), 400, "BadRequest", "malformed or incomplete request (parse error)");
     });
 
     it("an Expect other than 100-continue: 417 ExpectationFailed in JSON with a request id", async () => {
       d = await door(100);
-      const a = parse(await raw(d.port, "POST / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+      const a = firstErrorAnswer(await raw(d.port, "POST / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
       assert.equal(a.status, 417);
       assert.deepEqual(a.error, { code: "ExpectationFailed", message: "only 'Expect: 100-continue' is supported" });
       assert.equal(a.headers["content-type"], "application/json");
@@ -275,7 +260,7 @@ describe("router: front door guards (frontDoor.ts)", function () {
       };
       const atLimit = await request(MAX_REQUEST_HEADERS - 4);
       assert.match(atLimit, /^HTTP\/1\.1 200 /, `${MAX_REQUEST_HEADERS} headers: ${atLimit.slice(0, 300)}`);
-      const over = parse(await request(MAX_REQUEST_HEADERS - 3));
+      const over = firstErrorAnswer(await request(MAX_REQUEST_HEADERS - 3));
       assert.equal(over.status, 431);
       assert.deepEqual(over.error, { code: "HeadersTooLarge", message: `more than ${MAX_REQUEST_HEADERS} request headers` });
       assert.deepEqual(upstream.hits, ["/score"], "only the request within the limit reached the replica");

@@ -11,7 +11,7 @@ import { connectionCap, openFileLimit } from "../../router/frontDoor";
 import { LocalDiscovery } from "../../router/inProcess";
 import type { RouterHandle, RouterOptions } from "../../router/server";
 import { MemoryKeyStore, call, routerWith, settings, startUpstream, type Upstream } from "../support/upstream";
-import { rawRequest } from "../support/rawSocket";
+import { firstErrorAnswer, rawRequest } from "../support/rawSocket";
 
 const SCORE = "/api/v1/service/svc/score";
 
@@ -196,12 +196,8 @@ describe("router: front door hardening", function () {
   });
 
   describe("protocol strictness (RFC 9112)", () => {
-    /** The first answer's error (its body by its Content-Length: Node may write another answer after it). */
-    const codeOf = (answer: string) => {
-      const head = answer.indexOf("\r\n\r\n");
-      const length = Number(/\r\ncontent-length: (\d+)\r\n/i.exec(answer.slice(0, head))?.[1]);
-      return (JSON.parse(answer.slice(head + 4, head + 4 + length)) as { error: { code: string; message: string } }).error;
-    };
+    /** The first answer's error. */
+    const codeOf = (answer: string) => firstErrorAnswer(answer).error;
 
     it("two Host headers: 400 in JSON, the connection closed, nothing forwarded", async () => {
       await start();
