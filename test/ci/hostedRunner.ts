@@ -26,7 +26,7 @@
  * legs share the steps that read no matrix value unless asked for fresh machines (`runMatrix`).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PYTHON_CANDIDATES } from "../../local/python";
@@ -328,21 +328,6 @@ done`,
       importing: lines.filter((l) => l.startsWith("IMPORTS ")).map((l) => l.slice("IMPORTS ".length)),
       importsOutside: outside.status === 0,
     };
-  }
-
-  /**
-   * Removes the machines. Their node_modules take tens of seconds to delete on a busy disk: the
-   * folder is renamed away at once (the test run's own clean-up of it then finds nothing) and
-   * deleted by a detached `rm -rf` that outlives the run by those seconds.
-   */
-  dispose(): void {
-    const trash = `${this.dir}.removing`;
-    try {
-      renameSync(this.dir, trash);
-    } catch {
-      return; // already gone
-    }
-    spawn("rm", ["-rf", trash], { detached: true, stdio: "ignore" }).unref();
   }
 
   /** Records a job the simulation does not run, and why. */

@@ -77,8 +77,6 @@ describe("preview.yml on a simulated GitHub-hosted runner (Node and npm; no Debi
     console.log(`      timings: python check ${seconds(t1 - t0)}, stacks.yml ${seconds(t2 - t1)}, preview legs ${seconds(Date.now() - t2)}${FRESH_LEGS ? " (fresh machines, in parallel)" : ""}`);
   });
 
-  after(() => runner?.dispose());
-
   const leg = (stack: string): JobRun => {
     const found = legs.find((l) => l.job.endsWith(`[stack=${stack}]`));
     assert.ok(found, `no leg for stack ${stack} (listed: ${JSON.stringify(listed)})`);
