@@ -97,6 +97,8 @@ export class InferenceEnvironment extends pulumi.ComponentResource {
   /**
    * The environment of a stack config `parseStackConfig` already validated, named after its
    * stack: the config is used as it is, not turned into args and validated again.
+   * @internal For this repository's program (program.ts); the package's declarations leave it
+   * out, as they leave out every type that reaches zod (core/config/enums.ts).
    */
   static fromStackConfig(cfg: StackConfig, opts: InferenceEnvironmentOptions & Pick<InferenceEnvironmentArgs, "projectRoot"> = {}): InferenceEnvironment {
     const { projectRoot, ...options } = opts;

@@ -8,7 +8,7 @@
  * `scp` (the delegated scopes) is only present in a token issued to a signed-in user.
  */
 
-export type { DeployerPrincipalType } from "../config/schema";
+export type { DeployerPrincipalType } from "../config/enums";
 
 /** The principal type of the token's subject: User or ServicePrincipal (a token is never a group's). */
 export function principalTypeFromToken(jwt: string): "User" | "ServicePrincipal" {

@@ -7,24 +7,10 @@
  * arguments become the raw config that `parseStackConfig` checks (core/config/parse.ts), and its
  * problems are reported under the argument's own path (`services[0].cpuCores`).
  */
-import {
-  CONFIG_NAMESPACE,
-  ClusterPurpose,
-  ConfigError,
-  DeployerPrincipalType,
-  DnsRecordType,
-  EgressMode,
-  LOCATION_KEY,
-  NetworkPlugin,
-  NodeOsUpgradeChannel,
-  TokenIssuerType,
-  UpgradeChannel,
-  WeekDay,
-  parseStackConfig,
-  type StackConfig,
-} from ".";
+import { CONFIG_NAMESPACE, ConfigError, LOCATION_KEY, parseStackConfig, type StackConfig } from ".";
+import { ClusterPurpose, DeployerPrincipalType, DnsRecordType, EgressMode, NetworkPlugin, NodeOsUpgradeChannel, TokenIssuerType, UpgradeChannel, WeekDay } from "./enums";
 
-// The enumerations are the config's own (core/config/schema.ts), declared once.
+// The enumerations are the config's own (enums.ts), declared once.
 export { ClusterPurpose, DeployerPrincipalType, DnsRecordType, EgressMode, NetworkPlugin, NodeOsUpgradeChannel, TokenIssuerType, UpgradeChannel, WeekDay };
 
 export interface EnvironmentNetwork {
@@ -396,6 +382,8 @@ export function deferredArgPaths(value: unknown, isDeferred: (v: unknown) => boo
 /**
  * Validates and defaults the args of the environment `name` with the stack config's rules;
  * `name` takes the place of the stack name in derived names and tags.
+ * @internal The package's declarations leave it out (tsconfig.build.json `stripInternal`): its
+ * result type is zod's, whose declarations need `esModuleInterop` (core/config/enums.ts).
  */
 export function parseEnvironmentArgs(args: InferenceEnvironmentArgs, name: string): StackConfig {
   try {

@@ -1,25 +1,16 @@
 /**
- * The stack configuration (`import ... from "core/config"`): its shape and enumerations
- * (schema.ts), the rules between keys (rules.ts), the one validation that applies both
+ * The stack configuration (`import ... from "core/config"`): its enumerations (enums.ts), its
+ * shape (schema.ts), the rules between keys (rules.ts), the one validation that applies both
  * (parse.ts), how a problem names its key (problems.ts), and the values derived from a validated
  * config (derived.ts). docs/architecture.md says which layer a new rule belongs to.
  */
+export { CLUSTER_PURPOSES, ClusterPurpose, DeployerPrincipalType, DnsRecordType, EgressMode, NetworkPlugin, NodeOsUpgradeChannel, TokenIssuerType, UpgradeChannel, WeekDay } from "./enums";
 export {
-  CLUSTER_PURPOSES,
   CONFIG_NAMESPACE,
-  ClusterPurpose,
-  DeployerPrincipalType,
-  DnsRecordType,
-  EgressMode,
   LOCATION_KEY,
   MAX_MODELS_PER_DEPLOYMENT,
   MAX_PAYLOAD_MB,
-  NetworkPlugin,
-  NodeOsUpgradeChannel,
-  TokenIssuerType,
-  UpgradeChannel,
   VERSION_SETTINGS,
-  WeekDay,
   schemaHoldsString,
   type AuthMode,
   type FirewallConfig,

@@ -5,7 +5,7 @@
  * applied from it in one place (`withPurposeDefaults`, core/config/derived.ts); the components and
  * the host list read the sizing that is not config (zones, SKUs, tiers) here.
  */
-import type { ClusterPurpose, NodeOsUpgradeChannel, UpgradeChannel } from "./schema";
+import type { ClusterPurpose, NodeOsUpgradeChannel, UpgradeChannel } from "./enums";
 
 export interface PurposeProfile {
   systemVmSize: string;

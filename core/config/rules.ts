@@ -24,8 +24,8 @@ import {
   type ParsedStack,
   type ServiceEnvironmentConfig,
   type StackConfig,
-  type UpgradeChannel,
 } from "./schema";
+import type { UpgradeChannel } from "./enums";
 
 /**
  * Checks every rule between keys of the schema-valid config `c`, reporting each problem; returns

@@ -1,11 +1,12 @@
 /**
- * The stack configuration's shape: its keys, their types, ranges and per-key defaults (zod), the
- * enumerations every layer shares (declared here once: the component's args, the CLI and the
- * policy pack import them), and the types of a validated config. Rules that relate several keys
- * are in rules.ts; values computed from the config (names, URIs, purpose defaults) in derived.ts.
+ * The stack configuration's shape: its keys, their types, ranges and per-key defaults (zod, with
+ * the enumerations of enums.ts), and the types of a validated config. Rules that relate several
+ * keys are in rules.ts; values computed from the config (names, URIs, purpose defaults) in
+ * derived.ts.
  */
 import { z } from "zod";
 import { DEFAULT_NAMESPACE, DEFAULT_SCORING_TIMEOUT_MS } from "../contracts/naming";
+import { ClusterPurpose, DeployerPrincipalType, DnsRecordType, EgressMode, NetworkPlugin, NodeOsUpgradeChannel, TokenIssuerType, UpgradeChannel, WeekDay } from "./enums";
 
 /** Project config namespace: keys are `aks-inference:<key>` in `Pulumi.<stack>.yaml`. */
 export const CONFIG_NAMESPACE = "aks-inference";
@@ -16,103 +17,9 @@ export const LOCATION_KEY = "azure-native:location";
 export const MAX_MODELS_PER_DEPLOYMENT = 1000;
 export const MAX_PAYLOAD_MB = 100;
 
-// The enumerations, as `as const` objects: Pulumi's component schema inference turns each into a
-// schema enum for programs in other languages, and zod takes the same object.
-
-/** Azure ML v1's cluster purposes: sizing, zones, Defender and router defaults. */
-export const ClusterPurpose = {
-  /** One zone, small system pool, one router pod. */
-  DevTest: "DevTest",
-  /** Zones, production sizing, three self-scaling router pods. */
-  FastProd: "FastProd",
-  /** As FastProd, denser nodes. */
-  DenseProd: "DenseProd",
-} as const;
-export type ClusterPurpose = (typeof ClusterPurpose)[keyof typeof ClusterPurpose];
-/** The purposes as a list (command-line choices). */
-export const CLUSTER_PURPOSES: readonly ClusterPurpose[] = Object.values(ClusterPurpose);
-
-/** How pods get addresses. */
-export const NetworkPlugin = {
-  /** The environment creates its VNet, node subnet and route table. Retired by AKS on 31 March 2028 (warned). */
-  Kubenet: "kubenet",
-  /** Azure CNI Overlay powered by Cilium on an existing subnet (`network.subnetId`). */
-  Azure: "azure",
-} as const;
-export type NetworkPlugin = (typeof NetworkPlugin)[keyof typeof NetworkPlugin];
 /** kubenet's service range and cluster DNS address when not given (Azure CNI must give its own). */
 export const DEFAULT_SERVICE_CIDR = "10.0.0.0/16";
 export const DEFAULT_DNS_SERVICE_IP = "10.0.0.10";
-
-/** How the cluster reaches the internet. */
-export const EgressMode = {
-  LoadBalancer: "loadBalancer",
-  /** Through an Azure Firewall (the hub's, or one the environment creates). */
-  Firewall: "firewall",
-} as const;
-export type EgressMode = (typeof EgressMode)[keyof typeof EgressMode];
-
-/** Who issues the tokens of token-auth services. */
-export const TokenIssuerType = {
-  /** This project's router mints them. */
-  Builtin: "builtin",
-  /** An OpenID Connect issuer such as Microsoft Entra ID. */
-  Oidc: "oidc",
-} as const;
-export type TokenIssuerType = (typeof TokenIssuerType)[keyof typeof TokenIssuerType];
-
-export const DnsRecordType = {
-  A: "A",
-  CNAME: "CNAME",
-} as const;
-export type DnsRecordType = (typeof DnsRecordType)[keyof typeof DnsRecordType];
-
-/**
- * AKS cluster auto-upgrade channels (`upgrades.channel`). Not `node-image`: node images have
- * their own channel (`upgrades.nodeOsChannel`), which Microsoft recommends over it.
- */
-export const UpgradeChannel = {
-  /** Kubernetes version moves only with kubernetesVersion. */
-  None: "none",
-  /** Latest patch of the cluster's minor version (the default). */
-  Patch: "patch",
-  /** Latest patch of minor version N-1. */
-  Stable: "stable",
-  /** Latest patch of the latest minor version. */
-  Rapid: "rapid",
-} as const;
-export type UpgradeChannel = (typeof UpgradeChannel)[keyof typeof UpgradeChannel];
-
-/** AKS node OS upgrade channels (`upgrades.nodeOsChannel`). */
-export const NodeOsUpgradeChannel = {
-  None: "None",
-  /** The OS's own patching (nightly), no reimage. */
-  Unmanaged: "Unmanaged",
-  /** AKS's weekly patched node image (the default). */
-  NodeImage: "NodeImage",
-  /** AKS-tested security patches only, at the cost of hosting their images. */
-  SecurityPatch: "SecurityPatch",
-} as const;
-export type NodeOsUpgradeChannel = (typeof NodeOsUpgradeChannel)[keyof typeof NodeOsUpgradeChannel];
-
-export const WeekDay = {
-  Monday: "Monday",
-  Tuesday: "Tuesday",
-  Wednesday: "Wednesday",
-  Thursday: "Thursday",
-  Friday: "Friday",
-  Saturday: "Saturday",
-  Sunday: "Sunday",
-} as const;
-export type WeekDay = (typeof WeekDay)[keyof typeof WeekDay];
-
-/** Principal types a role assignment names (`deployer.principalType`; core/azure/identity.ts). */
-export const DeployerPrincipalType = {
-  User: "User",
-  ServicePrincipal: "ServicePrincipal",
-  Group: "Group",
-} as const;
-export type DeployerPrincipalType = (typeof DeployerPrincipalType)[keyof typeof DeployerPrincipalType];
 
 export type AuthMode = "key" | "token" | "none";
 

@@ -110,11 +110,23 @@ describe("the package in a platform team's own program", function () {
     });
     packageDir = path.join(program, "node_modules", "aks-inference");
     cpSync(path.join(REPO_ROOT, "samples", "models", "regressor.onnx"), path.join(program, "models", "regressor.onnx"));
-    // Pulumi's TypeScript template, strict and without skipLibCheck: the package's declarations are type-checked too.
-    writeFileSync(
-      path.join(program, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { strict: true, outDir: "bin", target: "es2020", module: "commonjs", moduleResolution: "node", sourceMap: true, noImplicitReturns: true, forceConsistentCasingInFileNames: true }, files: ["index.ts"] }),
-    );
+    // Pulumi's TypeScript template (`pulumi new typescript`): strict, and neither skipLibCheck
+    // nor esModuleInterop, so the package's declarations and all they import are type-checked as
+    // they are.
+    const compilerOptions = {
+      strict: true,
+      outDir: "bin",
+      target: "es2020",
+      module: "commonjs",
+      moduleResolution: "node",
+      sourceMap: true,
+      experimentalDecorators: true,
+      pretty: true,
+      noFallthroughCasesInSwitch: true,
+      noImplicitReturns: true,
+      forceConsistentCasingInFileNames: true,
+    };
+    writeFileSync(path.join(program, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["index.ts"] }));
     writeFileSync(path.join(program, "Pulumi.yaml"), "name: platform\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
   });
 
@@ -136,8 +148,13 @@ describe("the package in a platform team's own program", function () {
     assert.ok(!scripted.includes("onnxruntime-node"));
   });
 
-  it("(a) runs README's TypeScript program under Pulumi's own loader", () => {
+  it("(a) runs README's TypeScript program under Pulumi's own loader, and `tsc` type-checks it", () => {
     writeFileSync(path.join(program, "index.ts"), readmeBlock("### TypeScript and JavaScript", "ts"));
+    // Pulumi's loader (ts-node) reports errors in the program's own files only; a team's CI that
+    // runs `tsc` before `pulumi preview` checks every declaration the program reaches, in
+    // node_modules too (zod's, reached through the package, failed there without esModuleInterop).
+    const tsc = spawnSync(process.execPath, [path.join(program, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--pretty", "false"], { cwd: program, encoding: "utf8", timeout: 120_000 });
+    assert.equal(tsc.status, 0, `tsc on the program:\n${tsc.stdout}${tsc.stderr}`);
     const run = drive({ mode: "program", dir: program, typescript: true }, scratch);
     assertBuiltFromPackage(run, packageDir, program, ["weu"]);
     const cluster = run.registered.find((r) => r.type === "azure-native:containerservice:ManagedCluster");
