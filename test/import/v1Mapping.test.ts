@@ -241,6 +241,18 @@ describe("import-v1 mapping: endpoints, parameters files, environments and sourc
     assert.deepEqual([p.service.tokenAuthEnabled, p.keys], [true, undefined]);
   });
 
+  it("parameters file: what has no equivalent is a comment on one line, and empty values are not mentioned", () => {
+    const params = json("digits-export", "digits-export.params.json") as Record<string, { value: Record<string, unknown> | string }> & { onlineEndpointProperties: { value: Record<string, unknown> } };
+    Object.assign(params.onlineEndpointProperties.value, { description: "  Digits,\n   exported\tby the util  ", properties: {}, publicNetworkAccess: "", compute: "aks-cluster" });
+    Object.assign(params, { location: { value: "westeurope" }, workspaceName: { value: "" }, onlineEndpointTags: { value: {} } });
+    const comments = plan("digits-export", { json: { "digits-export.params.json": params } }).comments.filter((c) => c.startsWith("v1 digits-export.params.json: ") && !c.includes(": onlineDeployments["));
+    assert.deepEqual(comments.map((c) => c.slice("v1 digits-export.params.json: ".length)).sort(), [
+      "location = westeurope: the stack's region and cluster, not a workspace's, hold the service",
+      "onlineEndpointProperties.compute = aks-cluster: no per-service equivalent: the stack's endpoint settings apply to every service",
+      "onlineEndpointProperties.description = Digits, exported by the util: kept as this comment",
+    ]);
+  });
+
   it("environment: refuses what the scoring image cannot build, keeps a custom base image", () => {
     const env = json("diabetes", "environment/azureml_environment.json") as { python: Record<string, unknown>; docker: Record<string, unknown>; environmentVariables: Record<string, string> };
     const patched = (patch: (e: typeof env) => void) => {
@@ -277,6 +289,11 @@ describe("import-v1 mapping: what old scripts need", () => {
     const fine = plan("diabetes", withScript(externals, conda("  - python=3.6.2\n  - pip:\n    - scikit-learn==0.22.1\n")));
     assert.ok(!fine.warnings.some((x) => x.includes("sklearn.externals")), "a conda file that still has it needs no warning");
     assert.ok(fine.comments.some((c) => c.includes("scikit-learn==0.22.1 and Python 3.6.2")));
+    // Python 3.8 is the last that scikit-learn 0.22 installs on.
+    const last = plan("diabetes", withScript(externals, conda("  - python=3.8\n  - scikit-learn=0.22.2.post1\n")));
+    assert.ok(!last.warnings.some((x) => x.includes("sklearn.externals")), last.warnings.join("\n"));
+    const newer = plan("diabetes", withScript(externals, conda("  - python=3.9\n  - scikit-learn=0.22.2.post1\n")));
+    assert.ok(newer.warnings.some((x) => x.includes("(the conda file has scikit-learn=0.22.2.post1, Python 3.9): init() would fail")), newer.warnings.join("\n"));
   });
 
   it("names AutoML's and telemetry's imports, and warns when the conda file lacks their packages", () => {
@@ -298,6 +315,32 @@ describe("import-v1 mapping: what old scripts need", () => {
     assert.deepEqual(modelAssetId("azureml:/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w/models/m/versions/3"), { name: "m", version: 3 });
     assert.deepEqual(modelAssetId("azureml:m:2"), { name: "m", version: 2 });
     assert.equal(modelAssetId("m"), undefined);
+  });
+
+  it("the helpers read every digit, and refuse a value with anything before or after it", () => {
+    // Durations: several digits in each part, fractions of two digits; nothing around them.
+    assert.deepEqual(["PT12H", "PT10M", "PT10S", "PT1.5H", "PT2.25M", "PT0.25S"].map(isoDurationMs), [43_200_000, 600_000, 10_000, 5_400_000, 135_000, 250]);
+    for (const bad of ["PT", "xPT1M", "PT1Mx", "PT1.xS", "PT1.xM", "PT1.xH", ""]) assert.throws(() => isoDurationMs(bad), /is not an ISO 8601 duration/, bad);
+    // CPU: surrounding blanks are a YAML writer's, not an error.
+    assert.deepEqual([" 500m ", "1500m", "12"].map(cpuCores), [0.5, 1.5, 12]);
+    for (const bad of ["x500m", "500mx", "0.5 cores"]) assert.throws(() => cpuCores(bad), /is not a CPU quantity such as '0\.5' or '500m'/, bad);
+    // Memory: binary and decimal units, as GiB rounded to a thousandth.
+    assert.deepEqual([" 2Gi ", "1.25Gi", "1G", "1Ti", "1048576Ki", "1000M"].map(memoryGb), [2, 1.25, 0.931, 1024, 1, 0.931]);
+    for (const bad of ["x1Gi", "1Gix", "1.xGi", "1 GB"]) assert.throws(() => memoryGb(bad), /is not a memory quantity such as '1Gi' or '512Mi'/, bad);
+    // Model asset ids: versions of several digits; an id with more after the version is none.
+    assert.deepEqual(modelAssetId("azureml:/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w/models/m/versions/12"), { name: "m", version: 12 });
+    assert.deepEqual(modelAssetId("azureml:model:12"), { name: "model", version: 12 });
+    for (const none of [".../models/m/versions/3/download", "xazureml:m:2", "azureml:m:2x", "azureml:a/b:2"]) assert.equal(modelAssetId(none), undefined, none);
+  });
+
+  it("the scikit-learn pin: a channel prefix, blanks after commas, and only pins that exclude 0.23", () => {
+    const conda = (deps: string) => `name: project_environment\ndependencies:\n${deps}`;
+    assert.equal(sklearnPin(conda("  - 5\n  - ~\n  - conda-forge::scikit-learn=0.22.1\n")), "conda-forge::scikit-learn=0.22.1");
+    assert.equal(sklearnPin(conda("  - my-scikit-learn-fork==1.0\n  - pip:\n    - numpy\n")), undefined, "another package whose name contains scikit-learn");
+    assert.deepEqual(
+      ["conda-forge::scikit-learn=0.22", "scikit-learn>=0.20, <0.23", "scikit-learn==0.23.1", "scikit-learn<=0.23", "scikit-learn!=0.22", "scikit-learn>=0.20", "scikit-learn~=0.22.1"].map(pinsSklearnBefore023),
+      [true, true, false, false, false, false, true],
+    );
   });
 });
 
