@@ -43,7 +43,7 @@ function isRunning(pid: number): boolean {
 /** The run folders in `parent` whose mocha process has ended: runs killed before their teardown. */
 export function abandonedRunFolders(parent: string, running: (pid: number) => boolean = isRunning): string[] {
   return readdirSync(parent)
-    .map((name) => ({ name, pid: Number(/^aksinf-run-(\d+)-/.exec(name)?.[1]) }))
+    .map((name) => ({ name, pid: name.startsWith(RUN_FOLDER_PREFIX) ? parseInt(name.slice(RUN_FOLDER_PREFIX.length), 10) : NaN }))
     .filter(({ pid }) => Number.isInteger(pid) && pid > 0 && !running(pid))
     .map(({ name }) => path.join(parent, name));
 }
