@@ -292,9 +292,12 @@ const environmentSchema = z
 /** A service's (or version's) `environment`: what its image is built from. */
 export type ServiceEnvironmentConfig = z.infer<typeof environmentSchema>;
 
+/** A service's name: part of its scoring URI and of Kubernetes object names. */
+export const serviceNameSchema = dnsLabel(32);
+
 export const serviceSchema = z
   .object({
-    name: dnsLabel(32),
+    name: serviceNameSchema,
     /** Model files or folders (paths relative to the repository), or `{ name, path }`. */
     models: z.array(modelSchema).max(MAX_MODELS_PER_DEPLOYMENT, {
       message: `at most ${MAX_MODELS_PER_DEPLOYMENT} models per deployment (Azure ML v1's limit); split the service`,

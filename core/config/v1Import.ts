@@ -29,8 +29,10 @@
  */
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
+import { IMPLICIT_VERSION, isVersionName } from "../decisions/versions";
 import { condaPythonVersion } from ".";
 import type { EnvironmentService } from "./environmentArgs";
+import { serviceNameSchema } from "./schema";
 
 /** One v1 service as read from its folder. Paths are relative to the folder, with '/'. */
 export interface V1Folder {
@@ -619,7 +621,7 @@ export function planV1Import(folder: V1Folder, opts: ImportOptions): ImportPlan 
   }
   if (problems.list.length > 0) throw new V1ImportError(problems.list);
 
-  if (!/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/.test(name)) {
+  if (!serviceNameSchema.safeParse(name).success) {
     problems.add(source.file, "name", `'${name}' cannot be a service name here (3-32 lowercase letters, digits and '-', starting with a letter), and it is part of the scoring URI clients call`);
   }
   const versioned = deployments.length > 1 || source.kind === "endpoint";
@@ -730,7 +732,7 @@ export function planV1Import(folder: V1Folder, opts: ImportOptions): ImportPlan 
   if (versioned) {
     const names = perDeployment.map((d) => d.name!);
     for (const n of names) {
-      if (!/^[a-z]([-a-z0-9]{0,14}[a-z0-9])?$/.test(n) || n === "default") problems.add(source.file, source.kind === "params" ? "onlineDeployments.name" : `versions.${n}`, `'${n}' cannot be a version name here (1-16 lowercase letters, digits and '-', not 'default'): it names Kubernetes objects and the azureml-model-deployment header`);
+      if (!isVersionName(n) || n === IMPLICIT_VERSION) problems.add(source.file, source.kind === "params" ? "onlineDeployments.name" : `versions.${n}`, `'${n}' cannot be a version name here (1-16 lowercase letters, digits and '-', not '${IMPLICIT_VERSION}'): it names Kubernetes objects and the azureml-model-deployment header`);
     }
     const shares = traffic ?? new Map<string, number>();
     const mirrors = mirror ?? new Map<string, number>();

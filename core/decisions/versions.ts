@@ -37,6 +37,11 @@ export function parseUnit(unit: string): { service: string; version?: string } {
 /** A version's name: part of Kubernetes object names and of a header value. */
 const VERSION_NAME = /^[a-z]([-a-z0-9]{0,14}[a-z0-9])?$/;
 
+/** Whether `name` has a version name's form (the implicit version's name has it too). */
+export function isVersionName(name: string): boolean {
+  return VERSION_NAME.test(name);
+}
+
 export interface VersionShare {
   name: string;
   /** Percent of live traffic, an integer; the shares of a service sum to 100. */
@@ -62,7 +67,7 @@ export type SplitProblem = [path: (string | number)[], message: string];
 /** What is wrong with one version's own name and shares (keys below the version). */
 export function shareProblems(v: VersionSplitInput): [key: string, message: string][] {
   const problems: [string, string][] = [];
-  if (typeof v.name !== "string" || !VERSION_NAME.test(v.name)) problems.push(["name", `'${v.name}' is not a version name: lower-case letters, digits and '-', starting with a letter, at most 16 characters`]);
+  if (typeof v.name !== "string" || !isVersionName(v.name)) problems.push(["name", `'${v.name}' is not a version name: lower-case letters, digits and '-', starting with a letter, at most 16 characters`]);
   else if (v.name === IMPLICIT_VERSION) problems.push(["name", `'${IMPLICIT_VERSION}' names the one version of a service without versions; choose another name`]);
   const traffic = v.traffic ?? 0;
   if (!Number.isInteger(traffic) || traffic < 0 || traffic > 100) problems.push(["traffic", `must be an integer percent from 0 to 100, got ${traffic}`]);

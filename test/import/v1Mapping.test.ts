@@ -215,6 +215,21 @@ describe("import-v1 mapping: endpoints, parameters files, environments and sourc
     assert.match(refusals("fraud-endpoint", renamed).join("\n"), /versions\.Green_V2: 'Green_V2' cannot be a version name here/);
   });
 
+  it("takes the names the stack's config takes, and refuses the rest whole", () => {
+    // The service name is the config's (serviceNameSchema), the version name the router's (isVersionName).
+    const service = json("mnist-token", "service.json");
+    const named = (name: string) => ({ json: { "service.json": { ...service, name } } });
+    for (const bad of ["Mnist", "1mnist", "mnist-", "mn", "a".repeat(33)]) assert.match(refusals("mnist-token", named(bad)).join("\n"), new RegExp(`name: '${bad}' cannot be a service name here`), bad);
+    for (const good of ["abc", "a".repeat(32)]) assert.equal(plan("mnist-token", named(good)).service.name, good);
+    const green = (name: string) =>
+      withVersions((v) => {
+        v[name] = v.green;
+        delete v.green;
+      });
+    for (const bad of ["green-", "1green", "default", "g".repeat(17)]) assert.match(refusals("fraud-endpoint", green(bad)).join("\n"), new RegExp(`versions\\.${bad}: '${bad}' cannot be a version name here`), bad);
+    for (const good of ["g", "g".repeat(16)]) assert.ok(plan("fraud-endpoint", green(good)).service.versions!.some((v) => v.name === good), good);
+  });
+
   it("refuses what versions must share here: data collection, auth, the environment", () => {
     assert.match(refusals("fraud-endpoint", withVersions((v) => ((v.green.dataCollection as { storageEnabled: boolean }).storageEnabled = false)))[0], /dataCollection\.storageEnabled: differ between versions/);
     assert.match(refusals("fraud-endpoint", withVersions((v) => (v.green.aadAuthEnabled = true)))[0], /versions\.green\.aadAuthEnabled: true differs from the endpoint's/);
