@@ -185,6 +185,18 @@ describe("import-v1 mapping: the rules of AksWebservice.deploy_configuration", (
     assert.ok(noKeys.warnings.some((w) => w.includes("az ml service get-keys -n diabetes")), "without keys the clients must be told");
   });
 
+  it("names the file the keys came from, and checks each key of a pair on its own", () => {
+    const keys = json("diabetes", "keys.json") as { primaryKey: string; secondaryKey: string };
+    const inConfig = (pair: Record<string, string>) => ({ ...withConfig({ keys: pair }), drop: ["keys.json"] });
+    assert.match(refusals("diabetes", withConfig({ keys: { ...keys, secondaryKey: "other2" } }))[0], /keys\.json: holds other keys than deploymentconfig\.json/, "only the secondary key differs");
+    assert.match(refusals("diabetes", inConfig({ primaryKey: "same", secondaryKey: "same" }))[0], /^diabetes\/deploymentconfig\.json: secondaryKey: equals the primary key/);
+    assert.match(refusals("diabetes", inConfig({ primaryKey: "ok", secondaryKey: "x".repeat(257) }))[0], /deploymentconfig\.json: secondaryKey: must be 1-256 visible ASCII characters/);
+    const longest = plan("diabetes", inConfig({ primaryKey: "p".repeat(256), secondaryKey: "~!" }));
+    assert.deepEqual(longest.keys, { primaryKey: "p".repeat(256), secondaryKey: "~!" });
+    assert.equal(rowTo(longest, /primaryKey, secondaryKey$/)?.from, "deploymentconfig.json: primaryKey, secondaryKey");
+    assert.equal(rowTo(plan("diabetes"), /primaryKey, secondaryKey$/)?.from, "keys.json: primaryKey, secondaryKey");
+  });
+
   it("refuses model folders that do not match the service's models", () => {
     assert.match(refusals("mnist-token", { drop: ["models/sklearn_mnist_model/1/model/model.pkl"] })[0], /mnist-token\/service\.json: modelDetails\[0\]: model sklearn_mnist_model:1 is not under models\/sklearn_mnist_model\/1\//);
     assert.match(refusals("mnist-token", { files: ["models/other/1/x.pkl"] })[0], /mnist-token\/models: other\/1: is not a model of the service/);
@@ -228,6 +240,16 @@ describe("import-v1 mapping: endpoints, parameters files, environments and sourc
       });
     for (const bad of ["green-", "1green", "default", "g".repeat(17)]) assert.match(refusals("fraud-endpoint", green(bad)).join("\n"), new RegExp(`versions\\.${bad}: '${bad}' cannot be a version name here`), bad);
     for (const good of ["g", "g".repeat(16)]) assert.ok(plan("fraud-endpoint", green(good)).service.versions!.some((v) => v.name === good), good);
+  });
+
+  it("an endpoint in the stack's namespace says nothing of it; another namespace and its compute target are comments; Application Insights must agree", () => {
+    const comment = (p: ImportPlan, field: string) => p.comments.find((c) => c.startsWith(`v1 service.json: ${field} = `));
+    const same = plan("fraud-endpoint");
+    assert.equal(comment(same, "namespace"), undefined, "the stack's own namespace");
+    assert.equal(comment(same, "computeName"), "v1 service.json: computeName = aks-prod: the AKS compute target is this stack's cluster");
+    const other = plan("fraud-endpoint", { json: { "service.json": { ...endpoint, namespace: "fraud" } } });
+    assert.equal(comment(other, "namespace"), "v1 service.json: namespace = fraud: every service of this stack runs in its namespace (aks-inference:namespace, 'aks-inference')");
+    assert.match(refusals("fraud-endpoint", { json: { "service.json": { ...endpoint, appInsightsEnabled: false } } }).join("\n"), /differ: Application Insights is the service's here \(appInsightsEnabled\), for every version/);
   });
 
   it("refuses what versions must share here: data collection, auth, the environment", () => {
